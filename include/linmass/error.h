@@ -1,0 +1,37 @@
+/* Status codes and error messages.
+ *
+ * Every fallible library function returns an lm_status. On failure it records one line that
+ * names the file, field and value at fault; lm_error_message() returns it (per thread).
+ * The library never prints and never exits. */
+#ifndef LINMASS_ERROR_H
+#define LINMASS_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    LM_OK = 0,
+    LM_EINVAL = 1,   /* bad usage or bad input: a spec, an option, a file's contents */
+    LM_EIO = 2,      /* the operating system refused: open, read, write, rename */
+    LM_ENOMEM = 3,   /* an allocation failed, or would exceed a stated memory cap */
+    LM_EDIVERGED = 4 /* NaN or Inf appeared in a loss or in the weights */
+} lm_status;
+
+/* The message of the last failure on this thread ("" if none). */
+const char *lm_error_message(void);
+
+/* Record a failure and return its status; for use inside the library and by extensions. */
+lm_status lm_fail(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prefix the current message with more context, "context: message". Returns s. */
+lm_status lm_fail_context(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void lm_error_clear(void);
+
+const char *lm_status_name(lm_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,96 @@
+/* Models: a sequence of layers built from a spec string, with all trainable parameters in one
+ * flat buffer and named views whose names and layouts are those of the equivalent
+ * torch.nn.Sequential's state_dict ("1.weight" is out x in for dense, out x in x kh x kw for
+ * conv). Non-trainable state (batch-norm running statistics) lives in a second flat buffer,
+ * "buffers", with the same naming.
+ *
+ * Spec syntax (layers separated by commas):
+ *   dense:100            fully connected, 100 outputs (a flatten is implied before it)
+ *   conv:64x5            64 filters 5x5, stride 1, 'same' padding, with bias
+ *   conv:64x3/2          stride 2; suffixes ":valid" (no padding) and ":nobias"
+ *   maxpool:2 avgpool:2  2x2 pooling, stride 2
+ *   gap                  global average pooling (C x H x W -> C x 1 x 1)
+ *   flatten
+ *   relu tanh sigmoid softplus gelu identity
+ *   dropout:0.5
+ *   bn                   batch normalisation over channels (or features)
+ *   res:32/2             CIFAR-style basic block, 32 channels, stride 2; projection shortcut
+ *                        (1x1 conv + bn) when the shape changes; ":pad" for the zero-padding
+ *                        shortcut instead
+ * Presets: fcn, cnn, resnet20, resnet32 (see lm_preset_spec). */
+#ifndef LINMASS_MODEL_H
+#define LINMASS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linmass/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    int c, h, w; /* a flat vector of k features is (k, 1, 1) */
+} lm_shape;
+
+static inline size_t lm_shape_numel(lm_shape s) { return (size_t)s.c * s.h * s.w; }
+
+typedef enum {
+    LM_PARAM_STANDARD = 0, /* He (before relu) or LeCun weights, no factor in the forward pass */
+    LM_PARAM_NTK = 1       /* N(0,1) weights, 1/sqrt(fan-in) in the forward pass */
+} lm_param_kind;
+
+typedef enum { LM_LOSS_MSE = 0, LM_LOSS_XENT = 1 } lm_loss_kind;
+
+typedef struct lm_model lm_model;
+
+/* A named view into the flat parameter or buffer array. */
+typedef struct {
+    char name[64];
+    size_t offset, numel;
+    int ndim;
+    int64_t dims[4];
+    int trainable; /* 1: in params; 0: in buffers */
+} lm_tensor_info;
+
+/* Build a model from a spec (or a preset name) for inputs of shape `in`. Parameters are
+ * initialised from `seed`. On bad specs returns LM_EINVAL with a message naming the layer. */
+lm_status lm_model_create(const char *spec, lm_shape in, lm_param_kind param, uint64_t seed,
+                          lm_model **out);
+void lm_model_free(lm_model *m);
+
+/* Expand a preset name ("fcn", "cnn", "resnet20", "resnet32") into a spec with `classes`
+ * outputs; returns NULL when `name` is no preset. The string is static per call site. */
+const char *lm_preset_spec(const char *name, int classes, char *buf, size_t len);
+
+size_t lm_model_num_params(const lm_model *m);
+size_t lm_model_num_buffers(const lm_model *m);
+lm_shape lm_model_input_shape(const lm_model *m);
+lm_shape lm_model_output_shape(const lm_model *m);
+lm_param_kind lm_model_param_kind(const lm_model *m);
+const char *lm_model_spec(const lm_model *m); /* the expanded spec it was built from */
+
+/* The float32 parameters and buffers owned by the model. */
+float *lm_model_params(lm_model *m);
+float *lm_model_buffers(lm_model *m);
+
+/* Re-initialise the parameters and buffers from a seed. */
+void lm_model_init(lm_model *m, uint64_t seed);
+
+/* The named tensors, parameters first then buffers, in state_dict order. */
+int lm_model_num_tensors(const lm_model *m);
+const lm_tensor_info *lm_model_tensor(const lm_model *m, int i);
+const lm_tensor_info *lm_model_find_tensor(const lm_model *m, const char *name);
+
+/* A one-line human description of every layer with its output shape and parameter count,
+ * written into buf. Returns the length it needed. */
+size_t lm_model_summary(const lm_model *m, char *buf, size_t len);
+
+/* Number of multiply-adds of one forward pass on one sample (for GFLOP/s reports). */
+double lm_model_forward_macs(const lm_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,196 @@
+/* The executor: memory planning, sequential forward and backward (with tangents), and the
+ * public entry points. Compiled for float and double. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/generic.h"
+
+static const R(lm_layer_ops) *ops_of(const lm_layer *L) { return R(lm_layer_ops_table)[L->kind]; }
+
+/* ---- memory planning ---- */
+
+static void *xcalloc(size_t n, size_t size, int *failed)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) *failed = 1;
+    return p;
+}
+
+static void plan_seq(R(lm_exec) *e, const lm_seq *s, size_t in_numel, int *failed)
+{
+    size_t widest = in_numel;
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i];
+        size_t out = lm_shape_numel(L->out) * (size_t)e->max_n;
+        e->act[L->id] = xcalloc(out, sizeof(real), failed);
+        if (e->tangent) e->dact[L->id] = xcalloc(out, sizeof(real), failed);
+        e->scr[L->id] = xcalloc(ops_of(L)->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
+        if (lm_shape_numel(L->out) > widest) widest = lm_shape_numel(L->out);
+        for (int b = 0; b < 2; b++)
+            if (L->branch[b].n) plan_seq(e, &L->branch[b], lm_shape_numel(L->in), failed);
+    }
+    e->gbuf[s->id] = xcalloc(4 * widest * (size_t)e->max_n, sizeof(real), failed);
+}
+
+static void free_seq(R(lm_exec) *e, const lm_seq *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i];
+        free(e->act[L->id]);
+        if (e->dact) free(e->dact[L->id]);
+        free(e->scr[L->id]);
+        for (int b = 0; b < 2; b++)
+            if (L->branch[b].n) free_seq(e, &L->branch[b]);
+    }
+    free(e->gbuf[s->id]);
+}
+
+lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(lm_exec) **out)
+{
+    *out = NULL;
+    if (max_batch < 1) return lm_fail(LM_EINVAL, "executor: batch size %d must be at least 1", max_batch);
+    R(lm_exec) *e = calloc(1, sizeof *e);
+    if (!e) return lm_fail(LM_ENOMEM, "executor: out of memory");
+    int failed = 0;
+    e->m = m;
+    e->max_n = max_batch;
+    e->tangent = (flags & LM_EXEC_TANGENT) != 0;
+    e->act = xcalloc(m->num_layers_total, sizeof(real *), &failed);
+    e->dact = e->tangent ? xcalloc(m->num_layers_total, sizeof(real *), &failed) : NULL;
+    e->scr = xcalloc(m->num_layers_total, sizeof(real *), &failed);
+    e->gbuf = xcalloc(m->num_seqs, sizeof(real *), &failed);
+    if (!failed) plan_seq(e, &m->top, lm_shape_numel(m->in), &failed);
+    if (e->tangent) {
+        e->zeros = xcalloc(lm_shape_numel(m->in) * (size_t)max_batch, sizeof(real), &failed);
+        e->zero_v = xcalloc(m->np, sizeof(real), &failed);
+    }
+    if (failed) {
+        R(lm_exec_free)(e);
+        return lm_fail(LM_ENOMEM, "executor: out of memory for batch %d of model '%s'", max_batch,
+                       m->spec);
+    }
+    *out = e;
+    return LM_OK;
+}
+
+void R(lm_exec_free)(R(lm_exec) *e)
+{
+    if (!e) return;
+    if (e->act && e->scr && e->gbuf) free_seq(e, &e->m->top);
+    free(e->act);
+    free(e->dact);
+    free(e->scr);
+    free(e->gbuf);
+    free(e->zeros);
+    free(e->zero_v);
+    free(e);
+}
+
+void R(lm_exec_bind)(R(lm_exec) *e, real *params, real *buffers)
+{
+    e->w = params;
+    e->buf = buffers;
+}
+
+void R(lm_exec_set_rng)(R(lm_exec) *e, uint64_t seed, uint64_t step)
+{
+    e->seed = seed;
+    e->step = step;
+}
+
+/* ---- sequences ---- */
+
+static R(lm_call) call_for(R(lm_exec) *e, const lm_layer *L, int n)
+{
+    R(lm_call) c = {e, L, n, e->mode, e->w + L->poff, e->buf ? e->buf + L->boff : NULL,
+                    e->v ? e->v + L->poff : NULL, e->scr[L->id]};
+    return c;
+}
+
+const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x,
+                              const real *dx, const real **dy_out)
+{
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i];
+        R(lm_call) c = call_for(e, L, n);
+        R(lm_ports) p = {0};
+        p.x = x;
+        p.dx = dx;
+        p.y = e->act[L->id];
+        p.dy = e->tangent ? e->dact[L->id] : NULL;
+        ops_of(L)->forward(&c, &p);
+        x = p.y;
+        dx = p.dy;
+    }
+    if (dy_out) *dy_out = dx;
+    return x;
+}
+
+void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, const real *dx,
+                        const real *gy, const real *dgy, real *gx, real *dgx, real *gw,
+                        real *dgw)
+{
+    real *g[2], *dg[2];
+    size_t quarter = 0;
+    {
+        size_t widest = lm_shape_numel(s->n ? s->layers[0].in : e->m->in);
+        for (int i = 0; i < s->n; i++)
+            if (lm_shape_numel(s->layers[i].out) > widest) widest = lm_shape_numel(s->layers[i].out);
+        quarter = widest * (size_t)e->max_n;
+    }
+    for (int b = 0; b < 2; b++) {
+        g[b] = e->gbuf[s->id] + b * quarter;
+        dg[b] = e->gbuf[s->id] + (2 + b) * quarter;
+    }
+    int cur = 0;
+    for (int i = s->n - 1; i >= 0; i--) {
+        const lm_layer *L = &s->layers[i];
+        R(lm_call) c = call_for(e, L, n);
+        R(lm_ports) p = {0};
+        p.x = i ? e->act[s->layers[i - 1].id] : x;
+        p.dx = e->tangent ? (i ? e->dact[s->layers[i - 1].id] : dx) : NULL;
+        p.y = e->act[L->id];
+        p.dy = e->tangent ? e->dact[L->id] : NULL;
+        p.gy = gy;
+        p.dgy = e->tangent ? dgy : NULL;
+        p.gx = i ? g[cur] : gx;
+        p.dgx = e->tangent ? (i ? dg[cur] : dgx) : NULL;
+        if (!p.gx) p.dgx = NULL;
+        p.gw = gw + L->poff;
+        p.dgw = e->tangent ? dgw + L->poff : NULL;
+        ops_of(L)->backward(&c, &p);
+        gy = p.gx;
+        dgy = p.dgx;
+        cur ^= 1;
+    }
+}
+
+/* ---- public entry points ---- */
+
+const real *R(lm_forward)(R(lm_exec) *e, const real *x, int n, lm_mode mode, const real *v)
+{
+    e->n = n;
+    e->mode = mode;
+    e->x = x;
+    e->v = e->tangent ? (v ? v : e->zero_v) : NULL;
+    return R(lm_seq_forward)(e, &e->m->top, n, x, e->tangent ? e->zeros : NULL, NULL);
+}
+
+const real *R(lm_output_dot)(const R(lm_exec) *e)
+{
+    const lm_seq *s = &e->m->top;
+    return e->tangent && s->n ? e->dact[s->layers[s->n - 1].id] : NULL;
+}
+
+void R(lm_backward)(R(lm_exec) *e, const real *gz, real *grad, real *gx, const real *gzdot,
+                    real *hv)
+{
+    R(lm_seq_backward)(e, &e->m->top, e->n, e->x, e->tangent ? e->zeros : NULL, gz,
+                       e->tangent ? gzdot : NULL, gx, NULL, grad, e->tangent ? hv : NULL);
+}
+
+const real *R(lm_exec_layer_output)(const R(lm_exec) *e, int i)
+{
+    if (i < 0 || i >= e->m->top.n) return NULL;
+    return e->act[e->m->top.layers[i].id];
+}

@@ -1,0 +1,106 @@
+/* Type-generic compilation: files that include this are compiled twice, once with LM_F32
+ * (real = float, names suffixed _f32) and once with LM_F64 (real = double, _f64). Each layer's
+ * mathematics is therefore written once. <tgmath.h> makes exp, tanh, ... follow the type. */
+#ifndef LM_NN_GENERIC_H
+#define LM_NN_GENERIC_H
+
+#include <cblas.h>
+#include <stddef.h>
+#include <tgmath.h>
+
+#include "linmass/exec.h"
+#include "nn/layer.h"
+
+#if defined(LM_F64)
+typedef double real;
+#define R(name) name##_f64
+#define cblas_xgemm cblas_dgemm
+#define cblas_xgemv cblas_dgemv
+#elif defined(LM_F32)
+typedef float real;
+#define R(name) name##_f32
+#define cblas_xgemm cblas_sgemm
+#define cblas_xgemv cblas_sgemv
+#else
+#error "compile generic sources with LM_F32 or LM_F64"
+#endif
+
+typedef struct R(lm_exec) R(lm_exec);
+
+/* What a layer reads and writes in one call. Pointers to tangents are NULL outside tangent
+ * mode; gx (and dgx) are NULL when the caller needs no input gradient. */
+typedef struct {
+    const real *x, *dx; /* input (n x in) and its tangent */
+    real *y, *dy;       /* output (n x out) and its tangent */
+    const real *gy, *dgy; /* gradient with respect to y, and its tangent */
+    real *gx, *dgx;     /* gradient with respect to x, and its tangent */
+    real *gw, *dgw;     /* parameter gradient slice, and its tangent (the H v slice) */
+} R(lm_ports);
+
+typedef struct {
+    R(lm_exec) *e;
+    const lm_layer *L;
+    int n;
+    lm_mode mode;
+    const real *w; /* the layer's parameter slice */
+    real *buf;     /* the layer's buffer slice */
+    const real *v; /* the layer's parameter tangent slice (tangent mode), else NULL */
+    real *scr;     /* the layer's scratch */
+} R(lm_call);
+
+/* The type-dependent half of a layer module: its mathematics. */
+typedef struct {
+    /* Scratch (in reals) the layer needs for a batch of n, with or without tangents. It
+     * persists from forward to backward. */
+    size_t (*scratch)(const lm_layer *L, int n, int tangent);
+    void (*forward)(const R(lm_call) *c, R(lm_ports) *p);
+    void (*backward)(const R(lm_call) *c, R(lm_ports) *p);
+} R(lm_layer_ops);
+
+extern const R(lm_layer_ops) *const R(lm_layer_ops_table)[L_KIND_COUNT];
+
+struct R(lm_exec) {
+    const lm_model *m;
+    int max_n, tangent;
+    real *w, *buf;   /* bound parameters and buffers */
+    const real *v;   /* parameter tangent of the current pass */
+    uint64_t seed, step;
+    lm_mode mode;
+    int n;
+    const real *x;   /* input of the last forward */
+    real **act, **dact; /* [layer id] output and tangent */
+    real **scr;         /* [layer id] scratch */
+    real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg */
+    real *zeros;        /* zero tangent for the model input */
+    real *zero_v;       /* zero parameter tangent */
+    void *mem;
+};
+
+/* Run a sequence forward / backward inside an executor (used by the engine and the residual
+ * block). Returns the output of the last layer (or x for an empty sequence). */
+const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x,
+                              const real *dx, const real **dy_out);
+void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, const real *dx,
+                        const real *gy, const real *dgy, real *gx, real *dgx, real *gw,
+                        real *dgw);
+
+/* y (n x o) = s * x (n x i) * W^T (W is o x i) [+ beta*y] */
+static inline void R(lm_gemm_nt)(int n, int o, int i, real s, const real *x, const real *W,
+                                 real beta, real *y)
+{
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, o, i, s, x, i, W, i, beta, y, o);
+}
+/* x (n x i) = s * g (n x o) * W (o x i) [+ beta*x] */
+static inline void R(lm_gemm_nn)(int n, int i, int o, real s, const real *g, const real *W,
+                                 real beta, real *x)
+{
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, i, o, s, g, o, W, i, beta, x, i);
+}
+/* W (o x i) = s * g^T (g is n x o) * x (n x i) [+ beta*W] */
+static inline void R(lm_gemm_tn)(int o, int i, int n, real s, const real *g, const real *x,
+                                 real beta, real *W)
+{
+    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, i, n, s, g, o, x, i, beta, W, i);
+}
+
+#endif
