@@ -52,6 +52,7 @@ typedef struct {
     int ndim;
     int64_t dims[4];
     int trainable; /* 1: in params; 0: in buffers */
+    int integer;   /* stored as float, saved as int64 (num_batches_tracked) */
 } lm_tensor_info;
 
 /* Build a model from a spec (or a preset name) for inputs of shape `in`. Parameters are

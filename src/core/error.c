@@ -27,7 +27,9 @@ lm_status lm_fail_context(lm_status s, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, message, sizeof old);
-    snprintf(message, sizeof message, "%s: %s", prefix, old);
+    size_t k = strlen(prefix);
+    memcpy(message, prefix, k);
+    snprintf(message + k, sizeof message - k, ": %.*s", (int)(sizeof message - k - 3), old);
     return s;
 }
 

@@ -142,22 +142,21 @@ void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, co
         g[b] = e->gbuf[s->id] + b * quarter;
         dg[b] = e->gbuf[s->id] + (2 + b) * quarter;
     }
-    int cur = 0;
+    int cur = 0, tangent = e->tangent && dgy && dgw; /* a plain backward in a tangent executor */
     for (int i = s->n - 1; i >= 0; i--) {
         const lm_layer *L = &s->layers[i];
         R(lm_call) c = call_for(e, L, n);
         R(lm_ports) p = {0};
         p.x = i ? e->act[s->layers[i - 1].id] : x;
-        p.dx = e->tangent ? (i ? e->dact[s->layers[i - 1].id] : dx) : NULL;
+        p.dx = tangent ? (i ? e->dact[s->layers[i - 1].id] : dx) : NULL;
         p.y = e->act[L->id];
-        p.dy = e->tangent ? e->dact[L->id] : NULL;
+        p.dy = tangent ? e->dact[L->id] : NULL;
         p.gy = gy;
-        p.dgy = e->tangent ? dgy : NULL;
+        p.dgy = tangent ? dgy : NULL;
         p.gx = i ? g[cur] : gx;
-        p.dgx = e->tangent ? (i ? dg[cur] : dgx) : NULL;
-        if (!p.gx) p.dgx = NULL;
+        p.dgx = tangent && p.gx ? (i ? dg[cur] : dgx) : NULL;
         p.gw = gw + L->poff;
-        p.dgw = e->tangent ? dgw + L->poff : NULL;
+        p.dgw = tangent ? dgw + L->poff : NULL;
         ops_of(L)->backward(&c, &p);
         gy = p.gx;
         dgy = p.dgx;

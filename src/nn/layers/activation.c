@@ -1,0 +1,124 @@
+/* Element-wise activations y = sigma(x), with sigma' and sigma'' for the tangent rules:
+ *   forward  dy = sigma'(x) dx
+ *   backward gx = sigma'(x) g,  dgx = sigma''(x) dx g + sigma'(x) dg.
+ * The switch sits outside the loops: no per-element function-pointer calls. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/generic.h"
+
+#ifdef LM_F32
+static lm_status act_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    L->out = L->in;
+    return LM_OK;
+}
+const lm_layer_def lm_act_def = {"act", act_infer, NULL, NULL, NULL};
+
+static lm_status flatten_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    L->out = (lm_shape){(int)lm_shape_numel(L->in), 1, 1};
+    return LM_OK;
+}
+const lm_layer_def lm_flatten_def = {"flatten", flatten_infer, NULL, NULL, NULL};
+#endif
+
+static size_t no_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)L, (void)n, (void)tangent;
+    return 0;
+}
+
+/* sigma' and sigma'' at x, given y = sigma(x). */
+static inline void derivs(lm_act a, real x, real y, real *d1, real *d2)
+{
+    *d1 = 1;
+    *d2 = 0;
+    switch (a) {
+    case ACT_RELU: *d1 = x > 0; *d2 = 0; break;
+    case ACT_TANH: *d1 = 1 - y * y; *d2 = -2 * y * (1 - y * y); break;
+    case ACT_SIGMOID: *d1 = y * (1 - y); *d2 = y * (1 - y) * (1 - 2 * y); break;
+    case ACT_SOFTPLUS: { /* torch: beta 1, linear above threshold 20 */
+        real s = x > 20 ? 1 : 1 / (1 + exp(-x));
+        *d1 = s;
+        *d2 = x > 20 ? 0 : s * (1 - s);
+        break;
+    }
+    case ACT_GELU: { /* exact erf form: y = x Phi(x) */
+        real phi = exp(-x * x / 2) / sqrt((real)(2 * M_PI));
+        real Phi = (1 + erf(x / sqrt((real)2))) / 2;
+        *d1 = Phi + x * phi;
+        *d2 = phi * (2 - x * x);
+        break;
+    }
+    case ACT_IDENTITY: break;
+    }
+}
+
+#define EACH(count) for (size_t k = 0; k < (count); k++)
+
+static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    const real *x = p->x;
+    real *y = p->y;
+    switch (c->L->act) {
+    case ACT_RELU:
+#pragma omp parallel for if (count > 65536) schedule(static)
+        EACH(count) y[k] = x[k] > 0 ? x[k] : 0;
+        break;
+    case ACT_TANH: EACH(count) y[k] = tanh(x[k]); break;
+    case ACT_SIGMOID: EACH(count) y[k] = 1 / (1 + exp(-x[k])); break;
+    case ACT_SOFTPLUS: EACH(count) y[k] = x[k] > 20 ? x[k] : log1p(exp(x[k])); break;
+    case ACT_GELU: EACH(count) y[k] = x[k] * (1 + erf(x[k] / sqrt((real)2))) / 2; break;
+    case ACT_IDENTITY: memcpy(y, x, count * sizeof *y); break;
+    }
+    if (p->dy) {
+        lm_act a = c->L->act;
+        EACH(count) {
+            real d1, d2;
+            derivs(a, x[k], y[k], &d1, &d2);
+            p->dy[k] = d1 * p->dx[k];
+        }
+    }
+}
+
+static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    if (!p->gx) return;
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    const real *x = p->x, *y = p->y, *g = p->gy;
+    lm_act a = c->L->act;
+    if (a == ACT_RELU && !p->dgy) {
+#pragma omp parallel for if (count > 65536) schedule(static)
+        EACH(count) p->gx[k] = x[k] > 0 ? g[k] : 0;
+        return;
+    }
+    EACH(count) {
+        real d1, d2;
+        derivs(a, x[k], y[k], &d1, &d2);
+        p->gx[k] = d1 * g[k];
+        if (p->dgx) p->dgx[k] = d2 * p->dx[k] * g[k] + d1 * p->dgy[k];
+    }
+}
+
+const R(lm_layer_ops) R(lm_act_ops) = {no_scratch, act_forward, act_backward};
+
+/* Flatten only reinterprets the shape: values, gradients and tangents are copied through. */
+static void flatten_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    memcpy(p->y, p->x, count * sizeof *p->y);
+    if (p->dy) memcpy(p->dy, p->dx, count * sizeof *p->dy);
+}
+
+static void flatten_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    if (p->gx) memcpy(p->gx, p->gy, count * sizeof *p->gx);
+    if (p->dgx) memcpy(p->dgx, p->dgy, count * sizeof *p->dgx);
+}
+
+const R(lm_layer_ops) R(lm_flatten_ops) = {no_scratch, flatten_forward, flatten_backward};

@@ -1,0 +1,65 @@
+/* Dropout: y = m * x with m = 1/(1-p) on kept units and 0 on dropped ones, as torch.nn.Dropout.
+ * The mask is a pure function of (seed, step, layer, element), so it is the same for every
+ * thread count and is fixed during a Hessian-vector product (the layer is then linear). */
+#include <stdint.h>
+#include <string.h>
+
+#include "linmass/rng.h"
+#include "nn/generic.h"
+
+#ifdef LM_F32
+static lm_status dropout_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    L->out = L->in;
+    return LM_OK;
+}
+const lm_layer_def lm_dropout_def = {"dropout", dropout_infer, NULL, NULL, NULL};
+#endif
+
+static size_t dropout_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)tangent;
+    return (size_t)n * lm_shape_numel(L->in);
+}
+
+static int active(const R(lm_call) *c) { return c->mode != LM_MODE_EVAL && c->L->p > 0; }
+
+static void dropout_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    if (!active(c)) {
+        memcpy(p->y, p->x, count * sizeof *p->y);
+        if (p->dy) memcpy(p->dy, p->dx, count * sizeof *p->dy);
+        return;
+    }
+    real keep = (real)(1.0 / (1.0 - c->L->p));
+    uint32_t threshold = (uint32_t)(c->L->p * 4294967296.0);
+    uint64_t stream = LM_STREAM_DROPOUT + (uint64_t)c->L->id;
+    real *mask = c->scr;
+    for (size_t k = 0; k < count; k += 4) { /* one Philox block gives four masks */
+        uint32_t r[4];
+        lm_philox(c->e->seed, stream, (c->e->step << 32) + k / 4, r);
+        for (size_t j = 0; j < 4 && k + j < count; j++) mask[k + j] = r[j] >= threshold ? keep : 0;
+    }
+    for (size_t k = 0; k < count; k++) p->y[k] = mask[k] * p->x[k];
+    if (p->dy)
+        for (size_t k = 0; k < count; k++) p->dy[k] = mask[k] * p->dx[k];
+}
+
+static void dropout_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    if (!p->gx) return;
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    if (!active(c)) {
+        memcpy(p->gx, p->gy, count * sizeof *p->gx);
+        if (p->dgx) memcpy(p->dgx, p->dgy, count * sizeof *p->dgx);
+        return;
+    }
+    const real *mask = c->scr;
+    for (size_t k = 0; k < count; k++) p->gx[k] = mask[k] * p->gy[k];
+    if (p->dgx)
+        for (size_t k = 0; k < count; k++) p->dgx[k] = mask[k] * p->dgy[k];
+}
+
+const R(lm_layer_ops) R(lm_dropout_ops) = {dropout_scratch, dropout_forward, dropout_backward};

@@ -1,0 +1,145 @@
+/* Pooling: max and average over k x k windows with stride k (torch's MaxPool2d(k) and
+ * AvgPool2d(k), floor mode), and global average pooling (C x H x W -> C x 1 x 1, as
+ * AdaptiveAvgPool2d(1)). With the argmax fixed, all three are linear maps, so tangents follow
+ * the values and gradient tangents follow the gradients. */
+#include <stdint.h>
+#include <string.h>
+
+#include "nn/generic.h"
+
+#ifdef LM_F32
+static lm_status pool_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    if (L->in.h < L->k || L->in.w < L->k)
+        return lm_fail(LM_EINVAL, "pooling window %d is larger than the %dx%d input", L->k, L->in.h, L->in.w);
+    L->out = (lm_shape){L->in.c, L->in.h / L->k, L->in.w / L->k};
+    return LM_OK;
+}
+static double pool_macs(const lm_layer *L) { return (double)lm_shape_numel(L->in); }
+const lm_layer_def lm_maxpool_def = {"maxpool", pool_infer, NULL, NULL, pool_macs};
+const lm_layer_def lm_avgpool_def = {"avgpool", pool_infer, NULL, NULL, pool_macs};
+
+static lm_status gap_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    L->out = (lm_shape){L->in.c, 1, 1};
+    return LM_OK;
+}
+const lm_layer_def lm_gap_def = {"gap", gap_infer, NULL, NULL, pool_macs};
+#endif
+
+/* ---- max pooling: the scratch holds each output's argmax as a uint32 offset in its sample */
+
+static size_t maxpool_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)tangent;
+    return (size_t)n * lm_shape_numel(L->out);
+}
+
+static void maxpool_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    const lm_layer *L = c->L;
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->k;
+    size_t in_n = lm_shape_numel(L->in), out_n = lm_shape_numel(L->out);
+    uint32_t *arg = (uint32_t *)c->scr;
+#pragma omp parallel for if ((size_t)c->n * in_n > 65536) schedule(static)
+    for (int s = 0; s < c->n; s++)
+        for (int ch = 0; ch < L->in.c; ch++)
+            for (int i = 0; i < Ho; i++)
+                for (int j = 0; j < Wo; j++) {
+                    size_t base = (size_t)s * in_n + (size_t)ch * H * W;
+                    size_t best = base + (size_t)(i * k) * W + j * k;
+                    for (int a = 0; a < k; a++)
+                        for (int b = 0; b < k; b++) {
+                            size_t at = base + (size_t)(i * k + a) * W + j * k + b;
+                            if (p->x[at] > p->x[best]) best = at;
+                        }
+                    size_t o = (size_t)s * out_n + ((size_t)ch * Ho + i) * Wo + j;
+                    arg[o] = (uint32_t)(best - (size_t)s * in_n);
+                    p->y[o] = p->x[best];
+                    if (p->dy) p->dy[o] = p->dx[best];
+                }
+}
+
+static void maxpool_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    if (!p->gx) return;
+    const lm_layer *L = c->L;
+    size_t in_n = lm_shape_numel(L->in), out_n = lm_shape_numel(L->out);
+    const uint32_t *arg = (const uint32_t *)c->scr;
+    memset(p->gx, 0, (size_t)c->n * in_n * sizeof *p->gx);
+    if (p->dgx) memset(p->dgx, 0, (size_t)c->n * in_n * sizeof *p->dgx);
+    for (int s = 0; s < c->n; s++)
+        for (size_t o = 0; o < out_n; o++) {
+            size_t src = (size_t)s * in_n + arg[(size_t)s * out_n + o];
+            p->gx[src] += p->gy[(size_t)s * out_n + o];
+            if (p->dgx) p->dgx[src] += p->dgy[(size_t)s * out_n + o];
+        }
+}
+
+/* ---- average pooling (k x k) and global average pooling (k = the whole map) ---- */
+
+static size_t no_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)L, (void)n, (void)tangent;
+    return 0;
+}
+
+/* y = A x for the averaging map A; applied to values and to tangents alike. */
+static void avg_apply(const lm_layer *L, int n, int kh, int kw, const real *x, real *y)
+{
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w;
+    real inv = (real)1 / (real)(kh * kw);
+    size_t planes = (size_t)n * L->in.c;
+    for (size_t pl = 0; pl < planes; pl++)
+        for (int i = 0; i < Ho; i++)
+            for (int j = 0; j < Wo; j++) {
+                real sum = 0;
+                for (int a = 0; a < kh; a++)
+                    for (int b = 0; b < kw; b++) sum += x[pl * H * W + (size_t)(i * kh + a) * W + j * kw + b];
+                y[pl * Ho * Wo + (size_t)i * Wo + j] = sum * inv;
+            }
+}
+
+/* x = A^T y */
+static void avg_transpose(const lm_layer *L, int n, int kh, int kw, const real *gy, real *gx)
+{
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w;
+    real inv = (real)1 / (real)(kh * kw);
+    size_t planes = (size_t)n * L->in.c;
+    memset(gx, 0, planes * H * W * sizeof *gx);
+    for (size_t pl = 0; pl < planes; pl++)
+        for (int i = 0; i < Ho; i++)
+            for (int j = 0; j < Wo; j++) {
+                real g = gy[pl * Ho * Wo + (size_t)i * Wo + j] * inv;
+                for (int a = 0; a < kh; a++)
+                    for (int b = 0; b < kw; b++) gx[pl * H * W + (size_t)(i * kh + a) * W + j * kw + b] = g;
+            }
+}
+
+static void window(const lm_layer *L, int *kh, int *kw)
+{
+    *kh = L->kind == L_GAP ? L->in.h : L->k;
+    *kw = L->kind == L_GAP ? L->in.w : L->k;
+}
+
+static void avg_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    int kh, kw;
+    window(c->L, &kh, &kw);
+    avg_apply(c->L, c->n, kh, kw, p->x, p->y);
+    if (p->dy) avg_apply(c->L, c->n, kh, kw, p->dx, p->dy);
+}
+
+static void avg_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    int kh, kw;
+    window(c->L, &kh, &kw);
+    if (p->gx) avg_transpose(c->L, c->n, kh, kw, p->gy, p->gx);
+    if (p->dgx) avg_transpose(c->L, c->n, kh, kw, p->dgy, p->dgx);
+}
+
+const R(lm_layer_ops) R(lm_maxpool_ops) = {maxpool_scratch, maxpool_forward, maxpool_backward};
+const R(lm_layer_ops) R(lm_avgpool_ops) = {no_scratch, avg_forward, avg_backward};
+const R(lm_layer_ops) R(lm_gap_ops) = {no_scratch, avg_forward, avg_backward};

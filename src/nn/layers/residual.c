@@ -1,0 +1,137 @@
+/* CIFAR-style residual basic block: y = relu(main(x) + shortcut(x)), where main is
+ * conv3x3/s, bn, relu, conv3x3, bn (branch 0) and the shortcut is the identity, a 1x1 conv/s
+ * with bn (branch 1, "projection"), or zero padding ("res:C/S:pad": subsample by the stride and
+ * pad the channels with zeros on both sides, He et al.'s option A). The branches are ordinary
+ * sequences run by the engine; this module adds them and owns the final relu. */
+#include <string.h>
+
+#include "nn/generic.h"
+
+#ifdef LM_F32
+static lm_status res_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    L->out = (lm_shape){L->units, (L->in.h - 1) / L->stride + 1, (L->in.w - 1) / L->stride + 1};
+    if (L->pad_shortcut && L->units < L->in.c)
+        return lm_fail(LM_EINVAL, "a zero-padding shortcut cannot shrink %d channels to %d", L->in.c, L->units);
+    for (int b = 0; b < 2; b++) {
+        const lm_seq *s = &L->branch[b];
+        if (!s->n) continue;
+        lm_shape o = s->layers[s->n - 1].out;
+        if (o.c != L->out.c || o.h != L->out.h || o.w != L->out.w)
+            return lm_fail(LM_EINVAL, "branch %d gives %dx%dx%d, expected %dx%dx%d", b, o.c, o.h, o.w,
+                           L->out.c, L->out.h, L->out.w);
+    }
+    return LM_OK;
+}
+static double res_macs(const lm_layer *L) { return (double)lm_shape_numel(L->out); }
+const lm_layer_def lm_res_def = {"res", res_infer, NULL, NULL, res_macs};
+#endif
+
+/* scratch: sum, dsum (n*out each) and the shortcut's input gradient and tangent (n*in each) */
+static size_t res_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)tangent;
+    return 2 * (size_t)n * (lm_shape_numel(L->out) + lm_shape_numel(L->in));
+}
+
+typedef struct {
+    real *sum, *dsum, *gxs, *dgxs;
+} res_view;
+
+static res_view view(const R(lm_call) *c)
+{
+    size_t out = (size_t)c->e->max_n * lm_shape_numel(c->L->out);
+    size_t in = (size_t)c->e->max_n * lm_shape_numel(c->L->in);
+    res_view v = {c->scr, c->scr + out, c->scr + 2 * out, c->scr + 2 * out + in};
+    return v;
+}
+
+/* Zero-padding shortcut: y[c + off][i][j] = x[c][i*s][j*s]; its adjoint when `adjoint`. */
+static void pad_shortcut(const lm_layer *L, int n, const real *x, real *y, int adjoint)
+{
+    int C = L->in.c, H = L->in.h, W = L->in.w, O = L->out.c, Ho = L->out.h, Wo = L->out.w;
+    int off = (O - C) / 2, s = L->stride;
+    if (adjoint) memset(y, 0, (size_t)n * C * H * W * sizeof *y);
+    for (int b = 0; b < n; b++)
+        for (int c = 0; c < O; c++)
+            for (int i = 0; i < Ho; i++)
+                for (int j = 0; j < Wo; j++) {
+                    size_t o = (((size_t)b * O + c) * Ho + i) * Wo + j;
+                    int src = c - off;
+                    if (src < 0 || src >= C) {
+                        if (!adjoint) y[o] = 0;
+                        continue;
+                    }
+                    size_t k = (((size_t)b * C + src) * H + (size_t)i * s) * W + (size_t)j * s;
+                    if (adjoint) y[k] = x[o];
+                    else y[o] = x[k];
+                }
+}
+
+static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    const lm_layer *L = c->L;
+    R(lm_exec) *e = c->e;
+    res_view v = view(c);
+    size_t count = (size_t)c->n * lm_shape_numel(L->out);
+    int padded = !L->branch[1].n && (L->stride != 1 || L->in.c != L->units);
+    const real *da = NULL, *ds = NULL;
+    const real *a = R(lm_seq_forward)(e, &L->branch[0], c->n, p->x, p->dx, &da);
+    memcpy(v.sum, a, count * sizeof *v.sum);
+    if (p->dy) memcpy(v.dsum, da, count * sizeof *v.dsum);
+    if (L->branch[1].n) {
+        const real *sh = R(lm_seq_forward)(e, &L->branch[1], c->n, p->x, p->dx, &ds);
+        for (size_t k = 0; k < count; k++) v.sum[k] += sh[k];
+        if (p->dy)
+            for (size_t k = 0; k < count; k++) v.dsum[k] += ds[k];
+    } else if (padded) { /* p->y is free until the end: use it for the padded copy */
+        pad_shortcut(L, c->n, p->x, p->y, 0);
+        for (size_t k = 0; k < count; k++) v.sum[k] += p->y[k];
+        if (p->dy) {
+            pad_shortcut(L, c->n, p->dx, p->dy, 0);
+            for (size_t k = 0; k < count; k++) v.dsum[k] += p->dy[k];
+        }
+    } else {
+        for (size_t k = 0; k < count; k++) v.sum[k] += p->x[k];
+        if (p->dy)
+            for (size_t k = 0; k < count; k++) v.dsum[k] += p->dx[k];
+    }
+    for (size_t k = 0; k < count; k++) p->y[k] = v.sum[k] > 0 ? v.sum[k] : 0;
+    if (p->dy)
+        for (size_t k = 0; k < count; k++) p->dy[k] = v.sum[k] > 0 ? v.dsum[k] : 0;
+}
+
+static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    const lm_layer *L = c->L;
+    R(lm_exec) *e = c->e;
+    res_view v = view(c);
+    size_t count = (size_t)c->n * lm_shape_numel(L->out), in_count = (size_t)c->n * lm_shape_numel(L->in);
+    int padded = !L->branch[1].n && (L->stride != 1 || L->in.c != L->units);
+    /* through the final relu; reuse sum's storage for g and dsum's for dg */
+    real *g = v.sum, *dg = p->dgy ? v.dsum : NULL;
+    for (size_t k = 0; k < count; k++) {
+        int on = v.sum[k] > 0;
+        g[k] = on ? p->gy[k] : 0;
+        if (dg) dg[k] = on ? p->dgy[k] : 0;
+    }
+    real *gw = p->gw - L->poff, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
+    R(lm_seq_backward)(e, &L->branch[0], c->n, p->x, p->dx, g, dg, p->gx, p->dgx, gw, dgw);
+    if (L->branch[1].n) {
+        R(lm_seq_backward)(e, &L->branch[1], c->n, p->x, p->dx, g, dg, p->gx ? v.gxs : NULL,
+                           p->dgx ? v.dgxs : NULL, gw, dgw);
+    } else if (padded) {
+        if (p->gx) pad_shortcut(L, c->n, g, v.gxs, 1);
+        if (p->dgx) pad_shortcut(L, c->n, dg, v.dgxs, 1);
+    } else {
+        if (p->gx) memcpy(v.gxs, g, in_count * sizeof *g);
+        if (p->dgx) memcpy(v.dgxs, dg, in_count * sizeof *dg);
+    }
+    if (p->gx)
+        for (size_t k = 0; k < in_count; k++) p->gx[k] += v.gxs[k];
+    if (p->dgx)
+        for (size_t k = 0; k < in_count; k++) p->dgx[k] += v.dgxs[k];
+}
+
+const R(lm_layer_ops) R(lm_res_ops) = {res_scratch, res_forward, res_backward};

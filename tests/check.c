@@ -1,0 +1,30 @@
+#include "check.h"
+
+#include <math.h>
+#include <stdarg.h>
+
+int check_failures, check_count;
+
+void check_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    check_failures++;
+    fprintf(stderr, "%s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int check_close(double a, double b, double rtol, double atol)
+{
+    if (isnan(a) || isnan(b)) return 0;
+    double scale = fmax(fabs(a), fabs(b));
+    return fabs(a - b) <= rtol * scale + atol + 1e-300;
+}
+
+int check_summary(void)
+{
+    printf("check: %d passed, %d failed\n", check_count - check_failures, check_failures);
+    return check_failures ? 1 : 0;
+}
