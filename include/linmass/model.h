@@ -37,7 +37,7 @@ typedef struct {
 static inline size_t lm_shape_numel(lm_shape s) { return (size_t)s.c * s.h * s.w; }
 
 typedef enum {
-    LM_PARAM_STANDARD = 0, /* He (before relu) or LeCun weights, no factor in the forward pass */
+    LM_PARAM_STANDARD = 0, /* LeCun N(0, 1/fan-in) weights (He inside residual blocks), no factor */
     LM_PARAM_NTK = 1       /* N(0,1) weights, 1/sqrt(fan-in) in the forward pass */
 } lm_param_kind;
 

@@ -1,12 +1,40 @@
+/* linmass <command> [options]: dispatch to one file per command. */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"train", cmd_train, "train a model (any optimizer, schedule, data source)"},
+    {"eval", cmd_eval, "evaluate a checkpoint: loss and accuracy"},
+    {"plot", cmd_plot, "overlay several runs' curves on one PNG"},
+    {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: linmass <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'linmass <command> --help' shows every option with its default.\n");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help")) {
-        printf("usage: linmass <command> [options]\n");
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
-    fprintf(stderr, "linmass: unknown command '%s'\n", argv[1]);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "linmass: unknown command '%s' (see linmass --help)\n", argv[1]);
     return 2;
 }

@@ -59,7 +59,7 @@ typedef struct {
     void (*tensors)(const lm_layer *L, void (*add)(void *ctx, const char *suffix, int trainable,
                                                    size_t off, int ndim, const int64_t *dims),
                     void *ctx);
-    /* Initialise the layer's parameters and buffers. gain2 is 2 when a relu follows. */
+    /* Initialise the layer's parameters and buffers; standard weights get variance gain2/fan-in. */
     void (*init)(const lm_layer *L, float *w, float *buf, lm_param_kind param, double gain2,
                  uint64_t seed);
     double (*macs)(const lm_layer *L); /* multiply-adds per sample of the forward pass */

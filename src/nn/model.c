@@ -294,15 +294,10 @@ static void init_seq(lm_model *m, const lm_seq *s, uint64_t seed)
             init_seq(m, &L->branch[1], seed);
             continue;
         }
-        /* He's factor 2 when a relu follows (possibly after a batch norm) */
-        double gain2 = 1;
-        for (int j = i + 1; j < s->n; j++) {
-            if (s->layers[j].kind == L_BN) continue;
-            if (s->layers[j].kind == L_ACT && s->layers[j].act == ACT_RELU) gain2 = 2;
-            if (s->layers[j].kind == L_RES) gain2 = 2;
-            break;
-        }
-        if (L->kind == L_CONV && s->id != 0) gain2 = 2; /* convolutions inside residual blocks */
+        /* standard: LeCun N(0, 1/fan-in), which matches PyTorch's default training curves on
+         * the paper's FCN; He's N(0, 2/fan-in) for the convolutions inside residual blocks, as
+         * in the ResNet papers */
+        double gain2 = L->kind == L_CONV && s->id != 0 ? 2 : 1;
         if (lm_layer_defs[L->kind]->init)
             lm_layer_defs[L->kind]->init(L, m->w + L->poff, m->buf + L->boff, m->param, gain2, seed);
     }

@@ -1,0 +1,18 @@
+/* Process-wide settings: the number of threads used by linmass's own loops (OpenMP) and by
+ * OpenBLAS. Results are bit-identical for the same seed and the same thread count. */
+#ifndef LINMASS_RUNTIME_H
+#define LINMASS_RUNTIME_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Use t threads (t < 1: the number of cores). */
+void lm_set_threads(int t);
+int lm_get_threads(void);
+int lm_num_cores(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

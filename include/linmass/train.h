@@ -1,0 +1,84 @@
+/* The training loop: data, model, optimizer, evaluation, metrics and checkpoints.
+ *
+ * A run writes into its folder: metrics.jsonl (one JSON object per logged step and per epoch)
+ * and checkpoints/last.safetensors (weights, buffers, optimizer state, step, epoch and position
+ * in the epoch; written atomically). Everything random is a pure function of (seed, epoch,
+ * step), so --resume continues bit-identically to an uninterrupted run with the same seed and
+ * thread count. Progress is reported through a callback; the library prints nothing. */
+#ifndef LINMASS_TRAIN_H
+#define LINMASS_TRAIN_H
+
+#include <stdint.h>
+
+#include "linmass/data.h"
+#include "linmass/model.h"
+#include "linmass/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *data;   /* data source, e.g. "fashion-mnist" */
+    const char *model;  /* spec or preset */
+    const char *out;    /* run folder */
+    lm_param_kind param;
+    lm_optim_config optim;
+    int batch;
+    int epochs;         /* used when steps == 0 */
+    long steps;         /* stop after this many steps (0: run `epochs` whole epochs) */
+    uint64_t seed;
+    double val_fraction; /* held out of the training split for validation (0: none) */
+    int normalize;      /* per-channel standardisation from training-split statistics */
+    int augment;        /* random 10% shifts and horizontal flips (images) */
+    int log_every;      /* metrics line every this many steps */
+    long ckpt_every;    /* checkpoint every this many steps as well as at each epoch end (0: epochs only) */
+    int resume;
+    long max_train;     /* use only the first max_train training samples (0: all) */
+} lm_train_config;
+
+void lm_train_config_init(lm_train_config *c);
+
+typedef struct {
+    int epoch;          /* 0-based epoch the event belongs to */
+    int epochs;         /* planned epochs */
+    long step, steps_total;
+    long epoch_pos, epoch_size; /* samples done in this epoch, of */
+    int end_of_epoch;   /* 1: evaluation results below are fresh */
+    double train_loss;  /* running mean over the epoch so far */
+    double train_acc;   /* running, classification only */
+    double test_loss, test_acc, val_loss, val_acc; /* NAN when not evaluated */
+    double lr;          /* effective step size multiplier times lr */
+    double samples_per_sec, elapsed;
+} lm_train_event;
+
+typedef void (*lm_train_callback)(void *ctx, const lm_train_event *ev);
+
+typedef struct {
+    double train_loss, test_loss, test_acc, val_loss, val_acc;
+    long steps;
+    double samples_per_sec, wall_seconds;
+    int epochs_done;
+    size_t num_params;
+    char checkpoint[1024];
+} lm_train_result;
+
+/* Train. Returns LM_EINVAL for bad configuration or data, LM_EIO when the run folder cannot be
+ * written, LM_EDIVERGED when the loss or the weights stop being finite (the last good
+ * checkpoint is kept). */
+lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
+                       lm_train_result *res);
+
+/* Loss and accuracy of a model on a data set in evaluation mode. */
+lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
+                      double *mean_loss, double *accuracy);
+
+/* Load a checkpoint's weights and buffers (and normalisation statistics, if present, into
+ * mean/std of length channels; may be NULL) into a model. */
+lm_status lm_checkpoint_load_model(const char *path, lm_model *m, float *mean, float *std,
+                                   int channels, int *has_stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

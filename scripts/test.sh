@@ -1,0 +1,16 @@
+#!/bin/bash
+# The README's second command: set up, build, run every test, then run the suite again under
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaving out the tests labelled slow).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== tests (Release)"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== tests under ASan + UBSan (slow tests left out)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLINMASS_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" 2>&1 | grep -E "error|warning" || true
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE slow)

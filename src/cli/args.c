@@ -1,0 +1,157 @@
+#include "cli/args.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "linmass/error.h"
+
+int cli_usage_error(const cli_command *c, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "linmass %s: ", c->command);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see linmass %s --help)\n", c->command);
+    return 2;
+}
+
+int cli_fail(const char *command, int status)
+{
+    fprintf(stderr, "linmass %s: %s\n", command, lm_error_message());
+    return status == LM_EINVAL ? 2 : 1;
+}
+
+static void print_help(const cli_command *c)
+{
+    printf("usage: %s\n\n%s\n\noptions:\n", c->usage, c->about);
+    for (int i = 0; i < c->nopts; i++) {
+        const cli_opt *o = &c->opts[i];
+        const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_STRING ? " TEXT" : o->type == OPT_DOUBLE ? " X" : " N";
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", o->name, arg);
+        printf("  %-24s %s", left, o->help);
+        if (o->def && o->type != OPT_FLAG) printf(" [default: %s]", o->def);
+        printf("\n");
+    }
+    printf("  %-24s %s\n", "--help", "show this help and exit");
+    if (c->epilog) printf("\n%s", c->epilog);
+}
+
+static int set_value(cli_command *c, cli_opt *o, const char *text, int from_default)
+{
+    char *end;
+    errno = 0;
+    switch (o->type) {
+    case OPT_FLAG: *(int *)o->dest = 1; return 0;
+    case OPT_STRING: *(const char **)o->dest = text; return 0;
+    case OPT_INT: {
+        long v = strtol(text, &end, 10);
+        if (end == text || *end || errno || v < -2147483647L || v > 2147483647L) break;
+        *(int *)o->dest = (int)v;
+        return 0;
+    }
+    case OPT_U64: {
+        if (text[0] == '-') break;
+        unsigned long long v = strtoull(text, &end, 10);
+        if (end == text || *end || errno) break;
+        *(uint64_t *)o->dest = v;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        double v = strtod(text, &end);
+        if (end == text || *end || errno || !isfinite(v)) break;
+        *(double *)o->dest = v;
+        return 0;
+    }
+    }
+    if (from_default) return 0;
+    return cli_usage_error(c, "--%s: '%s' is not %s", o->name, text,
+                           o->type == OPT_DOUBLE ? "a finite number" : "a whole number in range");
+}
+
+int cli_parse(cli_command *c, int argc, char **argv)
+{
+    for (int i = 0; i < c->nopts; i++) {
+        cli_opt *o = &c->opts[i];
+        o->seen = 0;
+        if (o->type == OPT_FLAG) *(int *)o->dest = 0;
+        else if (o->def) set_value(c, o, o->def, 1);
+        else if (o->type == OPT_STRING) *(const char **)o->dest = NULL;
+    }
+    c->npositional = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_help(c);
+            return 1;
+        }
+        if (strncmp(a, "--", 2)) {
+            if (c->npositional >= c->max_positional)
+                return cli_usage_error(c, "unexpected argument '%s'", a);
+            c->positional[c->npositional++] = a;
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        cli_opt *o = NULL;
+        for (int k = 0; k < c->nopts; k++)
+            if (strlen(c->opts[k].name) == len && !strncmp(c->opts[k].name, name, len)) o = &c->opts[k];
+        if (!o) return cli_usage_error(c, "unknown option '%.*s'", (int)(len + 2), a);
+        if (o->seen) return cli_usage_error(c, "--%s given twice", o->name);
+        o->seen = 1;
+        if (o->type == OPT_FLAG) {
+            if (eq) return cli_usage_error(c, "--%s takes no value", o->name);
+            *(int *)o->dest = 1;
+            continue;
+        }
+        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) return cli_usage_error(c, "--%s needs a value", o->name);
+        if (set_value(c, o, val, 0)) return 2;
+    }
+    return 0;
+}
+
+int cli_given(const cli_command *c, const char *name)
+{
+    for (int i = 0; i < c->nopts; i++)
+        if (!strcmp(c->opts[i].name, name)) return c->opts[i].seen;
+    return 0;
+}
+
+char *cli_options_json(const cli_command *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < c->nopts; i++) {
+        const cli_opt *p = &c->opts[i];
+        switch (p->type) {
+        case OPT_FLAG: cJSON_AddBoolToObject(o, p->name, *(int *)p->dest); break;
+        case OPT_INT: cJSON_AddNumberToObject(o, p->name, *(int *)p->dest); break;
+        case OPT_U64: cJSON_AddNumberToObject(o, p->name, (double)*(uint64_t *)p->dest); break;
+        case OPT_DOUBLE: cJSON_AddNumberToObject(o, p->name, *(double *)p->dest); break;
+        case OPT_STRING: {
+            const char *s = *(const char **)p->dest;
+            if (s) cJSON_AddStringToObject(o, p->name, s);
+            else cJSON_AddNullToObject(o, p->name);
+        }
+        }
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+int cli_stderr_is_tty(void) { return isatty(2); }
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}

@@ -1,0 +1,9 @@
+#ifndef LM_CLI_COMMANDS_H
+#define LM_CLI_COMMANDS_H
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+
+#endif

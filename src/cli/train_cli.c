@@ -1,0 +1,101 @@
+#include "cli/train_cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "linmass/runtime.h"
+
+static const char *const optim_names[] = {
+#define NAME(n, h) #n,
+    TRAIN_OPTIM_OPTS(NAME)
+#undef NAME
+};
+static const char *const optim_help[] = {
+#define HELP(n, h) h,
+    TRAIN_OPTIM_OPTS(HELP)
+#undef HELP
+};
+enum { N_OPTIM_OPTS = sizeof optim_names / sizeof *optim_names };
+
+static char dashed[N_OPTIM_OPTS][32]; /* "weight-decay" */
+
+void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about)
+{
+    memset(o, 0, sizeof *o);
+    cli_opt base[] = {
+        {"data", OPT_STRING, &o->data, "fashion-mnist", "data source (see below)", 0},
+        {"model", OPT_STRING, &o->model, "fcn", "model spec or preset (see below)", 0},
+        {"param", OPT_STRING, &o->param, "standard", "parameterization: standard or ntk", 0},
+        {"optim", OPT_STRING, &o->optim, "sgd", "sgd, heavyball, nesterov, adam, adamw or mass", 0},
+        {"schedule", OPT_STRING, &o->schedule, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0},
+        {"restart", OPT_FLAG, &o->restart, NULL, "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0},
+        {"auto", OPT_FLAG, &o->auto_hp, NULL, "derive the hyper-parameters from the data (linear and kernel models)", 0},
+        {"batch", OPT_INT, &o->batch, "64", "mini-batch size", 0},
+        {"epochs", OPT_INT, &o->epochs, "5", "epochs (ignored with --steps)", 0},
+        {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
+        {"seed", OPT_U64, &o->seed, "0", "seed of every random draw", 0},
+        {"threads", OPT_INT, &o->threads, "1", "threads (0: all cores); results are bit-identical per thread count", 0},
+        {"out", OPT_STRING, &o->out, "runs/train", "run folder", 0},
+        {"resume", OPT_FLAG, &o->resume, NULL, "continue from OUT/checkpoints/last.safetensors", 0},
+        {"val-fraction", OPT_DOUBLE, &o->val_fraction, "0", "fraction of the training split held out for validation", 0},
+        {"no-normalize", OPT_FLAG, &o->no_normalize, NULL, "keep raw inputs (default: per-channel standardisation)", 0},
+        {"augment", OPT_FLAG, &o->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
+        {"log-every", OPT_INT, &o->log_every, "100", "a metrics.jsonl line every this many steps", 0},
+        {"ckpt-every", OPT_INT, &o->ckpt_every, "0", "also checkpoint every this many steps (0: at each epoch end only)", 0},
+        {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
+        {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
+    };
+    int n = sizeof base / sizeof *base;
+    memcpy(o->opts, base, sizeof base);
+    for (int i = 0; i < N_OPTIM_OPTS; i++) {
+        snprintf(dashed[i], sizeof dashed[i], "%s", optim_names[i]);
+        for (char *p = dashed[i]; *p; p++)
+            if (*p == '_') *p = '-';
+        o->opts[n++] = (cli_opt){dashed[i], OPT_STRING, &o->optim_text[i], NULL, optim_help[i], 0};
+    }
+    static char epilog[4096];
+    snprintf(epilog, sizeof epilog, "%s\ndata sources:\n%s\n", cli_model_help, lm_data_sources_help());
+    *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
+}
+
+int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *tc)
+{
+    lm_train_config_init(tc);
+    tc->data = o->data;
+    tc->model = o->model;
+    tc->out = o->out;
+    if (!strcmp(o->param, "ntk")) tc->param = LM_PARAM_NTK;
+    else if (strcmp(o->param, "standard")) return cli_usage_error(c, "--param: '%s' is not standard or ntk", o->param);
+    lm_optim_kind kind;
+    if (lm_optim_kind_parse(o->optim, &kind)) return cli_usage_error(c, "--optim: '%s' is not sgd, heavyball, nesterov, adam, adamw or mass", o->optim);
+    lm_optim_config_init(&tc->optim, kind);
+    for (int i = 0; i < N_OPTIM_OPTS; i++)
+        if (o->optim_text[i] && lm_optim_config_set(&tc->optim, optim_names[i], o->optim_text[i]))
+            return cli_usage_error(c, "%s", lm_error_message());
+    if (cli_given(c, "schedule") && lm_optim_config_set(&tc->optim, "schedule", o->schedule))
+        return cli_usage_error(c, "%s", lm_error_message());
+    if (o->restart) lm_optim_config_set(&tc->optim, "restart", "1");
+    if (o->auto_hp) lm_optim_config_set(&tc->optim, "auto", "1");
+    if (lm_optim_config_validate(&tc->optim)) return cli_usage_error(c, "%s", lm_error_message());
+    if (o->batch < 1) return cli_usage_error(c, "--batch %d must be at least 1", o->batch);
+    if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs);
+    if (o->steps < 0) return cli_usage_error(c, "--steps %d must not be negative", o->steps);
+    if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
+    if (o->val_fraction < 0 || o->val_fraction >= 1) return cli_usage_error(c, "--val-fraction %g must be in [0, 1)", o->val_fraction);
+    if (o->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", o->log_every);
+    if (o->ckpt_every < 0) return cli_usage_error(c, "--ckpt-every %d must not be negative", o->ckpt_every);
+    if (o->max_train < 0) return cli_usage_error(c, "--max-train %d must not be negative", o->max_train);
+    tc->batch = o->batch;
+    tc->epochs = o->epochs;
+    tc->steps = o->steps;
+    tc->seed = o->seed;
+    tc->val_fraction = o->val_fraction;
+    tc->normalize = !o->no_normalize;
+    tc->augment = o->augment;
+    tc->log_every = o->log_every;
+    tc->ckpt_every = o->ckpt_every;
+    tc->resume = o->resume;
+    tc->max_train = o->max_train;
+    lm_set_threads(o->threads);
+    return 0;
+}
