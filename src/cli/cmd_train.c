@@ -1,6 +1,7 @@
 /* linmass train, eval and plot. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ static void on_event(void *ctx, const lm_train_event *ev)
 {
     progress *p = ctx;
     double t = cli_now();
+    /* fault injection for the kill-and-resume tests: die like kill -9 at a chosen step */
+    const char *kill_at = getenv("LINMASS_KILL_AT_STEP");
+    if (kill_at && ev->step >= atol(kill_at)) raise(SIGKILL);
     if (ev->end_of_epoch) {
         if (p->tty) fprintf(stderr, "\r\033[K");
         FILE *out = p->json ? stderr : stdout;

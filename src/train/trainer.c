@@ -183,7 +183,8 @@ typedef struct {
     long step;
     int epoch;
     size_t epoch_pos;
-    long optim_t;
+    double sum_loss, sum_acc; /* running sums over the current epoch, saved for resumes */
+    long seen;
 } run;
 
 static lm_status save_checkpoint(run *r)
@@ -191,11 +192,12 @@ static lm_status save_checkpoint(run *r)
     tensor_list l = {0};
     lm_status st = model_tensors(r->m, r->o, r->c->normalize ? r->mean : NULL, r->std,
                                  r->train->shape.c, &l);
-    char optim_t[32], metrics_bytes[32];
+    char optim_t[32], metrics_bytes[32], sums[96];
     fflush(r->mf);
     snprintf(optim_t, sizeof optim_t, "%ld", lm_optim_step_count(r->o));
     snprintf(metrics_bytes, sizeof metrics_bytes, "%ld", ftell(r->mf));
-    lm_kv extra[2] = {{"optim_step", optim_t}, {"metrics_bytes", metrics_bytes}};
+    snprintf(sums, sizeof sums, "%.17g %.17g %ld", r->sum_loss, r->sum_acc, r->seen);
+    lm_kv extra[3] = {{"optim_step", optim_t}, {"metrics_bytes", metrics_bytes}, {"epoch_sums", sums}};
     lm_ckpt_info info = {0};
     info.step = (uint64_t)r->step;
     info.epoch = (uint64_t)r->epoch;
@@ -204,7 +206,7 @@ static lm_status save_checkpoint(run *r)
     info.optimizer = lm_optim_kind_name(r->c->optim.kind);
     info.model = lm_model_spec(r->m);
     info.extra = extra;
-    info.n_extra = 2;
+    info.n_extra = 3;
     if (!st) st = lm_checkpoint_save(r->ckpt, &info, l.t, l.n);
     list_free(&l);
     return st;
@@ -236,6 +238,8 @@ static lm_status resume(run *r)
         for (int i = 0; i < info->n_extra; i++) {
             if (!strcmp(info->extra[i].key, "optim_step")) lm_optim_set_step_count(r->o, atol(info->extra[i].value));
             if (!strcmp(info->extra[i].key, "metrics_bytes")) metrics_bytes = atol(info->extra[i].value);
+            if (!strcmp(info->extra[i].key, "epoch_sums"))
+                sscanf(info->extra[i].value, "%lf %lf %ld", &r->sum_loss, &r->sum_acc, &r->seen);
         }
         /* metrics written after the checkpoint belong to the lost future: cut them */
         if (metrics_bytes >= 0 && truncate(r->metrics, metrics_bytes) != 0)
@@ -379,14 +383,14 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
     int epochs = c->steps > 0 ? (int)((total + per_epoch - 1) / (per_epoch ? per_epoch : 1)) : c->epochs;
     if (!st && r.o) lm_optim_hparams(r.o)->schedule.total_epochs = epochs;
     int k = r.m ? (int)lm_shape_numel(lm_model_output_shape(r.m)) : 0;
-    double t0 = now(), sum_loss = 0, sum_acc = 0;
-    long seen = 0, start_step = r.step;
+    double t0 = now();
+    long start_step = r.step;
     lm_train_event ev = {0};
     while (!st && r.step < total) {
         if (r.epoch_pos == 0 && c->optim.restart && r.epoch > 0 && lm_schedule_drops_at(&c->optim.schedule, r.epoch))
             lm_optim_restart(r.o);
         lm_batch_order((uint32_t)n, c->seed, (uint64_t)r.epoch, r.perm);
-        if (r.epoch_pos == 0) sum_loss = sum_acc = 0, seen = 0;
+        if (r.epoch_pos == 0) r.sum_loss = r.sum_acc = 0, r.seen = 0;
         while (!st && r.epoch_pos < n && r.step < total) {
             int b = (int)(n - r.epoch_pos < (size_t)c->batch ? n - r.epoch_pos : (size_t)c->batch);
             st = lm_batch_gather(r.train, r.perm, r.epoch_pos, b, r.xb, r.yb, c->augment, c->seed, (uint64_t)r.step);
@@ -401,13 +405,13 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
                              r.step, r.epoch, loss, r.ckpt);
                 break;
             }
-            if (r.loss == LM_LOSS_XENT) sum_acc += lm_accuracy_f32(z, r.yb, b, k) * b;
+            if (r.loss == LM_LOSS_XENT) r.sum_acc += lm_accuracy_f32(z, r.yb, b, k) * b;
             lm_backward_f32(r.e, r.gz, r.grad, NULL, NULL, NULL);
             lm_optim_step(r.o, r.grad, factor);
             r.step++;
             r.epoch_pos += b;
-            sum_loss += loss * b;
-            seen += b;
+            r.sum_loss += loss * b;
+            r.seen += b;
             int epoch_done = r.epoch_pos >= n;
             int log = (c->log_every > 0 && r.step % c->log_every == 0) || epoch_done || r.step == total;
             if (!log && !(c->ckpt_every > 0 && r.step % c->ckpt_every == 0)) continue;
@@ -418,7 +422,7 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
             }
             double el = now() - t0;
             ev = (lm_train_event){r.epoch, epochs, r.step, total, (long)r.epoch_pos, (long)n, 0,
-                                  sum_loss / seen, r.loss == LM_LOSS_XENT ? sum_acc / seen : NAN,
+                                  r.sum_loss / r.seen, r.loss == LM_LOSS_XENT ? r.sum_acc / r.seen : NAN,
                                   NAN, NAN, NAN, NAN, c->optim.lr * factor,
                                   (r.step - start_step) * (double)c->batch / (el > 0 ? el : 1e-9), el};
             if (epoch_done || r.step == total) st = end_of_epoch(&r, &ev);
@@ -428,6 +432,7 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
             if (epoch_done) r.epoch++, r.epoch_pos = 0;
             if (epoch_done || r.step == total || (c->ckpt_every > 0 && r.step % c->ckpt_every == 0))
                 st = save_checkpoint(&r);
+            if (epoch_done) break; /* the next epoch has its own order */
         }
     }
     if (!st) {

@@ -1,0 +1,205 @@
+/* Files: safetensors reading and writing, atomic writes, and checkpoints.
+ *
+ * Every function here returns an lm_status and, on failure, sets a message that names the file
+ * and the problem (see linmass/error.h). Bad files are refused with LM_EINVAL, never a crash;
+ * the operating system's refusals (open, write, rename, a full disk) are LM_EIO. A path that
+ * does not exist or is a directory where a file is expected counts as bad input (LM_EINVAL).
+ *
+ * Safetensors (https://github.com/huggingface/safetensors), as linmass reads and writes it:
+ *
+ *   bytes [0, 8)        N, the header length, a little-endian uint64
+ *   bytes [8, 8+N)      a JSON object, padded with spaces (linmass pads to a multiple of 8):
+ *                         {"__metadata__": {"key": "value", ...},        (optional, strings)
+ *                          "name": {"dtype": "F32", "shape": [100, 784],
+ *                                   "data_offsets": [begin, end]}, ...}
+ *   bytes [8+N, EOF)    the data region: each tensor's elements, little-endian, row-major,
+ *                       at [begin, end) relative to the start of the data region
+ *
+ * The reader checks everything before it hands out a pointer: N fits in the file (and is at
+ * most 100 MB), the JSON parses, every entry has a known dtype, a shape of non-negative
+ * integers (at most LM_ST_MAX_DIMS, [] is a scalar) and two data_offsets with
+ * end - begin == numel * dtype size, names are unique and non-empty, and the tensors tile the
+ * data region exactly: no overlap, no gap, no trailing bytes (as the reference implementation
+ * demands). The writer lays tensors out by decreasing element size (then in the order they
+ * were added), so every tensor starts aligned to its element size.
+ *
+ * Checkpoints (format version 1) are safetensors files with this content:
+ *
+ *   tensors   the model's parameters and buffers under their torch.nn.Sequential state_dict
+ *             names and layouts: "0.weight" F32 [out, in], "3.running_mean" F32 [C],
+ *             "3.num_batches_tracked" I64 [] (a scalar), ...
+ *             optimizer state per parameter, "optim.<state>.<param name>", with the shape of
+ *             that parameter: "optim.momentum_buffer.0.weight", "optim.exp_avg.0.weight",
+ *             "optim.exp_avg_sq.0.weight" (PyTorch's state names; MaSS keeps "optim.u.<p>")
+ *   metadata  (all strings, as safetensors requires)
+ *             "format": "linmass-checkpoint"   "format_version": "1"
+ *             "step": optimizer steps taken     "epoch": completed epochs
+ *             "epoch_pos": samples of the current epoch already consumed
+ *             "seed": the run's seed (the generator is counter-based, so seed, epoch,
+ *                     epoch_pos and step are its whole state)
+ *             "optimizer": "sgd", "adam", ...  "optimizer_hparams": a JSON object, e.g.
+ *                     {"lr":0.1,"momentum":0.9,"weight_decay":0}
+ *             "model": the model spec (optional); any other keys the caller adds
+ *
+ * tools/read_checkpoint.py reads them with only the Python standard library and numpy. */
+#ifndef LINMASS_IO_H
+#define LINMASS_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linmass/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- element types ---- */
+
+typedef enum {
+    LM_DT_F64, LM_DT_F32, LM_DT_F16, LM_DT_BF16,
+    LM_DT_I64, LM_DT_I32, LM_DT_I16, LM_DT_I8,
+    LM_DT_U64, LM_DT_U32, LM_DT_U16, LM_DT_U8,
+    LM_DT_BOOL,
+    LM_DT_COUNT
+} lm_dtype;
+
+size_t lm_dtype_size(lm_dtype dt);        /* bytes per element; 0 for an invalid value */
+const char *lm_dtype_name(lm_dtype dt);   /* "F32", ...; "?" for an invalid value */
+int lm_dtype_parse(const char *name, lm_dtype *out); /* 1 if known, else 0 */
+
+enum { LM_ST_MAX_DIMS = 8 };
+
+/* "[100, 784]" (or "[]") into buf, for messages; returns buf. */
+const char *lm_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
+
+/* ---- reading ---- */
+
+typedef struct {
+    const char *name;
+    lm_dtype dtype;
+    int ndim;                       /* 0 for a scalar */
+    int64_t shape[LM_ST_MAX_DIMS];
+    size_t numel, nbytes;
+    size_t offset;                  /* begin, relative to the data region */
+    const void *data;               /* into the file's memory; valid until lm_st_close */
+} lm_st_tensor;
+
+typedef struct lm_st_file lm_st_file;
+
+/* Read and validate a whole safetensors file into memory. */
+lm_status lm_st_open(const char *path, lm_st_file **out);
+/* The same from bytes in memory (copied); `label` names them in messages. For fuzzing. */
+lm_status lm_st_parse(const void *bytes, size_t len, const char *label, lm_st_file **out);
+void lm_st_close(lm_st_file *f);
+
+const char *lm_st_path(const lm_st_file *f);
+int lm_st_count(const lm_st_file *f);                     /* number of tensors */
+const lm_st_tensor *lm_st_at(const lm_st_file *f, int i); /* in data order */
+const lm_st_tensor *lm_st_find(const lm_st_file *f, const char *name); /* NULL if absent */
+int lm_st_meta_count(const lm_st_file *f);
+/* The i-th metadata entry, in key order. */
+void lm_st_meta_at(const lm_st_file *f, int i, const char **key, const char **value);
+const char *lm_st_meta(const lm_st_file *f, const char *key); /* NULL if absent */
+
+/* ---- writing ---- */
+
+typedef struct lm_st_writer lm_st_writer;
+
+lm_status lm_st_writer_create(lm_st_writer **out);
+void lm_st_writer_free(lm_st_writer *w);
+
+/* Add a tensor. `data` (numel * dtype size bytes) is borrowed, not copied: keep it alive and
+ * unchanged until lm_st_writer_write returns. Errors are sticky: after a failed add, write
+ * fails with the same message, so a caller may check only the status of write. */
+lm_status lm_st_writer_add(lm_st_writer *w, const char *name, lm_dtype dtype, int ndim,
+                           const int64_t *shape, const void *data);
+lm_status lm_st_writer_add_meta(lm_st_writer *w, const char *key, const char *value);
+
+/* Write the file atomically (see lm_atomic_open). The writer can be written again. */
+lm_status lm_st_writer_write(lm_st_writer *w, const char *path);
+
+/* ---- atomic files and folders ---- */
+
+/* Write `path` atomically: the bytes go to "PATH.tmp.<pid>", which is fsynced and renamed over
+ * PATH, and then the folder is fsynced. On any failure (no space, no permission, a short
+ * write) the temporary file is removed, PATH keeps its old content, and the status is LM_EIO.
+ * A crash at any moment leaves either the old or the new file, never a mix. */
+typedef struct lm_atomic_file lm_atomic_file;
+
+lm_status lm_atomic_open(const char *path, lm_atomic_file **out);
+/* Errors are sticky: once a write failed, commit fails with the same message. */
+lm_status lm_atomic_write(lm_atomic_file *a, const void *data, size_t len);
+/* Finish: sync, rename, sync the folder; or on an earlier failure clean up. Frees `a`. */
+lm_status lm_atomic_commit(lm_atomic_file *a);
+/* Give up: close and remove the temporary file, PATH untouched. Frees `a`; NULL is fine. */
+void lm_atomic_abort(lm_atomic_file *a);
+
+/* The whole of a small file at once (config.json, report.md). */
+lm_status lm_write_file_atomic(const char *path, const void *data, size_t len);
+
+/* Read a whole file into a new NUL-terminated buffer (free() it). Files larger than
+ * max_len bytes are refused with LM_EINVAL. */
+lm_status lm_read_file(const char *path, size_t max_len, char **data, size_t *len);
+
+/* mkdir -p: create the folder and its missing parents (mode 0777 less the umask). */
+lm_status lm_mkdir_p(const char *path);
+
+/* ---- checkpoints ---- */
+
+/* One tensor to save from or load into: designated initialisers read well,
+ *   {"0.weight", LM_DT_F32, 2, {100, 784}, params + offset}. */
+typedef struct {
+    const char *name;
+    lm_dtype dtype;
+    int ndim;
+    int64_t shape[LM_ST_MAX_DIMS];
+    void *data;
+} lm_ckpt_tensor;
+
+typedef struct {
+    const char *key, *value;
+} lm_kv;
+
+typedef struct {
+    int format_version;     /* filled on open; ignored on save (always the current one) */
+    uint64_t step;          /* optimizer steps taken */
+    uint64_t epoch;         /* completed epochs */
+    uint64_t epoch_pos;     /* samples of the current epoch already consumed */
+    uint64_t seed;          /* the run's seed */
+    const char *optimizer;  /* "sgd", "adam", ... */
+    const char *optim_json; /* the hyper-parameters, a JSON object ("{}" if NULL on save) */
+    const char *model;      /* the model spec; optional (NULL) */
+    const lm_kv *extra;     /* further metadata; on open: every key not listed above */
+    int n_extra;
+} lm_ckpt_info;
+
+enum { LM_CKPT_FORMAT_VERSION = 1 };
+
+/* Save tensors and info to `path` atomically. */
+lm_status lm_checkpoint_save(const char *path, const lm_ckpt_info *info,
+                             const lm_ckpt_tensor *tensors, int n);
+
+typedef struct lm_checkpoint lm_checkpoint;
+
+/* Open and validate a checkpoint (a safetensors file with linmass metadata). */
+lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out);
+void lm_checkpoint_close(lm_checkpoint *c);
+
+/* The metadata; its strings live until lm_checkpoint_close. */
+const lm_ckpt_info *lm_checkpoint_info(const lm_checkpoint *c);
+const lm_st_file *lm_checkpoint_file(const lm_checkpoint *c);
+int lm_checkpoint_has(const lm_checkpoint *c, const char *name);
+
+/* Copy tensor t->name into t->data after checking that it exists and that its shape and dtype
+ * are t's. F32 widens losslessly into an F64 destination (for probes); nothing else converts.
+ * "run/checkpoints/last.safetensors: tensor '1.weight' has shape [100, 784] but the model
+ * expects [100, 20]". */
+lm_status lm_checkpoint_read(const lm_checkpoint *c, const lm_ckpt_tensor *t);
+/* lm_checkpoint_read for each of n tensors; stops at the first failure. */
+lm_status lm_checkpoint_read_all(const lm_checkpoint *c, const lm_ckpt_tensor *t, int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

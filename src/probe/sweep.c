@@ -1,0 +1,216 @@
+/* Width sweeps: one probe over models built from a template at several widths and seeds, and
+ * the least-squares slope of log(value) against log(width) with a 95% t interval. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe/probe_internal.h"
+
+/* ---- fitting ---- */
+
+double lm_t_quantile_975(int dof)
+{
+    static const double table[31] = {
+        NAN,    12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+        2.2010, 2.1788,  2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860, 2.0796,
+        2.0739, 2.0687,  2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423};
+    if (dof < 1) return NAN;
+    if (dof <= 30) return table[dof];
+    /* Cornish-Fisher expansion around the normal quantile: error below 1e-4 for dof > 30 */
+    double z = 1.959963984540054, v = dof, z3 = z * z * z, z5 = z3 * z * z, z7 = z5 * z * z;
+    return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v) +
+           (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v);
+}
+
+lm_status lm_linear_fit(const double *x, const double *y, int n, lm_fit *fit)
+{
+    memset(fit, 0, sizeof *fit);
+    if (n < 2) return lm_fail(LM_EINVAL, "fit: %d points (at least 2)", n);
+    double mx = 0, my = 0;
+    for (int i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
+    double sxx = 0, sxy = 0, syy = 0;
+    for (int i = 0; i < n; i++) {
+        sxx += (x[i] - mx) * (x[i] - mx);
+        sxy += (x[i] - mx) * (y[i] - my);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    if (!(sxx > 0)) return lm_fail(LM_EINVAL, "fit: every x is the same");
+    fit->slope = sxy / sxx;
+    fit->intercept = my - fit->slope * mx;
+    double rss = 0;
+    for (int i = 0; i < n; i++) {
+        double e = y[i] - fit->intercept - fit->slope * x[i];
+        rss += e * e;
+    }
+    fit->r2 = syy > 0 ? 1 - rss / syy : 1;
+    fit->dof = n - 2;
+    if (fit->dof > 0) {
+        fit->se = sqrt(rss / fit->dof / sxx);
+        double t = lm_t_quantile_975(fit->dof);
+        fit->ci_lo = fit->slope - t * fit->se;
+        fit->ci_hi = fit->slope + t * fit->se;
+    } else {
+        fit->se = NAN;
+        fit->ci_lo = -INFINITY;
+        fit->ci_hi = INFINITY;
+    }
+    return LM_OK;
+}
+
+lm_status lm_loglog_fit(const double *x, const double *y, int n, lm_fit *fit)
+{
+    double *lx = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof *lx);
+    if (!lx) return lm_fail(LM_ENOMEM, "fit: out of memory");
+    double *ly = lx + (n > 0 ? n : 1);
+    for (int i = 0; i < n; i++) {
+        if (!(x[i] > 0) || !(y[i] > 0)) {
+            free(lx);
+            memset(fit, 0, sizeof *fit);
+            return lm_fail(LM_EINVAL, "log-log fit: point %d is (%g, %g); both must be positive", i, x[i], y[i]);
+        }
+        lx[i] = log(x[i]);
+        ly[i] = log(y[i]);
+    }
+    lm_status st = lm_linear_fit(lx, ly, n, fit);
+    free(lx);
+    return st;
+}
+
+/* ---- templates ---- */
+
+lm_status lm_spec_with_width(const char *tmpl, int width, char *buf, size_t len)
+{
+    size_t k = 0;
+    int found = 0;
+    char num[16];
+    int nl = snprintf(num, sizeof num, "%d", width);
+    for (const char *c = tmpl; *c; c++) {
+        const char *piece = c;
+        size_t pl = 1;
+        if (*c == 'W') piece = num, pl = (size_t)nl, found = 1;
+        if (k + pl + 1 > len) return lm_fail(LM_EINVAL, "sweep: the spec for width %d is too long", width);
+        memcpy(buf + k, piece, pl);
+        k += pl;
+    }
+    if (len) buf[k] = '\0';
+    if (!found) return lm_fail(LM_EINVAL, "sweep: the template '%s' has no W to replace by the width", tmpl);
+    return LM_OK;
+}
+
+/* ---- one probe value ---- */
+
+static lm_status probe_value(const lm_model *m, const lm_sweep_opts *o, double *value)
+{
+    lm_status st;
+    lm_sweep_value what = o->value;
+    if (o->probe == LM_SWEEP_HESSIAN) {
+        if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_HESS_MEAN;
+        if (what < LM_SWEEP_HESS_MEAN || what > LM_SWEEP_HESS_AVG)
+            return lm_fail(LM_EINVAL, "sweep: value %d is not a Hessian value", (int)what);
+        lm_hessian_opts ho = o->hessian;
+        ho.net.params = ho.net.buffers = NULL;
+        ho.skip_average = what != LM_SWEEP_HESS_AVG;
+        ho.skip_per_input = what == LM_SWEEP_HESS_AVG;
+        lm_hessian_result hr = {0};
+        st = lm_probe_model_hessian(m, o->x, o->n, &ho, &hr);
+        *value = what == LM_SWEEP_HESS_AVG ? hr.avg_norm : what == LM_SWEEP_HESS_MAX ? hr.max_norm : hr.mean_norm;
+        return st;
+    }
+    if (o->probe == LM_SWEEP_NTK) {
+        if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_NTK_LAMBDA_MAX;
+        if (what < LM_SWEEP_NTK_LAMBDA_MIN || what > LM_SWEEP_NTK_TRACE)
+            return lm_fail(LM_EINVAL, "sweep: value %d is not a kernel value", (int)what);
+        lm_ntk_opts ko = o->ntk;
+        ko.net.params = ko.net.buffers = NULL;
+        double *K = malloc((size_t)o->n * o->n * sizeof *K);
+        if (!K) return lm_fail(LM_ENOMEM, "sweep: out of memory for a %d x %d kernel", o->n, o->n);
+        lm_spectrum sp;
+        st = lm_probe_ntk(m, o->x, o->n, &ko, K, NULL);
+        if (!st) st = lm_kernel_spectrum(K, o->n, &sp, NULL);
+        free(K);
+        if (!st)
+            *value = what == LM_SWEEP_NTK_LAMBDA_MIN ? sp.lambda_min
+                   : what == LM_SWEEP_NTK_TRACE      ? sp.trace
+                                                     : sp.lambda_max;
+        return st;
+    }
+    if (o->probe == LM_SWEEP_LINEARITY) {
+        if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_LIN_KERNEL;
+        if (what < LM_SWEEP_LIN_KERNEL || what > LM_SWEEP_LIN_DIST)
+            return lm_fail(LM_EINVAL, "sweep: value %d is not a linearity value", (int)what);
+        lm_linearity_opts lo = o->linearity;
+        lo.net.params = lo.net.buffers = NULL;
+        lm_linearity_result lr;
+        st = lm_probe_linearity(m, o->x, o->n, &lo, &lr);
+        if (!st) {
+            const lm_linearity_record *last = &lr.records[lr.n_records - 1];
+            *value = what == LM_SWEEP_LIN_GAP ? last->lin_gap_max
+                   : what == LM_SWEEP_LIN_DIST ? last->dist
+                                               : last->kernel_change;
+        }
+        lm_linearity_free(&lr);
+        return st;
+    }
+    return lm_fail(LM_EINVAL, "sweep: unknown probe %d", (int)o->probe);
+}
+
+/* ---- the sweep ---- */
+
+lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!o || !o->template_spec || !o->widths || o->n_widths < 1 || !o->x || o->n < 1)
+        return lm_fail(LM_EINVAL, "sweep: a template, widths and inputs are required");
+    int seeds = o->seeds > 0 ? o->seeds : 1, nw = o->n_widths;
+    r->n_widths = nw;
+    r->seeds = seeds;
+    r->values = calloc((size_t)nw * seeds, sizeof *r->values);
+    r->mean = calloc(nw, sizeof *r->mean);
+    r->sd = calloc(nw, sizeof *r->sd);
+    double *lw = malloc((size_t)nw * seeds * sizeof *lw);
+    if (!r->values || !r->mean || !r->sd || !lw) {
+        free(lw);
+        lm_sweep_free(r);
+        return lm_fail(LM_ENOMEM, "sweep: out of memory");
+    }
+    lm_status st = LM_OK;
+    char spec[1024];
+    for (int i = 0; !st && i < nw; i++) {
+        st = lm_spec_with_width(o->template_spec, o->widths[i], spec, sizeof spec);
+        for (int s = 0; !st && s < seeds; s++) {
+            lm_model *m;
+            st = lm_model_create(spec, o->in, o->param, o->seed + (uint64_t)s, &m);
+            if (st) break;
+            double v = NAN;
+            st = probe_value(m, o, &v);
+            lm_model_free(m);
+            if (st) {
+                lm_fail_context(st, "sweep: width %d, seed %d", o->widths[i], s);
+                break;
+            }
+            r->values[(size_t)i * seeds + s] = v;
+            lw[(size_t)i * seeds + s] = o->widths[i];
+            r->mean[i] += v / seeds;
+            if (o->progress) o->progress(o->progress_ctx, i, s, v);
+        }
+        if (!st && seeds > 1) {
+            double ss = 0;
+            for (int s = 0; s < seeds; s++) {
+                double d = r->values[(size_t)i * seeds + s] - r->mean[i];
+                ss += d * d;
+            }
+            r->sd[i] = sqrt(ss / (seeds - 1));
+        }
+    }
+    if (!st && nw > 1) st = lm_loglog_fit(lw, r->values, nw * seeds, &r->fit);
+    free(lw);
+    if (st) lm_sweep_free(r);
+    return st;
+}
+
+void lm_sweep_free(lm_sweep_result *r)
+{
+    free(r->values), free(r->mean), free(r->sd);
+    r->values = r->mean = r->sd = NULL;
+}
