@@ -57,7 +57,9 @@ typedef struct {
                       * tol * max|theta| (0: 1e-10). Power: stop once ||Hv|| changes by less
                       * than tol relatively (0: never, run max_steps). */
     int top_k;       /* Lanczos: also converge the top_k largest (algebraic) eigenvalues */
-    lm_reorth reorth; /* AUTO: full reorthogonalization when the basis fits mem_cap */
+    lm_reorth reorth; /* AUTO: full reorthogonalization for top_k > 1 or a basis <= 16 MiB
+                       * (within mem_cap), else the plain three-term recurrence, which
+                       * still converges to the extreme eigenvalue */
     size_t mem_cap;  /* bytes for the Lanczos basis; 0: 512 MiB */
     uint64_t seed;   /* start vector: lm_rand_normal(seed, LM_STREAM_PROBE + 1, i) */
 } lm_eig_opts;

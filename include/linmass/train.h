@@ -35,6 +35,7 @@ typedef struct {
     long ckpt_every;    /* checkpoint every this many steps as well as at each epoch end (0: epochs only) */
     int resume;
     long max_train;     /* use only the first max_train training samples (0: all) */
+    const char *config_json; /* written to OUT/config.json once the run is set up (may be NULL) */
 } lm_train_config;
 
 void lm_train_config_init(lm_train_config *c);

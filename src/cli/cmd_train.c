@@ -120,11 +120,7 @@ static void print_json_summary(const lm_train_config *c, const lm_train_result *
 int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
 {
     progress p = {json, cli_stderr_is_tty(), cli_now(), command};
-    if (lm_mkdir_p(tc->out) == LM_OK && options_json) {
-        char path[1100];
-        snprintf(path, sizeof path, "%s/config.json", tc->out);
-        lm_write_file_atomic(path, options_json, strlen(options_json));
-    }
+    tc->config_json = options_json;
     lm_train_result r;
     lm_status st = lm_train_run(tc, on_event, &p, &r);
     if (p.tty) fprintf(stderr, "\r\033[K");

@@ -45,7 +45,12 @@ static lm_status lanczos(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_op
     if (top_k > m) top_k = m;
     size_t cap = o->mem_cap ? o->mem_cap : (size_t)512 << 20;
     size_t vec = dim * sizeof(double);
-    int full = o->reorth == LM_REORTH_FULL || (o->reorth == LM_REORTH_AUTO && (size_t)(m + 1) * vec <= cap);
+    /* AUTO: full reorthogonalization when several eigenvalues are wanted (no ghost copies) or
+     * when the basis is small (<= 16 MiB: cheap); otherwise the three-term recurrence alone,
+     * which still converges to the extreme eigenvalues (Paige) at a fraction of the cost. */
+    size_t basis = (size_t)(m + 1) * vec;
+    int full = o->reorth == LM_REORTH_FULL ||
+               (o->reorth == LM_REORTH_AUTO && basis <= cap && (top_k > 1 || basis <= ((size_t)16 << 20)));
     if (top_k > 1 && o->reorth != LM_REORTH_NONE && !full) {
         /* several eigenvalues need an orthogonal basis (no ghosts): fewer steps, if enough */
         int fit = (int)(cap / vec) - 1;

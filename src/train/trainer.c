@@ -286,6 +286,7 @@ static lm_status load_data(run *r)
     lm_dataset *full;
     lm_status st = lm_data_load(c->data, LM_SPLIT_TRAIN, c->seed, &full);
     if (!st) st = lm_data_load(c->data, LM_SPLIT_TEST, c->seed, &r->test);
+    if (st == LM_EIO) st = LM_EINVAL; /* a data source that cannot be read is bad input (exit 2) */
     if (st) return st;
     if (c->max_train > 0 && (size_t)c->max_train < full->n) full->n = (size_t)c->max_train;
     if (c->val_fraction > 0) {
@@ -344,6 +345,11 @@ static lm_status setup(run *r)
     if ((st = lm_mkdir_p(dir))) return st;
     snprintf(r->ckpt, sizeof r->ckpt, "%s/last.safetensors", dir);
     snprintf(r->metrics, sizeof r->metrics, "%s/metrics.jsonl", c->out);
+    if (c->config_json) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/config.json", c->out);
+        if ((st = lm_write_file_atomic(path, c->config_json, strlen(c->config_json)))) return st;
+    }
     if (c->resume && (st = resume(r))) return st;
     r->mf = fopen(r->metrics, c->resume ? "a" : "w");
     if (!r->mf) return lm_fail(LM_EIO, "%s: cannot open for writing", r->metrics);
