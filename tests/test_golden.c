@@ -6,8 +6,10 @@
  * The references are torch's float64 results for the float32 weights and inputs, stored as
  * float32. Tolerances, per tensor:
  *   float32 run: norm-wise relative error ||got - ref|| / ||ref|| <= 1e-4, and element-wise
- *                |got - ref| <= 1e-3 |ref| + 1e-4 max|ref|;
- *   float64 run: the same with 1e-6 / 1e-5 / 1e-6 (the float32 rounding of the reference).
+ *                |got - ref| <= 1e-4 |ref| + 1e-5 max|ref|;
+ *   float64 run: the same with 1e-6 / 1e-6 / 1e-7 (above the float32 rounding of the reference).
+ * "worst elem" in the output is max |got - ref| / (|ref| + 0.1 max|ref|), to be at most 1e-4
+ * (float32) or 1e-6 (float64).
  * Gradients of more than 32768 elements are stored as a strided subsample plus the whole
  * tensor's L2 and L1 norms; the subsample gets the checks above and the norms the norm-wise
  * tolerance. A missing or malformed fixture fails the test. */
@@ -156,7 +158,7 @@ typedef struct {
     double norm_tol, elem_rel, elem_floor;
 } tol;
 
-static double worst_norm_err; /* over one model and precision, for the summary line */
+static double worst_norm_err, worst_elem_err; /* over one model and precision, for the summary */
 
 /* Compare got (the whole tensor, numel values) against a record. */
 static void compare(const char *what, const char *label, const double *got, const record *rc, tol t)
@@ -185,6 +187,7 @@ static void compare(const char *what, const char *label, const double *got, cons
     }
     double shown = fmax(nerr, fmax(n2err, n1err));
     if (shown > worst_norm_err) worst_norm_err = shown;
+    if (worst_elem > worst_elem_err) worst_elem_err = worst_elem;
     printf("  %-4s %-34s n=%-7zu norm err %.2e  worst elem %.2e at %zu (got %.8g ref %.8g)%s\n", label, what,
            rc->numel, nerr, worst_elem, worst_at, got[worst_at], rc->v[worst_at / rc->stride],
            rc->enc == 2 ? "  [subsampled]" : "");
@@ -296,7 +299,7 @@ static void check_mode(const fixture *f, lm_model *m, const double *x, const dou
     int k = (int)lm_shape_numel(lm_model_output_shape(m));
     result r = {calloc((size_t)f->n * k, sizeof(double)), 0, calloc(np, sizeof(double)),
                 calloc(nb + 1, sizeof(double))};
-    tol t = f64 ? (tol){1e-6, 1e-5, 1e-6} : (tol){1e-4, 1e-3, 1e-4};
+    tol t = f64 ? (tol){1e-6, 1e-6, 1e-7} : (tol){1e-4, 1e-4, 1e-5};
     const char *label = f64 ? "f64" : "f32";
     int ok = f64 ? run_f64(m, lm_model_params(m), lm_model_buffers(m), x, y, f->n, mode, &r)
                  : run_f32(m, lm_model_params(m), lm_model_buffers(m), x, y, f->n, mode, &r);
@@ -337,11 +340,11 @@ static void check_fixture(const char *file)
     if (m && x && y && load_weights(&f, m)) {
         CHECK(x->numel == (size_t)f.n * lm_shape_numel(f.in) && y->numel == (size_t)f.n);
         for (int f64 = 0; f64 < 2; f64++) {
-            worst_norm_err = 0;
+            worst_norm_err = worst_elem_err = 0;
             check_mode(&f, m, x->v, y->v, "eval", LM_MODE_EVAL, f64);
             check_mode(&f, m, x->v, y->v, "train", LM_MODE_TRAIN, f64);
-            printf("== %s %s: worst norm-wise relative error over all tensors %.2e\n", f.spec, f64 ? "f64" : "f32",
-                   worst_norm_err);
+            printf("== %s %s: over all tensors, worst norm-wise relative error %.2e, worst element %.2e\n",
+                   f.spec, f64 ? "f64" : "f32", worst_norm_err, worst_elem_err);
         }
     }
     lm_model_free(m);

@@ -36,6 +36,7 @@ static const gcase cases[] = {
     {"dense:6,bn,tanh,dense:2", {5, 1, 1}, LM_MODE_EVAL, -1, LM_PARAM_STANDARD},
     {"conv:3x3,tanh,conv:2x3/2:valid", {2, 6, 6}, LM_MODE_EVAL, -1, LM_PARAM_STANDARD},
     {"conv:3x3:nobias,tanh,conv:2x3/2", {2, 5, 5}, LM_MODE_EVAL, -1, LM_PARAM_NTK},
+    {"conv:3x3:valid:nobias,tanh,conv:2x2/2:nobias:valid", {2, 6, 6}, LM_MODE_EVAL, -1, LM_PARAM_NTK},
     {"conv:2x3,maxpool:2,tanh,dense:2", {2, 6, 6}, LM_MODE_EVAL, -1, LM_PARAM_STANDARD},
     {"conv:2x3,avgpool:2,sigmoid,dense:2", {2, 6, 6}, LM_MODE_EVAL, -1, LM_PARAM_STANDARD},
     {"conv:3x3,tanh,gap,dense:2", {2, 5, 5}, LM_MODE_EVAL, -1, LM_PARAM_STANDARD},

@@ -163,7 +163,7 @@ static void test_cnn(int c, int hw)
 /* resnet with `blocks` blocks per stage on 3x32x32, counted and named here. */
 static void test_resnet(int blocks, size_t torch_params, size_t torch_buffers)
 {
-    char name[16];
+    char name[32];
     snprintf(name, sizeof name, "resnet%d", 6 * blocks + 2);
     lm_model *m = make(name, (lm_shape){3, 32, 32});
     if (!m) return;

@@ -12,6 +12,7 @@ static const struct {
     {"train", cmd_train, "train a model (any optimizer, schedule, data source)"},
     {"eval", cmd_eval, "evaluate a checkpoint: loss and accuracy"},
     {"plot", cmd_plot, "overlay several runs' curves on one PNG"},
+    {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling"},
     {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST"},
 };
 

@@ -120,13 +120,16 @@ static lm_status parse_token(builder *b, const char *t, lm_layer *L)
             return bad(b, "expected conv:CxK[/S] such as conv:64x5");
         if (*arg == '/' && (arg++, !parse_int(&arg, &L->stride))) return bad(b, "expected a stride after '/'");
         L->pad = conv ? -1 : 1; /* -1: 'same' */
-        while (*arg == ':') {
+        while (*arg == ':') { /* flags, in any order */
             arg++;
-            if (conv && !strcmp(arg, "valid")) L->pad = 0, arg += 5;
-            else if (conv && !strncmp(arg, "nobias", 6)) L->bias = 0, arg += 6;
-            else if (!conv && !strcmp(arg, "pad")) L->pad_shortcut = 1, arg += 3;
+            size_t len = strcspn(arg, ":");
+#define FLAG(word) (len == strlen(word) && !strncmp(arg, word, len))
+            if (conv && FLAG("valid")) L->pad = 0;
+            else if (conv && FLAG("nobias")) L->bias = 0;
+            else if (!conv && FLAG("pad")) L->pad_shortcut = 1;
             else return bad(b, conv ? "unknown conv flag (use :valid or :nobias)" : "unknown res flag (use :pad)");
-            if (conv && !strncmp(arg, "valid", 5)) continue;
+#undef FLAG
+            arg += len;
         }
         if (*arg) return bad(b, "unexpected text after the layer");
         if (L->units < 1) return bad(b, "the number of channels must be at least 1");

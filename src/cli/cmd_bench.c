@@ -1,0 +1,330 @@
+/* linmass bench: speed on the workloads of ../shared/bench/torch_ref.py (same shapes, batch
+ * sizes, optimizer and random data), and the OpenBLAS sgemm rate that bounds them.
+ *
+ *   training   fcn, mlp, cnn, resnet20: SGD lr 0.01, momentum 0.9, Nesterov, cross-entropy on
+ *              one fixed random batch; samples/s, GFLOP/s (3 x forward MACs x 2 per sample) and
+ *              the fraction of the sgemm ceiling measured in the same run
+ *   probes     ntk: the float64 tangent kernel of a 784-1024-1024-1 ReLU MLP on 128 inputs;
+ *              hvp: one model-Hessian-vector product over one gradient, tanh MLP, batch 64
+ *   gemm       sgemm GFLOP/s at 1024^3 (the ceiling) and on the mlp's own GEMM shapes
+ *
+ * Timing follows torch_ref.py: 5 warm-up steps, then steps until --seconds have passed. Results
+ * go to stdout (one JSON object per workload with --json); progress goes to stderr. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "linmass/exec.h"
+#include "linmass/optim.h"
+#include "linmass/probe.h"
+#include "linmass/rng.h"
+#include "linmass/runtime.h"
+
+/* Measured on the 2-core machine of bench/README.md: one thread is fastest for every
+ * workload (OpenBLAS's pthreads and the other core's load make two slower or no faster). */
+#define BENCH_DEFAULT_THREADS "1"
+
+typedef struct {
+    const char *name, *spec;
+    lm_shape in;
+    int batch;
+} train_workload;
+
+static const train_workload train_workloads[] = {
+    {"fcn", "fcn", {1, 28, 28}, 64},
+    {"mlp", "dense:1024,relu,dense:1024,relu,dense:10", {1, 28, 28}, 128},
+    {"cnn", "cnn", {1, 28, 28}, 64},
+    {"resnet20", "resnet20", {3, 32, 32}, 64},
+};
+#define N_TRAIN (int)(sizeof train_workloads / sizeof *train_workloads)
+
+typedef struct {
+    const char *workload;
+    const char *rate_key; /* samples_per_sec, kernels_per_sec, hvp_over_grad_time, gflops */
+    double rate, gflops, ceiling;
+    double extra[4];
+    const char *extra_key[4];
+    int n_extra;
+} bench_result;
+
+static double max_rss_mib(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024.0; /* kilobytes on Linux */
+}
+
+/* ---- the sgemm ceiling ---- */
+
+typedef struct {
+    int m, n, k;
+    CBLAS_TRANSPOSE ta, tb;
+} gemm_shape;
+
+/* GFLOP/s of running the shapes in turn for about `seconds`. */
+static double gemm_rate(const gemm_shape *s, int count, double seconds)
+{
+    size_t most = 0;
+    for (int i = 0; i < count; i++) {
+        size_t a = (size_t)s[i].m * s[i].k, b = (size_t)s[i].k * s[i].n, c = (size_t)s[i].m * s[i].n;
+        size_t big = a > b ? (a > c ? a : c) : (b > c ? b : c);
+        if (big > most) most = big;
+    }
+    float *A = malloc(most * sizeof *A), *B = malloc(most * sizeof *B), *C = malloc(most * sizeof *C);
+    if (!A || !B || !C) {
+        free(A), free(B), free(C);
+        return 0;
+    }
+    lm_rand_normal_fill_f32(A, most, 1, 1, LM_STREAM_DATA);
+    lm_rand_normal_fill_f32(B, most, 1, 2, LM_STREAM_DATA);
+    double flops = 0, t0 = 0, t = 0;
+    for (long rep = -1; rep < 1 || t - t0 < seconds; rep++) { /* rep -1 warms up */
+        if (rep == 0) t0 = cli_now();
+        for (int i = 0; i < count; i++) {
+            int lda = s[i].ta == CblasNoTrans ? s[i].k : s[i].m, ldb = s[i].tb == CblasNoTrans ? s[i].n : s[i].k;
+            cblas_sgemm(CblasRowMajor, s[i].ta, s[i].tb, s[i].m, s[i].n, s[i].k, 1, A, lda, B, ldb, 0, C, s[i].n);
+            if (rep >= 0) flops += 2.0 * s[i].m * s[i].n * s[i].k;
+        }
+        t = cli_now();
+    }
+    free(A), free(B), free(C);
+    return flops / (t - t0) / 1e9;
+}
+
+static const gemm_shape square_1024[] = {{1024, 1024, 1024, CblasNoTrans, CblasNoTrans}};
+
+/* The GEMMs of one mlp training step, in the engine's orientations (dense.c): forward
+ * y = x W^T, weight gradient gW = g^T x, input gradient gx = g W (none for the first layer). */
+static const gemm_shape mlp_shapes[] = {
+    {128, 1024, 784, CblasNoTrans, CblasTrans},  {128, 1024, 1024, CblasNoTrans, CblasTrans},
+    {128, 10, 1024, CblasNoTrans, CblasTrans},   {10, 1024, 128, CblasTrans, CblasNoTrans},
+    {128, 1024, 10, CblasNoTrans, CblasNoTrans}, {1024, 1024, 128, CblasTrans, CblasNoTrans},
+    {128, 1024, 1024, CblasNoTrans, CblasNoTrans}, {1024, 784, 128, CblasTrans, CblasNoTrans},
+};
+
+static double ceiling_gflops(double seconds)
+{
+    return gemm_rate(square_1024, 1, seconds);
+}
+
+/* ---- training workloads ---- */
+
+static lm_status train_bench(const train_workload *w, double seconds, bench_result *r)
+{
+    lm_model *m = NULL;
+    lm_exec_f32 *e = NULL;
+    lm_optim *o = NULL;
+    lm_status st = lm_model_create(w->spec, w->in, LM_PARAM_STANDARD, 0, &m);
+    lm_optim_config oc;
+    lm_optim_config_init(&oc, LM_OPTIM_NESTEROV);
+    oc.lr = 0.01;
+    oc.momentum = 0.9;
+    if (!st) st = lm_optim_create(&oc, lm_model_params(m), lm_model_num_params(m), &o);
+    if (!st) st = lm_exec_create_f32(m, w->batch, 0, &e);
+    int n = w->batch, k = m ? (int)lm_shape_numel(lm_model_output_shape(m)) : 0;
+    size_t in = lm_shape_numel(w->in);
+    float *x = malloc((size_t)n * in * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+    float *gz = malloc((size_t)n * k * sizeof *gz), *grad = m ? malloc(lm_model_num_params(m) * sizeof *grad) : NULL;
+    if (!st && (!x || !y || !gz || !grad)) st = lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
+    if (!st) {
+        lm_rand_normal_fill_f32(x, (uint64_t)n * in, 1, 0, LM_STREAM_DATA);
+        for (int i = 0; i < n; i++) {
+            uint32_t u[4];
+            lm_philox(0, LM_STREAM_DATA + 1, (uint64_t)i, u);
+            y[i] = (float)(u[0] % 10);
+        }
+        double t0 = 0, t = 0;
+        long steps = 0;
+        for (long s = -5; !st && (s < 1 || t - t0 < seconds); s++) { /* s < 0: warm-up */
+            if (s == 0) t0 = cli_now();
+            lm_exec_bind_f32(e, lm_optim_eval_point(o), lm_model_buffers(m));
+            lm_exec_set_rng_f32(e, 0, (uint64_t)(s + 5));
+            const float *z = lm_forward_f32(e, x, n, LM_MODE_TRAIN, NULL);
+            double loss = lm_loss_f32(LM_LOSS_XENT, z, y, n, k, gz, NULL, NULL);
+            if (loss != loss) st = lm_fail(LM_EDIVERGED, "bench %s: the loss is NaN at step %ld", w->name, s + 5);
+            lm_backward_f32(e, gz, grad, NULL, NULL, NULL);
+            lm_optim_step(o, grad, 1.0);
+            if (s >= 0) steps++;
+            t = cli_now();
+        }
+        r->rate = steps * n / (t - t0);
+        r->gflops = r->rate * 3 * 2 * lm_model_forward_macs(m) / 1e9;
+        r->extra_key[0] = "batch", r->extra[0] = n;
+        r->extra_key[1] = "steps", r->extra[1] = (double)steps;
+        r->extra_key[2] = "max_rss_mib", r->extra[2] = max_rss_mib();
+        r->n_extra = 3;
+    }
+    r->rate_key = "samples_per_sec";
+    free(x), free(y), free(gz), free(grad);
+    lm_exec_free_f32(e);
+    lm_optim_free(o);
+    lm_model_free(m);
+    return st;
+}
+
+/* ---- probe workloads (float64), as torch_ref.py's ntk_rate and hvp_ratio ---- */
+
+typedef int (*bench_fn)(void *ctx);
+
+static double calls_per_sec(bench_fn f, void *ctx, double seconds)
+{
+    if (f(ctx)) return -1;
+    long n = 0;
+    double t0 = cli_now(), t = t0;
+    while (n == 0 || t - t0 < seconds) {
+        if (f(ctx)) return -1;
+        n++;
+        t = cli_now();
+    }
+    return n / (t - t0);
+}
+
+typedef struct {
+    lm_model *m;
+    double *x, *K, *v, *out;
+    int n;
+    lm_hvp *h;
+} probe_ctx;
+
+static int one_kernel(void *c)
+{
+    probe_ctx *p = c;
+    return lm_probe_ntk(p->m, p->x, p->n, NULL, p->K, NULL) != LM_OK;
+}
+static int one_grad(void *c)
+{
+    probe_ctx *p = c;
+    lm_hvp_value(p->h, p->out);
+    return 0;
+}
+static int one_hvp(void *c)
+{
+    probe_ctx *p = c;
+    lm_hvp_apply(p->h, p->v, p->out);
+    return 0;
+}
+
+static lm_status probe_bench(const char *name, double seconds, bench_result *r)
+{
+    int ntk = !strcmp(name, "ntk"), width = 1024, n = ntk ? 128 : 64;
+    char spec[128];
+    snprintf(spec, sizeof spec, "dense:%d,%s,dense:%d,%s,dense:1", width, ntk ? "relu" : "tanh", width,
+             ntk ? "relu" : "tanh");
+    probe_ctx p = {0};
+    p.n = n;
+    lm_status st = lm_model_create(spec, (lm_shape){784, 1, 1}, LM_PARAM_STANDARD, 0, &p.m);
+    size_t np = p.m ? lm_model_num_params(p.m) : 0;
+    p.x = malloc((size_t)n * 784 * sizeof *p.x);
+    p.K = malloc((size_t)n * n * sizeof *p.K);
+    p.v = malloc((np ? np : 1) * sizeof *p.v);
+    p.out = malloc((np ? np : 1) * sizeof *p.out);
+    if (!st && (!p.x || !p.K || !p.v || !p.out)) st = lm_fail(LM_ENOMEM, "bench %s: out of memory", name);
+    if (!st) {
+        lm_rand_normal_fill_f64(p.x, (uint64_t)n * 784, 1, 0, LM_STREAM_DATA);
+        lm_rand_normal_fill_f64(p.v, np, 1, 1, LM_STREAM_DATA);
+    }
+    if (!st && ntk) {
+        double rate = calls_per_sec(one_kernel, &p, seconds);
+        if (rate < 0) st = LM_EINVAL; /* the message is set */
+        r->rate_key = "kernels_per_sec", r->rate = rate;
+        r->extra_key[0] = "n", r->extra[0] = n;
+        r->extra_key[1] = "width", r->extra[1] = width;
+        r->n_extra = 2;
+    } else if (!st) {
+        lm_hvp_opts ho = {0};
+        ho.net.max_batch = n;
+        st = lm_hvp_create(p.m, p.x, n, &ho, &p.h);
+        if (!st) {
+            double g = calls_per_sec(one_grad, &p, seconds), h = calls_per_sec(one_hvp, &p, seconds);
+            r->rate_key = "hvp_over_grad_time", r->rate = g / h;
+            r->extra_key[0] = "grads_per_sec", r->extra[0] = g;
+            r->extra_key[1] = "hvps_per_sec", r->extra[1] = h;
+            r->extra_key[2] = "width", r->extra[2] = width;
+            r->n_extra = 3;
+        }
+    }
+    r->gflops = r->ceiling = -1; /* not reported: the probes are float64 */
+    lm_hvp_free(p.h);
+    free(p.x), free(p.K), free(p.v), free(p.out);
+    lm_model_free(p.m);
+    return st;
+}
+
+/* ---- output ---- */
+
+static void print_result(const bench_result *r, int threads, int json)
+{
+    if (json) {
+        printf("{\"%s\": %.6g", r->rate_key, r->rate);
+        for (int i = 0; i < r->n_extra; i++) printf(", \"%s\": %.6g", r->extra_key[i], r->extra[i]);
+        if (r->gflops >= 0) printf(", \"gflops\": %.4g, \"ceiling_fraction\": %.4f", r->gflops, r->gflops / r->ceiling);
+        printf(", \"threads\": %d, \"workload\": \"%s\", \"framework\": \"linmass\"}\n", threads, r->workload);
+    } else {
+        printf("%-9s %12.1f %s", r->workload, r->rate, r->rate_key);
+        for (int i = 0; i < r->n_extra; i++) printf("  %s %.4g", r->extra_key[i], r->extra[i]);
+        if (r->gflops >= 0) printf("  %.2f GFLOP/s = %.0f%% of sgemm %.1f", r->gflops, 100 * r->gflops / r->ceiling, r->ceiling);
+        printf("  (%d thread%s)\n", threads, threads == 1 ? "" : "s");
+    }
+    fflush(stdout);
+}
+
+static lm_status run_workload(const char *name, double seconds, bench_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->workload = name;
+    if (!strcmp(name, "gemm")) {
+        r->rate_key = "gflops";
+        r->gflops = r->ceiling = r->rate = ceiling_gflops(seconds);
+        r->extra_key[0] = "mlp_shapes_gflops";
+        r->extra[0] = gemm_rate(mlp_shapes, (int)(sizeof mlp_shapes / sizeof *mlp_shapes), seconds);
+        r->n_extra = 1;
+        return LM_OK;
+    }
+    if (!strcmp(name, "ntk") || !strcmp(name, "hvp")) return probe_bench(name, seconds, r);
+    for (int i = 0; i < N_TRAIN; i++) {
+        if (strcmp(name, train_workloads[i].name)) continue;
+        lm_status st = train_bench(&train_workloads[i], seconds, r);
+        if (!st) r->ceiling = ceiling_gflops(seconds < 1 ? seconds : 1);
+        return st;
+    }
+    return lm_fail(LM_EINVAL, "unknown workload '%s' (fcn, mlp, cnn, resnet20, ntk, hvp, gemm)", name);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    int threads = 1, json = 0;
+    double seconds = 3;
+    const char *names[16];
+    cli_opt opts[] = {
+        {"threads", OPT_INT, &threads, BENCH_DEFAULT_THREADS, "threads (0: all cores); the default is the fastest here", 0},
+        {"seconds", OPT_DOUBLE, &seconds, "3", "timed seconds per workload, after 5 warm-up steps", 0},
+        {"json", OPT_FLAG, &json, NULL, "one JSON object per workload (torch_ref.py's keys)", 0},
+    };
+    cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
+                     "Training and probe speed on the workloads of ../shared/bench/torch_ref.py, and the\n"
+                     "OpenBLAS sgemm rate that bounds them. Workloads: fcn, mlp, cnn, resnet20 (samples/s,\n"
+                     "GFLOP/s and the fraction of the sgemm ceiling measured in the same run), ntk\n"
+                     "(kernels/s), hvp (time of a Hessian-vector product over a gradient), gemm.",
+                     opts, sizeof opts / sizeof *opts,
+                     "bench/compare.sh runs these and torch_ref.py alternately and prints the ratios.\n",
+                     names, 16, 0};
+    int rc = cli_parse(&c, argc, argv);
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, hvp or gemm");
+    if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
+    if (!(seconds > 0)) return cli_usage_error(&c, "--seconds %g must be positive", seconds);
+    lm_set_threads(threads);
+    for (int i = 0; i < c.npositional; i++) {
+        fprintf(stderr, "linmass bench: %s, %d thread%s, %g s\n", names[i], lm_get_threads(),
+                lm_get_threads() == 1 ? "" : "s", seconds);
+        bench_result r;
+        lm_status st = run_workload(names[i], seconds, &r);
+        if (st) return cli_fail("bench", st);
+        print_result(&r, lm_get_threads(), json);
+    }
+    return 0;
+}
