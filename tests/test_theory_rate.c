@@ -3,7 +3,8 @@
  * enumeration of every sample path through the optimizer kernels, and the reference values:
  * MaSS rho = 0.9573 and SGD rho = 0.9934 on the 2-D Gaussian H = diag(1, 0.01); Nesterov with
  * eta = 1/L1 diverging for gamma >= 0.564 on one-active-coordinate data and near 0.65 on the
- * Gaussian; the speed-up table over the best SGD; the batch-size regimes of the d = 50 example. */
+ * Gaussian; the speed-up table over the best SGD; the batch-size regimes of the d = 50 example;
+ * Nesterov diverging on finite data at small batches where MaSS converges. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,30 @@ static void d50_regimes(void)
     free(H);
 }
 
+/* Finite data, n = 400 and d = 20 (Gaussian rows, covariance eigenvalues 1 to 0.01 as
+ * synth:linreg): with MaSS's eta1 and gamma but eta2 = 0, Nesterov diverges at m = 1 and 8 and
+ * converges at m = 64, while MaSS converges at all three. */
+static void finite_data_nesterov(void)
+{
+    enum { N = 400, D = 20 };
+    double *X = malloc(sizeof *X * N * D);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++)
+            X[i * D + j] = pow(10, -(double)j / (D - 1)) * lm_rand_normal(1, 2, (uint64_t)(i * D + j));
+    lm_moments mo = {.kind = LM_MOMENTS_DATA, .d = D, .X = X, .n = N};
+    const int ms[3] = {1, 8, 64};
+    for (int k = 0; k < 3; k++) {
+        lm_constants c;
+        CHECK(lm_linreg_constants(X, N, D, ms[k], &c) == LM_OK);
+        double rn = rate(&mo, LM_THEORY_NESTEROV, c.mass_eta1, 0, c.mass_gamma, ms[k]);
+        double rm = rate(&mo, LM_THEORY_MASS, c.mass_eta1, c.mass_eta2, c.mass_gamma, ms[k]);
+        printf("finite data n %d d %d, m %2d: Nesterov rho %.4f, MaSS rho %.4f\n", N, D, ms[k], rn, rm);
+        CHECK(rm < 1);
+        CHECK(ms[k] < 64 ? rn > 1 : rn < 1);
+    }
+    free(X);
+}
+
 static void bad_input(void)
 {
     double H[31 * 31] = {0}, rho;
@@ -241,6 +266,7 @@ int main(void)
     nesterov_diverges();
     speedup_table();
     d50_regimes();
+    finite_data_nesterov();
     bad_input();
     return check_summary();
 }

@@ -76,6 +76,7 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
         return cli_usage_error(c, "%s", lm_error_message());
     if (o->restart) lm_optim_config_set(&tc->optim, "restart", "1");
     if (o->auto_hp) lm_optim_config_set(&tc->optim, "auto", "1");
+    tc->optim.schedule.total_epochs = o->epochs; /* the trainer sets the exact length */
     if (lm_optim_config_validate(&tc->optim)) return cli_usage_error(c, "%s", lm_error_message());
     if (o->batch < 1) return cli_usage_error(c, "--batch %d must be at least 1", o->batch);
     if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs);

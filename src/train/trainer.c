@@ -328,7 +328,10 @@ static lm_status setup(run *r)
     if (r->loss == LM_LOSS_MSE && k != r->train->target_dim)
         return lm_fail(LM_EINVAL, "model '%s' has %d outputs but data '%s' has %d targets", c->model, k, c->data,
                        r->train->target_dim);
-    st = lm_optim_create(&c->optim, lm_model_params(r->m), lm_model_num_params(r->m), &r->o);
+    lm_optim_config oc = c->optim; /* the cosine schedule needs the run's length in epochs */
+    long per_epoch = (long)((r->train->n + c->batch - 1) / c->batch);
+    oc.schedule.total_epochs = c->steps > 0 ? (int)((c->steps + per_epoch - 1) / per_epoch) : c->epochs;
+    st = lm_optim_create(&oc, lm_model_params(r->m), lm_model_num_params(r->m), &r->o);
     if (!st) st = lm_exec_create_f32(r->m, c->batch, 0, &r->e);
     if (st) return st;
     size_t in = lm_shape_numel(r->train->shape);
@@ -387,7 +390,6 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
     long per_epoch = n ? (long)((n + c->batch - 1) / c->batch) : 0;
     long total = c->steps > 0 ? c->steps : per_epoch * c->epochs;
     int epochs = c->steps > 0 ? (int)((total + per_epoch - 1) / (per_epoch ? per_epoch : 1)) : c->epochs;
-    if (!st && r.o) lm_optim_hparams(r.o)->schedule.total_epochs = epochs;
     int k = r.m ? (int)lm_shape_numel(lm_model_output_shape(r.m)) : 0;
     double t0 = now();
     long start_step = r.step;
