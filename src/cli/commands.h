@@ -6,5 +6,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_constants(int argc, char **argv);
+int cmd_theory(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const struct {
     {"eval", cmd_eval, "evaluate a checkpoint: loss and accuracy"},
     {"plot", cmd_plot, "overlay several runs' curves on one PNG"},
     {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling"},
+    {"constants", cmd_constants, "float64 linear-regression constants: L, mu, L1, kappa-tilde, MaSS hyper-parameters"},
+    {"theory", cmd_theory, "exact per-step rate of SGD, Nesterov or MaSS on linear regression"},
     {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST"},
 };
 
