@@ -15,6 +15,7 @@ static const struct {
     {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling"},
     {"constants", cmd_constants, "float64 linear-regression constants: L, mu, L1, kappa-tilde, MaSS hyper-parameters"},
     {"theory", cmd_theory, "exact per-step rate of SGD, Nesterov or MaSS on linear regression"},
+    {"repro", cmd_repro, "reproduce a claim of the papers, with plots and a verdict"},
     {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST"},
 };
 

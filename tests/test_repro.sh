@@ -1,0 +1,20 @@
+#!/bin/bash
+# Every claim of `linmass repro` in its quick setting: it runs, writes report.md, result.json and
+# its plots, and its verdict is the expected one (from the science; a claim that is expected
+# not to hold here is listed with false, and the report says why).
+set -euo pipefail
+bin=${LINMASS_BIN:-build/linmass}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+pass=0 fail=0
+expect() { # claim expected-holds
+    if ! "$bin" repro "$1" --quick --json --out "$dir" >"$dir/$1.json" 2>"$dir/$1.err"; then
+        fail=$((fail+1)); echo "FAIL: linmass repro $1 --quick exited non-zero"; cat "$dir/$1.err"; return
+    fi
+    got=$(/usr/bin/python3 -c 'import json,sys; print(str(json.load(open(sys.argv[1]))["holds"]).lower())' "$dir/$1.json")
+    if [ "$got" = "$2" ] && [ -s "$dir/$1/report.md" ] && [ -s "$dir/$1/result.json" ]; then pass=$((pass+1))
+    else fail=$((fail+1)); echo "FAIL: $1: holds=$got, expected $2"; cat "$dir/$1.json"; fi
+}
+expect nesterov-diverges true
+echo "repro: $pass passed, $fail failed"
+[ $fail = 0 ]
