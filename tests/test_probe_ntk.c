@@ -186,6 +186,25 @@ static void check_per_sample(const char *spec, lm_shape in, lm_param_kind param,
     net_free(&t);
 }
 
+/* more inputs than one row block of the Gram matrices (256): Gram against per-sample */
+static void check_gram_blocks(void)
+{
+    enum { M = 300, D = 5 };
+    lm_model *m;
+    CHECK(lm_model_create("dense:16,softplus,dense:12,tanh,dense:1", (lm_shape){D, 1, 1}, LM_PARAM_NTK, 2, &m) == LM_OK);
+    double *x = malloc(M * D * sizeof *x), *K = malloc(M * M * sizeof *K), *R = malloc(M * M * sizeof *R);
+    lm_rand_normal_fill_f64(x, M * D, 1.0, 3, 1);
+    lm_ntk_opts o = {0};
+    CHECK(lm_probe_ntk(m, x, M, &o, K, NULL) == LM_OK);
+    o.method = LM_NTK_PER_SAMPLE;
+    CHECK(lm_probe_ntk(m, x, M, &o, R, NULL) == LM_OK);
+    double err = rel_diff(K, R, M * M);
+    printf("gram with %d inputs (two row blocks) against per-sample: rel err %.2e\n", M, err);
+    CHECK_MSG(err <= 1e-10, "row-blocked Gram identity error %.3g", err);
+    free(x), free(K), free(R);
+    lm_model_free(m);
+}
+
 static void check_spectrum(void)
 {
     /* Q diag(1, 2, 4) Q^T with Q a rotation */
@@ -242,6 +261,7 @@ int main(void)
     check_per_sample("conv:4x3,bn,relu,res:4,res:6/2,gap,dense:1", (lm_shape){2, 6, 6}, LM_PARAM_STANDARD, 0);
     check_per_sample("conv:4x3,res:8/2:pad,gap,dense:2", (lm_shape){2, 6, 6}, LM_PARAM_NTK, 1);
     check_per_sample("dense:9,gelu,dense:7,tanh,dense:1", (lm_shape){5, 1, 1}, LM_PARAM_NTK, 0);
+    check_gram_blocks();
     check_spectrum();
     check_refusals();
     return check_summary();

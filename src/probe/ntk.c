@@ -49,35 +49,46 @@ static void mirror_lower(double *K, int n)
 
 /* ---- Gram identity ---- */
 
+enum { GRAM_ROWS = 256 }; /* rows of the Gram matrices formed at once */
+
 typedef struct {
     int n;
-    double *K, *GA, *GD; /* lower triangles */
+    double *K;       /* lower triangle accumulates */
+    double *GA, *GD; /* GRAM_ROWS x n scratch */
 } gram_ctx;
 
+/* K[i][j] += (s^2 <a_i, a_j> + [bias]) <d_i, d_j> for j <= i, a block of rows at a time. */
 static void gram_layer(void *vctx, const lm_layer *L, int n, const double *A, const double *D)
 {
     gram_ctx *c = vctx;
     int a = (int)lm_shape_numel(L->in), b = L->units;
-    double s2 = L->scale * L->scale;
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, a, 1.0, A, a, 0.0, c->GA, n);
-    cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, b, 1.0, D, b, 0.0, c->GD, n);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++) {
-            size_t ij = (size_t)i * n + j;
-            c->K[ij] += (s2 * c->GA[ij] + (L->bias ? 1.0 : 0.0)) * c->GD[ij];
+    double s2 = L->scale * L->scale, bias = L->bias ? 1.0 : 0.0;
+    for (int i0 = 0; i0 < n; i0 += GRAM_ROWS) {
+        int rows = n - i0 < GRAM_ROWS ? n - i0 : GRAM_ROWS, cols = i0 + rows;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, a, 1.0, A + (size_t)i0 * a, a, A, a,
+                    0.0, c->GA, cols);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, b, 1.0, D + (size_t)i0 * b, b, D, b,
+                    0.0, c->GD, cols);
+        for (int r = 0; r < rows; r++) {
+            double *Ki = c->K + (size_t)(i0 + r) * n;
+            const double *ga = c->GA + (size_t)r * cols, *gd = c->GD + (size_t)r * cols;
+            for (int j = 0; j <= i0 + r; j++) Ki[j] += (s2 * ga[j] + bias) * gd[j];
         }
+    }
 }
 
 static size_t gram_bytes(const lm_model *m, int n)
 {
-    size_t acts = 0, widest = lm_shape_numel(m->in);
+    size_t acts = 0, widest = lm_shape_numel(m->in), rows = n < GRAM_ROWS ? (size_t)n : GRAM_ROWS;
     for (int i = 0; i < m->top.n; i++) {
         size_t o = lm_shape_numel(m->top.layers[i].out);
         acts += o;
         if (o > widest) widest = o;
     }
-    /* K, GA, GD; activations and the executor's four gradient buffers; gz */
-    return ((size_t)3 * n * n + (size_t)n * (acts + 4 * widest + lm_shape_numel(m->out))) * sizeof(double);
+    /* K and two row blocks of Gram matrices; activations, the executor's four gradient
+     * buffers and gz */
+    return ((size_t)n * n + 2 * rows * n + (size_t)n * (acts + 4 * widest + lm_shape_numel(m->out))) *
+           sizeof(double);
 }
 
 static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K)
@@ -88,13 +99,14 @@ static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K)
     lm_exec_bind_f64(e, net->w, net->buf);
     int k0, k1, Kout = net->K;
     lm_pnet_outputs(net, &k0, &k1);
-    gram_ctx c = {n, K, malloc((size_t)n * n * sizeof(double)), malloc((size_t)n * n * sizeof(double))};
+    size_t rows = n < GRAM_ROWS ? (size_t)n : GRAM_ROWS;
+    gram_ctx c = {n, K, malloc(rows * n * sizeof(double)), malloc(rows * n * sizeof(double))};
     double *gz = calloc((size_t)n * Kout, sizeof *gz);
     if (!c.GA || !c.GD || !gz) st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d inputs", n);
     if (!st) {
         memset(K, 0, (size_t)n * n * sizeof *K);
         lm_forward_f64(e, x, n, net->mode, NULL);
-        for (int k = k0; k < k1; k++) {
+        for (int k = k0; k < k1; k++) { /* the output gradient: 1 at output k of every sample */
             for (int i = 0; i < n; i++) {
                 if (k > k0) gz[(size_t)i * Kout + k - 1] = 0;
                 gz[(size_t)i * Kout + k] = 1;

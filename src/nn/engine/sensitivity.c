@@ -44,8 +44,8 @@ int R(lm_exec_dense_sensitivities)(R(lm_exec) *e, const real *gz, R(lm_dense_sen
             cb(ctx, L, n, x, gy);
             if (gx) R(lm_gemm_nn)(n, in, o, (real)L->scale, gy, e->w + L->poff, 0, gx);
         } else if (gx) {
-            R(lm_call) c = {e, L, n, e->mode, e->w + L->poff, e->buf ? e->buf + L->boff : NULL,
-                            NULL, e->scr[L->id]};
+            R(lm_call) c = {.e = e, .L = L, .n = n, .mode = e->mode, .w = e->w + L->poff,
+                            .buf = e->buf ? e->buf + L->boff : NULL, .scr = e->scr[L->id]};
             R(lm_ports) p = {0};
             p.x = x;
             p.y = e->act[L->id];
