@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev libcjson-dev zlib1g-dev gnuplot-nox
-dataset-fashion-mnist python3 python3-numpy"
+dataset-fashion-mnist python3 python3-numpy libopenmpi-dev openmpi-bin"
 
 missing=""
 for p in $PACKAGES; do

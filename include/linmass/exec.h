@@ -34,6 +34,9 @@ typedef enum {
     void lm_exec_bind_##S(lm_exec_##S *e, T *params, T *buffers);                              \
     /* Dropout masks are drawn from (seed, step): the same pair gives the same mask. */        \
     void lm_exec_set_rng_##S(lm_exec_##S *e, uint64_t seed, uint64_t step);                    \
+    /* Sample i of the next forwards draws as sample offset + i of a larger batch (default 0):  \
+     * the ranks that share a global batch draw the masks one process would. */                 \
+    void lm_exec_set_rng_offset_##S(lm_exec_##S *e, uint64_t offset);                         \
     /* Forward n samples; returns the n x K output, valid until the next call. With a       \
      * tangent executor, v (the parameter tangent, may be NULL for zero) also propagates. */  \
     const T *lm_forward_##S(lm_exec_##S *e, const T *x, int n, lm_mode mode, const T *v);     \

@@ -17,6 +17,13 @@
  *   res:32/2             CIFAR-style basic block, 32 channels, stride 2; projection shortcut
  *                        (1x1 conv + bn) when the shape changes; ":pad" for the zero-padding
  *                        shortcut instead
+ *   dense:10:nobias      a dense layer without bias (no "bias" tensor)
+ *   kernelfeat:gaussian:5:N   the kernel rows k(c_j, x) over N stored centres (first layer only;
+ *                        kernelfeat:laplacian:BW:N likewise; see lm_model_set_kernel_centres)
+ * Whole-model aliases, expanded by lm_model_alias_spec (the trainer knows K and N):
+ *   linear               dense:K:nobias, linear regression f(x) = <w, x> per output
+ *   kernel:gaussian:BW   kernelfeat:gaussian:BW:N,flatten,dense:K:nobias, a kernel machine
+ *   kernel:laplacian:BW  f(x) = sum_j a_j k(c_j, x) over the N training inputs as centres
  * Presets: fcn, cnn, resnet20, resnet32 (see lm_preset_spec). */
 #ifndef LINMASS_MODEL_H
 #define LINMASS_MODEL_H
@@ -90,6 +97,32 @@ size_t lm_model_summary(const lm_model *m, char *buf, size_t len);
 
 /* Number of multiply-adds of one forward pass on one sample (for GFLOP/s reports). */
 double lm_model_forward_macs(const lm_model *m);
+
+/* ---- linear and kernel models (science.md 2.1) ---- */
+
+/* Expand the aliases "linear" (into "dense:K:nobias") and "kernel:gaussian:BW" /
+ * "kernel:laplacian:BW" (into "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias") for K = `outputs`
+ * and N = `centres`, into buf. Returns buf, or NULL when spec is no alias. */
+const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, char *buf, size_t len);
+
+/* The number of kernel centres the model's first layer expects (0: no kernel layer). */
+size_t lm_model_kernel_centres(const lm_model *m);
+
+/* Copy n centres (n x numel(input), row-major) into the kernel layer, where they live in the
+ * buffer array without a tensor name: checkpoints do not hold them, so whoever loads a kernel
+ * model attaches them again (the trainer: the normalised training inputs). n must equal
+ * lm_model_kernel_centres(m). Call it after lm_model_create / lm_model_init (init clears them). */
+lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n);
+
+/* The float64 features of a model that is linear in its parameters ([kernelfeat,] flatten...,
+ * dense:K:nobias), for lm_linreg_constants: for linear models the flattened inputs; for kernel
+ * models the kernel rows, on a random subsample (from `seed`) of at most max_rows samples and
+ * max_rows centres, scaled by sqrt(N / centres used) so that inner products of rows estimate
+ * those over all N centres. Either way times the dense layer's ntk factor. x is the n x numel
+ * (input) data (for kernels, the training inputs). *phi (rows x cols, malloc'ed) belongs to the
+ * caller. max_rows <= 0: no subsample. LM_EINVAL for any other model. */
+lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, int max_rows,
+                                   uint64_t seed, double **phi, int *rows, int *cols);
 
 #ifdef __cplusplus
 }

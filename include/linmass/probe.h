@@ -178,6 +178,10 @@ typedef struct {
     lm_ntk_method method;
     size_t mem_cap; /* bytes for the kernel and its scratch (Gram matrices and activations, or
                      * gradient blocks); 0: 1 GiB. Over it: LM_ENOMEM naming the size needed. */
+    int distribute; /* 1: collective over the lm_dist ranks (mpirun): with the Gram identity
+                     * each rank forms the row blocks of K it owns (every R-th block of 256
+                     * inputs) and K is summed across ranks, so every rank gets K bit-identical
+                     * to one process's; per-sample K is computed whole on every rank */
 } lm_ntk_opts;
 
 typedef struct {

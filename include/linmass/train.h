@@ -29,13 +29,21 @@ typedef struct {
     long steps;         /* stop after this many steps (0: run `epochs` whole epochs) */
     uint64_t seed;
     double val_fraction; /* held out of the training split for validation (0: none) */
-    int normalize;      /* per-channel standardisation from training-split statistics */
+    int normalize;      /* per-channel standardisation from training-split statistics (never
+                           for linear and kernel models, which see the raw inputs) */
     int augment;        /* random 10% shifts and horizontal flips (images) */
     int log_every;      /* metrics line every this many steps */
     long ckpt_every;    /* checkpoint every this many steps as well as at each epoch end (0: epochs only) */
     int resume;
-    long max_train;     /* use only the first max_train training samples (0: all) */
-    const char *config_json; /* written to OUT/config.json once the run is set up (may be NULL) */
+    long max_train;     /* use only the first max_train training samples (0: all); for kernel
+                           models these are also the centres */
+    int auto_samples;   /* optim.auto_hp: the constants come from at most this many samples (and,
+                           for kernels, centres) of the training split (<= 0: all) */
+    const char *config_json; /* written to OUT/config.json once the run is set up (may be NULL);
+                                for linear and kernel models with an object "resolved" added:
+                                "model_spec" (the expanded alias), "normalized", and "auto" (the
+                                hyper-parameters --auto chose and the constants behind them) */
+    void (*log)(const char *line); /* one-line notes for the user, such as --auto's choice (may be NULL) */
 } lm_train_config;
 
 void lm_train_config_init(lm_train_config *c);
@@ -64,7 +72,14 @@ typedef struct {
     char checkpoint[1024];
 } lm_train_result;
 
-/* Train. Returns LM_EINVAL for bad configuration or data, LM_EIO when the run folder cannot be
+/* Linear and kernel models (the aliases "linear" and "kernel:TYPE:BW", see lm_model_alias_spec)
+ * get K = classes (or target_dim) outputs and, for kernels, the training inputs as centres; they
+ * minimise the square loss (1/n) sum_i 1/2 |f(x_i) - y_i|^2 (science.md 2.1), on one-hot targets
+ * for classification data. With optim.auto_hp (sgd or mass) the hyper-parameters come from
+ * lm_linreg_constants on the model's features (lm_model_linear_features) for the batch size:
+ * sgd lr = 1/L_m; mass eta1, eta2, gamma of science.md 2.2.
+ *
+ * Train. Returns LM_EINVAL for bad configuration or data, LM_EIO when the run folder cannot be
  * written, LM_EDIVERGED when the loss or the weights stop being finite (the last good
  * checkpoint is kept). */
 lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,

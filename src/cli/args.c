@@ -9,11 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linmass/dist.h"
 #include "linmass/error.h"
 
 int cli_usage_error(const cli_command *c, const char *fmt, ...)
 {
     va_list ap;
+    if (lm_dist_rank() > 0) return 2; /* under mpirun every rank sees the same options: rank 0 tells */
     fprintf(stderr, "linmass %s: ", c->command);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -24,6 +26,9 @@ int cli_usage_error(const cli_command *c, const char *fmt, ...)
 
 int cli_fail(const char *command, int status)
 {
+    /* under mpirun the ranks agree on one failure (lm_dist_agree): rank 0 tells, unless MPI
+     * itself failed, when each rank tells its own */
+    if (lm_dist_rank() > 0 && !lm_dist_failed()) return status == LM_EINVAL ? 2 : 1;
     fprintf(stderr, "linmass %s: %s\n", command, lm_error_message());
     return status == LM_EINVAL ? 2 : 1;
 }

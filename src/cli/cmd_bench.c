@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -46,10 +47,17 @@ typedef struct {
     const char *workload;
     const char *rate_key; /* samples_per_sec, kernels_per_sec, hvp_over_grad_time, gflops */
     double rate, gflops, ceiling;
-    double extra[4];
-    const char *extra_key[4];
+    double extra[5];
+    const char *extra_key[5];
     int n_extra;
 } bench_result;
+
+static double cpu_now(void) /* seconds of CPU time used by the process */
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static double max_rss_mib(void)
 {
@@ -113,7 +121,7 @@ static double ceiling_gflops(double seconds)
 
 /* ---- training workloads ---- */
 
-static lm_status train_bench(const train_workload *w, double seconds, bench_result *r)
+static lm_status train_bench(const train_workload *w, double seconds, long fixed_steps, bench_result *r)
 {
     lm_model *m = NULL;
     lm_exec_f32 *e = NULL;
@@ -137,10 +145,10 @@ static lm_status train_bench(const train_workload *w, double seconds, bench_resu
             lm_philox(0, LM_STREAM_DATA + 1, (uint64_t)i, u);
             y[i] = (float)(u[0] % 10);
         }
-        double t0 = 0, t = 0;
+        double t0 = 0, t = 0, c0 = 0;
         long steps = 0;
-        for (long s = -5; !st && (s < 1 || t - t0 < seconds); s++) { /* s < 0: warm-up */
-            if (s == 0) t0 = cli_now();
+        for (long s = -5; !st && (fixed_steps ? s < fixed_steps : s < 1 || t - t0 < seconds); s++) {
+            if (s == 0) t0 = cli_now(), c0 = cpu_now(); /* s < 0: warm-up */
             lm_exec_bind_f32(e, lm_optim_eval_point(o), lm_model_buffers(m));
             lm_exec_set_rng_f32(e, 0, (uint64_t)(s + 5));
             const float *z = lm_forward_f32(e, x, n, LM_MODE_TRAIN, NULL);
@@ -156,7 +164,9 @@ static lm_status train_bench(const train_workload *w, double seconds, bench_resu
         r->extra_key[0] = "batch", r->extra[0] = n;
         r->extra_key[1] = "steps", r->extra[1] = (double)steps;
         r->extra_key[2] = "max_rss_mib", r->extra[2] = max_rss_mib();
-        r->n_extra = 3;
+        /* the share of the cores the process got: below 1 on a loaded machine */
+        r->extra_key[3] = "cpu_fraction", r->extra[3] = (cpu_now() - c0) / (t - t0) / lm_get_threads();
+        r->n_extra = 4;
     }
     r->rate_key = "samples_per_sec";
     free(x), free(y), free(gz), free(grad);
@@ -272,7 +282,7 @@ static void print_result(const bench_result *r, int threads, int json)
     fflush(stdout);
 }
 
-static lm_status run_workload(const char *name, double seconds, bench_result *r)
+static lm_status run_workload(const char *name, double seconds, long steps, bench_result *r)
 {
     memset(r, 0, sizeof *r);
     r->workload = name;
@@ -287,7 +297,7 @@ static lm_status run_workload(const char *name, double seconds, bench_result *r)
     if (!strcmp(name, "ntk") || !strcmp(name, "hvp")) return probe_bench(name, seconds, r);
     for (int i = 0; i < N_TRAIN; i++) {
         if (strcmp(name, train_workloads[i].name)) continue;
-        lm_status st = train_bench(&train_workloads[i], seconds, r);
+        lm_status st = train_bench(&train_workloads[i], seconds, steps, r);
         if (!st) r->ceiling = ceiling_gflops(seconds < 1 ? seconds : 1);
         return st;
     }
@@ -296,12 +306,14 @@ static lm_status run_workload(const char *name, double seconds, bench_result *r)
 
 int cmd_bench(int argc, char **argv)
 {
-    int threads = 1, json = 0;
+    int threads = 1, json = 0, steps_i = 0;
     double seconds = 3;
+    long steps = 0;
     const char *names[16];
     cli_opt opts[] = {
         {"threads", OPT_INT, &threads, BENCH_DEFAULT_THREADS, "threads (0: all cores); the default is the fastest here", 0},
         {"seconds", OPT_DOUBLE, &seconds, "3", "timed seconds per workload, after 5 warm-up steps", 0},
+        {"steps", OPT_INT, &steps_i, "0", "training workloads: time exactly this many steps instead (0: use --seconds)", 0},
         {"json", OPT_FLAG, &json, NULL, "one JSON object per workload (torch_ref.py's keys)", 0},
     };
     cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
@@ -317,12 +329,14 @@ int cmd_bench(int argc, char **argv)
     if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, hvp or gemm");
     if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
     if (!(seconds > 0)) return cli_usage_error(&c, "--seconds %g must be positive", seconds);
+    if (steps_i < 0) return cli_usage_error(&c, "--steps %d must not be negative", steps_i);
+    steps = steps_i;
     lm_set_threads(threads);
     for (int i = 0; i < c.npositional; i++) {
         fprintf(stderr, "linmass bench: %s, %d thread%s, %g s\n", names[i], lm_get_threads(),
                 lm_get_threads() == 1 ? "" : "s", seconds);
         bench_result r;
-        lm_status st = run_workload(names[i], seconds, &r);
+        lm_status st = run_workload(names[i], seconds, steps, &r);
         if (st) return cli_fail("bench", st);
         print_result(&r, lm_get_threads(), json);
     }

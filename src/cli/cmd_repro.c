@@ -66,11 +66,36 @@ void repro_progress(const char *claim, int force, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-/* all claims, in the order of science.md */
+/* The claim tables, each defined in its own file (repro_*.c), in the order of science.md. */
+extern const repro_claim repro_train_claims[];
+extern const int repro_train_claims_count;
+extern const repro_claim repro_probe_claims[];
+extern const int repro_probe_claims_count;
+
+static const struct {
+    const repro_claim *claims;
+    const int *count;
+} tables[] = {
+    {repro_theory_claims, &repro_theory_claims_count},
+    {repro_train_claims, &repro_train_claims_count},
+    {repro_probe_claims, &repro_probe_claims_count},
+};
+#define N_TABLES ((int)(sizeof tables / sizeof *tables))
+
+/* The i-th claim over all tables, or NULL past the end. */
+static const repro_claim *claim_at(int i)
+{
+    for (int t = 0; t < N_TABLES; t++) {
+        if (i < *tables[t].count) return &tables[t].claims[i];
+        i -= *tables[t].count;
+    }
+    return NULL;
+}
+
 static const repro_claim *find(const char *name)
 {
-    for (int i = 0; i < repro_theory_claims_count; i++)
-        if (!strcmp(repro_theory_claims[i].name, name)) return &repro_theory_claims[i];
+    for (int i = 0; claim_at(i); i++)
+        if (!strcmp(claim_at(i)->name, name)) return claim_at(i);
     return NULL;
 }
 
@@ -150,8 +175,8 @@ int cmd_repro(int argc, char **argv)
     };
     static char epilog[4096];
     int k = snprintf(epilog, sizeof epilog, "claims:\n");
-    for (int i = 0; i < repro_theory_claims_count && k < (int)sizeof epilog; i++)
-        k += snprintf(epilog + k, sizeof epilog - k, "  %-26s %s\n", repro_theory_claims[i].name, repro_theory_claims[i].sentence);
+    for (int i = 0; claim_at(i) && k < (int)sizeof epilog; i++)
+        k += snprintf(epilog + k, sizeof epilog - k, "  %-26s %s\n", claim_at(i)->name, claim_at(i)->sentence);
     if (k < (int)sizeof epilog) snprintf(epilog + k, sizeof epilog - k, "  %-26s every claim, with an index report\n", "all");
     cli_command c = {"repro", "linmass repro CLAIM|all [options]",
                      "Reproduce a claim of the MaSS and transition-to-linearity papers: measure it, put the\n"
@@ -169,8 +194,8 @@ int cmd_repro(int argc, char **argv)
     }
     cJSON *index = cJSON_CreateArray();
     int failed = 0, holding = 0;
-    for (int i = 0; i < repro_theory_claims_count; i++) {
-        int r = run_claim(&repro_theory_claims[i], out, quick, seed, json, index);
+    for (int i = 0; claim_at(i); i++) {
+        int r = run_claim(claim_at(i), out, quick, seed, json, index);
         if (r) failed = r;
     }
     char *text = NULL;

@@ -11,6 +11,7 @@
 #include "cli/plot.h"
 #include "cli/train_cli.h"
 #include "linmass/data.h"
+#include "linmass/dist.h"
 #include "linmass/io.h"
 #include "linmass/runtime.h"
 #include "linmass/train.h"
@@ -43,9 +44,11 @@ static void on_event(void *ctx, const lm_train_event *ev)
 {
     progress *p = ctx;
     double t = cli_now();
-    /* fault injection for the kill-and-resume tests: die like kill -9 at a chosen step */
-    const char *kill_at = getenv("LINMASS_KILL_AT_STEP");
-    if (kill_at && ev->step >= atol(kill_at)) raise(SIGKILL);
+    /* fault injection for the kill-and-resume tests: die like kill -9 at a chosen step (under
+     * mpirun only rank LINMASS_KILL_RANK, when set) */
+    const char *kill_at = getenv("LINMASS_KILL_AT_STEP"), *kill_rank = getenv("LINMASS_KILL_RANK");
+    if (kill_at && ev->step >= atol(kill_at) && (!kill_rank || atoi(kill_rank) == lm_dist_rank())) raise(SIGKILL);
+    if (lm_dist_rank() > 0) return; /* rank 0 reports */
     if (ev->end_of_epoch) {
         if (p->tty) fprintf(stderr, "\r\033[K");
         FILE *out = p->json ? stderr : stdout;
@@ -109,6 +112,13 @@ static void print_json_summary(const lm_train_config *c, const lm_train_result *
     cJSON_AddNumberToObject(o, "samples_per_sec", r->samples_per_sec);
     cJSON_AddNumberToObject(o, "wall_seconds", r->wall_seconds);
     cJSON_AddNumberToObject(o, "num_params", (double)r->num_params);
+    cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
+    if (lm_dist_size() > 1) { /* the gradient sums: time per step on rank 0, waiting included */
+        lm_dist_stats ds;
+        lm_dist_get_stats(&ds);
+        cJSON_AddNumberToObject(o, "allreduce_ms_per_step", ds.calls ? 1e3 * ds.seconds / ds.calls : 0);
+        cJSON_AddNumberToObject(o, "allreduce_bytes_per_step", ds.calls ? ds.bytes / ds.calls : 0);
+    }
     cJSON_AddStringToObject(o, "run", c->out);
     cJSON_AddStringToObject(o, "checkpoint", r->checkpoint);
     char *s = cJSON_PrintUnformatted(o);
@@ -119,12 +129,17 @@ static void print_json_summary(const lm_train_config *c, const lm_train_result *
 
 int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
 {
-    progress p = {json, cli_stderr_is_tty(), cli_now(), command};
+    progress p = {json, cli_stderr_is_tty() && lm_dist_rank() == 0, cli_now(), command};
     tc->config_json = options_json;
     lm_train_result r;
     lm_status st = lm_train_run(tc, on_event, &p, &r);
     if (p.tty) fprintf(stderr, "\r\033[K");
-    if (st) return cli_fail(command, st);
+    if (st) {
+        int rc = cli_fail(command, st);
+        if (lm_dist_failed()) lm_dist_abort(rc); /* MPI broke: the other ranks may be waiting */
+        return rc;
+    }
+    if (lm_dist_rank() > 0) return 0; /* the run folder, plots and summary are rank 0's */
     int plotted = plot_run(tc->out);
     write_report(tc, &r, plotted);
     if (json) print_json_summary(tc, &r);

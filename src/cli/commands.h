@@ -9,5 +9,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_constants(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "linmass/dist.h"
 
 static const struct {
     const char *name;
@@ -16,6 +17,8 @@ static const struct {
     {"constants", cmd_constants, "float64 linear-regression constants: L, mu, L1, kappa-tilde, MaSS hyper-parameters"},
     {"theory", cmd_theory, "exact per-step rate of SGD, Nesterov or MaSS on linear regression"},
     {"repro", cmd_repro, "reproduce a claim of the papers, with plots and a verdict"},
+    {"probe", cmd_probe, "probes of a model: Hessian norm, tangent kernel, linearity and PL* along GD"},
+    {"sweep", cmd_sweep, "a probe over widths: mean per width, log-log slope with a 95% interval, PNG"},
     {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST"},
 };
 
@@ -37,8 +40,25 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        /* under mpirun / srun: join the job (train splits its batches over the ranks) */
+        if (lm_dist_init(&argc, &argv)) {
+            fprintf(stderr, "linmass %s: %s\n", argv[1], lm_error_message());
+            lm_dist_finalize();
+            return 2;
+        }
+        if (lm_dist_size() > 1 && strcmp(argv[1], "train")) {
+            if (lm_dist_rank() == 0)
+                fprintf(stderr, "linmass %s: runs as one process; only 'linmass train' runs on several ranks "
+                                "(run it without mpirun)\n", argv[1]);
+            lm_dist_finalize();
+            return 2;
+        }
+        int rc = commands[i].run(argc - 2, argv + 2);
+        lm_dist_finalize();
+        return rc;
+    }
     fprintf(stderr, "linmass: unknown command '%s' (see linmass --help)\n", argv[1]);
     return 2;
 }

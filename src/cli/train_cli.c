@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "linmass/dist.h"
 #include "linmass/runtime.h"
 
 static const char *const optim_names[] = {
@@ -19,6 +20,21 @@ enum { N_OPTIM_OPTS = sizeof optim_names / sizeof *optim_names };
 
 static char dashed[N_OPTIM_OPTS][32]; /* "weight-decay" */
 
+static const char linear_kernel_help[] =
+    "linear and kernel models (--model; science.md 2.1):\n"
+    "  linear                 f(x) = <w, x> per output, no bias (dense:K:nobias on the flat input)\n"
+    "  kernel:gaussian:BW     f(x) = sum_j a_j k(c_j, x) over the n training inputs as centres\n"
+    "  kernel:laplacian:BW    (--max-train N: N centres), k = exp(-|x-c|^2/(2 BW^2)) or exp(-|x-c|/BW)\n"
+    "  Both minimise (1/n) sum_i 1/2 (f(x_i) - y_i)^2, one-hot y on classes (linmass's MSE loss\n"
+    "  (1/2n) sum |z - t|^2), so the optimal SGD step is exactly 1/L_m; --auto (with --optim sgd or\n"
+    "  mass) sets it, or MaSS's eta1, eta2, gamma, from the constants for --batch. They see the raw\n"
+    "  inputs (no standardisation: it would break interpolation and change H).\n";
+
+static void log_to_stderr(const char *line)
+{
+    if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
+}
+
 void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about)
 {
     memset(o, 0, sizeof *o);
@@ -29,7 +45,8 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
         {"optim", OPT_STRING, &o->optim, "sgd", "sgd, heavyball, nesterov, adam, adamw or mass", 0},
         {"schedule", OPT_STRING, &o->schedule, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0},
         {"restart", OPT_FLAG, &o->restart, NULL, "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0},
-        {"auto", OPT_FLAG, &o->auto_hp, NULL, "derive the hyper-parameters from the data (linear and kernel models)", 0},
+        {"auto", OPT_FLAG, &o->auto_hp, NULL, "sgd, mass: hyper-parameters from the data's constants for --batch (linear, kernel models)", 0},
+        {"auto-samples", OPT_INT, &o->auto_samples, "2000", "--auto computes its constants on at most this many samples (and kernel centres)", 0},
         {"batch", OPT_INT, &o->batch, "64", "mini-batch size", 0},
         {"epochs", OPT_INT, &o->epochs, "5", "epochs (ignored with --steps)", 0},
         {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
@@ -44,6 +61,8 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
         {"ckpt-every", OPT_INT, &o->ckpt_every, "0", "also checkpoint every this many steps (0: at each epoch end only)", 0},
         {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
+        {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0},
+        {"sync-bn", OPT_FLAG, &o->sync_bn, NULL, "mpirun: batch-norm statistics over the global batch (not implemented: per rank, as PyTorch DDP)", 0},
     };
     int n = sizeof base / sizeof *base;
     memcpy(o->opts, base, sizeof base);
@@ -53,8 +72,8 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
             if (*p == '_') *p = '-';
         o->opts[n++] = (cli_opt){dashed[i], OPT_STRING, &o->optim_text[i], NULL, optim_help[i], 0};
     }
-    static char epilog[4096];
-    snprintf(epilog, sizeof epilog, "%s\ndata sources:\n%s\n", cli_model_help, lm_data_sources_help());
+    static char epilog[8192];
+    snprintf(epilog, sizeof epilog, "%s%s\ndata sources:\n%s\n", cli_model_help, linear_kernel_help, lm_data_sources_help());
     *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
 }
 
@@ -81,11 +100,30 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     if (o->batch < 1) return cli_usage_error(c, "--batch %d must be at least 1", o->batch);
     if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs);
     if (o->steps < 0) return cli_usage_error(c, "--steps %d must not be negative", o->steps);
-    if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
+    if (o->threads < 0 || o->threads > 1024) /* tens of thousands crash the OpenMP runtime */
+        return cli_usage_error(c, "--threads %d must be in 0..1024", o->threads);
     if (o->val_fraction < 0 || o->val_fraction >= 1) return cli_usage_error(c, "--val-fraction %g must be in [0, 1)", o->val_fraction);
     if (o->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", o->log_every);
     if (o->ckpt_every < 0) return cli_usage_error(c, "--ckpt-every %d must not be negative", o->ckpt_every);
     if (o->max_train < 0) return cli_usage_error(c, "--max-train %d must not be negative", o->max_train);
+    if (strcmp(o->reduce, "ordered") && strcmp(o->reduce, "mpi"))
+        return cli_usage_error(c, "--reduce: '%s' is not ordered or mpi", o->reduce);
+    lm_dist_set_reduce(strcmp(o->reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
+    if (o->sync_bn && lm_dist_size() > 1)
+        return cli_usage_error(c, "--sync-bn is not implemented: with %d ranks batch norm normalises each rank's "
+                                  "share of the batch (as PyTorch DDP does by default); drop --sync-bn, or run one "
+                                  "rank", lm_dist_size());
+    if (o->auto_hp) { /* the theory of science.md 2.2: linear models on the square loss, its own step sizes */
+        char alias[256];
+        const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
+                             LM_OPT_GAMMA | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE;
+        if (!lm_model_alias_spec(o->model, 1, 1, alias, sizeof alias))
+            return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", o->model);
+        for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE; bit <<= 1)
+            if (tc->optim.given & own & bit)
+                return cli_usage_error(c, "--auto sets the hyper-parameters itself: drop %s", lm_optim_option_name(bit));
+        if (o->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", o->auto_samples);
+    }
     tc->batch = o->batch;
     tc->epochs = o->epochs;
     tc->steps = o->steps;
@@ -97,6 +135,8 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     tc->ckpt_every = o->ckpt_every;
     tc->resume = o->resume;
     tc->max_train = o->max_train;
+    tc->auto_samples = o->auto_samples;
+    tc->log = log_to_stderr;
     lm_set_threads(o->threads);
     return 0;
 }

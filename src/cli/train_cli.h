@@ -27,7 +27,9 @@ typedef struct {
     int batch, epochs, threads, json, resume, augment, no_normalize, log_every, restart, auto_hp;
     long steps_l;
     int steps;
-    int ckpt_every, max_train;
+    int ckpt_every, max_train, auto_samples;
+    const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
+    int sync_bn;
     uint64_t seed;
     double val_fraction;
     cli_opt opts[48];

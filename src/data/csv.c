@@ -113,11 +113,11 @@ static lm_status slurp(const char *path, char **text, size_t *len)
         if (n < cap - 1) break; /* end of file (or an error, checked below) */
         cap *= 2;
     }
-    int err = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0; /* EISDIR for a folder */
     fclose(f);
     if (err) {
         free(buf);
-        return lm_fail(LM_EIO, "%s: read error", path);
+        return lm_fail(LM_EIO, "%s: cannot read: %s", path, strerror(err));
     }
     buf[n] = '\0'; /* strtod never runs past the end */
     *text = buf;

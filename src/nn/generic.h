@@ -55,6 +55,9 @@ typedef struct {
     size_t (*scratch)(const lm_layer *L, int n, int tangent);
     void (*forward)(const R(lm_call) *c, R(lm_ports) *p);
     void (*backward)(const R(lm_call) *c, R(lm_ports) *p);
+    /* Optional: temporary memory (in reals) for one forward or backward call, shared by all
+     * layers of the executor (e->work); it does not persist between calls. */
+    size_t (*workspace)(const lm_layer *L, int n, int tangent);
 } R(lm_layer_ops);
 
 extern const R(lm_layer_ops) *const R(lm_layer_ops_table)[L_KIND_COUNT];
@@ -65,6 +68,7 @@ struct R(lm_exec) {
     real *w, *buf;   /* bound parameters and buffers */
     const real *v;   /* parameter tangent of the current pass */
     uint64_t seed, step;
+    uint64_t sample_offset; /* lm_exec_set_rng_offset: sample 0 draws as this sample */
     lm_mode mode;
     int n;
     const real *x;   /* input of the last forward */
@@ -73,6 +77,7 @@ struct R(lm_exec) {
     real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg */
     real *zeros;        /* zero tangent for the model input */
     real *zero_v;       /* zero parameter tangent */
+    real *work;         /* the layers' shared temporary workspace */
     void *mem;
 };
 

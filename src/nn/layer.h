@@ -17,6 +17,7 @@ typedef enum {
     L_DROPOUT,
     L_BN,
     L_RES,
+    L_KERNELFEAT, /* kernel rows k(c_j, x) over stored centres: nn/layers/kernel.c */
     L_KIND_COUNT
 } lm_layer_kind;
 

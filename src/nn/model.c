@@ -32,6 +32,10 @@ const char *lm_preset_spec(const char *name, int classes, char *buf, size_t len)
     return buf;
 }
 
+/* The most parameters (and buffers) a model may have, and the most values one layer may output
+ * per sample: larger specs are refused with LM_EINVAL. */
+#define LM_MODEL_MAX_SIZE 1e8
+
 /* ---- parsing one token ---- */
 
 typedef struct {
@@ -107,10 +111,32 @@ static lm_status parse_token(builder *b, const char *t, lm_layer *L)
     }
     if (IS("dense")) {
         L->kind = L_DENSE;
-        if (!arg || !parse_int(&arg, &L->units) || *arg) return bad(b, "expected dense:N with N an integer");
+        if (!arg || !parse_int(&arg, &L->units)) return bad(b, "expected dense:N with N an integer");
+        if (!strcmp(arg, ":nobias")) L->bias = 0, arg += 7;
+        if (*arg) return bad(b, "expected dense:N or dense:N:nobias with N an integer");
         if (L->units < 1) return bad(b, "the width must be at least 1");
         return LM_OK;
     }
+    if (IS("kernelfeat")) { /* kernelfeat:gaussian|laplacian:BANDWIDTH:CENTRES (nn/layers/kernel.c) */
+        L->kind = L_KERNELFEAT;
+        size_t type = arg ? strcspn(arg, ":") : 0;
+        if (arg && type == 8 && !strncmp(arg, "gaussian", 8)) L->k = 0;
+        else if (arg && type == 9 && !strncmp(arg, "laplacian", 9)) L->k = 1;
+        else return bad(b, "expected kernelfeat:gaussian:BW:N or kernelfeat:laplacian:BW:N");
+        char *end;
+        arg += type;
+        L->p = *arg == ':' ? strtod(arg + 1, &end) : NAN; /* the bandwidth */
+        if (*arg != ':' || end == arg + 1 || *end != ':' || !(L->p > 0 && isfinite(L->p)))
+            return bad(b, "the bandwidth must be a positive number (kernelfeat:TYPE:BW:N)");
+        arg = end + 1;
+        if (!parse_int(&arg, &L->units) || *arg || L->units < 1)
+            return bad(b, "the number of centres must be a positive integer (kernelfeat:TYPE:BW:N)");
+        return LM_OK;
+    }
+    if (IS("linear") || IS("kernel"))
+        return bad(b, "'linear' and 'kernel:TYPE:BW' are whole models that linmass train expands "
+                      "from the data (lm_model_alias_spec): as layers write dense:K:nobias, or "
+                      "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias");
     if (IS("conv") || IS("res")) {
         int conv = IS("conv");
         L->kind = conv ? L_CONV : L_RES;
@@ -197,6 +223,25 @@ static lm_status build_res(builder *b, lm_layer *L, const char *name)
     return LM_OK;
 }
 
+static void free_seq(lm_seq *s);
+
+/* Size caps, so that a mistyped (or fuzzed) spec is refused instead of asking for gigabytes or
+ * wrapping a size_t: counted in double, where no product can overflow. */
+static lm_status check_size(const builder *b, const lm_layer *L)
+{
+    double out_n = (double)L->out.c * L->out.h * L->out.w;
+    double fan_in = L->kind == L_DENSE ? (double)L->in.c * L->in.h * L->in.w
+                    : L->kind == L_CONV ? (double)L->in.c * L->k * L->k : 0;
+    if (out_n > LM_MODEL_MAX_SIZE || (fan_in + 1) * L->units > LM_MODEL_MAX_SIZE)
+        return lm_fail(LM_EINVAL, "model spec '%s': layer %d '%s': more than %.0f %s", b->spec,
+                       b->position, b->token, LM_MODEL_MAX_SIZE,
+                       out_n > LM_MODEL_MAX_SIZE ? "output values per sample" : "parameters");
+    if (!(out_n >= 1))
+        return lm_fail(LM_EINVAL, "model spec '%s': layer %d '%s': output shape %dx%dx%d is empty",
+                       b->spec, b->position, b->token, L->out.c, L->out.h, L->out.w);
+    return LM_OK;
+}
+
 static lm_status add_layer(builder *b, lm_seq *s, lm_layer *L, lm_shape *cur, int *spatial,
                            const char *prefix)
 {
@@ -215,17 +260,22 @@ static lm_status add_layer(builder *b, lm_seq *s, lm_layer *L, lm_shape *cur, in
     L->in = *cur;
     snprintf(L->name, sizeof L->name, "%s%d", prefix, s->n);
     lm_status st = infer(b, L);
+    if (!st) st = check_size(b, L);
     if (!st && L->kind == L_RES) {
         st = build_res(b, L, L->name);
         if (!st) st = infer(b, L); /* checks the branches' shapes */
     }
-    if (st) return st;
-    if (lm_shape_numel(L->out) == 0)
-        return lm_fail(LM_EINVAL, "model spec '%s': layer %d '%s': output shape %dx%dx%d is empty",
-                       b->spec, b->position, b->token, L->out.c, L->out.h, L->out.w);
-    *cur = L->out;
-    if (L->kind == L_FLATTEN || L->kind == L_DENSE) *spatial = 0;
-    return push(s, L);
+    if (!st) {
+        *cur = L->out;
+        if (L->kind == L_FLATTEN || L->kind == L_DENSE) *spatial = 0;
+        st = push(s, L);
+    }
+    if (st) { /* L is not in s: its branches are no one's */
+        free_seq(&L->branch[0]);
+        free_seq(&L->branch[1]);
+        memset(L->branch, 0, sizeof L->branch);
+    }
+    return st;
 }
 
 /* ---- layout: parameter offsets and named tensors ---- */
@@ -377,6 +427,11 @@ lm_status lm_model_create(const char *spec, lm_shape in, lm_param_kind param, ui
         m->num_layers_total = b.next_id;
         m->num_seqs = b.next_seq;
         layout_seq(m, &m->top);
+        if ((double)m->np + m->nb > LM_MODEL_MAX_SIZE)
+            st = lm_fail(LM_EINVAL, "model spec '%s': %zu parameters and buffers, more than %.0f",
+                         m->spec, m->np + m->nb, LM_MODEL_MAX_SIZE);
+    }
+    if (!st) {
         name_seq(m, &m->top, 1);
         m->tensors = calloc(m->num_tensors ? m->num_tensors : 1, sizeof *m->tensors);
         m->num_tensors = 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linmass/dist.h"
 #include "probe/probe_internal.h"
 
 static int layer_ok_for_gram(const lm_layer *L)
@@ -53,6 +54,7 @@ enum { GRAM_ROWS = 256 }; /* rows of the Gram matrices formed at once */
 
 typedef struct {
     int n;
+    int rank, ranks; /* this rank forms row blocks rank, rank + ranks, ... */
     double *K;       /* lower triangle accumulates */
     double *GA, *GD; /* GRAM_ROWS x n scratch */
 } gram_ctx;
@@ -63,7 +65,7 @@ static void gram_layer(void *vctx, const lm_layer *L, int n, const double *A, co
     gram_ctx *c = vctx;
     int a = (int)lm_shape_numel(L->in), b = L->units;
     double s2 = L->scale * L->scale, bias = L->bias ? 1.0 : 0.0;
-    for (int i0 = 0; i0 < n; i0 += GRAM_ROWS) {
+    for (int i0 = c->rank * GRAM_ROWS; i0 < n; i0 += c->ranks * GRAM_ROWS) {
         int rows = n - i0 < GRAM_ROWS ? n - i0 : GRAM_ROWS, cols = i0 + rows;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, a, 1.0, A + (size_t)i0 * a, a, A, a,
                     0.0, c->GA, cols);
@@ -91,19 +93,20 @@ static size_t gram_bytes(const lm_model *m, int n)
            sizeof(double);
 }
 
-static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K)
+static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K, int distribute)
 {
-    lm_exec_f64 *e;
+    lm_exec_f64 *e = NULL;
     lm_status st = lm_exec_create_f64(net->m, n, 0, &e);
-    if (st) return st;
-    lm_exec_bind_f64(e, net->w, net->buf);
     int k0, k1, Kout = net->K;
     lm_pnet_outputs(net, &k0, &k1);
     size_t rows = n < GRAM_ROWS ? (size_t)n : GRAM_ROWS;
-    gram_ctx c = {n, K, malloc(rows * n * sizeof(double)), malloc(rows * n * sizeof(double))};
+    gram_ctx c = {n, distribute ? lm_dist_rank() : 0, distribute ? lm_dist_size() : 1, K,
+                  malloc(rows * n * sizeof(double)), malloc(rows * n * sizeof(double))};
     double *gz = calloc((size_t)n * Kout, sizeof *gz);
-    if (!c.GA || !c.GD || !gz) st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d inputs", n);
+    if (!st && (!c.GA || !c.GD || !gz)) st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d inputs", n);
+    if (distribute) st = lm_dist_agree(st); /* all ranks go on, or none */
     if (!st) {
+        lm_exec_bind_f64(e, net->w, net->buf);
         memset(K, 0, (size_t)n * n * sizeof *K);
         lm_forward_f64(e, x, n, net->mode, NULL);
         for (int k = k0; k < k1; k++) { /* the output gradient: 1 at output k of every sample */
@@ -113,7 +116,9 @@ static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K)
             }
             lm_exec_dense_sensitivities_f64(e, gz, gram_layer, &c);
         }
-        mirror_lower(K, n);
+        /* each entry comes from one rank, the others add exact zeros */
+        if (distribute) st = lm_dist_allreduce_f64(K, (size_t)n * n);
+        if (!st) mirror_lower(K, n);
     }
     free(c.GA), free(c.GD), free(gz);
     lm_exec_free_f64(e);
@@ -219,7 +224,7 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
             st = lm_fail(LM_ENOMEM, "tangent kernel: the Gram identity needs %zu bytes for %d inputs (the cap is %zu)",
                          info->bytes, n, cap);
         else
-            st = ntk_gram(&net, x, n, K);
+            st = ntk_gram(&net, x, n, K, o->distribute);
     } else {
         st = ntk_per_sample(&net, x, n, K, cap, info);
     }

@@ -12,8 +12,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "linmass/dist.h"
 #include "linmass/exec.h"
 #include "linmass/io.h"
+#include "linmass/theory.h"
 #include "linmass/train.h"
 
 void lm_train_config_init(lm_train_config *c)
@@ -28,6 +30,7 @@ void lm_train_config_init(lm_train_config *c)
     c->seed = 0;
     c->normalize = 1;
     c->log_every = 100;
+    c->auto_samples = 2000;
 }
 
 static double now(void)
@@ -39,6 +42,14 @@ static double now(void)
 
 /* ---- evaluation ---- */
 
+/* Class indices -> one-hot rows: the targets of linear and kernel models on classes. */
+static const float *one_hot(const float *y, int n, int k, float *out)
+{
+    memset(out, 0, (size_t)n * k * sizeof *out);
+    for (int i = 0; i < n; i++) out[(size_t)i * k + (int)y[i]] = 1;
+    return out;
+}
+
 lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
                       double *mean_loss, double *accuracy)
 {
@@ -48,17 +59,24 @@ lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind
     lm_exec_bind_f32(e, lm_model_params(m), lm_model_buffers(m));
     size_t in = lm_shape_numel(ds->shape);
     int k = (int)lm_shape_numel(lm_model_output_shape(m));
+    int onehot = loss == LM_LOSS_MSE && ds->classes > 0; /* square loss on classes */
+    float *tb = onehot ? malloc((size_t)batch * k * sizeof *tb) : NULL;
+    if (onehot && !tb) {
+        lm_exec_free_f32(e);
+        return lm_fail(LM_ENOMEM, "evaluate: out of memory");
+    }
     double total = 0, right = 0;
     for (size_t at = 0; at < ds->n; at += batch) {
         int n = (int)(ds->n - at < (size_t)batch ? ds->n - at : (size_t)batch);
         const float *z = lm_forward_f32(e, ds->x + at * in, n, LM_MODE_EVAL, NULL);
         const float *t = ds->y + at * ds->target_dim;
-        total += lm_loss_f32(loss, z, t, n, k, NULL, NULL, NULL) * n;
-        if (loss == LM_LOSS_XENT) right += lm_accuracy_f32(z, t, n, k) * n;
+        total += lm_loss_f32(loss, z, onehot ? one_hot(t, n, k, tb) : t, n, k, NULL, NULL, NULL) * n;
+        if (ds->classes > 0) right += lm_accuracy_f32(z, t, n, k) * n;
     }
     lm_exec_free_f32(e);
+    free(tb);
     *mean_loss = ds->n ? total / ds->n : NAN;
-    *accuracy = loss == LM_LOSS_XENT && ds->n ? right / ds->n : NAN;
+    *accuracy = ds->classes > 0 && ds->n ? right / ds->n : NAN;
     return LM_OK;
 }
 
@@ -176,21 +194,32 @@ typedef struct {
     lm_optim *o;
     lm_exec_f32 *e;
     lm_loss_kind loss;
-    float *mean, *std, *xb, *yb, *gz, *grad;
+    int onehot;      /* a linear or kernel model on classes: square loss on one-hot targets */
+    int normalize;   /* c->normalize, except for linear and kernel models (raw inputs) */
+    double lr;       /* the resolved step size (lr; mass: eta1), times the schedule in metrics */
+    float *mean, *std, *xb, *yb, *tb, *gz, *grad;
     uint32_t *perm;
     char ckpt[1024], metrics[1024];
     FILE *mf;
+    cJSON *resolved; /* config.json's "resolved": "model_spec", "normalized", "auto" */
     long step;
     int epoch;
     size_t epoch_pos;
     double sum_loss, sum_acc; /* running sums over the current epoch, saved for resumes */
     long seen;
+    int rank, ranks; /* lm_dist: rank 0 alone reads and writes the run folder */
 } run;
+
+/* For the divergence message, before the checkpoint's path: whether there is one to go back to. */
+static const char *last_good(const run *r)
+{
+    return access(r->ckpt, F_OK) == 0 ? "the last good checkpoint is" : "there is no checkpoint yet at";
+}
 
 static lm_status save_checkpoint(run *r)
 {
     tensor_list l = {0};
-    lm_status st = model_tensors(r->m, r->o, r->c->normalize ? r->mean : NULL, r->std,
+    lm_status st = model_tensors(r->m, r->o, r->normalize ? r->mean : NULL, r->std,
                                  r->train->shape.c, &l);
     char optim_t[32], metrics_bytes[32], sums[96];
     fflush(r->mf);
@@ -283,6 +312,10 @@ static void write_metrics(run *r, const lm_train_event *ev)
 static lm_status load_data(run *r)
 {
     const lm_train_config *c = r->c;
+    /* linear and kernel models see the raw inputs: they have no bias, so standardising would
+     * break interpolation (y = <w*, x>) and change H, the object of science.md 2.1 */
+    char alias[256];
+    r->normalize = c->normalize && !lm_model_alias_spec(c->model, 1, 1, alias, sizeof alias);
     lm_dataset *full;
     lm_status st = lm_data_load(c->data, LM_SPLIT_TRAIN, c->seed, &full);
     if (!st) st = lm_data_load(c->data, LM_SPLIT_TEST, c->seed, &r->test);
@@ -300,7 +333,7 @@ static lm_status load_data(run *r)
     r->mean = calloc(ch, sizeof *r->mean);
     r->std = calloc(ch, sizeof *r->std);
     if (!r->mean || !r->std) return lm_fail(LM_ENOMEM, "out of memory");
-    if (c->normalize) {
+    if (r->normalize) {
         st = lm_dataset_channel_stats(r->train, r->mean, r->std);
         if (!st) st = lm_dataset_normalize(r->train, r->mean, r->std);
         if (!st && r->val) st = lm_dataset_normalize(r->val, r->mean, r->std);
@@ -309,51 +342,123 @@ static lm_status load_data(run *r)
     return st;
 }
 
+/* --auto (science.md 2.2): the constants of the model's linear features for the run's batch
+ * size set sgd's lr = 1/L_m, or mass's eta1, eta2 and gamma; noted in config.json's
+ * "resolved": {"auto": {...}}. */
+static lm_status auto_hparams(run *r, lm_optim_config *oc)
+{
+    const lm_train_config *c = r->c;
+    double *phi = NULL;
+    int rows, cols;
+    lm_constants k;
+    lm_status st = lm_model_linear_features(r->m, r->train->x, r->train->n, c->auto_samples, c->seed,
+                                            &phi, &rows, &cols);
+    if (!st) st = lm_linreg_constants(phi, rows, cols, c->batch, &k);
+    free(phi);
+    if (st) return lm_fail_context(st, "--auto");
+    char line[512];
+    int at = snprintf(line, sizeof line, "auto (%d samples x %d features, batch %d): L %.6g, mu %.6g, L1 %.6g, "
+                      "kappa-tilde %.6g, L_m %.6g; ", rows, cols, c->batch, k.L, k.mu, k.L1, k.kappa_tilde, k.L_m);
+    cJSON *a = cJSON_AddObjectToObject(r->resolved, "auto");
+    if (oc->kind == LM_OPTIM_SGD) {
+        oc->lr = k.sgd_lr;
+        cJSON_AddNumberToObject(a, "lr", oc->lr);
+        snprintf(line + at, sizeof line - at, "sgd lr = 1/L_m = %.6g", oc->lr);
+    } else {
+        oc->mass_form = LM_MASS_ETA;
+        oc->eta1 = k.mass_eta1, oc->eta2 = k.mass_eta2, oc->gamma = k.mass_gamma;
+        cJSON_AddNumberToObject(a, "eta1", oc->eta1);
+        cJSON_AddNumberToObject(a, "eta2", oc->eta2);
+        cJSON_AddNumberToObject(a, "gamma", oc->gamma);
+        snprintf(line + at, sizeof line - at, "mass eta1 %.6g, eta2 %.6g, gamma %.6g", oc->eta1, oc->eta2, oc->gamma);
+    }
+    const struct { const char *name; double v; } kv[] = {
+        {"samples", rows}, {"features", cols}, {"batch", c->batch}, {"L", k.L}, {"mu", k.mu}, {"L1", k.L1},
+        {"kappa", k.kappa}, {"kappa_tilde", k.kappa_tilde}, {"L_m", k.L_m}, {"kappa_m", k.kappa_m},
+        {"kappa_tilde_m", k.kappa_tilde_m}, {"rate", oc->kind == LM_OPTIM_SGD ? k.sgd_rate : k.mass_rate}};
+    for (size_t i = 0; i < sizeof kv / sizeof *kv; i++) cJSON_AddNumberToObject(a, kv[i].name, kv[i].v);
+    if (c->log) c->log(line);
+    return LM_OK;
+}
+
+/* config.json: the options as given, plus "resolved": what the run derived, if anything. */
+static lm_status write_config(run *r, const char *path)
+{
+    const char *text = r->c->config_json;
+    cJSON *cfg = r->resolved && r->resolved->child ? cJSON_Parse(text) : NULL;
+    char *merged = NULL;
+    if (cJSON_IsObject(cfg)) {
+        cJSON_AddItemToObject(cfg, "resolved", cJSON_Duplicate(r->resolved, 1));
+        merged = cJSON_Print(cfg);
+    }
+    lm_status st = lm_write_file_atomic(path, merged ? merged : text, strlen(merged ? merged : text));
+    free(merged);
+    cJSON_Delete(cfg);
+    return st;
+}
+
 static lm_status setup(run *r)
 {
     const lm_train_config *c = r->c;
+    r->rank = lm_dist_rank();
+    r->ranks = lm_dist_size();
     if (c->batch < 1) return lm_fail(LM_EINVAL, "--batch %d must be at least 1", c->batch);
     if (c->epochs < 1 && c->steps < 1) return lm_fail(LM_EINVAL, "--epochs %d must be at least 1", c->epochs);
     if (c->val_fraction < 0 || c->val_fraction >= 1)
         return lm_fail(LM_EINVAL, "--val-fraction %g must be in [0, 1)", c->val_fraction);
     lm_status st = load_data(r);
     if (st) return st;
-    r->loss = r->train->classes > 0 ? LM_LOSS_XENT : LM_LOSS_MSE;
-    st = lm_model_create(c->model, r->train->shape, c->param, c->seed, &r->m);
+    /* linear and kernel models: square loss (one-hot on classes), the training inputs as centres */
+    int classes = r->train->classes, targets = classes > 0 ? classes : r->train->target_dim;
+    char alias[256];
+    const char *spec = lm_model_alias_spec(c->model, targets, r->train->n, alias, sizeof alias);
+    r->onehot = spec && classes > 0;
+    r->loss = classes > 0 && !spec ? LM_LOSS_XENT : LM_LOSS_MSE;
+    r->resolved = cJSON_CreateObject();
+    if (!r->resolved) return lm_fail(LM_ENOMEM, "out of memory");
+    if (spec) cJSON_AddStringToObject(r->resolved, "model_spec", spec);
+    if (spec) cJSON_AddBoolToObject(r->resolved, "normalized", r->normalize);
+    st = lm_model_create(spec ? spec : c->model, r->train->shape, c->param, c->seed, &r->m);
+    if (!st && lm_model_kernel_centres(r->m)) st = lm_model_set_kernel_centres(r->m, r->train->x, r->train->n);
     if (st) return st;
     int k = (int)lm_shape_numel(lm_model_output_shape(r->m));
     if (r->loss == LM_LOSS_XENT && k != r->train->classes)
         return lm_fail(LM_EINVAL, "model '%s' has %d outputs but data '%s' has %d classes", c->model, k, c->data,
                        r->train->classes);
-    if (r->loss == LM_LOSS_MSE && k != r->train->target_dim)
+    if (r->loss == LM_LOSS_MSE && k != targets)
         return lm_fail(LM_EINVAL, "model '%s' has %d outputs but data '%s' has %d targets", c->model, k, c->data,
-                       r->train->target_dim);
+                       targets);
     lm_optim_config oc = c->optim; /* the cosine schedule needs the run's length in epochs */
     long per_epoch = (long)((r->train->n + c->batch - 1) / c->batch);
     oc.schedule.total_epochs = c->steps > 0 ? (int)((c->steps + per_epoch - 1) / per_epoch) : c->epochs;
-    st = lm_optim_create(&oc, lm_model_params(r->m), lm_model_num_params(r->m), &r->o);
+    if (oc.auto_hp) st = auto_hparams(r, &oc);
+    if (!st) st = lm_optim_create(&oc, lm_model_params(r->m), lm_model_num_params(r->m), &r->o);
     if (!st) st = lm_exec_create_f32(r->m, c->batch, 0, &r->e);
     if (st) return st;
+    r->lr = lm_optim_hparams(r->o)->lr;
     size_t in = lm_shape_numel(r->train->shape);
     r->xb = malloc((size_t)c->batch * in * sizeof *r->xb);
     r->yb = malloc((size_t)c->batch * r->train->target_dim * sizeof *r->yb);
     r->gz = malloc((size_t)c->batch * k * sizeof *r->gz);
+    r->tb = r->onehot ? malloc((size_t)c->batch * k * sizeof *r->tb) : NULL;
     r->grad = malloc(lm_model_num_params(r->m) * sizeof *r->grad);
     r->perm = malloc(r->train->n * sizeof *r->perm);
-    if (!r->xb || !r->yb || !r->gz || !r->grad || !r->perm) return lm_fail(LM_ENOMEM, "out of memory");
+    if (!r->xb || !r->yb || !r->gz || !r->grad || !r->perm || (r->onehot && !r->tb)) return lm_fail(LM_ENOMEM, "out of memory");
     if (strlen(c->out) > 400) return lm_fail(LM_EINVAL, "--out: the path is longer than 400 characters");
-    if ((st = lm_mkdir_p(c->out))) return st;
     char dir[512];
     snprintf(dir, sizeof dir, "%s/checkpoints", c->out);
-    if ((st = lm_mkdir_p(dir))) return st;
     snprintf(r->ckpt, sizeof r->ckpt, "%s/last.safetensors", dir);
     snprintf(r->metrics, sizeof r->metrics, "%s/metrics.jsonl", c->out);
+    if (r->rank > 0) return LM_OK; /* the run folder is rank 0's; the state comes from it (sync_ranks) */
+    /* a --resume that cannot resume (no checkpoint, another model) must not touch the folder */
+    if (c->resume && (st = resume(r))) return st;
+    if ((st = lm_mkdir_p(c->out))) return st;
+    if ((st = lm_mkdir_p(dir))) return st;
     if (c->config_json) {
         char path[512];
         snprintf(path, sizeof path, "%s/config.json", c->out);
-        if ((st = lm_write_file_atomic(path, c->config_json, strlen(c->config_json)))) return st;
+        if ((st = write_config(r, path))) return st;
     }
-    if (c->resume && (st = resume(r))) return st;
     r->mf = fopen(r->metrics, c->resume ? "a" : "w");
     if (!r->mf) return lm_fail(LM_EIO, "%s: cannot open for writing", r->metrics);
     return LM_OK;
@@ -368,15 +473,63 @@ static void teardown(run *r)
     lm_dataset_free(r->train);
     lm_dataset_free(r->val);
     lm_dataset_free(r->test);
-    free(r->mean), free(r->std), free(r->xb), free(r->yb), free(r->gz), free(r->grad), free(r->perm);
+    free(r->mean), free(r->std), free(r->xb), free(r->yb), free(r->tb), free(r->gz), free(r->grad), free(r->perm);
+    cJSON_Delete(r->resolved);
+}
+
+/* ---- several ranks (lm_dist) ---- */
+
+/* Every rank takes rank 0's weights, buffers, optimizer state and data position: a fresh run
+ * starts from the same weights everywhere, and a resumed one from rank 0's checkpoint, whatever
+ * the number of ranks that wrote it. */
+static lm_status sync_ranks(run *r)
+{
+    size_t np = lm_model_num_params(r->m);
+    lm_status st = lm_dist_bcast(lm_model_params(r->m), np * sizeof(float), 0);
+    if (!st) st = lm_dist_bcast(lm_model_buffers(r->m), lm_model_num_buffers(r->m) * sizeof(float), 0);
+    for (int s = 0; !st && s < lm_optim_num_state(r->o); s++)
+        st = lm_dist_bcast(lm_optim_state(r->o, s), np * sizeof(float), 0);
+    struct {
+        long step, optim_step, seen;
+        int epoch;
+        size_t epoch_pos;
+        double sum_loss, sum_acc;
+    } pos = {r->step, lm_optim_step_count(r->o), r->seen, r->epoch, r->epoch_pos, r->sum_loss, r->sum_acc};
+    if (!st) st = lm_dist_bcast(&pos, sizeof pos, 0);
+    r->step = pos.step, r->seen = pos.seen, r->epoch = pos.epoch, r->epoch_pos = pos.epoch_pos;
+    r->sum_loss = pos.sum_loss, r->sum_acc = pos.sum_acc;
+    lm_optim_set_step_count(r->o, pos.optim_step);
+    return st;
+}
+
+/* Loss and accuracy over ds; with several ranks each evaluates a contiguous share and the sums
+ * are added (batch norm's running statistics are rank 0's, as PyTorch DDP's). */
+static lm_status evaluate(run *r, const lm_dataset *ds, double *loss, double *acc)
+{
+    if (r->ranks == 1) return lm_evaluate(r->m, ds, r->c->batch, r->loss, loss, acc);
+    lm_status st = lm_dist_bcast(lm_model_buffers(r->m), lm_model_num_buffers(r->m) * sizeof(float), 0);
+    if (st) return st;
+    lm_dataset part = *ds;
+    size_t lo = ds->n * r->rank / r->ranks, hi = ds->n * (r->rank + 1) / r->ranks;
+    part.n = hi - lo;
+    part.x += lo * lm_shape_numel(ds->shape);
+    part.y += lo * ds->target_dim;
+    double l = 0, a = 0;
+    if (part.n) st = lm_evaluate(r->m, &part, r->c->batch, r->loss, &l, &a);
+    st = lm_dist_agree(st);
+    double sums[2] = {part.n ? l * part.n : 0, part.n && !isnan(a) ? a * part.n : 0};
+    if (!st) st = lm_dist_allreduce_f64(sums, 2);
+    *loss = ds->n ? sums[0] / ds->n : NAN;
+    *acc = ds->classes > 0 && ds->n ? sums[1] / ds->n : NAN;
+    return st;
 }
 
 static lm_status end_of_epoch(run *r, lm_train_event *ev)
 {
     lm_status st = LM_OK;
     ev->end_of_epoch = 1;
-    if (r->val) st = lm_evaluate(r->m, r->val, r->c->batch, r->loss, &ev->val_loss, &ev->val_acc);
-    if (!st) st = lm_evaluate(r->m, r->test, r->c->batch, r->loss, &ev->test_loss, &ev->test_acc);
+    if (r->val) st = evaluate(r, r->val, &ev->val_loss, &ev->val_acc);
+    if (!st) st = evaluate(r, r->test, &ev->test_loss, &ev->test_acc);
     return st;
 }
 
@@ -385,7 +538,8 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
     run r = {0};
     r.c = c;
     memset(res, 0, sizeof *res);
-    lm_status st = setup(&r);
+    lm_status st = lm_dist_agree(setup(&r)); /* a rank that fails stops them all */
+    if (!st && r.ranks > 1) st = sync_ranks(&r);
     size_t n = r.train ? r.train->n : 0;
     long per_epoch = n ? (long)((n + c->batch - 1) / c->batch) : 0;
     long total = c->steps > 0 ? c->steps : per_epoch * c->epochs;
@@ -401,20 +555,36 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
         if (r.epoch_pos == 0) r.sum_loss = r.sum_acc = 0, r.seen = 0;
         while (!st && r.epoch_pos < n && r.step < total) {
             int b = (int)(n - r.epoch_pos < (size_t)c->batch ? n - r.epoch_pos : (size_t)c->batch);
+            /* every rank assembles the whole batch (so augmentation draws by the global
+             * position) and computes samples [lo, lo + nb) of it: contiguous shares */
             st = lm_batch_gather(r.train, r.perm, r.epoch_pos, b, r.xb, r.yb, c->augment, c->seed, (uint64_t)r.step);
             if (st) break;
+            int lo = (int)((long)b * r.rank / r.ranks), nb = (int)((long)b * (r.rank + 1) / r.ranks) - lo;
+            const float *xs = r.xb + (size_t)lo * lm_shape_numel(r.train->shape);
+            const float *ys = r.yb + (size_t)lo * r.train->target_dim;
             double factor = lm_schedule_factor(&c->optim.schedule, r.epoch, r.step);
             lm_exec_bind_f32(r.e, lm_optim_eval_point(r.o), lm_model_buffers(r.m));
             lm_exec_set_rng_f32(r.e, c->seed, (uint64_t)r.step);
-            const float *z = lm_forward_f32(r.e, r.xb, b, LM_MODE_TRAIN, NULL);
-            double loss = lm_loss_f32(r.loss, z, r.yb, b, k, r.gz, NULL, NULL);
+            lm_exec_set_rng_offset_f32(r.e, (uint64_t)lo);
+            const float *z = nb ? lm_forward_f32(r.e, xs, nb, LM_MODE_TRAIN, NULL) : NULL;
+            const float *target = r.onehot && nb ? one_hot(ys, nb, k, r.tb) : ys;
+            double loss = nb ? lm_loss_f32(r.loss, z, target, nb, k, r.gz, NULL, NULL) : 0;
+            double acc = r.train->classes > 0 && nb ? lm_accuracy_f32(z, ys, nb, k) : 0;
+            if (r.ranks > 1) { /* the global batch's mean loss, and each rank's loss as sum / b */
+                double sums[2] = {loss * nb, acc * nb};
+                if ((st = lm_dist_allreduce_f64(sums, 2))) break;
+                loss = sums[0] / b, acc = sums[1] / b;
+                for (size_t i = 0; i < (size_t)nb * k; i++) r.gz[i] *= (float)((double)nb / b);
+            }
             if (!isfinite(loss)) {
-                st = lm_fail(LM_EDIVERGED, "diverged at step %ld (epoch %d): the loss is %g; the last good checkpoint is %s",
-                             r.step, r.epoch, loss, r.ckpt);
+                st = lm_fail(LM_EDIVERGED, "diverged at step %ld (epoch %d): the loss is %g; %s %s",
+                             r.step, r.epoch, loss, last_good(&r), r.ckpt);
                 break;
             }
-            if (r.loss == LM_LOSS_XENT) r.sum_acc += lm_accuracy_f32(z, r.yb, b, k) * b;
-            lm_backward_f32(r.e, r.gz, r.grad, NULL, NULL, NULL);
+            if (r.train->classes > 0) r.sum_acc += acc * b;
+            if (nb) lm_backward_f32(r.e, r.gz, r.grad, NULL, NULL, NULL);
+            else memset(r.grad, 0, lm_model_num_params(r.m) * sizeof *r.grad);
+            if (r.ranks > 1 && (st = lm_dist_allreduce_f32(r.grad, lm_model_num_params(r.m)))) break;
             lm_optim_step(r.o, r.grad, factor);
             r.step++;
             r.epoch_pos += b;
@@ -424,22 +594,22 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
             int log = (c->log_every > 0 && r.step % c->log_every == 0) || epoch_done || r.step == total;
             if (!log && !(c->ckpt_every > 0 && r.step % c->ckpt_every == 0)) continue;
             if (!finite_all(lm_optim_weights(r.o), lm_model_num_params(r.m))) {
-                st = lm_fail(LM_EDIVERGED, "diverged at step %ld (epoch %d): the weights hold NaN or Inf; the last good checkpoint is %s",
-                             r.step, r.epoch, r.ckpt);
+                st = lm_fail(LM_EDIVERGED, "diverged at step %ld (epoch %d): the weights hold NaN or Inf; %s %s",
+                             r.step, r.epoch, last_good(&r), r.ckpt);
                 break;
             }
             double el = now() - t0;
             ev = (lm_train_event){r.epoch, epochs, r.step, total, (long)r.epoch_pos, (long)n, 0,
-                                  r.sum_loss / r.seen, r.loss == LM_LOSS_XENT ? r.sum_acc / r.seen : NAN,
-                                  NAN, NAN, NAN, NAN, c->optim.lr * factor,
+                                  r.sum_loss / r.seen, r.train->classes > 0 ? r.sum_acc / r.seen : NAN,
+                                  NAN, NAN, NAN, NAN, r.lr * factor,
                                   (r.step - start_step) * (double)c->batch / (el > 0 ? el : 1e-9), el};
             if (epoch_done || r.step == total) st = end_of_epoch(&r, &ev);
             if (st) break;
-            if (log) write_metrics(&r, &ev);
+            if (log && r.mf) write_metrics(&r, &ev);
             if (cb) cb(ctx, &ev);
             if (epoch_done) r.epoch++, r.epoch_pos = 0;
             if (epoch_done || r.step == total || (c->ckpt_every > 0 && r.step % c->ckpt_every == 0))
-                st = save_checkpoint(&r);
+                st = lm_dist_agree(r.rank == 0 ? save_checkpoint(&r) : LM_OK);
             if (epoch_done) break; /* the next epoch has its own order */
         }
     }

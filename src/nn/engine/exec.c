@@ -16,20 +16,28 @@ static void *xcalloc(size_t n, size_t size, int *failed)
     return p;
 }
 
-static void plan_seq(R(lm_exec) *e, const lm_seq *s, size_t in_numel, int *failed)
+/* Allocates every layer's activations and scratch; returns the largest workspace any layer
+ * of the sequence asks for. */
+static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, size_t in_numel, int *failed)
 {
-    size_t widest = in_numel;
+    size_t widest = in_numel, work = 0;
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
         size_t out = lm_shape_numel(L->out) * (size_t)e->max_n;
         e->act[L->id] = xcalloc(out, sizeof(real), failed);
         if (e->tangent) e->dact[L->id] = xcalloc(out, sizeof(real), failed);
         e->scr[L->id] = xcalloc(ops_of(L)->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
+        size_t w = ops_of(L)->workspace ? ops_of(L)->workspace(L, e->max_n, e->tangent) : 0;
+        if (w > work) work = w;
         if (lm_shape_numel(L->out) > widest) widest = lm_shape_numel(L->out);
         for (int b = 0; b < 2; b++)
-            if (L->branch[b].n) plan_seq(e, &L->branch[b], lm_shape_numel(L->in), failed);
+            if (L->branch[b].n) {
+                w = plan_seq(e, &L->branch[b], lm_shape_numel(L->in), failed);
+                if (w > work) work = w;
+            }
     }
     e->gbuf[s->id] = xcalloc(4 * widest * (size_t)e->max_n, sizeof(real), failed);
+    return work;
 }
 
 static void free_seq(R(lm_exec) *e, const lm_seq *s)
@@ -59,7 +67,8 @@ lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(
     e->dact = e->tangent ? xcalloc(m->num_layers_total, sizeof(real *), &failed) : NULL;
     e->scr = xcalloc(m->num_layers_total, sizeof(real *), &failed);
     e->gbuf = xcalloc(m->num_seqs, sizeof(real *), &failed);
-    if (!failed) plan_seq(e, &m->top, lm_shape_numel(m->in), &failed);
+    if (!failed) e->work = malloc(plan_seq(e, &m->top, lm_shape_numel(m->in), &failed) * sizeof(real) + 64);
+    if (!e->work) failed = 1;
     if (e->tangent) {
         e->zeros = xcalloc(lm_shape_numel(m->in) * (size_t)max_batch, sizeof(real), &failed);
         e->zero_v = xcalloc(m->np, sizeof(real), &failed);
@@ -83,6 +92,7 @@ void R(lm_exec_free)(R(lm_exec) *e)
     free(e->gbuf);
     free(e->zeros);
     free(e->zero_v);
+    free(e->work);
     free(e);
 }
 
@@ -96,6 +106,11 @@ void R(lm_exec_set_rng)(R(lm_exec) *e, uint64_t seed, uint64_t step)
 {
     e->seed = seed;
     e->step = step;
+}
+
+void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
+{
+    e->sample_offset = offset;
 }
 
 /* ---- sequences ---- */

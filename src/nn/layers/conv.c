@@ -48,7 +48,7 @@ const lm_layer_def lm_conv_def = {"conv", conv_infer, conv_tensors, conv_init, c
 
 typedef struct {
     int C, H, W, O, k, stride, pad, Ho, Wo;
-    size_t ckk, hw; /* rows and columns of the patch matrix */
+    size_t ckk, hw; /* rows of the patch matrix; output positions per sample */
 } geom;
 
 static geom geometry(const lm_layer *L)
@@ -59,101 +59,269 @@ static geom geometry(const lm_layer *L)
     return g;
 }
 
-static size_t conv_scratch(const lm_layer *L, int n, int tangent)
+/* The batch is processed in groups of samples: one im2col of the group into a patch matrix
+ * (ckk x G*hw, sample i in columns i*hw ..), then one wide GEMM per product instead of one
+ * small GEMM per sample. GROUP_BUDGET bounds the group's temporaries (patches and GEMM output,
+ * and their tangents), which live in the executor's shared workspace. */
+#ifndef GROUP_BUDGET
+#define GROUP_BUDGET ((size_t)1 << 22) /* reals: 16 MiB in float32 */
+#endif
+
+/* The input gradient of a stride-1 convolution is itself a convolution of the output gradient
+ * (the transposed convolution: channels swapped, kernel rotated, padding k-1-pad). As an
+ * im2col of gy and a GEMM with C rows, it avoids the tall (ckk x cols) GEMM with only O terms
+ * per entry and the scatter-add of col2im. */
+static int transposable(const geom *g) { return g->stride == 1 && g->pad <= g->k - 1; }
+
+static geom transposed(const geom *g)
 {
-    (void)n;
-    geom g = geometry(L);
-    return (tangent ? 4 : 2) * g.ckk * g.hw;
+    geom t = {g->O, g->Ho, g->Wo, g->C, g->k, 1, g->k - 1 - g->pad, g->H, g->W, 0, 0};
+    t.ckk = (size_t)t.C * t.k * t.k;
+    t.hw = (size_t)t.Ho * t.Wo;
+    return t;
 }
 
-/* col (ckk x hw) = patches of one sample x (C x H x W) */
-static void im2col(const geom *g, const real *x, real *col)
+/* Wt (C x O x k x k) = W (O x C x k x k) with the channels swapped and the kernel rotated */
+static void transpose_weights(const geom *g, const real *W, real *Wt)
+{
+    int k = g->k;
+    for (int c = 0; c < g->C; c++)
+        for (int o = 0; o < g->O; o++)
+            for (int a = 0; a < k; a++)
+                for (int b = 0; b < k; b++)
+                    Wt[(((size_t)c * g->O + o) * k + a) * k + b] =
+                        W[(((size_t)o * g->C + c) * k + (k - 1 - a)) * k + (k - 1 - b)];
+}
+
+/* Reals per sample of a group: its patch columns and GEMM output, in either direction. */
+static void per_sample(const geom *g, size_t *col, size_t *out)
+{
+    *col = g->ckk * g->hw;
+    *out = (size_t)g->O * g->hw;
+    if (transposable(g)) {
+        geom t = transposed(g);
+        if (t.ckk * t.hw > *col) *col = t.ckk * t.hw;
+        if ((size_t)t.O * t.hw > *out) *out = (size_t)t.O * t.hw;
+    }
+}
+
+static int max_group(const geom *g, int n, int tangent)
+{
+    size_t col, out;
+    per_sample(g, &col, &out);
+    size_t most = GROUP_BUDGET / ((col + out) * (tangent ? 2 : 1));
+    return most < 1 ? 1 : most < (size_t)n ? (int)most : n;
+}
+
+/* Groups of equal size (the last may be smaller): ceil(n / ceil(n / most)). */
+static int group_size(const geom *g, int n, int tangent)
+{
+    int most = max_group(g, n, tangent), groups = (n + most - 1) / most;
+    return (n + groups - 1) / groups;
+}
+
+static size_t conv_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)L, (void)n, (void)tangent;
+    return 0;
+}
+
+static size_t conv_workspace(const lm_layer *L, int n, int tangent)
+{
+    geom g = geometry(L);
+    size_t col, out;
+    per_sample(&g, &col, &out);
+    size_t wt = transposable(&g) ? g.ckk * g.O : 0;
+    return (tangent ? 2 : 1) * (col + out) * (size_t)max_group(&g, n, tangent) + wt;
+}
+
+typedef struct {
+    real *col, *dcol; /* patch matrices (dcol: tangent mode) */
+    real *out, *dout; /* GEMM outputs, or gathered output gradients */
+    real *wt;         /* transposed weights (transposable convolutions) */
+    int G;            /* samples per group */
+} group_buf;
+
+static group_buf group_buffers(const R(lm_call) *c, const geom *g)
+{
+    group_buf b;
+    int t = c->e->tangent;
+    size_t col, out;
+    per_sample(g, &col, &out);
+    b.G = group_size(g, c->n, t);
+    b.col = c->e->work;
+    b.out = b.col + col * b.G;
+    b.dcol = t ? b.out + out * b.G : NULL;
+    b.dout = t ? b.dcol + col * b.G : NULL;
+    b.wt = (t ? b.dout : b.out) + out * b.G;
+    return b;
+}
+
+/* Output columns j whose input column j*stride - pad + b lies inside the image: [*j0, *j1). */
+static void valid_span(const geom *g, int b, int *j0, int *j1)
+{
+    int a = 0, z = g->Wo;
+    while (a < z && a * g->stride - g->pad + b < 0) a++;
+    while (z > a && (z - 1) * g->stride - g->pad + b >= g->W) z--;
+    *j0 = a;
+    *j1 = z;
+}
+
+/* col (ckk x hw, row stride ld) = patches of one sample x (C x H x W) */
+static void im2col(const geom *g, const real *x, real *col, size_t ld)
 {
     for (int c = 0; c < g->C; c++)
         for (int a = 0; a < g->k; a++)
             for (int b = 0; b < g->k; b++) {
-                real *row = col + ((size_t)(c * g->k + a) * g->k + b) * g->hw;
+                real *row = col + ((size_t)(c * g->k + a) * g->k + b) * ld;
+                int j0, j1;
+                valid_span(g, b, &j0, &j1);
+                /* rows are short (7 to 32 here): plain loops beat memset and memcpy calls */
                 for (int i = 0; i < g->Ho; i++) {
+                    real *out = row + (size_t)i * g->Wo;
                     int h = i * g->stride - g->pad + a;
-                    for (int j = 0; j < g->Wo; j++) {
-                        int w = j * g->stride - g->pad + b;
-                        row[(size_t)i * g->Wo + j] =
-                            h >= 0 && h < g->H && w >= 0 && w < g->W ? x[((size_t)c * g->H + h) * g->W + w] : 0;
+                    if (h < 0 || h >= g->H || j0 >= j1) {
+                        for (int j = 0; j < g->Wo; j++) out[j] = 0;
+                        continue;
                     }
+                    const real *src = x + ((size_t)c * g->H + h) * g->W + (j0 * g->stride - g->pad + b);
+                    for (int j = 0; j < j0; j++) out[j] = 0;
+                    if (g->stride == 1) {
+#pragma omp simd
+                        for (int j = j0; j < j1; j++) out[j] = src[j - j0];
+                    } else {
+                        for (int j = j0; j < j1; j++) out[j] = src[(size_t)(j - j0) * g->stride];
+                    }
+                    for (int j = j1; j < g->Wo; j++) out[j] = 0;
                 }
             }
 }
 
-/* x (C x H x W) = the adjoint of im2col applied to col */
-static void col2im(const geom *g, const real *col, real *x)
+/* x (C x H x W) = the adjoint of im2col applied to col (row stride ld) */
+static void col2im(const geom *g, const real *col, size_t ld, real *x)
 {
     memset(x, 0, (size_t)g->C * g->H * g->W * sizeof *x);
     for (int c = 0; c < g->C; c++)
         for (int a = 0; a < g->k; a++)
             for (int b = 0; b < g->k; b++) {
-                const real *row = col + ((size_t)(c * g->k + a) * g->k + b) * g->hw;
+                const real *row = col + ((size_t)(c * g->k + a) * g->k + b) * ld;
+                int j0, j1;
+                valid_span(g, b, &j0, &j1);
                 for (int i = 0; i < g->Ho; i++) {
                     int h = i * g->stride - g->pad + a;
                     if (h < 0 || h >= g->H) continue;
-                    for (int j = 0; j < g->Wo; j++) {
-                        int w = j * g->stride - g->pad + b;
-                        if (w >= 0 && w < g->W) x[((size_t)c * g->H + h) * g->W + w] += row[(size_t)i * g->Wo + j];
+                    const real *in = row + (size_t)i * g->Wo;
+                    real *dst = x + ((size_t)c * g->H + h) * g->W + (j0 * g->stride - g->pad + b);
+                    if (g->stride == 1) {
+#pragma omp simd
+                        for (int j = j0; j < j1; j++) dst[j - j0] += in[j];
+                    } else {
+                        for (int j = j0; j < j1; j++) dst[(size_t)(j - j0) * g->stride] += in[j];
                     }
                 }
             }
 }
 
-/* y (O x hw) = s * W (O x ckk) * col (ckk x hw) + beta * y */
-static void w_times_col(const geom *g, real s, const real *W, const real *col, real beta, real *y)
+/* Work over the samples of a group is split across threads by sample: every output element
+ * is written by one thread in a fixed order, so results do not depend on scheduling. */
+#define PER_SAMPLE _Pragma("omp parallel for if (gn > 1 && work > 32768) schedule(static)")
+
+/* col = patches of the gn samples at x, side by side */
+static void im2col_group(const geom *g, const real *x, int gn, real *col)
 {
-    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, (int)g->hw, (int)g->ckk, s, W,
-                (int)g->ckk, col, (int)g->hw, beta, y, (int)g->hw);
+    size_t ld = (size_t)gn * g->hw, in_n = (size_t)g->C * g->H * g->W, work = ld * g->ckk;
+    (void)work;
+    PER_SAMPLE
+    for (int i = 0; i < gn; i++) im2col(g, x + i * in_n, col + i * g->hw, ld);
 }
 
-/* gW (O x ckk) = s * gy (O x hw) * col^T + beta * gW */
-static void gy_times_colT(const geom *g, real s, const real *gy, const real *col, real beta, real *gW)
+static void col2im_group(const geom *g, const real *col, int gn, real *x)
 {
-    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->O, (int)g->ckk, (int)g->hw, s, gy,
-                (int)g->hw, col, (int)g->hw, beta, gW, (int)g->ckk);
+    size_t ld = (size_t)gn * g->hw, in_n = (size_t)g->C * g->H * g->W, work = ld * g->ckk;
+    (void)work;
+    PER_SAMPLE
+    for (int i = 0; i < gn; i++) col2im(g, col + i * g->hw, ld, x + i * in_n);
 }
 
-/* gcol (ckk x hw) = s * W^T * gy + beta * gcol */
-static void wT_times_gy(const geom *g, real s, const real *W, const real *gy, real beta, real *gcol)
+/* y (n x O x hw) = the group layout (O x gn*hw) + b (per channel; b may be NULL) */
+static void scatter(const geom *g, const real *out, const real *bias, int gn, real *y)
 {
-    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->ckk, (int)g->hw, g->O, s, W,
-                (int)g->ckk, gy, (int)g->hw, beta, gcol, (int)g->hw);
+    size_t ld = (size_t)gn * g->hw, work = ld * g->O;
+    (void)work;
+    PER_SAMPLE
+    for (int i = 0; i < gn; i++)
+        for (int o = 0; o < g->O; o++) {
+            const real *src = out + (size_t)o * ld + i * g->hw;
+            real *dst = y + ((size_t)i * g->O + o) * g->hw, b = bias ? bias[o] : 0;
+#pragma omp simd
+            for (size_t j = 0; j < g->hw; j++) dst[j] = src[j] + b;
+        }
 }
 
-static void add_channel_bias(const geom *g, const real *b, real *y)
+/* The inverse: out (O x gn*hw) = gy (n x O x hw) */
+static void gather(const geom *g, const real *gy, int gn, real *out)
 {
-    for (int o = 0; o < g->O; o++)
-        for (size_t j = 0; j < g->hw; j++) y[(size_t)o * g->hw + j] += b[o];
+    size_t ld = (size_t)gn * g->hw, work = ld * g->O;
+    (void)work;
+    PER_SAMPLE
+    for (int i = 0; i < gn; i++)
+        for (int o = 0; o < g->O; o++)
+            memcpy(out + (size_t)o * ld + i * g->hw, gy + ((size_t)i * g->O + o) * g->hw, g->hw * sizeof *out);
 }
 
-static void add_channel_sums(const geom *g, const real *gy, real *gb)
+/* y (O x cols) = s * W (O x ckk) * col (ckk x cols) + beta * y */
+static void w_times_col(const geom *g, size_t cols, real s, const real *W, const real *col, real beta, real *y)
 {
-    for (int o = 0; o < g->O; o++)
-        for (size_t j = 0; j < g->hw; j++) gb[o] += gy[(size_t)o * g->hw + j];
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->O, (int)cols, (int)g->ckk, s, W,
+                (int)g->ckk, col, (int)cols, beta, y, (int)cols);
+}
+
+/* gW (O x ckk) = s * gy (O x cols) * col^T + beta * gW */
+static void gy_times_colT(const geom *g, size_t cols, real s, const real *gy, const real *col, real beta,
+                          real *gW)
+{
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->O, (int)g->ckk, (int)cols, s, gy,
+                (int)cols, col, (int)cols, beta, gW, (int)g->ckk);
+}
+
+/* gcol (ckk x cols) = s * W^T * gy + beta * gcol */
+static void wT_times_gy(const geom *g, size_t cols, real s, const real *W, const real *gy, real beta,
+                        real *gcol)
+{
+    cblas_xgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)g->ckk, (int)cols, g->O, s, W,
+                (int)g->ckk, gy, (int)cols, beta, gcol, (int)cols);
+}
+
+/* gb[o] (+)= the sum of row o of gy (O x cols) */
+static void channel_sums(const geom *g, size_t cols, const real *gy, int accumulate, real *gb)
+{
+    for (int o = 0; o < g->O; o++) {
+        const real *row = gy + (size_t)o * cols;
+        real sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (size_t j = 0; j < cols; j++) sum += row[j];
+        gb[o] = accumulate ? gb[o] + sum : sum;
+    }
 }
 
 static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     geom g = geometry(c->L);
+    group_buf B = group_buffers(c, &g);
     real s = (real)c->L->scale;
     size_t in_n = (size_t)g.C * g.H * g.W, out_n = (size_t)g.O * g.hw;
     const real *W = c->w, *b = c->L->bias ? c->w + g.O * g.ckk : NULL;
-    real *col = c->scr, *dcol = c->scr + 2 * g.ckk * g.hw;
-    for (int n = 0; n < c->n; n++) {
-        im2col(&g, p->x + n * in_n, col);
-        real *y = p->y + n * out_n;
-        w_times_col(&g, s, W, col, 0, y);
-        if (b) add_channel_bias(&g, b, y);
+    for (int n0 = 0; n0 < c->n; n0 += B.G) {
+        int gn = c->n - n0 < B.G ? c->n - n0 : B.G;
+        size_t cols = (size_t)gn * g.hw;
+        im2col_group(&g, p->x + n0 * in_n, gn, B.col);
+        w_times_col(&g, cols, s, W, B.col, 0, B.out);
+        scatter(&g, B.out, b, gn, p->y + n0 * out_n);
         if (p->dy) { /* dy = s (dW col + W dcol) + db */
-            real *dy = p->dy + n * out_n;
-            im2col(&g, p->dx + n * in_n, dcol);
-            w_times_col(&g, s, c->v, col, 0, dy);
-            w_times_col(&g, s, W, dcol, 1, dy);
-            if (b) add_channel_bias(&g, c->v + g.O * g.ckk, dy);
+            im2col_group(&g, p->dx + n0 * in_n, gn, B.dcol);
+            w_times_col(&g, cols, s, c->v, B.col, 0, B.dout);
+            w_times_col(&g, cols, s, W, B.dcol, 1, B.dout);
+            scatter(&g, B.dout, b ? c->v + g.O * g.ckk : NULL, gn, p->dy + n0 * out_n);
         }
     }
 }
@@ -161,34 +329,41 @@ static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
 static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
 {
     geom g = geometry(c->L);
+    group_buf B = group_buffers(c, &g);
     real s = (real)c->L->scale;
     size_t in_n = (size_t)g.C * g.H * g.W, out_n = (size_t)g.O * g.hw, nw = g.O * g.ckk;
     const real *W = c->w;
-    real *col = c->scr, *gcol = c->scr + g.ckk * g.hw;
-    real *dcol = gcol + g.ckk * g.hw, *dgcol = dcol + g.ckk * g.hw;
-    memset(p->gw, 0, c->L->np * sizeof *p->gw);
-    if (p->dgw) memset(p->dgw, 0, c->L->np * sizeof *p->dgw);
-    for (int n = 0; n < c->n; n++) {
-        const real *gy = p->gy + n * out_n;
-        im2col(&g, p->x + n * in_n, col);
-        gy_times_colT(&g, s, gy, col, 1, p->gw);
-        if (c->L->bias) add_channel_sums(&g, gy, p->gw + nw);
-        if (p->gx) {
-            wT_times_gy(&g, s, W, gy, 0, gcol);
-            col2im(&g, gcol, p->gx + n * in_n);
+    for (int n0 = 0; n0 < c->n; n0 += B.G) {
+        int gn = c->n - n0 < B.G ? c->n - n0 : B.G, more = n0 > 0;
+        size_t cols = (size_t)gn * g.hw;
+        gather(&g, p->gy + n0 * out_n, gn, B.out);
+        im2col_group(&g, p->x + n0 * in_n, gn, B.col);
+        gy_times_colT(&g, cols, s, B.out, B.col, more, p->gw); /* gW = s g col^T */
+        if (c->L->bias) channel_sums(&g, cols, B.out, more, p->gw + nw);
+        if (p->dgy) { /* dgW = s (dg col^T + g dcol^T) */
+            gather(&g, p->dgy + n0 * out_n, gn, B.dout);
+            im2col_group(&g, p->dx + n0 * in_n, gn, B.dcol);
+            gy_times_colT(&g, cols, s, B.dout, B.col, more, p->dgw);
+            gy_times_colT(&g, cols, s, B.out, B.dcol, 1, p->dgw);
+            if (c->L->bias) channel_sums(&g, cols, B.dout, more, p->dgw + nw);
         }
-        if (!p->dgy) continue;
-        const real *dgy = p->dgy + n * out_n;
-        im2col(&g, p->dx + n * in_n, dcol); /* dgW = s (dg col^T + g dcol^T) */
-        gy_times_colT(&g, s, dgy, col, 1, p->dgw);
-        gy_times_colT(&g, s, gy, dcol, 1, p->dgw);
-        if (c->L->bias) add_channel_sums(&g, dgy, p->dgw + nw);
+        /* the patch matrices are spent: reuse them for the patch gradients */
+        if (p->gx && !p->dgx && transposable(&g)) { /* gx = the transposed convolution of gy */
+            geom t = transposed(&g);
+            if (!n0) transpose_weights(&g, W, B.wt);
+            im2col_group(&t, p->gy + n0 * out_n, gn, B.col);
+            w_times_col(&t, (size_t)gn * t.hw, s, B.wt, B.col, 0, B.out);
+            scatter(&t, B.out, NULL, gn, p->gx + n0 * in_n);
+        } else if (p->gx) {
+            wT_times_gy(&g, cols, s, W, B.out, 0, B.col);
+            col2im_group(&g, B.col, gn, p->gx + n0 * in_n);
+        }
         if (p->dgx) { /* dgcol = s (dW^T g + W^T dg) */
-            wT_times_gy(&g, s, c->v, gy, 0, dgcol);
-            wT_times_gy(&g, s, W, dgy, 1, dgcol);
-            col2im(&g, dgcol, p->dgx + n * in_n);
+            wT_times_gy(&g, cols, s, c->v, B.out, 0, B.dcol);
+            wT_times_gy(&g, cols, s, W, B.dout, 1, B.dcol);
+            col2im_group(&g, B.dcol, gn, p->dgx + n0 * in_n);
         }
     }
 }
 
-const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward};
+const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward, conv_workspace};

@@ -1,6 +1,7 @@
 /* Dense layer: y = s * W x + b, W is out x in (torch.nn.Linear's layout), s = 1/sqrt(in)
- * under the ntk parameterization and 1 otherwise. Bilinear in (W, x), so its tangent rules are
- * those of a product (science.md section 6). */
+ * under the ntk parameterization and 1 otherwise; dense:N:nobias has no b (and no "bias"
+ * tensor). Bilinear in (W, x), so its tangent rules are those of a product (science.md
+ * section 6). */
 #include <math.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@ static lm_status dense_infer(lm_layer *L, lm_param_kind param)
 {
     size_t in = lm_shape_numel(L->in);
     L->out = (lm_shape){L->units, 1, 1};
-    L->np = (size_t)L->units * in + (size_t)L->units;
+    L->np = (size_t)L->units * in + (L->bias ? (size_t)L->units : 0);
     L->scale = param == LM_PARAM_NTK ? 1.0 / sqrt((double)in) : 1.0;
     return LM_OK;
 }
@@ -21,7 +22,7 @@ static void dense_tensors(const lm_layer *L, void (*add)(void *, const char *, i
 {
     int64_t in = (int64_t)lm_shape_numel(L->in), w[2] = {L->units, in}, b[1] = {L->units};
     add(ctx, "weight", 1, 0, 2, w);
-    add(ctx, "bias", 1, (size_t)L->units * in, 1, b);
+    if (L->bias) add(ctx, "bias", 1, (size_t)L->units * in, 1, b);
 }
 
 static void dense_init(const lm_layer *L, float *w, float *buf, lm_param_kind param, double gain2,
@@ -31,7 +32,7 @@ static void dense_init(const lm_layer *L, float *w, float *buf, lm_param_kind pa
     size_t in = lm_shape_numel(L->in);
     double std = param == LM_PARAM_NTK ? 1.0 : sqrt(gain2 / (double)in);
     lm_init_normal(w, (size_t)L->units * in, std, seed, L->id, 0);
-    memset(w + (size_t)L->units * in, 0, (size_t)L->units * sizeof *w);
+    if (L->bias) memset(w + (size_t)L->units * in, 0, (size_t)L->units * sizeof *w);
 }
 
 static double dense_macs(const lm_layer *L) { return (double)L->units * lm_shape_numel(L->in); }
@@ -48,6 +49,7 @@ static size_t dense_scratch(const lm_layer *L, int n, int tangent)
 static void add_bias(real *y, const real *b, int n, int o)
 {
     for (int r = 0; r < n; r++)
+#pragma omp simd
         for (int j = 0; j < o; j++) y[(size_t)r * o + j] += b[j];
 }
 
@@ -55,6 +57,7 @@ static void sum_rows(real *out, const real *g, int n, int o)
 {
     for (int j = 0; j < o; j++) out[j] = 0;
     for (int r = 0; r < n; r++)
+#pragma omp simd
         for (int j = 0; j < o; j++) out[j] += g[(size_t)r * o + j];
 }
 
@@ -65,12 +68,12 @@ static void dense_forward(const R(lm_call) *c, R(lm_ports) *p)
     real s = (real)L->scale;
     const real *W = c->w, *b = c->w + (size_t)o * i;
     R(lm_gemm_nt)(n, o, i, s, p->x, W, 0, p->y);
-    add_bias(p->y, b, n, o);
+    if (L->bias) add_bias(p->y, b, n, o);
     if (p->dy) { /* dy = s (dW x + W dx) + db */
         const real *dW = c->v, *db = c->v + (size_t)o * i;
         R(lm_gemm_nt)(n, o, i, s, p->x, dW, 0, p->dy);
         R(lm_gemm_nt)(n, o, i, s, p->dx, W, 1, p->dy);
-        add_bias(p->dy, db, n, o);
+        if (L->bias) add_bias(p->dy, db, n, o);
     }
 }
 
@@ -81,13 +84,13 @@ static void dense_backward(const R(lm_call) *c, R(lm_ports) *p)
     real s = (real)L->scale;
     const real *W = c->w;
     R(lm_gemm_tn)(o, i, n, s, p->gy, p->x, 0, p->gw); /* gW = s g^T x */
-    sum_rows(p->gw + (size_t)o * i, p->gy, n, o);
+    if (L->bias) sum_rows(p->gw + (size_t)o * i, p->gy, n, o);
     if (p->gx) R(lm_gemm_nn)(n, i, o, s, p->gy, W, 0, p->gx); /* gx = s g W */
     if (p->dgy) {
         const real *dW = c->v;
         R(lm_gemm_tn)(o, i, n, s, p->dgy, p->x, 0, p->dgw); /* dgW = s (dg x^T + g dx^T) */
         R(lm_gemm_tn)(o, i, n, s, p->gy, p->dx, 1, p->dgw);
-        sum_rows(p->dgw + (size_t)o * i, p->dgy, n, o);
+        if (L->bias) sum_rows(p->dgw + (size_t)o * i, p->dgy, n, o);
         if (p->dgx) { /* dgx = s (dW^T g + W^T dg) */
             R(lm_gemm_nn)(n, i, o, s, p->gy, dW, 0, p->dgx);
             R(lm_gemm_nn)(n, i, o, s, p->dgy, W, 1, p->dgx);
@@ -95,4 +98,4 @@ static void dense_backward(const R(lm_call) *c, R(lm_ports) *p)
     }
 }
 
-const R(lm_layer_ops) R(lm_dense_ops) = {dense_scratch, dense_forward, dense_backward};
+const R(lm_layer_ops) R(lm_dense_ops) = {dense_scratch, dense_forward, dense_backward, NULL};

@@ -1,6 +1,7 @@
 /* Dropout: y = m * x with m = 1/(1-p) on kept units and 0 on dropped ones, as torch.nn.Dropout.
- * The mask is a pure function of (seed, step, layer, element), so it is the same for every
- * thread count and is fixed during a Hessian-vector product (the layer is then linear). */
+ * The mask is a pure function of (seed, step, layer, element index in the global batch), so it
+ * is the same for every thread count and rank count, and is fixed during a Hessian-vector
+ * product (the layer is then linear). */
 #include <stdint.h>
 #include <string.h>
 
@@ -37,12 +38,18 @@ static void dropout_forward(const R(lm_call) *c, R(lm_ports) *p)
     uint32_t threshold = (uint32_t)(c->L->p * 4294967296.0);
     uint64_t stream = LM_STREAM_DROPOUT + (uint64_t)c->L->id;
     real *mask = c->scr;
-    for (size_t k = 0; k < count; k += 4) { /* one Philox block gives four masks */
+    /* element k is element g0 + k of the global batch (lm_exec_set_rng_offset), so ranks that
+     * split a batch draw the masks of one process */
+    uint64_t g0 = c->e->sample_offset * lm_shape_numel(c->L->in);
+    for (size_t k = 0; k < count;) { /* one Philox block gives four masks */
+        uint64_t g = g0 + k;
         uint32_t r[4];
-        lm_philox(c->e->seed, stream, (c->e->step << 32) + k / 4, r);
-        for (size_t j = 0; j < 4 && k + j < count; j++) mask[k + j] = r[j] >= threshold ? keep : 0;
+        lm_philox(c->e->seed, stream, (c->e->step << 32) + g / 4, r);
+        for (size_t j = g % 4; j < 4 && k < count; j++, k++) { /* branch-free: the draws are random */
+            mask[k] = keep * (real)(r[j] >= threshold);
+            p->y[k] = mask[k] * p->x[k];
+        }
     }
-    for (size_t k = 0; k < count; k++) p->y[k] = mask[k] * p->x[k];
     if (p->dy)
         for (size_t k = 0; k < count; k++) p->dy[k] = mask[k] * p->dx[k];
 }
@@ -62,4 +69,4 @@ static void dropout_backward(const R(lm_call) *c, R(lm_ports) *p)
         for (size_t k = 0; k < count; k++) p->dgx[k] = mask[k] * p->dgy[k];
 }
 
-const R(lm_layer_ops) R(lm_dropout_ops) = {dropout_scratch, dropout_forward, dropout_backward};
+const R(lm_layer_ops) R(lm_dropout_ops) = {dropout_scratch, dropout_forward, dropout_backward, NULL};

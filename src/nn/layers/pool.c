@@ -48,17 +48,21 @@ static void maxpool_forward(const R(lm_call) *c, R(lm_ports) *p)
         for (int ch = 0; ch < L->in.c; ch++)
             for (int i = 0; i < Ho; i++)
                 for (int j = 0; j < Wo; j++) {
-                    size_t base = (size_t)s * in_n + (size_t)ch * H * W;
-                    size_t best = base + (size_t)(i * k) * W + j * k;
+                    /* the first maximum of the window, kept in registers (branch-free) */
+                    size_t base = (size_t)ch * H * W, best = base + (size_t)(i * k) * W + j * k;
+                    const real *xs = p->x + (size_t)s * in_n;
+                    real top = xs[best];
                     for (int a = 0; a < k; a++)
                         for (int b = 0; b < k; b++) {
                             size_t at = base + (size_t)(i * k + a) * W + j * k + b;
-                            if (p->x[at] > p->x[best]) best = at;
+                            real v = xs[at];
+                            best = v > top ? at : best;
+                            top = v > top ? v : top;
                         }
                     size_t o = (size_t)s * out_n + ((size_t)ch * Ho + i) * Wo + j;
-                    arg[o] = (uint32_t)(best - (size_t)s * in_n);
-                    p->y[o] = p->x[best];
-                    if (p->dy) p->dy[o] = p->dx[best];
+                    arg[o] = (uint32_t)best;
+                    p->y[o] = top;
+                    if (p->dy) p->dy[o] = p->dx[(size_t)s * in_n + best];
                 }
 }
 
@@ -140,6 +144,6 @@ static void avg_backward(const R(lm_call) *c, R(lm_ports) *p)
     if (p->dgx) avg_transpose(c->L, c->n, kh, kw, p->dgy, p->dgx);
 }
 
-const R(lm_layer_ops) R(lm_maxpool_ops) = {maxpool_scratch, maxpool_forward, maxpool_backward};
-const R(lm_layer_ops) R(lm_avgpool_ops) = {no_scratch, avg_forward, avg_backward};
-const R(lm_layer_ops) R(lm_gap_ops) = {no_scratch, avg_forward, avg_backward};
+const R(lm_layer_ops) R(lm_maxpool_ops) = {maxpool_scratch, maxpool_forward, maxpool_backward, NULL};
+const R(lm_layer_ops) R(lm_avgpool_ops) = {no_scratch, avg_forward, avg_backward, NULL};
+const R(lm_layer_ops) R(lm_gap_ops) = {no_scratch, avg_forward, avg_backward, NULL};

@@ -69,6 +69,13 @@ static void pad_shortcut(const lm_layer *L, int n, const real *x, real *y, int a
                 }
 }
 
+/* y = a + b, vectorised (the buffers never overlap) */
+static void add_into(real *y, const real *a, const real *b, size_t count)
+{
+#pragma omp simd
+    for (size_t k = 0; k < count; k++) y[k] = a[k] + b[k];
+}
+
 static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     const lm_layer *L = c->L;
@@ -78,26 +85,24 @@ static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
     int padded = !L->branch[1].n && (L->stride != 1 || L->in.c != L->units);
     const real *da = NULL, *ds = NULL;
     const real *a = R(lm_seq_forward)(e, &L->branch[0], c->n, p->x, p->dx, &da);
-    memcpy(v.sum, a, count * sizeof *v.sum);
-    if (p->dy) memcpy(v.dsum, da, count * sizeof *v.dsum);
     if (L->branch[1].n) {
         const real *sh = R(lm_seq_forward)(e, &L->branch[1], c->n, p->x, p->dx, &ds);
-        for (size_t k = 0; k < count; k++) v.sum[k] += sh[k];
-        if (p->dy)
-            for (size_t k = 0; k < count; k++) v.dsum[k] += ds[k];
+        add_into(v.sum, a, sh, count);
+        if (p->dy) add_into(v.dsum, da, ds, count);
     } else if (padded) { /* p->y is free until the end: use it for the padded copy */
         pad_shortcut(L, c->n, p->x, p->y, 0);
-        for (size_t k = 0; k < count; k++) v.sum[k] += p->y[k];
+        add_into(v.sum, a, p->y, count);
         if (p->dy) {
             pad_shortcut(L, c->n, p->dx, p->dy, 0);
-            for (size_t k = 0; k < count; k++) v.dsum[k] += p->dy[k];
+            add_into(v.dsum, da, p->dy, count);
         }
     } else {
-        for (size_t k = 0; k < count; k++) v.sum[k] += p->x[k];
-        if (p->dy)
-            for (size_t k = 0; k < count; k++) v.dsum[k] += p->dx[k];
+        add_into(v.sum, a, p->x, count);
+        if (p->dy) add_into(v.dsum, da, p->dx, count);
     }
-    for (size_t k = 0; k < count; k++) p->y[k] = v.sum[k] > 0 ? v.sum[k] : 0;
+    real *y = p->y;
+#pragma omp simd
+    for (size_t k = 0; k < count; k++) y[k] = v.sum[k] > 0 ? v.sum[k] : 0;
     if (p->dy)
         for (size_t k = 0; k < count; k++) p->dy[k] = v.sum[k] > 0 ? v.dsum[k] : 0;
 }
@@ -111,10 +116,12 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     int padded = !L->branch[1].n && (L->stride != 1 || L->in.c != L->units);
     /* through the final relu; reuse sum's storage for g and dsum's for dg */
     real *g = v.sum, *dg = p->dgy ? v.dsum : NULL;
-    for (size_t k = 0; k < count; k++) {
-        int on = v.sum[k] > 0;
-        g[k] = on ? p->gy[k] : 0;
-        if (dg) dg[k] = on ? p->dgy[k] : 0;
+    if (dg)
+        for (size_t k = 0; k < count; k++) dg[k] = v.sum[k] > 0 ? p->dgy[k] : 0;
+#pragma omp simd
+    for (size_t k = 0; k < count; k++) { /* both loads unconditional, so the loop vectorises */
+        real gk = p->gy[k];
+        g[k] = v.sum[k] > 0 ? gk : 0;
     }
     real *gw = p->gw - L->poff, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
     R(lm_seq_backward)(e, &L->branch[0], c->n, p->x, p->dx, g, dg, p->gx, p->dgx, gw, dgw);
@@ -124,14 +131,13 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     } else if (padded) {
         if (p->gx) pad_shortcut(L, c->n, g, v.gxs, 1);
         if (p->dgx) pad_shortcut(L, c->n, dg, v.dgxs, 1);
-    } else {
-        if (p->gx) memcpy(v.gxs, g, in_count * sizeof *g);
-        if (p->dgx) memcpy(v.dgxs, dg, in_count * sizeof *dg);
+    } else { /* the identity: add g itself */
+        if (p->gx) add_into(p->gx, p->gx, g, in_count);
+        if (p->dgx) add_into(p->dgx, p->dgx, dg, in_count);
+        return;
     }
-    if (p->gx)
-        for (size_t k = 0; k < in_count; k++) p->gx[k] += v.gxs[k];
-    if (p->dgx)
-        for (size_t k = 0; k < in_count; k++) p->dgx[k] += v.dgxs[k];
+    if (p->gx) add_into(p->gx, p->gx, v.gxs, in_count);
+    if (p->dgx) add_into(p->dgx, p->dgx, v.dgxs, in_count);
 }
 
-const R(lm_layer_ops) R(lm_res_ops) = {res_scratch, res_forward, res_backward};
+const R(lm_layer_ops) R(lm_res_ops) = {res_scratch, res_forward, res_backward, NULL};

@@ -1,0 +1,235 @@
+/* Kernel features: the first layer of a kernel machine f(x) = sum_j a_j k(c_j, x) (science.md
+ * 2.1). kernelfeat:TYPE:BW:N maps a sample x (any shape, taken flat, d values) to its kernel row
+ * (k(c_1, x), ..., k(c_N, x)) over N stored centres; a dense:K:nobias layer after it holds the
+ * coefficients a (K x N). The two kernels, with r = |x - c|:
+ *   gaussian   k = exp(-r^2 / (2 BW^2))
+ *   laplacian  k = exp(-r / BW)
+ * Rows come from one GEMM per block of centres, r^2 = |x|^2 + |c|^2 - 2 x.c, clamped at 0.
+ *
+ * Configuration in lm_layer: units = N (centres), k = 0 gaussian / 1 laplacian, p = BW.
+ * Storage: the centres (N x d, row-major) and their squared norms (N) live in the model's
+ * buffer array, but are no named tensor, so they are in no state_dict and no checkpoint (a
+ * 60000-centre Fashion-MNIST machine would add 188 MB to every checkpoint). Whoever builds the
+ * model attaches them with lm_model_set_kernel_centres: the trainer uses the training inputs
+ * after normalisation, so a resumed run re-derives the same centres from its data.
+ *
+ * Tangent rules: the layer has no parameters and must be the model's first layer (id 0), whose
+ * input tangent is zero; so its JVP is zero and its backward gives no gradient at all. It
+ * computes no input gradient: a requested gx (and dgx) is filled with NaN, so misuse is loud.
+ *
+ * The type-independent half also holds the model-level helpers of linear and kernel models:
+ * the spec aliases "linear" and "kernel:TYPE:BW", the centres, and (in the float64 half) the
+ * linear features that --auto feeds to lm_linreg_constants. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linmass/rng.h"
+#include "nn/generic.h"
+
+enum { KERNEL_GAUSSIAN = 0, KERNEL_LAPLACIAN = 1, CENTRE_BLOCK = 1024 };
+
+static const lm_layer *kernel_layer(const lm_model *m)
+{
+    return m->top.n && m->top.layers[0].kind == L_KERNELFEAT ? &m->top.layers[0] : NULL;
+}
+
+#ifdef LM_F32 /* the type-independent half, compiled once */
+static lm_status kernelfeat_infer(lm_layer *L, lm_param_kind param)
+{
+    (void)param;
+    if (L->id != 0)
+        return lm_fail(LM_EINVAL, "kernelfeat must be the model's first layer (its input tangent is "
+                                  "taken as zero and it gives no input gradient)");
+    size_t d = lm_shape_numel(L->in);
+    L->out = (lm_shape){L->units, 1, 1};
+    L->np = 0;
+    L->nb = (size_t)L->units * d + (size_t)L->units; /* centres, then their squared norms */
+    L->scale = 1;
+    return LM_OK;
+}
+
+static double kernelfeat_macs(const lm_layer *L) { return (double)L->units * lm_shape_numel(L->in); }
+
+const lm_layer_def lm_kernelfeat_def = {"kernelfeat", kernelfeat_infer, NULL, NULL, kernelfeat_macs};
+
+const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, char *buf, size_t len)
+{
+    if (!spec || !buf || !len) return NULL;
+    if (!strcmp(spec, "linear")) snprintf(buf, len, "dense:%d:nobias", outputs);
+    else if (!strncmp(spec, "kernel:", 7) && !strchr(spec, ','))
+        snprintf(buf, len, "kernelfeat:%s:%zu,flatten,dense:%d:nobias", spec + 7, centres, outputs);
+    else return NULL;
+    return buf;
+}
+
+size_t lm_model_kernel_centres(const lm_model *m)
+{
+    const lm_layer *L = kernel_layer(m);
+    return L ? (size_t)L->units : 0;
+}
+
+lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n)
+{
+    const lm_layer *L = kernel_layer(m);
+    if (!L) return lm_fail(LM_EINVAL, "model '%s' has no kernel layer to take centres", m->spec);
+    if (n != (size_t)L->units)
+        return lm_fail(LM_EINVAL, "model '%s' expects %d kernel centres, got %zu", m->spec, L->units, n);
+    size_t d = lm_shape_numel(L->in);
+    float *centres = m->buf + L->boff, *norms = centres + n * d;
+    memcpy(centres, x, n * d * sizeof *centres);
+    for (size_t j = 0; j < n; j++) {
+        double s = 0;
+        for (size_t i = 0; i < d; i++) s += (double)x[j * d + i] * x[j * d + i];
+        norms[j] = (float)s;
+    }
+    return LM_OK;
+}
+#endif
+
+/* ---- the mathematics ---- */
+
+/* out[i * ld + j] = k(x_i, c_j) for n samples x (n x d, squared norms xn) and nc centres c
+ * (nc x d, squared norms cn). */
+static void kernel_block(int type, double bw, int n, int nc, int d, const real *x, const real *xn,
+                         const real *c, const real *cn, real *out, int ld)
+{
+    cblas_xgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nc, d, -2, x, d, c, d, 0, out, ld);
+    const real g = (real)(1 / (2 * bw * bw)), ib = (real)(1 / bw);
+#pragma omp parallel for if ((size_t)n * nc > 65536) schedule(static)
+    for (int i = 0; i < n; i++) {
+        real *row = out + (size_t)i * ld;
+        for (int j = 0; j < nc; j++) {
+            real r2 = xn[i] + cn[j] + row[j];
+            r2 = r2 > 0 ? r2 : 0;
+            row[j] = type == KERNEL_GAUSSIAN ? exp(-g * r2) : exp(-ib * sqrt(r2));
+        }
+    }
+}
+
+static void squared_norms(int n, int d, const real *x, real *out)
+{
+    for (int i = 0; i < n; i++) {
+        real s = 0;
+        for (int k = 0; k < d; k++) s += x[(size_t)i * d + k] * x[(size_t)i * d + k];
+        out[i] = s;
+    }
+}
+
+/* out (n x N, leading dimension N) = the kernel rows of x over all N centres, by blocks. */
+static void kernel_rows(const lm_layer *L, const real *centres, int n, const real *x, real *xn,
+                        real *out)
+{
+    int N = L->units, d = (int)lm_shape_numel(L->in);
+    const real *cn = centres + (size_t)N * d;
+    squared_norms(n, d, x, xn);
+    for (int j0 = 0; j0 < N; j0 += CENTRE_BLOCK) {
+        int nc = N - j0 < CENTRE_BLOCK ? N - j0 : CENTRE_BLOCK;
+        kernel_block(L->k, L->p, n, nc, d, x, xn, centres + (size_t)j0 * d, cn + j0, out + j0, N);
+    }
+}
+
+static size_t kernelfeat_scratch(const lm_layer *L, int n, int tangent)
+{
+    (void)L, (void)tangent;
+    return (size_t)n; /* the samples' squared norms */
+}
+
+static void fill_nan(real *a, size_t count)
+{
+    for (size_t i = 0; i < count; i++) a[i] = NAN;
+}
+
+static void kernelfeat_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    const lm_layer *L = c->L;
+    size_t count = (size_t)c->n * L->units;
+    if (c->buf) kernel_rows(L, c->buf, c->n, p->x, c->scr, p->y);
+    else fill_nan(p->y, count); /* an executor bound without buffers has no centres */
+    if (p->dy) memset(p->dy, 0, count * sizeof *p->dy); /* no parameters, zero input tangent */
+}
+
+static void kernelfeat_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    if (p->gx) fill_nan(p->gx, count);
+    if (p->dgx) fill_nan(p->dgx, count);
+}
+
+const R(lm_layer_ops) R(lm_kernelfeat_ops) = {
+    .scratch = kernelfeat_scratch, .forward = kernelfeat_forward, .backward = kernelfeat_backward};
+
+#ifdef LM_F64
+/* ---- linear features for --auto, in float64 ---- */
+
+/* The model is linear in its parameters when it is [kernelfeat,] flatten..., dense:K:nobias. */
+static const lm_layer *linear_head(const lm_model *m)
+{
+    const lm_seq *s = &m->top;
+    if (!s->n) return NULL;
+    const lm_layer *last = &s->layers[s->n - 1];
+    if (last->kind != L_DENSE || last->bias) return NULL;
+    for (int i = 0; i < s->n - 1; i++)
+        if (s->layers[i].kind != L_FLATTEN && !(i == 0 && s->layers[i].kind == L_KERNELFEAT)) return NULL;
+    return last;
+}
+
+lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, int max_rows,
+                                   uint64_t seed, double **phi, int *rows, int *cols)
+{
+    *phi = NULL;
+    *rows = *cols = 0;
+    const lm_layer *head = linear_head(m), *K = kernel_layer(m);
+    if (!head)
+        return lm_fail(LM_EINVAL, "model '%s' is not linear in its parameters (use linear, "
+                       "kernel:gaussian:BW or kernel:laplacian:BW)", m->spec);
+    if (n < 1 || n > 0x7fffffff) return lm_fail(LM_EINVAL, "linear features: %zu samples", n);
+    size_t d = lm_shape_numel(m->in), N = K ? (size_t)K->units : d;
+    size_t r = max_rows > 0 && (size_t)max_rows < n ? (size_t)max_rows : n; /* sample rows */
+    size_t s = K ? (max_rows > 0 && (size_t)max_rows < N ? (size_t)max_rows : N) : d; /* columns */
+    uint32_t *prow = malloc(n * sizeof *prow), *pcol = K ? malloc(N * sizeof *pcol) : NULL;
+    double *X = malloc(r * d * sizeof *X), *C = K ? malloc(s * (d + 1) * sizeof *C) : NULL;
+    double *out = malloc(r * s * sizeof *out), *xn = malloc(r * sizeof *xn);
+    lm_status st = LM_OK;
+    if (!prow || !X || !out || !xn || (K && (!pcol || !C)))
+        st = lm_fail(LM_ENOMEM, "linear features: no memory for %zu x %zu", r, s);
+    if (!st) {
+        lm_rand_permutation(prow, (uint32_t)n, seed, LM_STREAM_PROBE + 77); /* the same subsets */
+        if (K) lm_rand_permutation(pcol, (uint32_t)N, seed, LM_STREAM_PROBE + 77); /* when n = N */
+        for (size_t i = 0; i < r; i++) {
+            size_t src = r < n ? prow[i] : i; /* no subsample: keep the data order */
+            for (size_t k = 0; k < d; k++) X[i * d + k] = x[src * d + k];
+        }
+        double scale = head->scale;
+        if (!K) {
+            for (size_t i = 0; i < r * d; i++) out[i] = scale * X[i];
+        } else {
+            const float *centres = m->buf + K->boff;
+            double *cn = C + s * d;
+            for (size_t j = 0; j < s; j++) {
+                size_t src = s < N ? pcol[j] : j;
+                for (size_t k = 0; k < d; k++) C[j * d + k] = centres[src * d + k];
+            }
+            squared_norms((int)s, (int)d, C, cn);
+            squared_norms((int)r, (int)d, X, xn);
+            /* scaled so that inner products of rows estimate those of the full N-column rows */
+            double f = scale * sqrt((double)N / (double)s);
+            for (size_t j0 = 0; j0 < s; j0 += CENTRE_BLOCK) {
+                int nc = (int)(s - j0 < CENTRE_BLOCK ? s - j0 : CENTRE_BLOCK);
+                kernel_block(K->k, K->p, (int)r, nc, (int)d, X, xn, C + j0 * d, cn + j0, out + j0, (int)s);
+            }
+            for (size_t i = 0; i < r * s; i++) out[i] *= f;
+        }
+    }
+    free(prow), free(pcol), free(X), free(C), free(xn);
+    if (st) {
+        free(out);
+        return st;
+    }
+    *phi = out;
+    *rows = (int)r;
+    *cols = (int)s;
+    return LM_OK;
+}
+#endif
