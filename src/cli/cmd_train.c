@@ -173,6 +173,8 @@ int cmd_train(int argc, char **argv)
 int cmd_eval(int argc, char **argv)
 {
     const char *run = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = "standard";
+    long max_train = 0;
+    int square = 0;
     int json = 0, batch = 256;
     cli_opt opts[] = {
         {"run", OPT_STRING, &run, NULL, "run folder: model, data and checkpoint come from its config.json", 0},
@@ -206,6 +208,11 @@ int cmd_eval(int argc, char **argv)
             return 2;
         }
         model = m->valuestring;
+        /* linear and kernel aliases were expanded by the trainer: use what it built */
+        cJSON *res = cJSON_GetObjectItem(cfg, "resolved"), *spec = cJSON_GetObjectItem(res, "model_spec");
+        if (cJSON_IsString(spec)) model = spec->valuestring, square = 1; /* trained on the square loss */
+        cJSON *mt = cJSON_GetObjectItem(cfg, "max-train");
+        if (cJSON_IsNumber(mt)) max_train = (long)mt->valuedouble;
         data = d->valuestring;
         if (cJSON_IsString(p)) param = p->valuestring;
         snprintf(ckpt_buf, sizeof ckpt_buf, "%s/checkpoints/last.safetensors", run);
@@ -218,6 +225,13 @@ int cmd_eval(int argc, char **argv)
     lm_model *m = NULL;
     lm_status st = lm_data_load(data, LM_SPLIT_TEST, 0, &test);
     if (!st) st = lm_model_create(model, test->shape, strcmp(param, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK, 0, &m);
+    if (!st && lm_model_kernel_centres(m)) { /* a kernel machine's centres are its training inputs */
+        lm_dataset *train = NULL;
+        st = lm_data_load(data, LM_SPLIT_TRAIN, 0, &train);
+        if (!st && max_train > 0 && (size_t)max_train < train->n) train->n = (size_t)max_train;
+        if (!st) st = lm_model_set_kernel_centres(m, train->x, train->n);
+        lm_dataset_free(train);
+    }
     float *mean = NULL, *sd = NULL;
     int has_stats = 0;
     if (!st) {
@@ -227,9 +241,10 @@ int cmd_eval(int argc, char **argv)
     }
     if (!st && has_stats) st = lm_dataset_normalize(test, mean, sd);
     double loss = NAN, acc = NAN;
-    if (!st) st = lm_evaluate(m, test, batch, test->classes ? LM_LOSS_XENT : LM_LOSS_MSE, &loss, &acc);
+    if (!st) st = lm_evaluate(m, test, batch, test->classes && !square ? LM_LOSS_XENT : LM_LOSS_MSE, &loss, &acc);
     if (!st) {
-        if (json) printf("{\"test_loss\":%.8g,\"test_acc\":%.8g,\"n\":%zu}\n", loss, isnan(acc) ? -1.0 : acc, test->n);
+        if (json && isnan(acc)) printf("{\"test_loss\":%.8g,\"n\":%zu}\n", loss, test->n);
+        else if (json) printf("{\"test_loss\":%.8g,\"test_acc\":%.8g,\"n\":%zu}\n", loss, acc, test->n);
         else printf("test loss %.6f%s", loss, isnan(acc) ? "\n" : "");
         if (!json && !isnan(acc)) printf("  accuracy %.4f  (%zu samples)\n", acc, test->n);
     }
