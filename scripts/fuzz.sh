@@ -20,15 +20,20 @@ fi
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== fuzz: building ${#targets[@]} targets into build-fuzz (clang, ASan, UBSan)"
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release -DLINMASS_FUZZ=ON \
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release -DLINMASS_FUZZ=ON -DLINMASS_MPI=OFF \
       -DFUZZ_SECONDS="$seconds" >/dev/null
-cmake --build build-fuzz -j"$jobs" --target "${targets[@]/#/fuzz_}" 2>&1 | grep -E "error" || true
+if ! cmake --build build-fuzz -j"$jobs" --target "${targets[@]/#/fuzz_}" >build-fuzz/build.log 2>&1; then
+    grep -E "error:|Error [0-9]" build-fuzz/build.log >&2 || tail -20 build-fuzz/build.log >&2
+    echo "fuzz: the build failed (build-fuzz/build.log)" >&2
+    exit 1
+fi
 mkdir -p build-fuzz/fuzz-crashes build-fuzz/fuzz-logs
 
 run_one() {
     local t=$1
     mkdir -p "build-fuzz/fuzz-corpus/$t"
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "build-fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=30 \
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "build-fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=30 \
         -print_final_stats=1 -artifact_prefix="build-fuzz/fuzz-crashes/$t-" \
         "build-fuzz/fuzz-corpus/$t" "tests/fuzz/corpus/$t" >"build-fuzz/fuzz-logs/$t.log" 2>&1
 }

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Set-up on Debian 12: installs the missing Debian packages (as root; otherwise prints what to
-# install) and builds linmass into build/. Sourced by demo.sh and test.sh.
+# install) and builds linmass into build/. (clang, libclang-rt-14-dev and libomp-dev build the
+# fuzzers of scripts/fuzz.sh; valgrind runs tests/test_valgrind.sh.) Sourced by demo.sh and test.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES="build-essential cmake pkg-config libopenblas-dev libcjson-dev zlib1g-dev gnuplot-nox
-dataset-fashion-mnist python3 python3-numpy libopenmpi-dev openmpi-bin"
+dataset-fashion-mnist python3 python3-numpy libopenmpi-dev openmpi-bin
+clang libclang-rt-14-dev libomp-dev valgrind"
 
 missing=""
 for p in $PACKAGES; do

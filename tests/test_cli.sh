@@ -108,7 +108,7 @@ bad "batch size 0" -- eval --checkpoint "$fix/run/checkpoints/last.safetensors" 
 bad "has shape [1, 4]" "[2, 4]" -- eval --checkpoint "$fix/run/checkpoints/last.safetensors" --model dense:2 --data synth:linreg:n=20,d=4
 bad "takes no value" -- plot --linear=1
 bad "unknown option" "--nope" -- bench --nope
-bad "--steps" "not a whole number" -- demo --steps x
+bad "unknown option" "--frob" -- demo --frob
 
 for c in train eval plot demo; do
     "$bin" $c --help >"$dir/help"

@@ -4,7 +4,18 @@
  * and checkpoints/last.safetensors (weights, buffers, optimizer state, step, epoch and position
  * in the epoch; written atomically). Everything random is a pure function of (seed, epoch,
  * step), so --resume continues bit-identically to an uninterrupted run with the same seed and
- * thread count. Progress is reported through a callback; the library prints nothing. */
+ * thread count. Progress is reported through a callback; the library prints nothing.
+ *
+ * Under mpirun (lm_dist_size() > 1, see dist.h) lm_train_run is collective: every rank loads the
+ * data and holds the model; batch b of the common order (from the seed) is split in contiguous
+ * shares, rank r computing samples [b r / R, b (r+1) / R) with dropout and augmentation drawn
+ * by the global position, so the masks are those of one process; each rank's gradient is that of
+ * its loss sum / b, and the sum over ranks (lm_dist_allreduce_f32) is the global batch's mean
+ * gradient, the same on every rank, so every optimizer steps identically everywhere. Batch norm
+ * uses each rank's share (as PyTorch DDP); its running statistics are rank 0's. Rank 0 alone
+ * writes the run folder; the checkpoint is global, so --resume works with any number of ranks
+ * (rank 0 reads it and sends the state to the others). Evaluation is split across ranks. A
+ * failure on one rank is reported on all (lm_dist_agree). */
 #ifndef LINMASS_TRAIN_H
 #define LINMASS_TRAIN_H
 

@@ -193,7 +193,8 @@ int cmd_eval(int argc, char **argv)
     char ckpt_buf[1100];
     cJSON *cfg = NULL;
     if (run) {
-        if (ckpt || model || data) return cli_usage_error(&c, "--run conflicts with --checkpoint, --model and --data");
+        if (ckpt || model || data || cli_given(&c, "param"))
+            return cli_usage_error(&c, "--run conflicts with --checkpoint, --model, --data and --param (they come from the run)");
         char path[1100], *text;
         size_t len;
         snprintf(path, sizeof path, "%s/config.json", run);

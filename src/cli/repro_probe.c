@@ -599,13 +599,13 @@ static int plstar_rate(repro_ctx *c)
         repro_measured(c, name, r.lambda_min0);
         lm_linearity_free(&r);
         static char lab[4][64];
-        snprintf(lab[2 * k], sizeof lab[0], "%s: L(w_t)", label[k]);
-        snprintf(lab[2 * k + 1], sizeof lab[0], "%s: L0 prod (1 - eta lambda_min(K_s))", label[k]);
+        snprintf(lab[2 * k], sizeof lab[0], "%s: loss", key[k]);
+        snprintf(lab[2 * k + 1], sizeof lab[0], "%s: PL* bound", key[k]);
         s[2 * k] = (plot_series){lab[2 * k], steps + 1, xs, loss[k]};
         s[2 * k + 1] = (plot_series){lab[2 * k + 1], steps + 1, xs, bound[k]};
         static char rlab[4][64];
-        snprintf(rlab[2 * k], sizeof rlab[0], "%s: L(w_t+1)/L(w_t)", label[k]);
-        snprintf(rlab[2 * k + 1], sizeof rlab[0], "%s: 1 - eta lambda_min(K_t)", label[k]);
+        snprintf(rlab[2 * k], sizeof rlab[0], "%s: ratio", key[k]);
+        snprintf(rlab[2 * k + 1], sizeof rlab[0], "%s: bound", key[k]);
         rs[2 * k] = (plot_series){rlab[2 * k], steps, xs, ratio[k]};
         rs[2 * k + 1] = (plot_series){rlab[2 * k + 1], steps, xs, rbound[k]};
     }
@@ -619,10 +619,10 @@ static int plstar_rate(repro_ctx *c)
                     "output's kernel moves far more (last column) and still satisfies the bound: fast convergence comes from "
                     "PL*, not from linearity (science.md 4.2, claim 6).%s\n", note);
     char path[1200];
-    plot_axes ax = {"GD loss and the PL* bound", "step t", "L(w_t)", 0, 1};
+    plot_axes ax = {"GD loss and the PL* bound L0 prod_s (1 - eta lambda_min(K_s))", "step t", "L(w_t)", 0, 1};
     repro_figure(c, "loss_and_bound.png", "training loss (log scale) with the bound L0 prod_s (1 - eta lambda_min(K_s))",
                  plot_lines(repro_plot_path(c, "loss_and_bound.png", path, sizeof path), &ax, s, 4));
-    plot_axes ax2 = {"Per-step loss ratio against 1 - eta lambda_min(K_t)", "step t", "ratio", 0, 0};
+    plot_axes ax2 = {"Per-step loss ratio L(w_t+1)/L(w_t) and its bound 1 - eta lambda_min(K_t)", "step t", "ratio", 0, 0};
     repro_figure(c, "ratio_and_bound.png", "measured per-step ratio and its bound",
                  plot_lines(repro_plot_path(c, "ratio_and_bound.png", path, sizeof path), &ax2, rs, 4));
     c->holds = holds;

@@ -682,18 +682,18 @@ const repro_claim repro_theory_claims[] = {
      "Paper A (and science.md 2.4, exact second-moment dynamics): speed-ups over the best SGD at kappa_1 = 600, 6667, 60000 "
      "are 1.50x, 1.78x, 1.91x for the best Nesterov and 3.89x, 13.85x, 44.0x for MaSS; Nesterov's gain stays about 2x, "
      "MaSS's grows like sqrt(kappa) (slope 0.5 on log-log).",
-     "about 10 s (9 values of kappa_1, grid 24)", nesterov_no_acceleration},
+     "about 10 s (9 s of CPU measured: 9 values of kappa_1, grid 24)", nesterov_no_acceleration},
     {"mass-rate",
      "MaSS converges at least as fast as 1 - 1/sqrt(kappa_m kappa-tilde_m) per step, and SGD at least as fast as 1 - 1/kappa_m.",
      "Paper A's theorems (science.md 2.2): with the section 2.2 hyper-parameters E|w - w*|^2 contracts by at most "
      "1 - 1/sqrt(kappa_m kappa-tilde_m) per step for MaSS and 1 - 1/kappa_m for SGD at eta = 1/L_m; science.md adds that "
      "the exact decay is about twice as fast as MaSS's bound.",
-     "about 3 minutes (9 batch sizes on the population, 4 on the data, 1000 simulated runs each)", mass_rate},
+     "about 2 minutes (97 s of CPU measured: 8 batch sizes on the population, 4 on the data, 400 simulated runs each)", mass_rate},
     {"batch-regimes",
      "MaSS's speed per step grows linearly in m up to m1*, like sqrt(m) up to m2*, then saturates; SGD's grows linearly up to L1/L, then saturates.",
      "Paper A (science.md 2.2): three regimes for MaSS with m1* = min(L1/L, kappa-tilde), m2* = max(L1/L, kappa-tilde): "
      "linear scaling, diminishing returns (sqrt(m)), saturation at about 1/sqrt(kappa); SGD has two, linear up to about "
      "L1/L, then saturation at 1/kappa.",
-     "about 5 s (8 points per octave)", batch_regimes},
+     "a few seconds (2 s of CPU measured; 8 points per octave)", batch_regimes},
 };
 const int repro_theory_claims_count = sizeof repro_theory_claims / sizeof *repro_theory_claims;

@@ -66,8 +66,11 @@ static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
     real *y = p->y;
     switch (c->L->act) {
     case ACT_RELU: /* branch-free and vectorised: random signs defeat branch prediction */
-#pragma omp parallel for simd if (count > 65536) schedule(static)
-        EACH(count) y[k] = x[k] > 0 ? x[k] : 0;
+#pragma omp parallel for simd if (parallel : count > 65536) schedule(static)
+        EACH(count) {
+            real xk = x[k];
+            y[k] = xk > 0 ? xk : 0;
+        }
         break;
     case ACT_TANH: EACH(count) y[k] = tanh(x[k]); break;
     case ACT_SIGMOID: EACH(count) y[k] = 1 / (1 + exp(-x[k])); break;
@@ -93,7 +96,7 @@ static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
     lm_act a = c->L->act;
     if (a == ACT_RELU && !p->dgy) { /* both loads unconditional, so the loop vectorises */
         real *gx = p->gx;
-#pragma omp parallel for simd if (count > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : count > 65536) schedule(static)
         EACH(count) {
             real gk = g[k];
             gx[k] = x[k] > 0 ? gk : 0;

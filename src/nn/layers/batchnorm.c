@@ -80,10 +80,40 @@ static bn_view view(const R(lm_call) *c)
 /* Element e of channel ch, sample s, lives at s*C*hw + ch*hw + e. */
 #define AT(s, ch, e) (((size_t)(s) * b.C + (ch)) * b.hw + (e))
 #define FOR_CHANNEL(ch) for (int s = 0; s < n; s++) for (size_t e = 0; e < b.hw; e++)
-/* The same visit with the positions of one sample vectorised; the arguments are omp simd
- * clauses, e.g. reduction(+ : sum). The order of the sums is fixed at compile time. */
-#define PRAGMA(x) _Pragma(#x)
-#define FOR_CHANNEL_SIMD(ch, ...) for (int s = 0; s < n; s++) PRAGMA(omp simd __VA_ARGS__) for (size_t e = 0; e < b.hw; e++)
+
+
+/* Sums over one sample's span of a channel (contiguous), in double: float32 batches can be
+ * large. Vectorised with a fixed order, so results do not vary between runs. */
+static double span_sum(const real *x, size_t len)
+{
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (size_t e = 0; e < len; e++) sum += x[e];
+    return sum;
+}
+
+static double span_sq_dev(const real *x, size_t len, double m)
+{
+    double sq = 0;
+#pragma omp simd reduction(+ : sq)
+    for (size_t e = 0; e < len; e++) {
+        double d = x[e] - m;
+        sq += d * d;
+    }
+    return sq;
+}
+
+static void span_sums_g(const real *g, const real *xh, size_t len, double *sg, double *sgx)
+{
+    double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (size_t e = 0; e < len; e++) {
+        a += g[e];
+        b += g[e] * xh[e];
+    }
+    *sg += a;
+    *sgx += b;
+}
 
 static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
@@ -94,12 +124,9 @@ static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
         double m, v;
         if (batch) {
             double sum = 0, sq = 0;
-            FOR_CHANNEL_SIMD(ch, reduction(+ : sum)) sum += p->x[AT(s, ch, e)];
+            for (int s = 0; s < n; s++) sum += span_sum(p->x + AT(s, ch, 0), b.hw);
             m = sum / b.count;
-            FOR_CHANNEL_SIMD(ch, reduction(+ : sq)) {
-                double d = p->x[AT(s, ch, e)] - m;
-                sq += d * d;
-            }
+            for (int s = 0; s < n; s++) sq += span_sq_dev(p->x + AT(s, ch, 0), b.hw, m);
             v = sq / b.count;
             if (c->mode == LM_MODE_TRAIN) {
                 double mom = c->L->momentum, unbiased = b.count > 1 ? v * b.count / (b.count - 1) : v;
@@ -112,10 +139,16 @@ static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
         }
         b.m[ch] = (real)m;
         b.r[ch] = (real)sqrt(v + c->L->eps);
-        FOR_CHANNEL_SIMD(ch) {
-            size_t k = AT(s, ch, e);
-            b.xh[k] = (p->x[k] - b.m[ch]) / b.r[ch];
-            p->y[k] = gamma[ch] * b.xh[k] + beta[ch];
+        real mean = b.m[ch], inv_r = 1 / b.r[ch], ga = gamma[ch], be = beta[ch];
+        for (int s = 0; s < n; s++) {
+            const real *x = p->x + AT(s, ch, 0);
+            real *xh = b.xh + AT(s, ch, 0), *y = p->y + AT(s, ch, 0);
+#pragma omp simd
+            for (size_t e = 0; e < b.hw; e++) {
+                real h = (x[e] - mean) * inv_r;
+                xh[e] = h;
+                y[e] = ga * h + be;
+            }
         }
         if (!p->dy) continue;
         /* dm = mean(da); dv = mean(2 (a - m)(da - dm)); dr = dv / 2r */
@@ -148,22 +181,20 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
     const real *gamma = c->w;
     for (int ch = 0; ch < b.C; ch++) {
         /* g_gamma = sum g x^, g_beta = sum g */
-        double sg = 0, sgx = 0; /* double sums: float32 batches can be large */
-        FOR_CHANNEL_SIMD(ch, reduction(+ : sg, sgx)) {
-            size_t k = AT(s, ch, e);
-            sg += p->gy[k];
-            sgx += p->gy[k] * b.xh[k];
-        }
+        double sg = 0, sgx = 0;
+        for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), b.xh + AT(s, ch, 0), b.hw, &sg, &sgx);
         p->gw[ch] = (real)sgx;
         p->gw[b.C + ch] = (real)sg;
         real mg = batch ? (real)(sg / b.count) : 0, mgx = batch ? (real)(sgx / b.count) : 0;
         real r = b.r[ch];
         /* g_a = (gamma / r) h with h = g - mean(g) - x^ mean(g x^) (h = g in eval mode) */
-        if (p->gx)
-            FOR_CHANNEL_SIMD(ch) {
-                size_t k = AT(s, ch, e);
-                p->gx[k] = gamma[ch] / r * (p->gy[k] - mg - b.xh[k] * mgx);
-            }
+        real coef = gamma[ch] / r;
+        for (int s = 0; p->gx && s < n; s++) {
+            const real *g = p->gy + AT(s, ch, 0), *xh = b.xh + AT(s, ch, 0);
+            real *gx = p->gx + AT(s, ch, 0);
+#pragma omp simd
+            for (size_t e = 0; e < b.hw; e++) gx[e] = coef * (g[e] - mg - xh[e] * mgx);
+        }
         if (!p->dgy) continue;
         /* dg_gamma = sum (dg x^ + g dx^), dg_beta = sum dg */
         double sdg = 0, sdgx = 0;
