@@ -50,10 +50,12 @@ static double bn_macs(const lm_layer *L) { return 2.0 * lm_shape_numel(L->in); }
 const lm_layer_def lm_bn_def = {"bn", bn_infer, bn_tensors, bn_init, bn_macs};
 #endif
 
-/* scratch: m[C], r[C], dm[C], dr[C], x^[n*numel], dx^[n*numel] (the last only with tangents) */
+/* scratch: m[C], r[C], dm[C], dr[C], and with tangents x^[n*numel], dx^[n*numel]. Plain
+ * executors recompute x^ = (x - m) / r from the input when they need it: less memory and one
+ * pass fewer over it. */
 static size_t bn_scratch(const lm_layer *L, int n, int tangent)
 {
-    return 4 * (size_t)L->in.c + (tangent ? 2 : 1) * (size_t)n * lm_shape_numel(L->in);
+    return 4 * (size_t)L->in.c + (tangent ? 2 * (size_t)n * lm_shape_numel(L->in) : 0);
 }
 
 typedef struct {
@@ -72,8 +74,8 @@ static bn_view view(const R(lm_call) *c)
     b.r = b.m + b.C;
     b.dm = b.r + b.C;
     b.dr = b.dm + b.C;
-    b.xh = b.dr + b.C;
-    b.dxh = b.xh + (size_t)c->n * b.C * b.hw;
+    b.xh = c->e->tangent ? b.dr + b.C : NULL;
+    b.dxh = c->e->tangent ? b.xh + (size_t)c->n * b.C * b.hw : NULL;
     return b;
 }
 
@@ -84,32 +86,30 @@ static bn_view view(const R(lm_call) *c)
 
 /* Sums over one sample's span of a channel (contiguous), in double: float32 batches can be
  * large. Vectorised with a fixed order, so results do not vary between runs. */
-static double span_sum(const real *x, size_t len)
-{
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (size_t e = 0; e < len; e++) sum += x[e];
-    return sum;
-}
-
-static double span_sq_dev(const real *x, size_t len, double m)
-{
-    double sq = 0;
-#pragma omp simd reduction(+ : sq)
-    for (size_t e = 0; e < len; e++) {
-        double d = x[e] - m;
-        sq += d * d;
-    }
-    return sq;
-}
-
-static void span_sums_g(const real *g, const real *xh, size_t len, double *sg, double *sgx)
+/* sum (x - K) and sum (x - K)^2: one pass for the mean and variance, shifted by a value K of
+ * the channel so that the difference of the two sums does not cancel */
+static void span_moments(const real *x, size_t len, double K, double *s1, double *s2)
 {
     double a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
     for (size_t e = 0; e < len; e++) {
+        double d = x[e] - K;
+        a += d;
+        b += d * d;
+    }
+    *s1 += a;
+    *s2 += b;
+}
+
+/* sum g and sum g x^, with x^ = (x - m) / r computed on the fly */
+static void span_sums_g(const real *g, const real *x, real m, real inv_r, size_t len, double *sg, double *sgx)
+{
+    double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (size_t e = 0; e < len; e++) {
+        real h = (x[e] - m) * inv_r;
         a += g[e];
-        b += g[e] * xh[e];
+        b += g[e] * h;
     }
     *sg += a;
     *sgx += b;
@@ -123,11 +123,11 @@ static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
     for (int ch = 0; ch < b.C; ch++) {
         double m, v;
         if (batch) {
-            double sum = 0, sq = 0;
-            for (int s = 0; s < n; s++) sum += span_sum(p->x + AT(s, ch, 0), b.hw);
-            m = sum / b.count;
-            for (int s = 0; s < n; s++) sq += span_sq_dev(p->x + AT(s, ch, 0), b.hw, m);
-            v = sq / b.count;
+            double K = p->x[AT(0, ch, 0)], s1 = 0, s2 = 0;
+            for (int s = 0; s < n; s++) span_moments(p->x + AT(s, ch, 0), b.hw, K, &s1, &s2);
+            m = K + s1 / b.count;
+            v = (s2 - s1 * s1 / b.count) / b.count;
+            if (v < 0) v = 0;
             if (c->mode == LM_MODE_TRAIN) {
                 double mom = c->L->momentum, unbiased = b.count > 1 ? v * b.count / (b.count - 1) : v;
                 c->buf[ch] = (real)((1 - mom) * c->buf[ch] + mom * m);
@@ -142,12 +142,13 @@ static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
         real mean = b.m[ch], inv_r = 1 / b.r[ch], ga = gamma[ch], be = beta[ch];
         for (int s = 0; s < n; s++) {
             const real *x = p->x + AT(s, ch, 0);
-            real *xh = b.xh + AT(s, ch, 0), *y = p->y + AT(s, ch, 0);
+            real *y = p->y + AT(s, ch, 0);
 #pragma omp simd
-            for (size_t e = 0; e < b.hw; e++) {
-                real h = (x[e] - mean) * inv_r;
-                xh[e] = h;
-                y[e] = ga * h + be;
+            for (size_t e = 0; e < b.hw; e++) y[e] = ga * ((x[e] - mean) * inv_r) + be;
+            if (b.xh) {
+                real *xh = b.xh + AT(s, ch, 0);
+#pragma omp simd
+                for (size_t e = 0; e < b.hw; e++) xh[e] = (x[e] - mean) * inv_r;
             }
         }
         if (!p->dy) continue;
@@ -182,7 +183,8 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
     for (int ch = 0; ch < b.C; ch++) {
         /* g_gamma = sum g x^, g_beta = sum g */
         double sg = 0, sgx = 0;
-        for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), b.xh + AT(s, ch, 0), b.hw, &sg, &sgx);
+        real mean = b.m[ch], inv_r = 1 / b.r[ch];
+        for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), p->x + AT(s, ch, 0), mean, inv_r, b.hw, &sg, &sgx);
         p->gw[ch] = (real)sgx;
         p->gw[b.C + ch] = (real)sg;
         real mg = batch ? (real)(sg / b.count) : 0, mgx = batch ? (real)(sgx / b.count) : 0;
@@ -190,10 +192,10 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
         /* g_a = (gamma / r) h with h = g - mean(g) - x^ mean(g x^) (h = g in eval mode) */
         real coef = gamma[ch] / r;
         for (int s = 0; p->gx && s < n; s++) {
-            const real *g = p->gy + AT(s, ch, 0), *xh = b.xh + AT(s, ch, 0);
+            const real *g = p->gy + AT(s, ch, 0), *x = p->x + AT(s, ch, 0);
             real *gx = p->gx + AT(s, ch, 0);
 #pragma omp simd
-            for (size_t e = 0; e < b.hw; e++) gx[e] = coef * (g[e] - mg - xh[e] * mgx);
+            for (size_t e = 0; e < b.hw; e++) gx[e] = coef * (g[e] - mg - ((x[e] - mean) * inv_r) * mgx);
         }
         if (!p->dgy) continue;
         /* dg_gamma = sum (dg x^ + g dx^), dg_beta = sum dg */

@@ -339,6 +339,8 @@ static void channel_sums(const geom *g, size_t cols, const real *gy, int accumul
     }
 }
 
+/* With one sample in a group, the group layout (O x hw) is the sample's own: products are
+ * written in place and the permuting copies (scatter, gather) are skipped. */
 static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     geom g = geometry(c->L);
@@ -349,14 +351,17 @@ static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
     for (int n0 = 0; n0 < c->n; n0 += B.G) {
         int gn = c->n - n0 < B.G ? c->n - n0 : B.G;
         size_t cols = (size_t)gn * g.hw;
+        real *y = p->y + n0 * out_n, *out = gn == 1 ? y : B.out;
         im2col_group(&g, p->x + n0 * in_n, gn, B.col);
-        w_times_col(&g, cols, s, W, B.col, 0, B.out);
-        scatter(&g, B.out, b, gn, p->y + n0 * out_n);
+        w_times_col(&g, cols, s, W, B.col, 0, out);
+        if (gn > 1 || b) scatter(&g, out, b, gn, y);
         if (p->dy) { /* dy = s (dW col + W dcol) + db */
+            real *dy = p->dy + n0 * out_n, *dout = gn == 1 ? dy : B.dout;
+            const real *db = b ? c->v + g.O * g.ckk : NULL;
             im2col_group(&g, p->dx + n0 * in_n, gn, B.dcol);
-            w_times_col(&g, cols, s, c->v, B.col, 0, B.dout);
-            w_times_col(&g, cols, s, W, B.dcol, 1, B.dout);
-            scatter(&g, B.dout, b ? c->v + g.O * g.ckk : NULL, gn, p->dy + n0 * out_n);
+            w_times_col(&g, cols, s, c->v, B.col, 0, dout);
+            w_times_col(&g, cols, s, W, B.dcol, 1, dout);
+            if (gn > 1 || db) scatter(&g, dout, db, gn, dy);
         }
     }
 }
@@ -371,31 +376,39 @@ static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
     for (int n0 = 0; n0 < c->n; n0 += B.G) {
         int gn = c->n - n0 < B.G ? c->n - n0 : B.G, more = n0 > 0;
         size_t cols = (size_t)gn * g.hw;
-        gather(&g, p->gy + n0 * out_n, gn, B.out);
+        const real *gy = p->gy + n0 * out_n, *dgy = p->dgy ? p->dgy + n0 * out_n : NULL;
+        if (gn > 1) {
+            gather(&g, gy, gn, B.out);
+            gy = B.out;
+        }
         im2col_group(&g, p->x + n0 * in_n, gn, B.col);
-        gy_times_colT(&g, cols, s, B.out, B.col, more, p->gw); /* gW = s g col^T */
-        if (c->L->bias) channel_sums(&g, cols, B.out, more, p->gw + nw);
-        if (p->dgy) { /* dgW = s (dg col^T + g dcol^T) */
-            gather(&g, p->dgy + n0 * out_n, gn, B.dout);
+        gy_times_colT(&g, cols, s, gy, B.col, more, p->gw); /* gW = s g col^T */
+        if (c->L->bias) channel_sums(&g, cols, gy, more, p->gw + nw);
+        if (dgy) { /* dgW = s (dg col^T + g dcol^T) */
+            if (gn > 1) {
+                gather(&g, dgy, gn, B.dout);
+                dgy = B.dout;
+            }
             im2col_group(&g, p->dx + n0 * in_n, gn, B.dcol);
-            gy_times_colT(&g, cols, s, B.dout, B.col, more, p->dgw);
-            gy_times_colT(&g, cols, s, B.out, B.dcol, 1, p->dgw);
-            if (c->L->bias) channel_sums(&g, cols, B.dout, more, p->dgw + nw);
+            gy_times_colT(&g, cols, s, dgy, B.col, more, p->dgw);
+            gy_times_colT(&g, cols, s, gy, B.dcol, 1, p->dgw);
+            if (c->L->bias) channel_sums(&g, cols, dgy, more, p->dgw + nw);
         }
         /* the patch matrices are spent: reuse them for the patch gradients */
         if (p->gx && !p->dgx && transposable(&g)) { /* gx = the transposed convolution of gy */
             geom t = transposed(&g);
+            real *gx = p->gx + n0 * in_n, *out = gn == 1 ? gx : B.out;
             if (!n0) transpose_weights(&g, W, B.wt);
             im2col_group(&t, p->gy + n0 * out_n, gn, B.col);
-            w_times_col(&t, (size_t)gn * t.hw, s, B.wt, B.col, 0, B.out);
-            scatter(&t, B.out, NULL, gn, p->gx + n0 * in_n);
+            w_times_col(&t, (size_t)gn * t.hw, s, B.wt, B.col, 0, out);
+            if (gn > 1) scatter(&t, out, NULL, gn, gx);
         } else if (p->gx) {
-            wT_times_gy(&g, cols, s, W, B.out, 0, B.col);
+            wT_times_gy(&g, cols, s, W, gy, 0, B.col);
             col2im_group(&g, B.col, gn, p->gx + n0 * in_n);
         }
         if (p->dgx) { /* dgcol = s (dW^T g + W^T dg) */
-            wT_times_gy(&g, cols, s, c->v, B.out, 0, B.dcol);
-            wT_times_gy(&g, cols, s, W, B.dout, 1, B.dcol);
+            wT_times_gy(&g, cols, s, c->v, gy, 0, B.dcol);
+            wT_times_gy(&g, cols, s, W, dgy, 1, B.dcol);
             col2im_group(&g, B.dcol, gn, p->dgx + n0 * in_n);
         }
     }
