@@ -1,4 +1,5 @@
 #!/bin/bash
+# ctest-labels: slow
 # `linmass demo --quick`: the tour runs, prints where its report is, and writes the report with
 # its three pictures (PNG only when gnuplot is installed) and the FCN run folders.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ctest-labels: slow
 # Every claim of `linmass repro` in its quick setting: it runs, writes report.md, result.json and
 # its plots, and its verdict is the expected one (from the science; a claim that is expected
 # not to hold here is listed with false, and the report says why).
