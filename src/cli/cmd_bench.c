@@ -25,8 +25,9 @@
 #include "linmass/rng.h"
 #include "linmass/runtime.h"
 
-/* Measured on the 2-core machine of bench/README.md: one thread is fastest for every
- * workload (OpenBLAS's pthreads and the other core's load make two slower or no faster). */
+/* Measured on the shared 2-core machine of bench/README.md: one thread is the fastest for
+ * every workload. With two, OpenMP's spinning workers and OpenBLAS's pthreads fight over the
+ * cores, which makes them 2-10x slower. */
 #define BENCH_DEFAULT_THREADS "1"
 
 typedef struct {
@@ -121,7 +122,7 @@ static double ceiling_gflops(double seconds)
 
 /* ---- training workloads ---- */
 
-static lm_status train_bench(const train_workload *w, double seconds, long fixed_steps, bench_result *r)
+static lm_status train_bench(const train_workload *w, double seconds, int fixed_steps, bench_result *r)
 {
     lm_model *m = NULL;
     lm_exec_f32 *e = NULL;
@@ -282,13 +283,21 @@ static void print_result(const bench_result *r, int threads, int json)
     fflush(stdout);
 }
 
-static lm_status run_workload(const char *name, double seconds, long steps, bench_result *r)
+static int known_workload(const char *name)
+{
+    for (int i = 0; i < N_TRAIN; i++)
+        if (!strcmp(name, train_workloads[i].name)) return 1;
+    return !strcmp(name, "gemm") || !strcmp(name, "ntk") || !strcmp(name, "hvp");
+}
+
+static lm_status run_workload(const char *name, double seconds, int steps, bench_result *r)
 {
     memset(r, 0, sizeof *r);
     r->workload = name;
     if (!strcmp(name, "gemm")) {
         r->rate_key = "gflops";
-        r->gflops = r->ceiling = r->rate = ceiling_gflops(seconds);
+        r->rate = ceiling_gflops(seconds);
+        r->gflops = r->ceiling = -1; /* the rate is the ceiling itself */
         r->extra_key[0] = "mlp_shapes_gflops";
         r->extra[0] = gemm_rate(mlp_shapes, (int)(sizeof mlp_shapes / sizeof *mlp_shapes), seconds);
         r->n_extra = 1;
@@ -306,14 +315,13 @@ static lm_status run_workload(const char *name, double seconds, long steps, benc
 
 int cmd_bench(int argc, char **argv)
 {
-    int threads = 1, json = 0, steps_i = 0;
+    int threads = 1, json = 0, steps = 0;
     double seconds = 3;
-    long steps = 0;
     const char *names[16];
     cli_opt opts[] = {
         {"threads", OPT_INT, &threads, BENCH_DEFAULT_THREADS, "threads (0: all cores); the default is the fastest here", 0},
         {"seconds", OPT_DOUBLE, &seconds, "3", "timed seconds per workload, after 5 warm-up steps", 0},
-        {"steps", OPT_INT, &steps_i, "0", "training workloads: time exactly this many steps instead (0: use --seconds)", 0},
+        {"steps", OPT_INT, &steps, "0", "training workloads: time exactly this many steps instead (0: use --seconds)", 0},
         {"json", OPT_FLAG, &json, NULL, "one JSON object per workload (torch_ref.py's keys)", 0},
     };
     cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
@@ -329,8 +337,10 @@ int cmd_bench(int argc, char **argv)
     if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, hvp or gemm");
     if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
     if (!(seconds > 0)) return cli_usage_error(&c, "--seconds %g must be positive", seconds);
-    if (steps_i < 0) return cli_usage_error(&c, "--steps %d must not be negative", steps_i);
-    steps = steps_i;
+    if (steps < 0) return cli_usage_error(&c, "--steps %d must not be negative", steps);
+    for (int i = 0; i < c.npositional; i++)
+        if (!known_workload(names[i]))
+            return cli_usage_error(&c, "unknown workload '%s': choose fcn, mlp, cnn, resnet20, ntk, hvp or gemm", names[i]);
     lm_set_threads(threads);
     for (int i = 0; i < c.npositional; i++) {
         fprintf(stderr, "linmass bench: %s, %d thread%s, %g s\n", names[i], lm_get_threads(),

@@ -687,31 +687,36 @@ const repro_claim repro_probe_claims[] = {
      "Paper B (science.md 4.2, claim 1): \\|\\|H_f\\|\\| = O~(1/sqrt(m)) for fully connected, convolutional (m = channels) and "
      "residual nets with a linear output layer; the slope of log \\|\\|H\\|\\| against log m is about -0.5. The science.md "
      "float64 check on tanh MLPs found -0.42 to -0.53 for 1-3 hidden layers, widths 64-2048.",
-     "about 25 minutes (FC widths 64-2048, 8 inputs, 3 models per width; CNN and ResNet 8-256 channels, 4 inputs)",
+     "about 14 minutes, measured on a loaded shared machine (6 CPU-minutes; FC widths 64-2048, 8 inputs, 3 models per "
+     "width; CNN and ResNet 8-256 channels, 4 inputs)",
      hessian_scaling},
     {"nonlinear-output",
      "With a non-linear (tanh) output the model Hessian's norm does not decrease with width.",
      "Paper B (science.md 4.2, claim 3): with f = phi(f~) the Hessian gains phi''(f~) grad f~ grad f~^T, of order 1, so "
      "\\|\\|H_f\\|\\| does not decrease with width (slope about 0).",
-     "about 25 minutes (FC widths 64-2048, 8 inputs; CNN and ResNet 8-256 channels, 4 inputs; 3-4 models per width)",
+     "about 11 minutes, measured on a loaded shared machine (5 CPU-minutes; FC widths 64-2048, 8 inputs; CNN and "
+     "ResNet 8-256 channels, 4 inputs; 3-4 models per width)",
      nonlinear_output},
     {"bottleneck",
      "A width-1 layer in the middle of a wide net stops the model Hessian's norm from decreasing with width.",
      "Paper B (science.md 4.2, claim 4): a narrow layer (width 1) in the middle of a wide net stops \\|\\|H_f\\|\\| from "
      "decreasing (slope about 0).",
-     "about 10 minutes (FC widths 64-2048, CNN and ResNet 8-256 channels)", bottleneck},
+     "about 3 minutes, measured on a loaded shared machine (1 CPU-minute; FC widths 64-2048, CNN and ResNet 8-256 "
+     "channels)", bottleneck},
     {"kernel-drift",
      "After gradient descent to convergence, the relative change of the tangent kernel falls like 1/width with a linear "
      "output, and stays of order 0.1-1 with a tanh output.",
      "Paper B (science.md 4.2, claims 3 and 5): with a linear output \\|\\|K(w_T) - K(w0)\\|\\|_F / \\|\\|K(w0)\\|\\|_F falls "
      "with width, slope about -1 (own check: 0.084 -> 0.0011 for m = 64 -> 4096); with a non-linear output it stays of "
      "order 0.5-0.9.",
-     "about 15 minutes (widths 64-4096, 3 initializations, 1000 GD steps)", kernel_drift},
+     "about 55 minutes, measured on a loaded shared machine (32 CPU-minutes; widths 64-4096, 3 initializations, 1000 "
+     "GD steps; width 4096 dominates)", kernel_drift},
     {"plstar-rate",
      "Gradient descent on a wide net converges exponentially, each step's loss ratio staying under 1 - eta "
      "lambda_min(K_t).",
      "Paper B (science.md 5): under mu-PL* with eta <= 1/beta, L(w_{t+1}) <= (1 - eta mu) L(w_t), mu = lambda_min(K); "
      "wide nets satisfy PL* near initialization, with a linear or a non-linear output (claim 6: linearity is not needed).",
-     "about 5 minutes (width 1024, 16 inputs, 2000 steps with the kernel at every step)", plstar_rate},
+     "about 5 minutes, measured on a loaded shared machine (2 CPU-minutes; width 1024, 16 inputs, 2000 steps with "
+     "the kernel at every step)", plstar_rate},
 };
 const int repro_probe_claims_count = sizeof repro_probe_claims / sizeof *repro_probe_claims;

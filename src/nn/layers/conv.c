@@ -64,7 +64,7 @@ static geom geometry(const lm_layer *L)
  * (ckk x G*hw, sample i in columns i*hw ..), then one wide GEMM per product instead of one
  * small GEMM per sample. GROUP_BUDGET bounds the group's temporaries (patches and GEMM output,
  * and their tangents), which live in the executor's shared workspace. */
-#ifndef GROUP_BUDGET
+#ifndef GROUP_BUDGET /* tests may build with a tiny budget to exercise many groups */
 #define GROUP_BUDGET ((size_t)1 << 18) /* reals (1 MiB in float32): fits the L2 cache, measured best */
 #endif
 
@@ -187,11 +187,11 @@ static void shifted_plane(const geom *g, const real *plane, int dy, int dx, real
     const real *src = plane + ((ptrdiff_t)i0 + dy) * W + dx;
 #pragma omp simd
     for (ptrdiff_t t = t0; t < t1; t++) dst[t] = src[t];
-    for (int i = i0; i < i1; i++) {
-        real *row = out + (size_t)i * W;
-        for (int j = 0; j < zl; j++) row[j] = 0;
-        for (int j = zr; j < W; j++) row[j] = 0;
-    }
+    /* column by column: a per-row loop of one or two entries would become a memset call */
+    for (int j = 0; j < zl; j++)
+        for (int i = i0; i < i1; i++) out[(size_t)i * W + j] = 0;
+    for (int j = zr; j < W; j++)
+        for (int i = i0; i < i1; i++) out[(size_t)i * W + j] = 0;
 }
 
 /* col (ckk x hw, row stride ld) = patches of one sample x (C x H x W) */
