@@ -69,6 +69,13 @@ bad theory --population gaussian:cond=0.5
 bad constants --population $pop --batch 0
 bad constants --population foo:d=2
 bad constants
+# kernel features: a Gaussian kernel's k(x, x) = 1, so the exact L1 is at most 1 times the
+# subsample scaling, and kappa-tilde is at least the rank and at most the subsample size
+json_check "j['d'] == 200 and 0 < j['mu'] <= j['L'] <= j['L1'] <= j['L1_bound'] * (1 + 1e-9) and j['rank'] <= j['kappa_tilde'] <= 200 + 1e-6" \
+    constants --data synth:linreg:n=400,d=10 --model kernel:gaussian:2 --kernel-samples 200
+bad constants --data synth:linreg:n=100,d=5 --model kernel:foo:1
+bad constants --population $pop --model kernel:gaussian:1
+bad constants --data synth:linreg:n=100,d=5 --model kernel:gaussian:1 --kernel-samples 1
 
 echo "theory-cli: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "linmass/data.h"
+#include "linmass/model.h"
 #include "linmass/optim.h"
 #include "linmass/theory.h"
 
@@ -127,6 +128,39 @@ static int load_data(const cli_command *c, const char *src, long max_samples, ui
     return 0;
 }
 
+/* Kernel models: the constants of the kernel machine's features, rows of the kernel matrix on a
+ * subsample of at most `rows` training points (lm_model_linear_features, as --auto uses). */
+static int load_kernel_features(const cli_command *c, const char *src, const char *model, long max_samples,
+                                int rows, uint64_t seed, source *s)
+{
+    lm_dataset *ds = NULL;
+    lm_model *m = NULL;
+    char spec[256];
+    lm_status st = lm_data_load(src, LM_SPLIT_TRAIN, seed, &ds);
+    if (st) return cli_fail(c->command, st);
+    size_t n = ds->n;
+    if (max_samples > 0 && (size_t)max_samples < n) n = (size_t)max_samples;
+    int outputs = ds->classes > 0 ? ds->classes : ds->target_dim;
+    if (!lm_model_alias_spec(model, outputs, n, spec, sizeof spec) || strncmp(model, "kernel:", 7)) {
+        lm_dataset_free(ds);
+        return cli_usage_error(c, "--model: '%s' is not linear, kernel:gaussian:BW or kernel:laplacian:BW", model);
+    }
+    st = lm_model_create(spec, ds->shape, LM_PARAM_STANDARD, seed, &m);
+    if (!st) st = lm_model_set_kernel_centres(m, ds->x, n);
+    int r = 0, d = 0;
+    if (!st) st = lm_model_linear_features(m, ds->x, n, rows, seed, &s->X, &r, &d);
+    lm_model_free(m);
+    lm_dataset_free(ds);
+    if (st) return cli_fail(c->command, st);
+    memset(&s->mo, 0, sizeof s->mo);
+    s->mo.kind = LM_MOMENTS_DATA;
+    s->mo.d = d;
+    s->mo.n = r;
+    s->mo.X = s->X;
+    snprintf(s->label, sizeof s->label, "%s features of %s (train, %zu centres, subsample %d)", model, src, n, r);
+    return 0;
+}
+
 static int open_source(const cli_command *c, const char *data, const char *pop, long max_samples, uint64_t seed,
                        int data_max_dim, const char *why, source *s)
 {
@@ -171,16 +205,19 @@ int cmd_constants(int argc, char **argv)
     int m = 1, json = 0;
     long max_samples = 0;
     uint64_t seed = 0;
-    int ms_int = 0;
+    int ms_int = 0, kernel_rows = 2000;
+    const char *model = "linear";
     cli_opt opts[] = {
         {"data", OPT_STRING, &data, NULL, "data source: its training split, flattened to n x d", 0},
         {"population", OPT_STRING, &pop, NULL, "exact population instead of data: gaussian[:cond=C,d=D] or decoupled[:...]", 0},
         {"batch", OPT_INT, &m, "1", "mini-batch size m", 0},
         {"max-samples", OPT_INT, &ms_int, "0", "use only the first N training samples (0: all)", 0},
-        {"seed", OPT_U64, &seed, "0", "seed of synthetic data sources", 0},
+        {"model", OPT_STRING, &model, "linear", "linear, or kernel:gaussian:BW / kernel:laplacian:BW (with --data)", 0},
+        {"kernel-samples", OPT_INT, &kernel_rows, "2000", "kernels: rows of the kernel matrix, a random subsample", 0},
+        {"seed", OPT_U64, &seed, "0", "seed of synthetic data sources and of the kernel subsample", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"constants", "linmass constants --data SRC | --population SPEC [--batch m] [--max-samples N] [--json]",
+    cli_command c = {"constants", "linmass constants --data SRC [--model linear|kernel:...] | --population SPEC [--batch m] [--max-samples N] [--json]",
                      "The constants of linear regression on square loss (1/n) sum 1/2 (<w, x_i> - y_i)^2 "
                      "(science.md 2.1-2.2), in float64: L, mu, L1, kappa, kappa-tilde, their batch-m versions, "
                      "the optimal SGD step and the MaSS hyper-parameters with their rates, and the critical batch "
@@ -190,8 +227,17 @@ int cmd_constants(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     if (m < 1) return cli_usage_error(&c, "--batch: %d is not >= 1", m);
     max_samples = ms_int;
+    if (kernel_rows < 2 || kernel_rows > MAX_DATA_DIM)
+        return cli_usage_error(&c, "--kernel-samples: %d is not in 2..%d", kernel_rows, MAX_DATA_DIM);
     source s;
-    rc = open_source(&c, data, pop, max_samples, seed, MAX_DATA_DIM, "", &s);
+    if (strcmp(model, "linear")) {
+        if (!data || pop) return cli_usage_error(&c, "--model %s needs --data (and no --population)", model);
+        if (max_samples < 0) return cli_usage_error(&c, "--max-samples: %ld is negative", max_samples);
+        memset(&s, 0, sizeof s);
+        rc = load_kernel_features(&c, data, model, max_samples, kernel_rows, seed, &s);
+    } else {
+        rc = open_source(&c, data, pop, max_samples, seed, MAX_DATA_DIM, "", &s);
+    }
     lm_constants k;
     if (!rc) rc = source_constants(&c, &s, m, &k);
     if (rc) {
