@@ -52,13 +52,14 @@ static void simulate(const double *h, int d, method_hp mh, int runs, int steps, 
     free(w), free(u), free(g), free(x);
 }
 
-/* The exact E|w - w*|^2 for t = 0..steps from w0 = u0 = w* + (1..1), by iterating the
- * second-moment operator on its diagonal subspace (diagonal population moments only). */
-static int exact_curve(const lm_moments *mo, method_hp mh, int d, int steps, double *out)
+/* The exact E|w - w*|^2 for t = 0..steps from w0 = u0 = w* + (1..1) at batch size m, by
+ * iterating the second-moment operator on its diagonal subspace (diagonal population moments
+ * only). */
+static int exact_curve(const lm_moments *mo, method_hp mh, int d, int m, int steps, double *out)
 {
     double *M;
     int N;
-    if (lm_theory_operator(mo, mh.method, mh.hp, 1, 1, &M, &N)) return 1;
+    if (lm_theory_operator(mo, mh.method, mh.hp, m, 1, &M, &N)) return 1;
     int per = N / d; /* 1 (SGD) or 3 (E ew^2, E ew eu, E eu^2) per coordinate */
     double *s = malloc(N * sizeof *s), *next = malloc(N * sizeof *next);
     for (int i = 0; i < N; i++) s[i] = 1;
@@ -105,7 +106,7 @@ static int nesterov_diverges(repro_ctx *c)
         exact[i] = malloc((steps + 1) * sizeof *exact[i]);
         repro_progress("nesterov-diverges", 1, "simulating %s: %d runs x %d steps", names[i], runs, steps);
         simulate(h, 2, methods[i], runs, steps, c->seed, mean[i]);
-        if (exact_curve(&mo, methods[i], 2, steps, exact[i])) return 1;
+        if (exact_curve(&mo, methods[i], 2, 1, steps, exact[i])) return 1;
         double measured = pow(mean[i][steps] / mean[i][steps / 2], 1.0 / (steps - steps / 2));
         repro_printf(c, "| %s | %.5f | %.5f | %.3g |\n", names[i], rho[i], measured, mean[i][steps]);
         char key[64];
@@ -239,28 +240,6 @@ static void simulate_batch(const sampler *sa, method_hp mh, int m, int runs, int
 static double curve_rate(const double *mean, int steps)
 {
     return pow(mean[steps] / mean[steps / 2], 1.0 / (steps - steps / 2));
-}
-
-/* exact_curve for batch size m (diagonal population moments). */
-static int exact_curve_m(const lm_moments *mo, method_hp mh, int d, int m, int steps, double *out)
-{
-    double *M;
-    int N;
-    if (lm_theory_operator(mo, mh.method, mh.hp, m, 1, &M, &N)) return 1;
-    int per = N / d;
-    double *s = malloc(N * sizeof *s), *next = malloc(N * sizeof *next);
-    for (int i = 0; i < N; i++) s[i] = 1;
-    for (int t = 0; t <= steps; t++) {
-        out[t] = 0;
-        for (int i = 0; i < d; i++) out[t] += s[i * per];
-        for (int r = 0; r < N; r++) {
-            next[r] = 0;
-            for (int k = 0; k < N; k++) next[r] += M[(size_t)r * N + k] * s[k];
-        }
-        memcpy(s, next, N * sizeof *s);
-    }
-    free(M), free(s), free(next);
-    return 0;
 }
 
 /* The d = 50 Gaussian example of science.md 2.2: H = diag(logspace(0, -2, 50)). */
@@ -533,7 +512,7 @@ static int mass_rate(repro_ctx *c)
         bl[j] = malloc((csteps[j] + 1) * sizeof *bl[j]);
         for (int t = 0; t <= csteps[j]; t++) xs[j][t] = t, bl[j][t] = curves[j][0] * pow(rows[0].bound[j], t);
         ex[j] = malloc((csteps[j] + 1) * sizeof *ex[j]);
-        TRY(exact_curve_m(&pop, mh1[j], EX_D, 1, csteps[j], ex[j]));
+        TRY(exact_curve(&pop, mh1[j], EX_D, 1, csteps[j], ex[j]));
         cs[3 * j] = (plot_series){cn[j], csteps[j] + 1, xs[j], curves[j]};
         cs[3 * j + 1] = (plot_series){en[j], csteps[j] + 1, xs[j], ex[j]};
         cs[3 * j + 2] = (plot_series){bn[j], csteps[j] + 1, xs[j], bl[j]};
