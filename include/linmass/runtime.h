@@ -1,5 +1,6 @@
-/* Process-wide settings: the number of threads used by linmass's own loops (OpenMP) and by
- * OpenBLAS. Results are bit-identical for the same seed and the same thread count. */
+/* Process-wide settings: the number of threads of the matrix products (OpenBLAS). linmass's own
+ * element-wise loops run on one thread: with OpenMP workers beside OpenBLAS's the two pools fight
+ * for the cores. Results are bit-identical for the same seed and the same thread count. */
 #ifndef LINMASS_RUNTIME_H
 #define LINMASS_RUNTIME_H
 

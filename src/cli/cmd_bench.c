@@ -25,10 +25,9 @@
 #include "linmass/rng.h"
 #include "linmass/runtime.h"
 
-/* Measured on the shared 2-core machine of bench/README.md: one thread is the fastest for
- * every workload. With two, OpenMP's spinning workers and OpenBLAS's pthreads fight over the
- * cores, which makes them 2-10x slower. */
-#define BENCH_DEFAULT_THREADS "1"
+/* All cores: since linmass's own loops stay on one thread (runtime.c), OpenBLAS's threads
+ * have the cores to themselves and two threads beat one on every workload (bench/README.md). */
+#define BENCH_DEFAULT_THREADS "0"
 
 typedef struct {
     const char *name, *spec;

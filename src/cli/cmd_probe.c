@@ -70,7 +70,7 @@ typedef struct {
     {"output", OPT_STRING, &(o).output, "sum", "model output probed: k (0-based) or sum (over outputs; = 0 for one output)", 0}, \
     {"no-normalize", OPT_FLAG, &(o).no_normalize, NULL, "raw inputs (default: standardised as training does; a checkpoint's own statistics)", 0}, \
     {"seed", OPT_U64, &(o).seed, "0", "seed of the random init, the synthetic data and the probe's random vectors", 0}, \
-    {"threads", OPT_INT, &(o).threads, "1", "threads (0: all cores)", 0},                                           \
+    {"threads", OPT_INT, &(o).threads, "0", "threads (0: all cores)", 0},                                           \
     {"out", OPT_STRING, &(o).out, out_def, "run folder: config.json, result.json, plots/*.png, report.md", 0},     \
     {"json", OPT_FLAG, &(o).json, NULL, "print one JSON object last on stdout (the summary goes to stderr)", 0}
 
@@ -1099,7 +1099,7 @@ int cmd_sweep(int argc, char **argv)
         {"lr", OPT_DOUBLE, &lr, "0", "linearity: step size (0: 1/lambda_max(K_0), the largest over the narrowest and widest models)", 0},
         {"held-out", OPT_INT, &held, "32", "linearity: held-out test inputs for --value gap", 0},
         {"max-memory", OPT_INT, &max_mem, "1024", "MB for a kernel or a Lanczos basis (more: exit 1 naming the size)", 0},
-        {"threads", OPT_INT, &threads, "1", "threads (0: all cores)", 0},
+        {"threads", OPT_INT, &threads, "0", "threads (0: all cores)", 0},
         {"out", OPT_STRING, &out, "runs/sweep", "run folder: config.json, result.json, plots/sweep.png, report.md", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object last on stdout (the table goes to stderr)", 0},
     };

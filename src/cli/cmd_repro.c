@@ -102,7 +102,11 @@ static const repro_claim *find(const char *name)
 static int run_claim(const repro_claim *cl, const char *base, int quick, uint64_t seed, int json, cJSON *index)
 {
     repro_ctx c = {0};
-    char out[1024], path[1100];
+    char out[900], path[1100];
+    if (strlen(base) > 800) {
+        fprintf(stderr, "linmass repro: --out: the path is longer than 800 characters\n");
+        return 2;
+    }
     snprintf(out, sizeof out, "%s/%s", base, cl->name);
     snprintf(c.plots, sizeof c.plots, "%s/plots", out);
     if (lm_mkdir_p(c.plots)) {
@@ -170,7 +174,7 @@ int cmd_repro(int argc, char **argv)
         {"quick", OPT_FLAG, &quick, NULL, "the quick setting (under a minute per claim on 2 cores), as the tests run it", 0},
         {"out", OPT_STRING, &out, "runs/repro", "folder; each claim writes OUT/CLAIM/{report.md,result.json,plots/}", 0},
         {"seed", OPT_U64, &seed, "0", "seed of every random draw", 0},
-        {"threads", OPT_INT, &threads, "1", "threads (0: all cores)", 0},
+        {"threads", OPT_INT, &threads, "0", "threads (0: all cores)", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object (for all: one object with a list)", 0},
     };
     static char epilog[4096];

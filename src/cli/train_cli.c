@@ -51,7 +51,7 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
         {"epochs", OPT_INT, &o->epochs, "5", "epochs (ignored with --steps)", 0},
         {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
         {"seed", OPT_U64, &o->seed, "0", "seed of every random draw", 0},
-        {"threads", OPT_INT, &o->threads, "1", "threads (0: all cores); results are bit-identical per thread count", 0},
+        {"threads", OPT_INT, &o->threads, "0", "threads of the matrix products (0: all cores; 1 per rank under MPI); results are bit-identical per thread count", 0},
         {"out", OPT_STRING, &o->out, "runs/train", "run folder", 0},
         {"resume", OPT_FLAG, &o->resume, NULL, "continue from OUT/checkpoints/last.safetensors", 0},
         {"val-fraction", OPT_DOUBLE, &o->val_fraction, "0", "fraction of the training split held out for validation", 0},
@@ -137,6 +137,6 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     tc->max_train = o->max_train;
     tc->auto_samples = o->auto_samples;
     tc->log = log_to_stderr;
-    lm_set_threads(o->threads);
+    lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
     return 0;
 }

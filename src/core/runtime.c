@@ -16,7 +16,10 @@ int lm_num_cores(void)
 void lm_set_threads(int t)
 {
     threads = t < 1 ? lm_num_cores() : t;
-    omp_set_num_threads(threads);
+    /* linmass's own element-wise loops stay on one thread: they are memory-bound, and OpenMP
+     * workers spinning after each loop take the cores from OpenBLAS's threads (bench/README.md:
+     * mlp 5.0k samples/s with both pools on 2 cores, 16.9k with OpenBLAS alone on 2, 10.8k on 1) */
+    omp_set_num_threads(1);
     openblas_set_num_threads(threads);
 }
 
