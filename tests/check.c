@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 int check_failures, check_count;
 
@@ -27,4 +28,19 @@ int check_summary(void)
 {
     printf("check: %d passed, %d failed\n", check_count - check_failures, check_failures);
     return check_failures ? 1 : 0;
+}
+
+int check_make_tmpdir(char *dir, size_t len, const char *tag)
+{
+    snprintf(dir, len, "/tmp/%s_XXXXXX", tag);
+    if (mkdtemp(dir)) return 1;
+    check_fail(__FILE__, __LINE__, "mkdtemp %s failed", dir);
+    return 0;
+}
+
+void check_remove_tmpdir(const char *dir)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (check_failures == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }

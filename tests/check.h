@@ -32,6 +32,11 @@ int check_close(double a, double b, double rtol, double atol);
                        (double)(rtol));                                                     \
     } while (0)
 
+/* A fresh folder /tmp/TAG_XXXXXX in dir (0 on failure, reported); remove it with
+ * check_remove_tmpdir, which keeps it when a check failed, for a look. */
+int check_make_tmpdir(char *dir, size_t len, const char *tag);
+void check_remove_tmpdir(const char *dir);
+
 /* Prints "check: N passed, M failed" and returns the exit code. */
 int check_summary(void);
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "linmass/exec.h"
 #include "linmass/optim.h"
 
@@ -35,14 +36,7 @@ static const char *const cases[] = {"sgd",   "heavyball",           "nesterov", 
 
 /* ---- fixture files ---- */
 
-typedef struct {
-    char name[128];
-    int enc, ndim;
-    int64_t dims[8];
-    size_t numel, stride, count; /* count stored values (numel unless subsampled) */
-    double *v;
-    double norm2, norm1; /* whole-tensor norms (encoding 2) */
-} record;
+typedef fx_record record;
 
 typedef struct {
     char text[2][256]; /* init: spec; case: options, schedule */
@@ -51,87 +45,13 @@ typedef struct {
     record *rec;
 } fixture;
 
-typedef struct {
-    const unsigned char *p, *end;
-    int bad;
-} reader;
-
-static void take(reader *r, void *dst, size_t len)
-{
-    if (r->bad || (size_t)(r->end - r->p) < len) {
-        r->bad = 1;
-        memset(dst, 0, len);
-        return;
-    }
-    memcpy(dst, r->p, len); /* the fixtures and the test machines are little-endian */
-    r->p += len;
-}
-
-static void take_text(reader *r, char *dst, size_t cap)
-{
-    uint32_t len = 0;
-    take(r, &len, 4);
-    if (len >= cap) r->bad = 1;
-    if (!r->bad) take(r, dst, len);
-    if (!r->bad) dst[len] = '\0';
-}
+#define REGEN "/usr/bin/python3 tools/gen_fcn_trajectories.py"
 
 static void free_fixture(fixture *f)
 {
-    for (int i = 0; i < f->nrec; i++) free(f->rec[i].v);
-    free(f->rec);
+    fx_free_records(f->rec, f->nrec);
     f->rec = NULL;
     f->nrec = 0;
-}
-
-static int read_record(reader *r, record *rc)
-{
-    uint16_t nl = 0;
-    uint8_t enc = 0, nd = 0;
-    take(r, &nl, 2);
-    if (nl >= sizeof rc->name) return 0;
-    take(r, rc->name, nl);
-    take(r, &enc, 1);
-    take(r, &nd, 1);
-    if (r->bad || nd > 8 || enc > 3) return 0;
-    rc->enc = enc;
-    rc->ndim = nd;
-    rc->numel = 1;
-    take(r, rc->dims, nd * sizeof(int64_t));
-    for (int d = 0; d < nd; d++) {
-        if (rc->dims[d] < 0 || rc->dims[d] > (1 << 24)) return 0;
-        rc->numel *= (size_t)rc->dims[d];
-    }
-    if (r->bad || rc->numel > ((size_t)1 << 24)) return 0;
-    rc->stride = 1;
-    float scale = 1;
-    if (enc == 1) take(r, &scale, 4);
-    if (enc == 2) {
-        uint32_t s = 0;
-        take(r, &s, 4);
-        if (s < 1) return 0;
-        rc->stride = s;
-    }
-    rc->count = (rc->numel + rc->stride - 1) / rc->stride;
-    rc->v = malloc((rc->count ? rc->count : 1) * sizeof *rc->v);
-    for (size_t k = 0; k < rc->count && !r->bad; k++) {
-        if (enc == 1) {
-            int8_t q;
-            take(r, &q, 1);
-            rc->v[k] = (double)(float)(q * scale);
-        } else if (enc == 3) {
-            take(r, &rc->v[k], 8);
-        } else {
-            float x;
-            take(r, &x, 4);
-            rc->v[k] = x;
-        }
-    }
-    if (enc == 2) {
-        take(r, &rc->norm2, 8);
-        take(r, &rc->norm1, 8);
-    }
-    return !r->bad;
 }
 
 /* Load fcn_traj_<name>.bin: the init file has one text and four ints, a case two texts and two. */
@@ -140,45 +60,22 @@ static int load_fixture(const char *name, fixture *f)
     char path[256];
     snprintf(path, sizeof path, FIXTURE_DIR "fcn_traj_%s.bin", name);
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        CHECK_MSG(0, "fixture %s is missing: regenerate it with /usr/bin/python3 tools/gen_fcn_trajectories.py "
-                     "(run the test from the repository root)", path);
-        return 0;
-    }
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *blob = malloc(size > 0 ? (size_t)size : 1);
-    size_t got = fread(blob, 1, (size_t)size, fp);
-    fclose(fp);
-    reader r = {blob, blob + got, got != (size_t)size};
+    fx_reader r;
+    if (!fx_open(&r, path, "LMTRAJ01", REGEN)) return 0;
     int init = !strcmp(name, "init");
-    char magic[8];
-    take(&r, magic, 8);
-    if (memcmp(magic, "LMTRAJ01", 8)) r.bad = 1;
-    for (int i = 0; i < (init ? 1 : 2); i++) take_text(&r, f->text[i], sizeof f->text[i]);
-    take(&r, f->ints, (init ? 4 : 2) * sizeof(int32_t));
-    uint32_t count = 0;
-    take(&r, &count, 4);
-    if (count > 1000) r.bad = 1;
-    f->rec = calloc(r.bad ? 1 : count, sizeof *f->rec);
-    for (uint32_t i = 0; i < count && !r.bad; i++)
-        if (!read_record(&r, &f->rec[f->nrec++])) r.bad = 1;
-    if (r.p != r.end) r.bad = 1;
-    free(blob);
-    CHECK_MSG(!r.bad, "fixture %s is malformed (regenerate it with tools/gen_fcn_trajectories.py)", path);
-    if (r.bad) free_fixture(f);
-    return !r.bad;
+    for (int i = 0; i < (init ? 1 : 2); i++) fx_take_text(&r, f->text[i], sizeof f->text[i]);
+    fx_take(&r, f->ints, (init ? 4 : 2) * sizeof(int32_t));
+    fx_read_records(&r, &f->rec, &f->nrec);
+    int ok = fx_close(&r, path, REGEN);
+    if (!ok) free_fixture(f);
+    return ok;
 }
 
 static const record *find(const fixture *f, const char *prefix, const char *name)
 {
     char full[160];
     snprintf(full, sizeof full, "%s%s", prefix, name);
-    for (int i = 0; i < f->nrec; i++)
-        if (!strcmp(f->rec[i].name, full)) return &f->rec[i];
-    return NULL;
+    return fx_find(f->rec, f->nrec, full);
 }
 
 /* ---- the problem ---- */

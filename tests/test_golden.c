@@ -20,18 +20,12 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "linmass/exec.h"
 
 #define FIXTURE_DIR "tests/fixtures/"
 
-typedef struct {
-    char name[128];
-    int enc, ndim;
-    int64_t dims[8];
-    size_t numel, stride, count; /* count stored values (numel unless subsampled) */
-    double *v;                   /* the stored values, decoded */
-    double norm2, norm1;         /* whole-tensor norms (enc 2) */
-} record;
+typedef fx_record record;
 
 typedef struct {
     char spec[256];
@@ -41,118 +35,33 @@ typedef struct {
     record *rec;
 } fixture;
 
-typedef struct {
-    const unsigned char *p, *end;
-    int bad;
-} reader;
-
-static void take(reader *r, void *dst, size_t len)
-{
-    if (r->bad || (size_t)(r->end - r->p) < len) {
-        r->bad = 1;
-        memset(dst, 0, len);
-        return;
-    }
-    memcpy(dst, r->p, len); /* the fixtures and the test machines are little-endian */
-    r->p += len;
-}
+#define REGEN "/usr/bin/python3 tools/gen_golden.py"
 
 static void free_fixture(fixture *f)
 {
-    for (int i = 0; i < f->nrec; i++) free(f->rec[i].v);
-    free(f->rec);
+    fx_free_records(f->rec, f->nrec);
+    f->rec = NULL;
+    f->nrec = 0;
 }
 
 /* Load a fixture; on any problem report it and return 0. */
 static int load_fixture(const char *path, fixture *f)
 {
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        CHECK_MSG(0, "golden fixture %s is missing: regenerate it with /usr/bin/python3 tools/gen_golden.py "
-                     "(run the test from the repository root)", path);
-        return 0;
-    }
-    fseek(fp, 0, SEEK_END);
-    long size = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *blob = malloc(size > 0 ? (size_t)size : 1);
-    size_t got = fread(blob, 1, (size_t)size, fp);
-    fclose(fp);
-    reader r = {blob, blob + got, got != (size_t)size};
-    char magic[8];
-    uint32_t len = 0, count = 0;
+    fx_reader r;
+    if (!fx_open(&r, path, "LMGOLD01", REGEN)) return 0;
     int32_t hdr[4];
-    take(&r, magic, 8);
-    if (memcmp(magic, "LMGOLD01", 8)) r.bad = 1;
-    take(&r, &len, 4);
-    if (len >= sizeof f->spec) r.bad = 1;
-    if (!r.bad) take(&r, f->spec, len);
-    take(&r, hdr, sizeof hdr);
-    take(&r, &count, 4);
+    fx_take_text(&r, f->spec, sizeof f->spec);
+    fx_take(&r, hdr, sizeof hdr);
     f->in = (lm_shape){hdr[0], hdr[1], hdr[2]};
     f->n = hdr[3];
-    if (count > 100000) r.bad = 1;
-    f->rec = calloc(r.bad ? 1 : count, sizeof *f->rec);
-    for (uint32_t i = 0; i < count && !r.bad; i++) {
-        record *rc = &f->rec[f->nrec++];
-        uint16_t nl = 0;
-        uint8_t enc = 0, nd = 0;
-        take(&r, &nl, 2);
-        if (nl >= sizeof rc->name) { r.bad = 1; break; }
-        take(&r, rc->name, nl);
-        take(&r, &enc, 1);
-        take(&r, &nd, 1);
-        if (nd > 8 || enc > 2) { r.bad = 1; break; }
-        rc->enc = enc;
-        rc->ndim = nd;
-        rc->numel = 1;
-        take(&r, rc->dims, nd * sizeof(int64_t));
-        for (int d = 0; d < nd; d++) {
-            if (rc->dims[d] < 0 || rc->dims[d] > (1 << 28)) r.bad = 1;
-            rc->numel *= (size_t)rc->dims[d];
-        }
-        if (r.bad || rc->numel > ((size_t)1 << 28)) { r.bad = 1; break; }
-        rc->stride = 1;
-        float scale = 1;
-        if (enc == 1) take(&r, &scale, 4);
-        if (enc == 2) {
-            uint32_t s = 0;
-            take(&r, &s, 4);
-            if (s < 1) { r.bad = 1; break; }
-            rc->stride = s;
-        }
-        rc->count = (rc->numel + rc->stride - 1) / rc->stride;
-        rc->v = malloc((rc->count ? rc->count : 1) * sizeof *rc->v);
-        for (size_t k = 0; k < rc->count && !r.bad; k++) {
-            if (enc == 1) {
-                int8_t q;
-                take(&r, &q, 1);
-                rc->v[k] = (double)(float)(q * scale);
-            } else {
-                float x;
-                take(&r, &x, 4);
-                rc->v[k] = x;
-            }
-        }
-        if (enc == 2) {
-            take(&r, &rc->norm2, 8);
-            take(&r, &rc->norm1, 8);
-        }
-    }
-    if (r.p != r.end) r.bad = 1;
-    free(blob);
-    CHECK_MSG(!r.bad, "golden fixture %s is malformed (regenerate it with tools/gen_golden.py)", path);
-    if (r.bad) free_fixture(f);
-    return !r.bad;
+    fx_read_records(&r, &f->rec, &f->nrec);
+    int ok = fx_close(&r, path, REGEN);
+    if (!ok) free_fixture(f);
+    return ok;
 }
 
-static const record *find(const fixture *f, const char *name)
-{
-    for (int i = 0; i < f->nrec; i++)
-        if (!strcmp(f->rec[i].name, name)) return &f->rec[i];
-    return NULL;
-}
+static const record *find(const fixture *f, const char *name) { return fx_find(f->rec, f->nrec, name); }
 
 typedef struct {
     double norm_tol, elem_rel, elem_floor;

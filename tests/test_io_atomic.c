@@ -178,18 +178,12 @@ static void test_read_file(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/lm_test_io_atomic_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!check_make_tmpdir(dir, sizeof dir, "lm_test_io_atomic")) return check_summary();
     test_write_and_replace();
     test_unwritable();
     test_disk_full();
     test_mkdir_p();
     test_read_file();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (check_failures == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    check_remove_tmpdir(dir);
     return check_summary();
 }

@@ -266,18 +266,12 @@ static void test_failed_overwrite(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/lm_test_io_ckpt_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!check_make_tmpdir(dir, sizeof dir, "lm_test_io_ckpt")) return check_summary();
     test_round_trip();
     test_mismatches();
     test_not_a_checkpoint();
     test_save_refusals();
     test_failed_overwrite();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (check_failures == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    check_remove_tmpdir(dir);
     return check_summary();
 }

@@ -338,19 +338,13 @@ static void test_dtypes(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/lm_test_io_st_XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!check_make_tmpdir(dir, sizeof dir, "lm_test_io_st")) return check_summary();
     test_dtypes();
     test_round_trip();
     test_byte_exact();
     test_foreign_file();
     test_refusals();
     test_mutations();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (check_failures == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    check_remove_tmpdir(dir);
     return check_summary();
 }
