@@ -9,8 +9,9 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    int ranks; /* 1: runs on several MPI ranks (mpirun); the others refuse */
 } commands[] = {
-    {"train", cmd_train, "train a model (any optimizer, schedule, data source)"},
+    {"train", cmd_train, "train a model (any optimizer, schedule, data source)", 1},
     {"eval", cmd_eval, "evaluate a checkpoint: loss and accuracy"},
     {"plot", cmd_plot, "overlay several runs' curves on one PNG"},
     {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling"},
@@ -48,10 +49,14 @@ int main(int argc, char **argv)
             lm_dist_finalize();
             return 2;
         }
-        if (lm_dist_size() > 1 && strcmp(argv[1], "train")) {
-            if (lm_dist_rank() == 0)
-                fprintf(stderr, "linmass %s: runs as one process; only 'linmass train' runs on several ranks "
-                                "(run it without mpirun)\n", argv[1]);
+        if (lm_dist_size() > 1 && !commands[i].ranks) {
+            if (lm_dist_rank() == 0) {
+                fprintf(stderr, "linmass %s: runs as one process (run it without mpirun); these run on several ranks:",
+                        argv[1]);
+                for (size_t j = 0; j < sizeof commands / sizeof *commands; j++)
+                    if (commands[j].ranks) fprintf(stderr, " %s", commands[j].name);
+                fprintf(stderr, "\n");
+            }
             lm_dist_finalize();
             return 2;
         }
