@@ -90,7 +90,7 @@ echo "the tangent kernel split across 2 ranks (tests/test_dist_ntk.c):"
 "${mpi[@]}" "$(dirname "$bin")/test_dist_ntk" | grep -v "^check:" | sed 's/^/  /'
 
 # other commands refuse to run as several copies
-if "${mpi[@]}" "$bin" eval --help >"$dir/eval.err" 2>&1 || ! grep -q "only 'linmass train'" "$dir/eval.err"; then
+if "${mpi[@]}" "$bin" eval --help >"$dir/eval.err" 2>&1 || ! grep -q "runs as one process" "$dir/eval.err"; then
     cat "$dir/eval.err"; echo "FAIL: eval under mpirun should be refused"; exit 1
 fi
 echo "mpi: 7 passed, 0 failed"
