@@ -2,8 +2,10 @@
 # ctest-labels: mpi
 # Data-parallel training over MPI (mpirun -np 2): two ranks sharing a global batch of B give the
 # weights of one rank with batch B (to 1e-6 relative; dropout, augmentation and an uneven split
-# included); two launches of the same job are bit-identical; a rank killed mid-run fails the
-# whole job and leaves the last checkpoint intact; --resume finishes it with 1 or 2 ranks.
+# included), and with --sync-bn so does a model with batch norm (weights, running statistics and
+# the test loss; an empty share included), while without it the weights differ; two launches
+# of the same job are bit-identical; a rank killed mid-run fails the whole job and leaves the
+# last checkpoint intact; --resume finishes it with 1 or 2 ranks.
 # Skipped, with a note, when mpirun is missing.
 set -euo pipefail
 bin=${LINMASS_BIN:-build/linmass}
@@ -89,8 +91,116 @@ compare "$(ckpt two)" "$(ckpt cut)" 0
 echo "the tangent kernel split across 2 ranks (tests/test_dist_ntk.c):"
 "${mpi[@]}" "$(dirname "$bin")/test_dist_ntk" | grep -v "^check:" | sed 's/^/  /'
 
+# ---- the probes over several ranks (src/probe: distribute) ----
+echo "Hessian-vector products split across 2 ranks (tests/test_dist_hessian.c):"
+"${mpi[@]}" "$(dirname "$bin")/test_dist_hessian" | grep -v "^check:" | sed 's/^/  /'
+# the same probe with and without mpirun: rank 0 alone prints one JSON object, with the numbers
+# of one process (per-input norms and the kernel bit-identical, split sums to 1e-12 relative)
+probe_pair() { # probe_pair NAME PROBE ARGS...: runs one process and mpirun -np 2, JSON in $dir/NAME-{1,2}.json
+    local name=$1; shift
+    "$bin" probe "$@" --threads 1 --json --out "$dir/$name-1" >"$dir/$name-1.json" 2>"$dir/$name-1.err" ||
+        { cat "$dir/$name-1.err"; echo "FAIL: probe $1 (one process)"; exit 1; }
+    "${mpi[@]}" "$bin" probe "$@" --threads 1 --json --out "$dir/$name-2" >"$dir/$name-2.json" 2>"$dir/$name-2.err" ||
+        { cat "$dir/$name-2.err"; echo "FAIL: probe $1 under mpirun"; exit 1; }
+    [ "$(wc -l <"$dir/$name-2.json")" = 1 ] || { cat "$dir/$name-2.json"; echo "FAIL: rank 0 alone should print"; exit 1; }
+}
+probe_compare() { # probe_compare NAME 'exact keys' 'close keys': one process against two ranks
+    /usr/bin/python3 - "$dir/$1-1.json" "$dir/$1-2.json" "$2" "$3" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["ranks"] == 1 and b["ranks"] == 2, (a["ranks"], b["ranks"])
+def get(d, k):
+    for part in k.split("."):
+        d = d[part]
+    return d if isinstance(d, list) else [d]
+worst = 0.0
+for k in sys.argv[3].split():
+    assert get(a, k) == get(b, k), "%s: %s vs %s" % (k, get(a, k), get(b, k))
+for k in sys.argv[4].split():
+    for x, y in zip(get(a, k), get(b, k), strict=True):
+        worst = max(worst, abs(x - y) / max(abs(x), 1e-300))
+assert worst <= 1e-12, "the split sums differ by %.3g relative" % worst
+print("  equal: %s; within %.2g relative: %s" % (sys.argv[3], worst, sys.argv[4] or "-"))
+PY
+}
+cnn=(--model "conv:4x3,relu,maxpool:2,dense:16,tanh,dense:10" --data fashion-mnist)
+echo "linmass probe hessian (a CNN, 12 inputs) with and without mpirun -np 2:"
+probe_pair hess hessian "${cnn[@]}" --inputs 12 --loss-top 3 --hutchinson 20
+probe_compare hess "per_input max_norm mean_norm argmax" "avg_norm loss_hessian.top loss_hessian.trace loss_hessian.value"
+grep -h "H(fbar)" "$dir/hess-1.err" "$dir/hess-2.err" | sort -u | wc -l | grep -qx 1 ||
+    { grep -h "H(fbar)" "$dir"/hess-*.err; echo "FAIL: the printed ||H(fbar)|| differs"; exit 1; }
+echo "  printed: $(grep -h "H(fbar)" "$dir/hess-2.err" | sed 's/^ *//')"
+echo "linmass probe ntk --method per-sample (a CNN, 40 inputs) and probe plstar (its kernels split):"
+probe_pair ntk ntk "${cnn[@]}" --inputs 40 --method per-sample --save "$dir/K.npy"
+probe_compare ntk "eigenvalues lambda_min lambda_max trace" ""
+probe_pair pl plstar --model "dense:64,tanh,dense:1" --inputs 20 --steps 20
+probe_compare pl "records" ""
+
+# ---- the gradient sums overlapped with the backward pass (lm_dist_reducer, --overlap) ----
+echo "the overlapped reducer under 2 and 3 ranks (tests/test_overlap.c):"
+for np_ in 2 3; do
+    mpirun -np $np_ "${mpi[@]:3}" "$(dirname "$bin")/test_overlap" >"$dir/overlap$np_.out" ||
+        { cat "$dir/overlap$np_.out"; echo "FAIL: test_overlap under $np_ ranks"; exit 1; }
+    grep "ranks, " "$dir/overlap$np_.out" | sed 's/^/ /'
+done
+# 474 378 parameters in two buckets of whole layers: layers 2 and 3 (273 418 floats, over 1 MiB),
+# summed while layer 1's backward runs, then layer 1
+ov=(--data fashion-mnist --max-train 300 --model "dense:256,relu,dropout:0.5,dense:1024,relu,dense:10" --batch 45
+    --steps 10 --log-every 5 --seed 3 --optim sgd --lr 0.05 --momentum 0.9)
+echo "2 ranks, overlap on against off (bit-identical), and against 1 rank (to 1e-6):"
+"$bin" train "${ov[@]}" --out "$dir/ov1" >/dev/null
+"${mpi[@]}" "$bin" train "${ov[@]}" --overlap on --out "$dir/ov-on" >/dev/null
+"${mpi[@]}" "$bin" train "${ov[@]}" --overlap off --out "$dir/ov-off" >/dev/null
+compare "$(ckpt ov-on)" "$(ckpt ov-off)" 0
+compare "$(ckpt ov1)" "$(ckpt ov-on)" 1e-6
+echo "mpirun -np 2 linmass bench mlp --json: samples/s of the global batch and the all-reduce's cost:"
+"${mpi[@]}" "$bin" bench mlp --seconds 1 --json 2>/dev/null | tail -n 1 >"$dir/bench.json"
+/usr/bin/python3 - "$dir/bench.json" <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+for k in ("samples_per_sec", "ranks", "overlap", "allreduce_ms_per_step", "allreduce_exchange_ms_per_step",
+          "allreduce_mb_per_step"):
+    assert k in r, "no key %s in %s" % (k, r)
+assert r["ranks"] == 2 and r["overlap"] == 1 and r["batch"] == 128, r
+assert abs(r["allreduce_mb_per_step"] - 1863690 * 4 / 1e6) < 1e-3, r  # the mlp's gradient, once a step
+assert r["samples_per_sec"] > 0 and 0 < r["allreduce_ms_per_step"] <= r["allreduce_exchange_ms_per_step"] * 1.5 + 1, r
+print("  %.0f samples/s, all-reduce %.2f ms/step blocked (%.2f ms exchange), %.2f MB/step" % (
+    r["samples_per_sec"], r["allreduce_ms_per_step"], r["allreduce_exchange_ms_per_step"], r["allreduce_mb_per_step"]))
+PY
+if "${mpi[@]}" "$bin" bench ntk >/dev/null 2>"$dir/bench.err" || ! grep -q "runs as one process" "$dir/bench.err"; then
+    cat "$dir/bench.err"; echo "FAIL: bench ntk under mpirun should be refused"; exit 1
+fi
+echo "  bench ntk under mpirun is refused: $(grep -m1 'runs as one process' "$dir/bench.err")"
+
+# ---- --sync-bn: batch norm over the global batch ----
+# 451 samples, batch 45: step 11 has one sample, which rank 1 holds (rank 0's share is empty and
+# joins the sums with nothing)
+bn=(--data fashion-mnist --max-train 451 --batch 45 --steps 20 --seed 5 --optim sgd --lr 0.05 --momentum 0.9
+    --model "conv:8x3:nobias,bn,relu,res:8,maxpool:2,flatten,dense:32:nobias,bn,relu,dense:10")
+last_test_loss() { /usr/bin/python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["test_loss"])' "$1"; }
+echo "batch norm: 1 rank against 2 ranks with --sync-bn (weights and running statistics, 20 steps):"
+"$bin" train "${bn[@]}" --out "$dir/bn-one" >/dev/null
+"${mpi[@]}" "$bin" train "${bn[@]}" --sync-bn --out "$dir/bn-sync" >/dev/null
+compare "$(ckpt bn-one)" "$(ckpt bn-sync)" 1e-6
+# the final evaluation is split across the ranks, each with its own running statistics
+a=$(last_test_loss "$dir/bn-one/metrics.jsonl") b=$(last_test_loss "$dir/bn-sync/metrics.jsonl")
+/usr/bin/python3 -c 'import sys; a, b = map(float, sys.argv[1:]); d = abs(a - b) / abs(a)
+print("  test loss (rank 1 evaluates half with its own running statistics): %.10g vs %.10g, relative %.2g" % (a, b, d))
+assert d <= 1e-5, "the 2-rank test loss differs"' "$a" "$b"
+echo "batch norm: 2 ranks with --sync-bn and --overlap off against on (bit-identical):"
+"${mpi[@]}" "$bin" train "${bn[@]}" --sync-bn --overlap off --out "$dir/bn-sync-off" >/dev/null
+compare "$(ckpt bn-sync)" "$(ckpt bn-sync-off)" 0
+echo "batch norm: 2 ranks without --sync-bn (each rank's share, as PyTorch DDP) must differ:"
+"${mpi[@]}" "$bin" train "${bn[@]}" --out "$dir/bn-ddp" >/dev/null
+if compare "$(ckpt bn-one)" "$(ckpt bn-ddp)" 1e-6 2>/dev/null; then
+    echo "FAIL: per-rank batch norm gave the single-process weights: the test above cannot fail"; exit 1
+fi
+echo "batch norm: 1 rank with --sync-bn (no effect) against 1 rank without:"
+"$bin" train "${bn[@]}" --sync-bn --out "$dir/bn-one-sync" >/dev/null
+compare "$(ckpt bn-one)" "$(ckpt bn-one-sync)" 0
+
 # other commands refuse to run as several copies
 if "${mpi[@]}" "$bin" eval --help >"$dir/eval.err" 2>&1 || ! grep -q "runs as one process" "$dir/eval.err"; then
     cat "$dir/eval.err"; echo "FAIL: eval under mpirun should be refused"; exit 1
 fi
-echo "mpi: 7 passed, 0 failed"
+echo "mpi: 22 passed, 0 failed"

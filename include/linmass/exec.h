@@ -26,6 +26,10 @@ typedef enum {
     LM_MODE_FROZEN = 2  /* like TRAIN but never updates running statistics (probes, checks) */
 } lm_mode;
 
+/* Sums across the processes that share a batch (e.g. lm_dist_allreduce_f64): buf[0..n) <- the
+ * sum of buf over them, the same on each. Returns LM_OK or the failure (with its message). */
+typedef lm_status (*lm_channel_sum_fn)(void *ctx, double *buf, size_t n);
+
 #define LM_EXEC_DECLARE(T, S)                                                                  \
     typedef struct lm_exec_##S lm_exec_##S;                                                    \
     lm_status lm_exec_create_##S(const lm_model *m, int max_batch, unsigned flags,            \
@@ -55,12 +59,46 @@ typedef enum {
     double lm_loss_##S(lm_loss_kind kind, const T *z, const T *t, int n, int k, T *gz,        \
                        const T *zdot, T *gzdot);                                               \
     /* Fraction of rows of z whose argmax equals the class index in t. */                    \
-    double lm_accuracy_##S(const T *z, const T *t, int n, int k);
+    double lm_accuracy_##S(const T *z, const T *t, int n, int k);                             \
+    /* Synchronised batch norm: with a hook set, batch norm in the training modes (TRAIN,     \
+     * FROZEN) normalises with the mean and variance of the GLOBAL batch, the union of the    \
+     * shares that several executors (one per rank) hold, as torch.nn.SyncBatchNorm: the      \
+     * forward sums, per channel, the sample count and the moments shifted by the running     \
+     * mean, and the backward sums g and g x^, so the input gradient is that of the global     \
+     * loss. Each executor's parameter gradient stays its own share's: summing it over the    \
+     * executors gives the global one. Each batch-norm layer calls fn once per forward and    \
+     * once per backward, so every executor must make the same calls: one with an empty share \
+     * calls lm_forward_empty and lm_backward_empty instead. NULL removes the hook (the        \
+     * default: each batch on its own). LM_EINVAL on a tangent executor (its rules are per     \
+     * share). Resets lm_exec_status. */                                                       \
+    lm_status lm_exec_set_channel_sum_##S(lm_exec_##S *e, lm_channel_sum_fn fn, void *ctx);   \
+    /* LM_OK, or the first failure of the hook since it was set (the message is kept by        \
+     * lm_error_message); the forward and backward results are then not to be used. */        \
+    lm_status lm_exec_status_##S(const lm_exec_##S *e);                                       \
+    /* lm_forward and lm_backward of an empty share (n = 0): with a channel-sum hook and a    \
+     * training mode, each batch-norm layer takes part in the sums (adding nothing) and moves \
+     * its running statistics as the other executors do; otherwise nothing. grad (length     \
+     * num_params) receives zeros. */                                                          \
+    void lm_forward_empty_##S(lm_exec_##S *e, lm_mode mode);                                  \
+    void lm_backward_empty_##S(lm_exec_##S *e, T *grad);
 
 LM_EXEC_DECLARE(float, f32)
 LM_EXEC_DECLARE(double, f64)
 
 #undef LM_EXEC_DECLARE
+
+/* Gradient-ready hook (overlapping the all-reduce with the backward pass, lm_dist_reducer):
+ * during lm_backward, after each top-level layer's backward, fn(ctx, offset, count) says that
+ * the gradient slice [offset, offset + count) (the layer's parameters) is final. Layers run from
+ * the last to the first, so the slices arrive from high offsets downwards; layers without
+ * parameters are not reported. fn NULL removes the hook. */
+typedef void (*lm_grad_ready_fn)(void *ctx, size_t offset, size_t count);
+void lm_exec_set_grad_hook_f32(lm_exec_f32 *e, lm_grad_ready_fn fn, void *ctx);
+void lm_exec_set_grad_hook_f64(lm_exec_f64 *e, lm_grad_ready_fn fn, void *ctx);
+/* Where the hook's slices start, ascending (up to max into offsets, which may be NULL); returns
+ * how many slices there are: cuts for lm_dist_reducer_create's buckets. */
+int lm_exec_grad_slices_f32(const lm_exec_f32 *e, size_t *offsets, int max);
+int lm_exec_grad_slices_f64(const lm_exec_f64 *e, size_t *offsets, int max);
 
 #ifdef __cplusplus
 }

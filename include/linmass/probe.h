@@ -97,6 +97,13 @@ typedef struct {
     const double *coef;    /* LM_HVP_MODEL: n weights c_i; NULL: 1/n each */
     lm_loss_kind loss;     /* LM_HVP_LOSS */
     const double *targets; /* LM_HVP_LOSS: MSE n x K values, XENT n class indices */
+    int distribute;        /* 1: collective over the lm_dist ranks (mpirun): rank r takes the
+                            * inputs [n r / R, n (r+1) / R) and every product (and
+                            * lm_hvp_value) is the ordered all-reduce (lm_dist_allreduce_f64)
+                            * of the shares, so every rank gets the same bits; within 1e-15 or
+                            * so of one process's, not bit-identical (the sums group
+                            * differently). Every rank must then call every function below
+                            * that computes, in the same order, with the same arguments. */
 } lm_hvp_opts;
 
 typedef struct lm_hvp lm_hvp;
@@ -108,11 +115,15 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
                         lm_hvp **out);
 void lm_hvp_free(lm_hvp *h);
 size_t lm_hvp_dim(const lm_hvp *h);
-/* Point the product at other inputs (same model; n <= any n, chunked). */
+/* Point the product at other inputs (same model; any n, chunked; split over the ranks when
+ * distributing, one input included: one rank then computes and the others add zeros). */
 void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
                        const double *targets);
 /* hv = H v. Also usable as an lm_matvec_fn with ctx = h. */
 void lm_hvp_apply(void *h, const double *v, double *hv);
+/* LM_OK, or the status of the first all-reduce that failed in a distributed product (whose
+ * result is then not to be trusted); lm_hvp_apply cannot return it. */
+lm_status lm_hvp_status(const lm_hvp *h);
 /* phi and its gradient at the current parameters (grad may be NULL). */
 double lm_hvp_value(lm_hvp *h, double *grad);
 /* The float64 parameters the object works on (its own copy). */
@@ -127,6 +138,10 @@ typedef struct {
     lm_eig_opts eig;
     int skip_per_input; /* 1: only the averaged model */
     int skip_average;   /* 1: only the per-input norms */
+    int distribute;     /* 1: collective over the lm_dist ranks (mpirun): the averaged model's
+                         * products are split over the inputs (lm_hvp_opts.distribute: within
+                         * rounding of one process); the per-input runs are split over the
+                         * inputs and gathered, bit-identical to one process */
 } lm_hessian_opts;
 
 typedef struct {
@@ -152,6 +167,7 @@ typedef struct {
     const double *targets; /* MSE: n x K values; XENT: n class indices */
     lm_eig_opts eig;       /* top_k: how many top eigenvalues (0: 1) */
     int hutchinson;        /* Rademacher samples for the trace; 0: 100; < 0: skip */
+    int distribute;        /* 1: every product split over the lm_dist ranks (lm_hvp_opts) */
 } lm_loss_hessian_opts;
 
 typedef struct {
@@ -178,17 +194,22 @@ typedef struct {
     lm_ntk_method method;
     size_t mem_cap; /* bytes for the kernel and its scratch (Gram matrices and activations, or
                      * gradient blocks); 0: 1 GiB. Over it: LM_ENOMEM naming the size needed. */
-    int distribute; /* 1: collective over the lm_dist ranks (mpirun): with the Gram identity
-                     * each rank forms the row blocks of K it owns (every R-th block of 256
-                     * inputs) and K is summed across ranks, so every rank gets K bit-identical
-                     * to one process's; per-sample K is computed whole on every rank */
+    int distribute; /* 1: collective over the lm_dist ranks (mpirun); every rank gets K
+                     * bit-identical to one process's. Gram identity: each rank forms the row
+                     * blocks of K it owns (every R-th block of 256 inputs) and K is summed
+                     * across ranks (each entry comes from one rank, the others add zeros).
+                     * Per-sample, when every gradient row fits: rank r computes the rows of
+                     * inputs [n r / R, n (r+1) / R), the rows are gathered, and each rank forms
+                     * its row blocks of K (blocks of 64 dealt in snake order: 0 1 1 0 0 1 ..
+                     * on 2 ranks); when they do not fit, rank r takes every
+                     * R-th block row of the blocked scheme (its gradient blocks and products) */
 } lm_ntk_opts;
 
 typedef struct {
     lm_ntk_method method; /* the one used */
     size_t bytes;         /* the memory it planned */
     int block;            /* per-sample: gradient rows held at once */
-    long passes;          /* per-sample: single-sample backward passes */
+    long passes;          /* per-sample: single-sample backward passes (on this rank) */
 } lm_ntk_info;
 
 /* 1 when the Gram identity applies: a top-level sequence of dense, flatten, activation and
@@ -220,7 +241,9 @@ typedef struct {
     int record_every;        /* record at t = 0, k, 2k, ... and T; 0: max(1, T / 10) */
     const double *x_test;    /* held-out inputs for |f - f_lin| (may be NULL) */
     int n_test;
-    lm_ntk_opts ntk;         /* method and memory cap of the kernels (net is taken from above) */
+    lm_ntk_opts ntk;         /* method, memory cap and distribute of the kernels (net is taken
+                              * from above); with ntk.distribute every rank runs the same descent
+                              * and the kernels are split over the ranks */
 } lm_linearity_opts;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #ifndef LINMASS_RNG_H
 #define LINMASS_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -23,6 +24,9 @@ enum {
 
 /* Four independent 32-bit words for counter `index` of `stream` under `seed`. */
 void lm_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
+/* lm_philox for counters index .. index + blocks - 1: out[4 b .. 4 b + 3] is block index + b
+ * (the same words, vectorised). */
+void lm_philox_fill(uint64_t seed, uint64_t stream, uint64_t index, size_t blocks, uint32_t *out);
 
 /* A uniform double in [0, 1) with 53 random bits. */
 double lm_rand_uniform(uint64_t seed, uint64_t stream, uint64_t index);

@@ -10,9 +10,12 @@
  * data and holds the model; batch b of the common order (from the seed) is split in contiguous
  * shares, rank r computing samples [b r / R, b (r+1) / R) with dropout and augmentation drawn
  * by the global position, so the masks are those of one process; each rank's gradient is that of
- * its loss sum / b, and the sum over ranks (lm_dist_allreduce_f32) is the global batch's mean
+ * its loss sum / b, and the sum over ranks (dist.h, overlap) is the global batch's mean
  * gradient, the same on every rank, so every optimizer steps identically everywhere. Batch norm
- * uses each rank's share (as PyTorch DDP); its running statistics are rank 0's. Rank 0 alone
+ * uses each rank's share (as PyTorch DDP), and its running statistics are rank 0's; with
+ * sync_bn it uses the global batch's statistics instead (as torch.nn.SyncBatchNorm, through
+ * lm_exec_set_channel_sum and lm_dist_allreduce_f64), and the running statistics are the same
+ * on every rank, and those of one process with the whole batch up to rounding. Rank 0 alone
  * writes the run folder; the checkpoint is global, so --resume works with any number of ranks
  * (rank 0 reads it and sends the state to the others). Evaluation is split across ranks. A
  * failure on one rank is reported on all (lm_dist_agree). */
@@ -43,6 +46,7 @@ typedef struct {
     int normalize;      /* per-channel standardisation from training-split statistics (never
                            for linear and kernel models, which see the raw inputs) */
     int augment;        /* random 10% shifts and horizontal flips (images) */
+    int sync_bn;        /* several ranks: batch norm over the global batch (one rank: no effect) */
     int log_every;      /* metrics line every this many steps */
     long ckpt_every;    /* checkpoint every this many steps as well as at each epoch end (0: epochs only) */
     int resume;
@@ -50,6 +54,9 @@ typedef struct {
                            models these are also the centres */
     int auto_samples;   /* optim.auto_hp: the constants come from at most this many samples (and,
                            for kernels, centres) of the training split (<= 0: all) */
+    int overlap;        /* several ranks: sum the gradients in buckets while the backward pass
+                           runs (lm_dist_reducer), 1 (the default) or 0 (one all-reduce after
+                           it); the same bits either way in the ordered reduce mode */
     const char *config_json; /* written to OUT/config.json once the run is set up (may be NULL);
                                 for linear and kernel models with an object "resolved" added:
                                 "model_spec" (the expanded alias), "normalized", and "auto" (the

@@ -9,7 +9,13 @@
  *   gemm       sgemm GFLOP/s at 1024^3 (the ceiling) and on the mlp's own GEMM shapes
  *
  * Timing follows torch_ref.py: 5 warm-up steps, then steps until --seconds have passed. Results
- * go to stdout (one JSON object per workload with --json); progress goes to stderr. */
+ * go to stdout (one JSON object per workload with --json); progress goes to stderr.
+ *
+ * Under mpirun the training workloads run as lm_train_run does: each rank computes its
+ * contiguous share of the batch, the ranks sum the loss (one small all-reduce) and the
+ * gradients (overlapped with the backward pass unless --overlap off), and rank 0 reports
+ * samples/s of the whole (global) batch with the all-reduce's cost per step. The other
+ * workloads refuse to run under mpirun. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +25,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "linmass/dist.h"
 #include "linmass/exec.h"
 #include "linmass/optim.h"
 #include "linmass/probe.h"
@@ -47,8 +54,8 @@ typedef struct {
     const char *workload;
     const char *rate_key; /* samples_per_sec, kernels_per_sec, hvp_over_grad_time, gflops */
     double rate, gflops, ceiling;
-    double extra[5];
-    const char *extra_key[5];
+    double extra[10];
+    const char *extra_key[10];
     int n_extra;
 } bench_result;
 
@@ -121,54 +128,102 @@ static double ceiling_gflops(double seconds)
 
 /* ---- training workloads ---- */
 
-static lm_status train_bench(const train_workload *w, double seconds, int fixed_steps, bench_result *r)
+/* One rank's gradient sum per step (lm_dist): blocked and exchange time, and bytes. */
+static void add_dist_keys(bench_result *r, const lm_dist_stats *a, const lm_dist_stats *b, long steps, int overlap)
+{
+    int i = r->n_extra;
+    double per = steps > 0 ? 1.0 / steps : 0;
+    r->extra_key[i] = "ranks", r->extra[i++] = lm_dist_size();
+    r->extra_key[i] = "overlap", r->extra[i++] = overlap;
+    /* the time this rank was held up by the gradient sums (waiting for the other ranks included) */
+    r->extra_key[i] = "allreduce_ms_per_step", r->extra[i++] = 1e3 * (b->seconds - a->seconds) * per;
+    /* from the first bucket's start to the last one's end (overlapped backward included) */
+    r->extra_key[i] = "allreduce_exchange_ms_per_step";
+    r->extra[i++] = 1e3 * (b->exchange_seconds - a->exchange_seconds) * per;
+    r->extra_key[i] = "allreduce_mb_per_step", r->extra[i++] = (b->bytes - a->bytes) * per / 1e6;
+    r->n_extra = i;
+}
+
+static lm_status train_bench(const train_workload *w, double seconds, int fixed_steps, int overlap, bench_result *r)
 {
     lm_model *m = NULL;
     lm_exec_f32 *e = NULL;
     lm_optim *o = NULL;
+    lm_dist_reducer *red = NULL;
     lm_status st = lm_model_create(w->spec, w->in, LM_PARAM_STANDARD, 0, &m);
     lm_optim_config oc;
     lm_optim_config_init(&oc, LM_OPTIM_NESTEROV);
     oc.lr = 0.01;
     oc.momentum = 0.9;
+    /* the batch is global: rank `rank` of R takes samples [lo, lo + nb), as lm_train_run */
+    int n = w->batch, R = lm_dist_size(), rank = lm_dist_rank();
+    int lo = (int)((long)n * rank / R), nb = (int)((long)n * (rank + 1) / R) - lo;
     if (!st) st = lm_optim_create(&oc, lm_model_params(m), lm_model_num_params(m), &o);
-    if (!st) st = lm_exec_create_f32(m, w->batch, 0, &e);
-    int n = w->batch, k = m ? (int)lm_shape_numel(lm_model_output_shape(m)) : 0;
-    size_t in = lm_shape_numel(w->in);
+    if (!st) st = lm_exec_create_f32(m, nb > 0 ? nb : 1, 0, &e);
+    int k = m ? (int)lm_shape_numel(lm_model_output_shape(m)) : 0;
+    size_t in = lm_shape_numel(w->in), np = m ? lm_model_num_params(m) : 0;
     float *x = malloc((size_t)n * in * sizeof *x), *y = malloc((size_t)n * sizeof *y);
-    float *gz = malloc((size_t)n * k * sizeof *gz), *grad = m ? malloc(lm_model_num_params(m) * sizeof *grad) : NULL;
+    float *gz = malloc((size_t)n * k * sizeof *gz), *grad = m ? malloc(np * sizeof *grad) : NULL;
     if (!st && (!x || !y || !gz || !grad)) st = lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
+    if (!st && R > 1 && overlap) { /* buckets of whole layers, as lm_train_run */
+        int ncuts = lm_exec_grad_slices_f32(e, NULL, 0);
+        size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
+        if (cuts) lm_exec_grad_slices_f32(e, cuts, ncuts);
+        st = cuts ? lm_dist_reducer_create(grad, np, LM_DIST_OVERLAP_BUCKET_BYTES, cuts, ncuts, &red)
+                  : lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
+        free(cuts);
+    }
+    if (R > 1) st = lm_dist_agree(st);
     if (!st) {
+        if (red) lm_exec_set_grad_hook_f32(e, lm_dist_reducer_hook, red);
         lm_rand_normal_fill_f32(x, (uint64_t)n * in, 1, 0, LM_STREAM_DATA);
         for (int i = 0; i < n; i++) {
             uint32_t u[4];
             lm_philox(0, LM_STREAM_DATA + 1, (uint64_t)i, u);
             y[i] = (float)(u[0] % 10);
         }
-        double t0 = 0, t = 0, c0 = 0;
+        double t0 = 0, t = 0, c0 = 0, c1 = 0;
         long steps = 0;
-        for (long s = -5; !st && (fixed_steps ? s < fixed_steps : s < 1 || t - t0 < seconds); s++) {
-            if (s == 0) t0 = cli_now(), c0 = cpu_now(); /* s < 0: warm-up */
+        lm_dist_stats d0 = {0}, d1;
+        for (long s = -5; !st; s++) {
+            if (s == 0) t0 = cli_now(), c0 = cpu_now(), lm_dist_get_stats(&d0); /* s < 0: warm-up */
+            int stop = fixed_steps ? s >= fixed_steps : s >= 1 && t - t0 >= seconds;
+            if (stop && R == 1) break;
             lm_exec_bind_f32(e, lm_optim_eval_point(o), lm_model_buffers(m));
             lm_exec_set_rng_f32(e, 0, (uint64_t)(s + 5));
-            const float *z = lm_forward_f32(e, x, n, LM_MODE_TRAIN, NULL);
-            double loss = lm_loss_f32(LM_LOSS_XENT, z, y, n, k, gz, NULL, NULL);
+            lm_exec_set_rng_offset_f32(e, (uint64_t)lo);
+            const float *z = nb ? lm_forward_f32(e, x + (size_t)lo * in, nb, LM_MODE_TRAIN, NULL) : NULL;
+            double loss = nb ? lm_loss_f32(LM_LOSS_XENT, z, y + lo, nb, k, gz, NULL, NULL) : 0;
+            if (R > 1) { /* the trainer's per-step loss sum; it carries rank 0's decision to stop */
+                double sums[2] = {loss * nb, rank == 0 && stop};
+                if ((st = lm_dist_allreduce_f64(sums, 2))) break;
+                loss = sums[0] / n, stop = sums[1] > 0;
+                for (size_t i = 0; i < (size_t)nb * k; i++) gz[i] *= (float)((double)nb / n);
+            }
+            if (stop) break;
             if (loss != loss) st = lm_fail(LM_EDIVERGED, "bench %s: the loss is NaN at step %ld", w->name, s + 5);
-            lm_backward_f32(e, gz, grad, NULL, NULL, NULL);
+            if (nb) lm_backward_f32(e, gz, grad, NULL, NULL, NULL); /* with red: buckets start inside */
+            else memset(grad, 0, np * sizeof *grad);
+            lm_status sum = red ? lm_dist_reducer_finish(red) : R > 1 ? lm_dist_allreduce_f32(grad, np) : LM_OK;
+            if (!st) st = sum;
             lm_optim_step(o, grad, 1.0);
             if (s >= 0) steps++;
-            t = cli_now();
+            t = cli_now(), c1 = cpu_now();
         }
+        lm_dist_get_stats(&d1);
         r->rate = steps * n / (t - t0);
         r->gflops = r->rate * 3 * 2 * lm_model_forward_macs(m) / 1e9;
         r->extra_key[0] = "batch", r->extra[0] = n;
         r->extra_key[1] = "steps", r->extra[1] = (double)steps;
         r->extra_key[2] = "max_rss_mib", r->extra[2] = max_rss_mib();
         /* the share of the cores the process got: below 1 on a loaded machine */
-        r->extra_key[3] = "cpu_fraction", r->extra[3] = (cpu_now() - c0) / (t - t0) / lm_get_threads();
+        r->extra_key[3] = "cpu_fraction", r->extra[3] = (c1 - c0) / (t - t0) / lm_get_threads();
         r->n_extra = 4;
+        if (R > 1) add_dist_keys(r, &d0, &d1, steps, red != NULL);
     }
     r->rate_key = "samples_per_sec";
+    if (red) lm_exec_set_grad_hook_f32(e, NULL, NULL);
+    lm_dist_reducer_free(red);
     free(x), free(y), free(gz), free(grad);
     lm_exec_free_f32(e);
     lm_optim_free(o);
@@ -289,7 +344,14 @@ static int known_workload(const char *name)
     return !strcmp(name, "gemm") || !strcmp(name, "ntk") || !strcmp(name, "hvp");
 }
 
-static lm_status run_workload(const char *name, double seconds, int steps, bench_result *r)
+static int train_workload_named(const char *name)
+{
+    for (int i = 0; i < N_TRAIN; i++)
+        if (!strcmp(name, train_workloads[i].name)) return 1;
+    return 0;
+}
+
+static lm_status run_workload(const char *name, double seconds, int steps, int overlap, bench_result *r)
 {
     memset(r, 0, sizeof *r);
     r->workload = name;
@@ -305,7 +367,7 @@ static lm_status run_workload(const char *name, double seconds, int steps, bench
     if (!strcmp(name, "ntk") || !strcmp(name, "hvp")) return probe_bench(name, seconds, r);
     for (int i = 0; i < N_TRAIN; i++) {
         if (strcmp(name, train_workloads[i].name)) continue;
-        lm_status st = train_bench(&train_workloads[i], seconds, steps, r);
+        lm_status st = train_bench(&train_workloads[i], seconds, steps, overlap, r);
         if (!st) r->ceiling = ceiling_gflops(seconds < 1 ? seconds : 1);
         return st;
     }
@@ -316,12 +378,15 @@ int cmd_bench(int argc, char **argv)
 {
     int threads = 1, json = 0, steps = 0;
     double seconds = 3;
+    const char *overlap = "on", *reduce = "ordered";
     const char *names[16];
     cli_opt opts[] = {
         {"threads", OPT_INT, &threads, BENCH_DEFAULT_THREADS, "threads (0: all cores); the default is the fastest here", 0},
         {"seconds", OPT_DOUBLE, &seconds, "3", "timed seconds per workload, after 5 warm-up steps", 0},
         {"steps", OPT_INT, &steps, "0", "training workloads: time exactly this many steps instead (0: use --seconds)", 0},
         {"json", OPT_FLAG, &json, NULL, "one JSON object per workload (torch_ref.py's keys)", 0},
+        {"overlap", OPT_STRING, &overlap, "on", "mpirun: sum the gradients during the backward pass (on) or after it (off)", 0},
+        {"reduce", OPT_STRING, &reduce, "ordered", "mpirun: gradient sum ordered (rank order) or mpi (MPI_Allreduce)", 0},
     };
     cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
                      "Training and probe speed on the workloads of ../shared/bench/torch_ref.py, and the\n"
@@ -329,7 +394,13 @@ int cmd_bench(int argc, char **argv)
                      "GFLOP/s and the fraction of the sgemm ceiling measured in the same run), ntk\n"
                      "(kernels/s), hvp (time of a Hessian-vector product over a gradient), gemm.",
                      opts, sizeof opts / sizeof *opts,
-                     "bench/compare.sh runs these and torch_ref.py alternately and prints the ratios.\n",
+                     "bench/compare.sh runs these and torch_ref.py alternately and prints the ratios.\n"
+                     "Under mpirun (fcn, mlp, cnn, resnet20 only) the batch is split across the ranks as in\n"
+                     "'linmass train' (--threads 0 is then 1 per rank); rank 0 prints samples/s of the global\n"
+                     "batch, ranks, overlap, allreduce_ms_per_step (time blocked in the gradient sums),\n"
+                     "allreduce_exchange_ms_per_step (first bucket's start to last one's end) and\n"
+                     "allreduce_mb_per_step (the gradient summed). bench/mpi.sh compares 1 rank x 2 threads\n"
+                     "with 2 ranks x 1 thread, overlap on and off.\n",
                      names, 16, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
@@ -340,14 +411,35 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < c.npositional; i++)
         if (!known_workload(names[i]))
             return cli_usage_error(&c, "unknown workload '%s': choose fcn, mlp, cnn, resnet20, ntk, hvp or gemm", names[i]);
-    lm_set_threads(threads);
+    if (strcmp(overlap, "on") && strcmp(overlap, "off"))
+        return cli_usage_error(&c, "--overlap: '%s' is not on or off", overlap);
+    if (strcmp(reduce, "ordered") && strcmp(reduce, "mpi"))
+        return cli_usage_error(&c, "--reduce: '%s' is not ordered or mpi", reduce);
+    int R = lm_dist_size(), rank = lm_dist_rank();
+    for (int i = 0; R > 1 && i < c.npositional; i++)
+        if (!train_workload_named(names[i])) { /* every rank sees the same names: all stop */
+            if (rank == 0)
+                fprintf(stderr, "linmass bench: '%s' runs as one process (run it without mpirun); under mpirun only "
+                                "the training workloads fcn, mlp, cnn, resnet20 run\n", names[i]);
+            return 2;
+        }
+    lm_dist_set_reduce(strcmp(reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
+    lm_set_threads(threads == 0 && R > 1 ? 1 : threads);
     for (int i = 0; i < c.npositional; i++) {
-        fprintf(stderr, "linmass bench: %s, %d thread%s, %g s\n", names[i], lm_get_threads(),
-                lm_get_threads() == 1 ? "" : "s", seconds);
+        if (rank == 0)
+            fprintf(stderr, "linmass bench: %s, %d thread%s%s, %g s\n", names[i], lm_get_threads(),
+                    lm_get_threads() == 1 ? "" : "s", R > 1 ? " per rank" : "", seconds);
+        if (R > 1 && rank == 0) fprintf(stderr, "linmass bench: %d ranks, overlap %s, reduce %s\n", R, overlap, reduce);
         bench_result r;
-        lm_status st = run_workload(names[i], seconds, steps, &r);
-        if (st) return cli_fail("bench", st);
-        print_result(&r, lm_get_threads(), json);
+        lm_status st = run_workload(names[i], seconds, steps, !strcmp(overlap, "on"), &r);
+        if (st) {
+            if (lm_dist_failed()) { /* the other ranks may be stuck in a collective */
+                fprintf(stderr, "linmass bench: %s\n", lm_error_message());
+                lm_dist_abort(1);
+            }
+            return rank == 0 ? cli_fail("bench", st) : 1;
+        }
+        if (rank == 0) print_result(&r, lm_get_threads(), json);
     }
     return 0;
 }

@@ -1,7 +1,11 @@
 /* linmass probe hessian|ntk|linearity|plstar and linmass sweep width: the probes of
  * include/linmass/probe.h (science.md sections 4 and 5) on a model, random or from a
  * checkpoint, and data; each writes a run folder like training does: config.json, result.json,
- * plots/ (PNG) and report.md. */
+ * plots/ (PNG) and report.md.
+ *
+ * Under mpirun the probes run on every rank: each rank loads the same model and inputs, the
+ * Hessian products and tangent kernels are split over the ranks (the probes' distribute
+ * option), every rank ends with the same numbers, and rank 0 alone prints and writes. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,6 +19,7 @@
 #include "cli/plot.h"
 #include "cli/train_cli.h"
 #include "linmass/data.h"
+#include "linmass/dist.h"
 #include "linmass/io.h"
 #include "linmass/probe.h"
 #include "linmass/runtime.h"
@@ -70,7 +75,7 @@ typedef struct {
     {"output", OPT_STRING, &(o).output, "sum", "model output probed: k (0-based) or sum (over outputs; = 0 for one output)", 0}, \
     {"no-normalize", OPT_FLAG, &(o).no_normalize, NULL, "raw inputs (default: standardised as training does; a checkpoint's own statistics)", 0}, \
     {"seed", OPT_U64, &(o).seed, "0", "seed of the random init, the synthetic data and the probe's random vectors", 0}, \
-    {"threads", OPT_INT, &(o).threads, "0", "threads (0: all cores)", 0},                                           \
+    {"threads", OPT_INT, &(o).threads, "0", "threads (0: all cores; 1 per rank under mpirun)", 0},                                     \
     {"out", OPT_STRING, &(o).out, out_def, "run folder: config.json, result.json, plots/*.png, report.md", 0},     \
     {"json", OPT_FLAG, &(o).json, NULL, "print one JSON object last on stdout (the summary goes to stderr)", 0}
 
@@ -163,7 +168,8 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
         cJSON *m = cJSON_GetObjectItem(s->runcfg, "model"), *d = cJSON_GetObjectItem(s->runcfg, "data");
         cJSON *p = cJSON_GetObjectItem(s->runcfg, "param"), *sd = cJSON_GetObjectItem(s->runcfg, "seed");
         if (!cJSON_IsString(m) || !cJSON_IsString(d)) {
-            fprintf(stderr, "linmass %s: %s: no 'model' and 'data' strings (is it a training run?)\n", c->command, path);
+            if (lm_dist_rank() == 0)
+                fprintf(stderr, "linmass %s: %s: no 'model' and 'data' strings (is it a training run?)\n", c->command, path);
             return 2;
         }
         s->model = m->valuestring;
@@ -179,7 +185,7 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     if (o->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", o->inputs);
     if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
-    lm_set_threads(o->threads);
+    lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
     if ((rc = load_split(c, s->data, LM_SPLIT_TRAIN, s->data_seed, &s->train))) return rc;
     if (n_test > 0 && (rc = load_split(c, s->data, LM_SPLIT_TEST, s->data_seed, &s->test))) return rc;
     if ((size_t)o->inputs > s->train->n)
@@ -211,7 +217,7 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     if (!st && s->normalized && s->test) st = lm_dataset_normalize(s->test, mean, sd);
     free(mean), free(sd);
     if (st) return cli_fail(c->command, st);
-    if (s->ckpt && !o->run && !cli_given(c, "param"))
+    if (s->ckpt && !o->run && !cli_given(c, "param") && lm_dist_rank() == 0)
         fprintf(stderr, "note: --param %s assumed for the checkpoint (checkpoints do not record it; --run does)\n", param);
     size_t nin = lm_shape_numel(s->train->shape);
     s->x = to_f64(s->train->x, (size_t)s->n * nin);
@@ -247,6 +253,50 @@ static int prepare_out(const cli_command *c, const char *out)
     snprintf(plots, sizeof plots, "%s/plots", out);
     lm_status st = lm_mkdir_p(plots);
     return st ? cli_fail(c->command, st) : 0;
+}
+
+/* ---- several ranks ---- */
+
+/* Under mpirun: 0 on every rank when every rank's rc is 0; otherwise every rank returns an
+ * exit code, so that none waits in a collective for a rank that gave up. Rank 0 tells. */
+static int agree_rc(const cli_command *c, int rc)
+{
+    if (lm_dist_size() == 1) return rc;
+    lm_status st = rc ? lm_fail(rc == 2 ? LM_EINVAL : LM_EIO, "failed before the probe (see rank 0's message, or run "
+                                                              "it without mpirun)") : LM_OK;
+    st = lm_dist_agree(st);
+    return st && !rc ? cli_fail(c->command, st) : rc;
+}
+
+/* A failed probe: the ranks agreed on it, unless MPI itself broke, which ends the job. */
+static int probe_fail(const cli_command *c, lm_status st)
+{
+    int rc;
+    if (st == LM_ENOMEM) {
+        if (lm_dist_rank() == 0 || lm_dist_failed())
+            fprintf(stderr, "linmass %s: %s; raise --max-memory (MB) or lower --inputs\n", c->command, lm_error_message());
+        rc = 1;
+    } else {
+        rc = cli_fail(c->command, st);
+    }
+    if (lm_dist_failed()) lm_dist_abort(rc); /* the other ranks may be waiting */
+    return rc;
+}
+
+/* The set-up of every probe: model, inputs and (rank 0's) run folder; 0 or the exit code. */
+static int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y)
+{
+    int rc = setup_load(c, o, n_test, s);
+    if (!rc && y) rc = scalar_targets(s, y);
+    if ((rc = agree_rc(c, rc))) return rc;
+    return agree_rc(c, lm_dist_rank() == 0 ? prepare_out(c, o->out) : 0);
+}
+
+static const char *ranks_note(char *buf, size_t len)
+{
+    if (lm_dist_size() > 1) snprintf(buf, len, ", split over %d MPI ranks", lm_dist_size());
+    else buf[0] = 0;
+    return buf;
 }
 
 static const char *param_name(lm_param_kind p) { return p == LM_PARAM_NTK ? "ntk" : "standard"; }
@@ -330,6 +380,7 @@ static void add_common_json(cJSON *o, const setup *s, const char *out)
     if (s->ckpt) cJSON_AddStringToObject(o, "checkpoint", s->ckpt);
     else cJSON_AddNullToObject(o, "checkpoint");
     cJSON_AddStringToObject(o, "run", out);
+    cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
 }
 
 static cJSON *number_array(const double *v, int n)
@@ -393,11 +444,13 @@ static int probe_hessian(int argc, char **argv)
     if (loss_top < 0 || loss_top > LM_EIG_MAX_TOP) return cli_usage_error(&c, "--loss-top %d must be in 0..%d", loss_top, LM_EIG_MAX_TOP);
     if (hutch < 0) return cli_usage_error(&c, "--hutchinson %d must not be negative", hutch);
     setup s;
-    if ((rc = setup_load(&c, &o, 0, &s)) || (rc = prepare_out(&c, o.out))) {
+    if ((rc = setup_all(&c, &o, 0, &s, NULL))) {
         setup_free(&s);
         return rc;
     }
+    int root = lm_dist_rank() == 0;
     lm_hessian_opts ho = {0};
+    ho.distribute = lm_dist_size() > 1;
     ho.net.output = s.output;
     ho.eig.method = em;
     ho.eig.max_steps = steps;
@@ -408,12 +461,14 @@ static int probe_hessian(int argc, char **argv)
     double *per = calloc(s.n, sizeof *per);
     hr.per_input = per;
     double t0 = cli_now();
-    fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s.n, lm_model_num_params(s.m));
-    lm_status st = per ? lm_probe_model_hessian(s.m, s.x, s.n, &ho, &hr) : lm_fail(LM_ENOMEM, "out of memory");
+    if (root) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s.n, lm_model_num_params(s.m));
+    lm_status st = per ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
+    if (ho.distribute) st = lm_dist_agree(st);
+    if (!st) st = lm_probe_model_hessian(s.m, s.x, s.n, &ho, &hr);
     if (st) {
         free(per);
         setup_free(&s);
-        return cli_fail(c.command, st);
+        return probe_fail(&c, st);
     }
     double t_model = cli_now() - t0;
     /* the loss Hessian, when the loss is defined for this model and data */
@@ -444,15 +499,23 @@ static int probe_hessian(int argc, char **argv)
             lo.eig.method = LM_EIG_LANCZOS;
             lo.eig.top_k = loss_top > 0 ? loss_top : 1;
             lo.hutchinson = hutch > 0 ? hutch : -1;
-            st = targets ? lm_probe_loss_hessian(s.m, s.x, s.n, &lo, &lr) : lm_fail(LM_ENOMEM, "out of memory");
+            lo.distribute = ho.distribute;
+            st = targets ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
+            if (lo.distribute) st = lm_dist_agree(st);
+            if (!st) st = lm_probe_loss_hessian(s.m, s.x, s.n, &lo, &lr);
             if (st) {
                 free(per), free(targets);
                 setup_free(&s);
-                return cli_fail(c.command, st);
+                return probe_fail(&c, st);
             }
             have_loss = 1;
         }
-        if (!have_loss) fprintf(stderr, "note: no loss Hessian: %s\n", why);
+        if (!have_loss && root) fprintf(stderr, "note: no loss Hessian: %s\n", why);
+    }
+    if (!root) { /* every rank has the numbers; rank 0 reports them */
+        free(per), free(targets);
+        setup_free(&s);
+        return 0;
     }
     /* the summary */
     sbuf t = {0};
@@ -465,7 +528,8 @@ static int probe_hessian(int argc, char **argv)
               hr.avg.extreme, hr.avg.steps, hr.avg.converged ? "" : ", NOT converged");
     sb_printf(&t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr.max_norm, hr.argmax);
     sb_printf(&t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr.mean_norm, s.n);
-    sb_printf(&t, "  %d Hessian-vector products, %.2f s%s\n", hr.steps, t_model,
+    char rn[64];
+    sb_printf(&t, "  %d Hessian-vector products, %.2f s%s%s\n", hr.steps, t_model, ranks_note(rn, sizeof rn),
               hr.unconverged ? "; some runs stopped at --steps without converging (raise --steps)" : "");
     if (have_loss) {
         sb_printf(&t, "loss Hessian (%s; PyHessian's object), loss %.6g\n",
@@ -595,10 +659,11 @@ static int probe_ntk(int argc, char **argv)
     else return cli_usage_error(&c, "--method: '%s' is not auto, gram or per-sample", method);
     if (save && !*save) return cli_usage_error(&c, "--save needs a file name");
     setup s;
-    if ((rc = setup_load(&c, &o, 0, &s)) || (rc = prepare_out(&c, o.out))) {
+    if ((rc = setup_all(&c, &o, 0, &s, NULL))) {
         setup_free(&s);
         return rc;
     }
+    int root = lm_dist_rank() == 0;
     if (nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s.m)) {
         rc = cli_usage_error(&c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use per-sample)",
                              lm_model_spec(s.m));
@@ -611,19 +676,22 @@ static int probe_ntk(int argc, char **argv)
     ko.net.output = s.output;
     ko.method = nm;
     ko.mem_cap = (size_t)o.max_mem * MB;
+    ko.distribute = lm_dist_size() > 1;
     lm_ntk_info info = {0};
     lm_spectrum sp = {0};
     double t0 = cli_now();
-    fprintf(stderr, "probe ntk: %d inputs, %zu parameters ...\n", s.n, lm_model_num_params(s.m));
-    lm_status st = K && ev ? lm_probe_ntk(s.m, s.x, s.n, &ko, K, &info) : lm_fail(LM_ENOMEM, "out of memory for a %d x %d kernel", s.n, s.n);
+    if (root) fprintf(stderr, "probe ntk: %d inputs, %zu parameters ...\n", s.n, lm_model_num_params(s.m));
+    lm_status st = K && ev ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for a %d x %d kernel", s.n, s.n);
+    if (ko.distribute) st = lm_dist_agree(st);
+    if (!st) st = lm_probe_ntk(s.m, s.x, s.n, &ko, K, &info);
     double t_kernel = cli_now() - t0;
-    if (!st) st = lm_kernel_spectrum(K, s.n, &sp, ev);
-    if (st == LM_ENOMEM) {
-        fprintf(stderr, "linmass %s: %s; raise --max-memory (MB) or lower --inputs\n", c.command, lm_error_message());
-        rc = 1;
-    } else if (st) {
-        rc = cli_fail(c.command, st);
+    if (!root && !st) { /* every rank has K; rank 0 reports on it */
+        free(K), free(ev);
+        setup_free(&s);
+        return 0;
     }
+    if (!st) st = lm_kernel_spectrum(K, s.n, &sp, ev);
+    if (st) rc = probe_fail(&c, st);
     if (!rc && save && (st = write_npy(save, K, s.n))) rc = cli_fail(c.command, st);
     if (rc) {
         free(K), free(ev);
@@ -633,12 +701,15 @@ static int probe_ntk(int argc, char **argv)
     sbuf t = {0};
     char oname[64];
     describe_setup(&t, &s);
+    char rn[64];
     sb_printf(&t, "tangent kernel K = J J^T of %s, %d x %d, float64\n", output_name(&s, oname, sizeof oname), s.n, s.n);
     if (info.method == LM_NTK_GRAM)
-        sb_printf(&t, "  method        Gram identity (dense layers), %.1f MB, %.2f s\n", info.bytes / 1048576.0, t_kernel);
+        sb_printf(&t, "  method        Gram identity (dense layers), %.1f MB, %.2f s%s\n", info.bytes / 1048576.0, t_kernel,
+                  ranks_note(rn, sizeof rn));
     else
-        sb_printf(&t, "  method        per-sample gradients, blocks of %d rows, %ld backward passes, %.1f MB, %.2f s\n", info.block,
-                  info.passes, info.bytes / 1048576.0, t_kernel);
+        sb_printf(&t, "  method        per-sample gradients, blocks of %d rows, %ld backward passes%s, %.1f MB, %.2f s%s\n",
+                  info.block, info.passes, lm_dist_size() > 1 ? " on rank 0" : "", info.bytes / 1048576.0, t_kernel,
+                  ranks_note(rn, sizeof rn));
     sb_printf(&t, "  lambda_min    %.6g%s\n", sp.lambda_min, sp.lambda_min > 0 ? "" : "   (not positive: no PL* on these inputs)");
     sb_printf(&t, "  lambda_max    %.6g   (gradient descent on 1/2 ||F - y||^2 catapults above lr 2/lambda_max = %.4g)\n",
               sp.lambda_max, sp.lambda_max > 0 ? 2 / sp.lambda_max : INFINITY);
@@ -743,7 +814,7 @@ static int probe_gd(int argc, char **argv, int plstar)
     if (held < 0) return cli_usage_error(&c, "--held-out %d must not be negative", held);
     setup s;
     double *y = NULL;
-    if ((rc = setup_load(&c, &o, held, &s)) || (rc = scalar_targets(&s, &y)) || (rc = prepare_out(&c, o.out))) {
+    if ((rc = setup_all(&c, &o, held, &s, &y))) {
         setup_free(&s);
         free(y);
         return rc;
@@ -756,6 +827,8 @@ static int probe_gd(int argc, char **argv, int plstar)
     lo.x_test = s.xt;
     lo.n_test = s.nt;
     lo.ntk.mem_cap = (size_t)o.max_mem * MB;
+    lo.ntk.distribute = lm_dist_size() > 1; /* the kernels split over the ranks; the GD runs on each */
+    int root = lm_dist_rank() == 0;
     lm_status st = LM_OK;
     double t0 = cli_now();
     int auto_lr = lr == 0;
@@ -764,7 +837,9 @@ static int probe_gd(int argc, char **argv, int plstar)
         lm_ntk_opts ko = lo.ntk;
         ko.net = lo.net;
         lm_spectrum sp;
-        st = K ? lm_probe_ntk(s.m, s.x, s.n, &ko, K, NULL) : lm_fail(LM_ENOMEM, "out of memory");
+        st = K ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
+        if (ko.distribute) st = lm_dist_agree(st);
+        if (!st) st = lm_probe_ntk(s.m, s.x, s.n, &ko, K, NULL);
         if (!st) st = lm_kernel_spectrum(K, s.n, &sp, NULL);
         free(K);
         if (!st && !(sp.lambda_max > 0)) st = lm_fail(LM_EINVAL, "lambda_max(K_0) is %g: give --lr", sp.lambda_max);
@@ -773,20 +848,16 @@ static int probe_gd(int argc, char **argv, int plstar)
     lo.lr = lr;
     lm_linearity_result r = {0};
     if (!st) {
-        fprintf(stderr, "probe %s: %d steps of full-batch GD, lr %.4g, %zu parameters ...\n", plstar ? "plstar" : "linearity", steps, lr,
+        if (root)
+            fprintf(stderr, "probe %s: %d steps of full-batch GD, lr %.4g, %zu parameters ...\n", plstar ? "plstar" : "linearity", steps, lr,
                 lm_model_num_params(s.m));
         st = lm_probe_linearity(s.m, s.x, s.n, &lo, &r);
     }
-    if (r.catapult || (st == LM_EDIVERGED && r.lr_catapult > 0))
+    if (root && (r.catapult || (st == LM_EDIVERGED && r.lr_catapult > 0)))
         fprintf(stderr, "warning: lr %.4g > 2/lambda_max(K_0) = %.4g: the catapult regime; the kernel moves by O(1) and the "
                         "measurements do not test the theory (science.md 4.3)\n", lr, r.lr_catapult);
-    if (st) {
-        if (st == LM_ENOMEM) {
-            fprintf(stderr, "linmass %s: %s; raise --max-memory (MB) or lower --inputs\n", c.command, lm_error_message());
-            rc = 1;
-        } else {
-            rc = cli_fail(c.command, st);
-        }
+    if (st || !root) { /* on success every rank has the records; rank 0 reports them */
+        rc = st ? probe_fail(&c, st) : 0;
         lm_linearity_free(&r);
         setup_free(&s);
         free(y);
@@ -928,18 +999,20 @@ int cmd_probe(int argc, char **argv)
         "  plstar     the same run, reported for PL*: lambda_min(K_t), ||grad L||^2/(2L), L_0 (1 - lr mu)^t\n\n"
         "Width sweeps of these probes: linmass sweep width --help.\n";
     if (argc < 1) {
-        fprintf(stderr, "linmass probe: name a probe: hessian, ntk, linearity or plstar (see linmass probe --help)\n");
+        if (lm_dist_rank() == 0)
+            fprintf(stderr, "linmass probe: name a probe: hessian, ntk, linearity or plstar (see linmass probe --help)\n");
         return 2;
     }
     if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
-        fputs(overview, stdout);
+        if (lm_dist_rank() == 0) fputs(overview, stdout);
         return 0;
     }
     if (!strcmp(argv[0], "hessian")) return probe_hessian(argc - 1, argv + 1);
     if (!strcmp(argv[0], "ntk")) return probe_ntk(argc - 1, argv + 1);
     if (!strcmp(argv[0], "linearity")) return probe_gd(argc - 1, argv + 1, 0);
     if (!strcmp(argv[0], "plstar")) return probe_gd(argc - 1, argv + 1, 1);
-    fprintf(stderr, "linmass probe: unknown probe '%s': hessian, ntk, linearity or plstar (see linmass probe --help)\n", argv[0]);
+    if (lm_dist_rank() == 0)
+        fprintf(stderr, "linmass probe: unknown probe '%s': hessian, ntk, linearity or plstar (see linmass probe --help)\n", argv[0]);
     return 2;
 }
 

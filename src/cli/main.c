@@ -12,15 +12,15 @@ static const struct {
     int ranks; /* 1: runs on several MPI ranks (mpirun); the others refuse */
 } commands[] = {
     {"train", cmd_train, "train a model (any optimizer, schedule, data source)", 1},
-    {"eval", cmd_eval, "evaluate a checkpoint: loss and accuracy"},
-    {"plot", cmd_plot, "overlay several runs' curves on one PNG"},
-    {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling"},
-    {"constants", cmd_constants, "float64 linear-regression constants: L, mu, L1, kappa-tilde, MaSS hyper-parameters"},
-    {"theory", cmd_theory, "exact per-step rate of SGD, Nesterov or MaSS on linear regression"},
-    {"repro", cmd_repro, "reproduce a claim of the papers, with plots and a verdict"},
-    {"probe", cmd_probe, "probes of a model: Hessian norm, tangent kernel, linearity and PL* along GD"},
-    {"sweep", cmd_sweep, "a probe over widths: mean per width, log-log slope with a 95% interval, PNG"},
-    {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST"},
+    {"eval", cmd_eval, "evaluate a checkpoint: loss and accuracy", 0},
+    {"plot", cmd_plot, "overlay several runs' curves on one PNG", 0},
+    {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling", 1},
+    {"constants", cmd_constants, "float64 linear-regression constants: L, mu, L1, kappa-tilde, MaSS hyper-parameters", 0},
+    {"theory", cmd_theory, "exact per-step rate of SGD, Nesterov or MaSS on linear regression", 0},
+    {"repro", cmd_repro, "reproduce a claim of the papers, with plots and a verdict", 0},
+    {"probe", cmd_probe, "probes of a model: Hessian norm, tangent kernel, linearity and PL* along GD", 1},
+    {"sweep", cmd_sweep, "a probe over widths: mean per width, log-log slope with a 95% interval, PNG", 0},
+    {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST", 0},
 };
 
 static void usage(FILE *f)

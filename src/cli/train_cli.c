@@ -62,7 +62,8 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
         {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
         {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0},
-        {"sync-bn", OPT_FLAG, &o->sync_bn, NULL, "mpirun: batch-norm statistics over the global batch (not implemented: per rank, as PyTorch DDP)", 0},
+        {"overlap", OPT_STRING, &o->overlap, "on", "mpirun: sum the gradients in buckets during the backward pass (on) or after it (off); same bits", 0},
+        {"sync-bn", OPT_FLAG, &o->sync_bn, NULL, "mpirun: batch norm over the global batch (torch SyncBatchNorm), not each rank's share (DDP); no effect with 1 rank", 0},
     };
     int n = sizeof base / sizeof *base;
     memcpy(o->opts, base, sizeof base);
@@ -109,10 +110,8 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     if (strcmp(o->reduce, "ordered") && strcmp(o->reduce, "mpi"))
         return cli_usage_error(c, "--reduce: '%s' is not ordered or mpi", o->reduce);
     lm_dist_set_reduce(strcmp(o->reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
-    if (o->sync_bn && lm_dist_size() > 1)
-        return cli_usage_error(c, "--sync-bn is not implemented: with %d ranks batch norm normalises each rank's "
-                                  "share of the batch (as PyTorch DDP does by default); drop --sync-bn, or run one "
-                                  "rank", lm_dist_size());
+    if (strcmp(o->overlap, "on") && strcmp(o->overlap, "off"))
+        return cli_usage_error(c, "--overlap: '%s' is not on or off", o->overlap);
     if (o->auto_hp) { /* the theory of science.md 2.2: linear models on the square loss, its own step sizes */
         char alias[256];
         const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
@@ -131,6 +130,8 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     tc->val_fraction = o->val_fraction;
     tc->normalize = !o->no_normalize;
     tc->augment = o->augment;
+    tc->overlap = !strcmp(o->overlap, "on");
+    tc->sync_bn = o->sync_bn;
     tc->log_every = o->log_every;
     tc->ckpt_every = o->ckpt_every;
     tc->resume = o->resume;

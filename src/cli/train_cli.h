@@ -29,6 +29,7 @@ typedef struct {
     int steps;
     int ckpt_every, max_train, auto_samples;
     const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
+    const char *overlap; /* mpirun: on or off (lm_train_config.overlap) */
     int sync_bn;
     uint64_t seed;
     double val_fraction;

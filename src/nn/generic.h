@@ -78,7 +78,12 @@ struct R(lm_exec) {
     real *zeros;        /* zero tangent for the model input */
     real *zero_v;       /* zero parameter tangent */
     real *work;         /* the layers' shared temporary workspace */
+    lm_grad_ready_fn grad_ready; /* lm_exec_set_grad_hook: called per top-level layer in backward */
+    void *grad_ready_ctx;
     void *mem;
+    lm_channel_sum_fn channel_sum; /* lm_exec_set_channel_sum: synchronised batch norm, or NULL */
+    void *channel_sum_ctx;
+    lm_status status;   /* the first failure of channel_sum (lm_exec_status) */
 };
 
 /* Run a sequence forward / backward inside an executor (used by the engine and the residual

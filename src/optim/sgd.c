@@ -6,8 +6,10 @@
  * reference algorithm, in its order, so results do not change. */
 #include "linmass/optim.h"
 
+#include "core/simd.h"
+
 #define DEFINE_SGD_STEP(T, S)                                                                \
-    void lm_sgd_step_##S(size_t n, T *w, const T *g, T *buf, const lm_sgd_hp *hp, long t)    \
+    LM_SIMD_CLONES void lm_sgd_step_##S(size_t n, T *w, const T *g, T *buf, const lm_sgd_hp *hp, long t)    \
     {                                                                                        \
         const T lr = (T)hp->lr, mu = (T)hp->momentum, wd = (T)hp->weight_decay;              \
         const T keep = (T)(1.0 - hp->dampening);                                             \

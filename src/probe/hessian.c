@@ -1,10 +1,16 @@
 /* Hessian probes: exact Hessian-vector products by forward-over-reverse (the engine's tangent
  * executor), the spectral norm of the model Hessian per input and for the averaged model, the
- * loss Hessian's top eigenvalues and its Hutchinson trace. */
+ * loss Hessian's top eigenvalues and its Hutchinson trace.
+ *
+ * Over MPI ranks (distribute): rank r takes the contiguous share [n r / R, n (r+1) / R) of the
+ * inputs; a product is the ordered all-reduce of the shares' products, so every rank holds the
+ * same bits and runs the same eigen-iteration. The per-input norms are whole eigen-runs on
+ * single inputs: the inputs are split and the norms gathered, bit-identical to one process. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "linmass/dist.h"
 #include "linmass/rng.h"
 #include "probe/probe_internal.h"
 
@@ -16,8 +22,20 @@ struct lm_hvp {
     lm_loss_kind loss;
     const double *x, *coef, *targets;
     int n;
+    int distribute; /* sum the ranks' shares (set by the options) */
+    int split;      /* the current inputs are split: distribute and not a per-input run */
+    int lo, hi;     /* this rank's share of the inputs */
+    lm_status st;   /* the first failed all-reduce (lm_hvp_apply cannot return it) */
     double *gz, *gzdot, *grad, *tmp;
 };
+
+/* This rank's share [*lo, *hi) of n items split contiguously over the ranks. */
+static void share(int n, int split, int *lo, int *hi)
+{
+    int R = split ? lm_dist_size() : 1, r = split ? lm_dist_rank() : 0;
+    *lo = (int)((long long)n * r / R);
+    *hi = (int)((long long)n * (r + 1) / R);
+}
 
 /* ---- Hessian-vector products ---- */
 
@@ -31,15 +49,17 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
     if (o->target == LM_HVP_LOSS && !o->targets)
         return lm_fail(LM_EINVAL, "hessian-vector product: the loss needs targets");
     lm_hvp *h = calloc(1, sizeof *h);
-    if (!h) return lm_fail(LM_ENOMEM, "hessian-vector product: out of memory");
-    lm_status st = lm_pnet_init(&h->net, m, &o->net);
+    lm_status st = h ? lm_pnet_init(&h->net, m, &o->net) : lm_fail(LM_ENOMEM, "hessian-vector product: out of memory");
+    if (o->distribute) st = lm_dist_agree(st); /* every rank goes on, or none */
     if (st) {
+        if (h) lm_pnet_free(&h->net);
         free(h);
         return st;
     }
     h->cap = n < h->net.max_batch ? n : h->net.max_batch;
     h->target = o->target;
     h->loss = o->loss;
+    h->distribute = o->distribute && lm_dist_size() > 1;
     lm_hvp_set_inputs(h, x, n, o->coef, o->targets);
     st = lm_exec_create_f64(m, h->cap, LM_EXEC_TANGENT, &h->e);
     size_t nz = (size_t)h->cap * h->net.K;
@@ -49,6 +69,7 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
     h->tmp = malloc(h->net.np * sizeof *h->tmp);
     if (!st && (!h->gz || !h->gzdot || !h->grad || !h->tmp))
         st = lm_fail(LM_ENOMEM, "hessian-vector product: out of memory for %zu parameters", h->net.np);
+    if (h->distribute) st = lm_dist_agree(st);
     if (st) {
         lm_hvp_free(h);
         return st;
@@ -69,14 +90,30 @@ void lm_hvp_free(lm_hvp *h)
 
 size_t lm_hvp_dim(const lm_hvp *h) { return h->net.np; }
 double *lm_hvp_params(lm_hvp *h) { return h->net.w; }
+lm_status lm_hvp_status(const lm_hvp *h) { return h->st; }
 
-void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
-                       const double *targets)
+static void set_inputs(lm_hvp *h, const double *x, int n, const double *coef, const double *targets, int split)
 {
     h->x = x;
     h->n = n;
     h->coef = coef;
     h->targets = targets;
+    h->split = split;
+    share(n, split, &h->lo, &h->hi);
+}
+
+void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
+                       const double *targets)
+{
+    set_inputs(h, x, n, coef, targets, h->distribute);
+}
+
+/* Sum a product over the ranks when the inputs are split; remembers the first failure. */
+static void reduce(lm_hvp *h, double *buf, size_t len)
+{
+    if (!h->split) return;
+    lm_status st = lm_dist_allreduce_f64(buf, len);
+    if (st && !h->st) h->st = st;
 }
 
 /* gz (and gzdot) of phi for the chunk [i0, i0 + nc); returns the chunk's phi and its weight in
@@ -109,42 +146,47 @@ void lm_hvp_apply(void *ctx, const double *v, double *hv)
 {
     lm_hvp *h = ctx;
     size_t np = h->net.np;
-    for (int i0 = 0; i0 < h->n; i0 += h->cap) {
-        int nc = h->n - i0 < h->cap ? h->n - i0 : h->cap;
+    if (h->lo == h->hi) memset(hv, 0, np * sizeof *hv); /* more ranks than inputs */
+    for (int i0 = h->lo; i0 < h->hi; i0 += h->cap) {
+        int nc = h->hi - i0 < h->cap ? h->hi - i0 : h->cap;
         const double *z = lm_forward_f64(h->e, h->x + (size_t)i0 * h->net.nin, nc, h->net.mode, v);
         double weight;
         chunk_seed(h, i0, nc, z, lm_output_dot_f64(h->e), &weight);
         /* the model's gzdot is zero: phi is linear in the output */
-        double *dst = i0 == 0 ? hv : h->tmp;
+        double *dst = i0 == h->lo ? hv : h->tmp;
         lm_backward_f64(h->e, h->gz, h->grad, NULL, h->gzdot, dst);
-        if (i0 == 0) {
+        if (i0 == h->lo) {
             if (weight != 1)
                 for (size_t j = 0; j < np; j++) hv[j] *= weight;
         } else {
             for (size_t j = 0; j < np; j++) hv[j] += weight * h->tmp[j];
         }
     }
+    reduce(h, hv, np);
 }
 
 double lm_hvp_value(lm_hvp *h, double *grad)
 {
     double phi = 0;
     size_t np = h->net.np;
-    for (int i0 = 0; i0 < h->n; i0 += h->cap) {
-        int nc = h->n - i0 < h->cap ? h->n - i0 : h->cap;
+    if (grad && h->lo == h->hi) memset(grad, 0, np * sizeof *grad);
+    for (int i0 = h->lo; i0 < h->hi; i0 += h->cap) {
+        int nc = h->hi - i0 < h->cap ? h->hi - i0 : h->cap;
         const double *z = lm_forward_f64(h->e, h->x + (size_t)i0 * h->net.nin, nc, h->net.mode, NULL);
         double weight;
         phi += chunk_seed(h, i0, nc, z, NULL, &weight) * (h->target == LM_HVP_LOSS ? weight : 1);
         if (!grad) continue;
-        double *dst = i0 == 0 ? grad : h->tmp;
+        double *dst = i0 == h->lo ? grad : h->tmp;
         lm_backward_f64(h->e, h->gz, dst, NULL, NULL, NULL);
-        if (i0 == 0) {
+        if (i0 == h->lo) {
             if (weight != 1)
                 for (size_t j = 0; j < np; j++) grad[j] *= weight;
         } else {
             for (size_t j = 0; j < np; j++) grad[j] += weight * h->tmp[j];
         }
     }
+    reduce(h, &phi, 1);
+    if (grad) reduce(h, grad, np);
     return phi;
 }
 
@@ -168,6 +210,40 @@ lm_status lm_hvp_dense(lm_hvp *h, double *H)
 
 /* ---- the model Hessian ---- */
 
+/* The per-input norms: rank r runs the inputs of its share alone and the (norm, steps,
+ * converged) rows are gathered, so every rank reduces the same n rows in input order. */
+static lm_status per_input_norms(lm_hvp *h, const double *x, int n, const lm_hessian_opts *o, lm_hessian_result *r)
+{
+    int split = h->distribute;
+    double *rows = malloc((size_t)n * 3 * sizeof *rows);
+    size_t *lo = malloc((size_t)(lm_dist_size() + 1) * sizeof *lo);
+    lm_status st = rows && lo ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for %d per-input norms", n);
+    if (split) st = lm_dist_agree(st);
+    int i0 = 0, i1 = n;
+    share(n, split, &i0, &i1);
+    for (int i = i0; !st && i < i1; i++) {
+        lm_eig_result e;
+        set_inputs(h, x + (size_t)i * h->net.nin, 1, NULL, NULL, 0);
+        st = lm_sym_extreme_eig(h->net.np, lm_hvp_apply, h, &o->eig, &e);
+        if (!st) rows[3 * i] = e.norm, rows[3 * i + 1] = e.steps, rows[3 * i + 2] = e.converged;
+    }
+    if (split) {
+        st = lm_dist_agree(st);
+        for (int q = 0; !st && q <= lm_dist_size(); q++) lo[q] = (size_t)((long long)n * q / lm_dist_size());
+        if (!st) st = lm_dist_allgather_rows_f64(rows, 3, lo);
+    }
+    for (int i = 0; !st && i < n; i++) {
+        double norm = rows[3 * i];
+        if (r->per_input) r->per_input[i] = norm;
+        if (norm > r->max_norm || i == 0) r->max_norm = norm, r->argmax = i;
+        r->mean_norm += norm / n;
+        r->steps += (int)rows[3 * i + 1];
+        r->unconverged += !rows[3 * i + 2];
+    }
+    free(rows), free(lo);
+    return st;
+}
+
 lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
                                  const lm_hessian_opts *o, lm_hessian_result *r)
 {
@@ -180,26 +256,19 @@ lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
     lm_hvp_opts ho = {0};
     ho.net = o->net;
     ho.target = LM_HVP_MODEL;
+    ho.distribute = o->distribute;
     lm_hvp *h;
     lm_status st = lm_hvp_create(m, x, n, &ho, &h);
     if (st) return lm_fail_context(st, "model Hessian");
     if (!o->skip_average) {
         st = lm_sym_extreme_eig(h->net.np, lm_hvp_apply, h, &o->eig, &r->avg);
+        if (!st) st = h->st;
+        if (h->distribute) st = lm_dist_agree(st);
         r->avg_norm = r->avg.norm;
         r->steps += r->avg.steps;
         r->unconverged += !r->avg.converged;
     }
-    for (int i = 0; !st && !o->skip_per_input && i < n; i++) {
-        lm_eig_result e;
-        lm_hvp_set_inputs(h, x + (size_t)i * h->net.nin, 1, NULL, NULL);
-        st = lm_sym_extreme_eig(h->net.np, lm_hvp_apply, h, &o->eig, &e);
-        if (st) break;
-        if (per_input) per_input[i] = e.norm;
-        if (e.norm > r->max_norm || i == 0) r->max_norm = e.norm, r->argmax = i;
-        r->mean_norm += e.norm / n;
-        r->steps += e.steps;
-        r->unconverged += !e.converged;
-    }
+    if (!st && !o->skip_per_input) st = per_input_norms(h, x, n, o, r);
     lm_hvp_free(h);
     return st ? lm_fail_context(st, "model Hessian") : LM_OK;
 }
@@ -216,6 +285,7 @@ lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
     ho.target = LM_HVP_LOSS;
     ho.loss = o->loss;
     ho.targets = o->targets;
+    ho.distribute = o->distribute;
     lm_hvp *h;
     lm_status st = lm_hvp_create(m, x, n, &ho, &h);
     if (st) return lm_fail_context(st, "loss Hessian");
@@ -227,6 +297,8 @@ lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
     size_t p = h->net.np;
     double *v = samples > 0 ? malloc(p * sizeof *v) : NULL, *hv = samples > 0 ? malloc(p * sizeof *hv) : NULL;
     if (!st && samples > 0 && (!v || !hv)) st = lm_fail(LM_ENOMEM, "loss Hessian: out of memory");
+    if (!st) st = h->st;
+    if (h->distribute) st = lm_dist_agree(st);
     double sum = 0, sum2 = 0;
     for (int s = 0; !st && s < samples; s++) {
         /* Rademacher signs: one bit per parameter from Philox blocks of 128 bits */
@@ -242,6 +314,7 @@ lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
         sum += q;
         sum2 += q * q;
     }
+    if (!st) st = h->st;
     if (!st && samples > 0) {
         r->samples = samples;
         r->trace = sum / samples;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linmass/dist.h"
 #include "probe/probe_internal.h"
 
 typedef struct {
@@ -98,6 +99,7 @@ lm_status lm_probe_linearity(const lm_model *m, const double *x, int n,
     if (!st && (!s.w0 || !s.gz || !s.grad || !s.tmp || !F || !res || !K0 || !Kt || !dw || !ftest ||
                 !r->records || !r->params_final))
         st = lm_fail(LM_ENOMEM, "linearity: out of memory for %zu parameters and %d inputs", np, n);
+    if (o->ntk.distribute) st = lm_dist_agree(st); /* the kernels are collective: every rank goes on, or none */
     double *w = s.net.w; /* trained in place; w0 is kept */
     if (!st) memcpy(s.w0, w, np * sizeof *w);
     double K0norm = 0;

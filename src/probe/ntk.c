@@ -6,8 +6,11 @@
  * with the output gradient 1 per sample give every A and D: memory O(n^2 + n * width).
  *
  * Per-sample (any model): single-sample gradient rows in blocks G (B x p) that fit the memory
- * cap; K_IJ = G_I G_J^T. When all n rows fit, one pass; otherwise a block I is held while
- * every later block J is recomputed. */
+ * cap; K_IJ = G_I G_J^T. When all n rows fit, one pass and K in row blocks of 64; otherwise a
+ * block I is held while every later block J is recomputed.
+ *
+ * Over MPI ranks (distribute) each rank does a share of either and K is summed across the
+ * ranks, each entry from the one rank that formed it: bit-identical to one process. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -148,8 +151,66 @@ static void grad_rows(rows_ctx *c, int k, int i0, int b, double *G)
     }
 }
 
+enum { PRODUCT_ROWS = 64 }; /* rows of K formed at once from gathered gradient rows */
+
+/* The rank that forms row block b of K: blocks go out in snake order (0 1 .. R-1 R-1 .. 1 0 0 1
+ * ..), which balances the triangle's growing rows across the ranks. */
+static int block_owner(int b, int ranks)
+{
+    int c = b % (2 * ranks);
+    return c < ranks ? c : 2 * ranks - 1 - c;
+}
+
+/* K's lower triangle += G G^T, G holding all n gradient rows (n x p), in the row blocks of
+ * PRODUCT_ROWS that this rank owns (a dsyrk for the diagonal block, a dgemm left of it): the
+ * same BLAS calls whatever the number of ranks. */
+static void rows_product(const double *G, int n, size_t p, int rank, int ranks, double *K)
+{
+    for (int b = 0, i0 = 0; i0 < n; b++, i0 += PRODUCT_ROWS) {
+        if (block_owner(b, ranks) != rank) continue;
+        int rows = n - i0 < PRODUCT_ROWS ? n - i0 : PRODUCT_ROWS;
+        const double *Gi = G + (size_t)i0 * p;
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, rows, (int)p, 1.0, Gi, (int)p, 1.0, K + (size_t)i0 * n + i0, n);
+        if (i0)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, i0, (int)p, 1.0, Gi, (int)p, G, (int)p, 1.0,
+                        K + (size_t)i0 * n, n);
+    }
+}
+
+/* Every gradient row fits: rank r computes the rows of its share of the inputs, the rows are
+ * gathered, and each rank forms its row blocks of K. */
+static lm_status per_sample_whole(rows_ctx *c, int n, int k, int rank, int ranks, const size_t *lo, double *G,
+                                  double *K)
+{
+    size_t p = c->net->np;
+    grad_rows(c, k, (int)lo[rank], (int)(lo[rank + 1] - lo[rank]), G + lo[rank] * p);
+    lm_status st = ranks > 1 ? lm_dist_allgather_rows_f64(G, p, lo) : LM_OK;
+    if (!st) rows_product(G, n, p, rank, ranks, K);
+    return st;
+}
+
+/* Blocks of B < n rows: block row I (every ranks-th one is this rank's) holds G_I while every
+ * later block J is recomputed. */
+static void per_sample_blocked(rows_ctx *c, int n, int k, int B, int rank, int ranks, double *GI, double *GJ,
+                               double *K)
+{
+    size_t p = c->net->np;
+    for (int i0 = rank * B; i0 < n; i0 += ranks * B) {
+        int bi = n - i0 < B ? n - i0 : B;
+        grad_rows(c, k, i0, bi, GI);
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, bi, (int)p, 1.0, GI, (int)p, 1.0, K + (size_t)i0 * n + i0, n);
+        for (int j0 = i0 + bi; j0 < n; j0 += B) {
+            int bj = n - j0 < B ? n - j0 : B;
+            grad_rows(c, k, j0, bj, GJ);
+            /* K[j0.., i0..] += G_J G_I^T (lower triangle) */
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bj, bi, (int)p, 1.0, GJ, (int)p, GI, (int)p, 1.0,
+                        K + (size_t)j0 * n + i0, n);
+        }
+    }
+}
+
 static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, double *K, size_t cap,
-                                lm_ntk_info *info)
+                                lm_ntk_info *info, int distribute)
 {
     size_t p = net->np, row = p * sizeof(double), kbytes = (size_t)n * n * sizeof(double);
     int B;
@@ -159,40 +220,40 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, doub
         return lm_fail(LM_ENOMEM, "tangent kernel: per-sample gradients need at least %zu bytes for %d inputs "
                                   "and %zu parameters (the cap is %zu)", kbytes + 2 * row, n, p, cap);
     if (B > n) B = n;
+    int rank = distribute ? lm_dist_rank() : 0, ranks = distribute ? lm_dist_size() : 1;
+    /* MPI counts are ints: gathering more than 2^31 - 1 values takes the blocked scheme */
+    if (B == n && ranks > 1 && (size_t)n * p > 2147483647u) B = (n + 1) / 2;
     if ((net->mode != LM_MODE_EVAL) && (has_kind(&net->m->top, L_BN) || has_kind(&net->m->top, L_DROPOUT)))
         return lm_fail(LM_EINVAL, "tangent kernel: per-sample gradients of a model with batch norm or dropout "
                                   "need the evaluation mode");
     rows_ctx c = {net, NULL, x, NULL, 0};
     lm_status st = lm_exec_create_f64(net->m, 1, 0, &c.e);
-    if (st) return st;
-    lm_exec_bind_f64(c.e, net->w, net->buf);
     double *GI = malloc((size_t)B * row), *GJ = B < n ? malloc((size_t)B * row) : NULL;
+    size_t *lo = malloc((size_t)(ranks + 1) * sizeof *lo);
     c.gz = malloc(net->K * sizeof *c.gz);
-    if (!GI || (B < n && !GJ) || !c.gz) st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d gradient rows", B);
+    if (!st && (!GI || (B < n && !GJ) || !c.gz || !lo))
+        st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d gradient rows", B);
+    if (distribute) st = lm_dist_agree(st); /* all ranks go on, or none */
     int k0, k1;
     lm_pnet_outputs(net, &k0, &k1);
-    if (!st) memset(K, 0, kbytes);
-    for (int k = k0; !st && k < k1; k++)
-        for (int i0 = 0; i0 < n; i0 += B) {
-            int bi = n - i0 < B ? n - i0 : B;
-            grad_rows(&c, k, i0, bi, GI);
-            cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, bi, (int)p, 1.0, GI, (int)p, 1.0,
-                        K + (size_t)i0 * n + i0, n);
-            for (int j0 = i0 + bi; j0 < n; j0 += B) {
-                int bj = n - j0 < B ? n - j0 : B;
-                grad_rows(&c, k, j0, bj, GJ);
-                /* K[j0.., i0..] += G_J G_I^T (lower triangle) */
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bj, bi, (int)p, 1.0, GJ, (int)p, GI,
-                            (int)p, 1.0, K + (size_t)j0 * n + i0, n);
-            }
-        }
+    if (!st) {
+        lm_exec_bind_f64(c.e, net->w, net->buf);
+        memset(K, 0, kbytes);
+        for (int q = 0; q <= ranks; q++) lo[q] = (size_t)((long long)n * q / ranks);
+    }
+    for (int k = k0; !st && k < k1; k++) {
+        if (B == n) st = per_sample_whole(&c, n, k, rank, ranks, lo, GI, K);
+        else per_sample_blocked(&c, n, k, B, rank, ranks, GI, GJ, K);
+    }
+    /* each entry comes from one rank, the others add exact zeros */
+    if (!st && ranks > 1) st = lm_dist_allreduce_f64(K, (size_t)n * n);
     if (!st) mirror_lower(K, n);
     if (info) {
         info->block = B;
         info->passes = c.passes;
         info->bytes = kbytes + (size_t)(B < n ? 2 : 1) * B * row;
     }
-    free(GI), free(GJ), free(c.gz);
+    free(GI), free(GJ), free(c.gz), free(lo);
     lm_exec_free_f64(c.e);
     return st;
 }
@@ -226,7 +287,7 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
         else
             st = ntk_gram(&net, x, n, K, o->distribute);
     } else {
-        st = ntk_per_sample(&net, x, n, K, cap, info);
+        st = ntk_per_sample(&net, x, n, K, cap, info, o->distribute && lm_dist_size() > 1);
     }
     lm_pnet_free(&net);
     return st;

@@ -31,6 +31,7 @@ void lm_train_config_init(lm_train_config *c)
     c->normalize = 1;
     c->log_every = 100;
     c->auto_samples = 2000;
+    c->overlap = 1;
 }
 
 static double now(void)
@@ -397,6 +398,13 @@ static lm_status write_config(run *r, const char *path)
     return st;
 }
 
+/* --sync-bn: batch norm's per-channel sums over the ranks (--reduce ordered: the same bits on each) */
+static lm_status sum_over_ranks(void *ctx, double *buf, size_t n)
+{
+    (void)ctx;
+    return lm_dist_allreduce_f64(buf, n);
+}
+
 static lm_status setup(run *r)
 {
     const lm_train_config *c = r->c;
@@ -434,6 +442,7 @@ static lm_status setup(run *r)
     if (oc.auto_hp) st = auto_hparams(r, &oc);
     if (!st) st = lm_optim_create(&oc, lm_model_params(r->m), lm_model_num_params(r->m), &r->o);
     if (!st) st = lm_exec_create_f32(r->m, c->batch, 0, &r->e);
+    if (!st && c->sync_bn && r->ranks > 1) st = lm_exec_set_channel_sum_f32(r->e, sum_over_ranks, NULL);
     if (st) return st;
     r->lr = lm_optim_hparams(r->o)->lr;
     size_t in = lm_shape_numel(r->train->shape);
@@ -533,6 +542,19 @@ static lm_status end_of_epoch(run *r, lm_train_event *ev)
     return st;
 }
 
+/* A reducer for the gradient of e, in buckets of whole layers, hooked to e's backward pass. */
+static lm_status overlapped_sum(lm_exec_f32 *e, float *grad, size_t np, lm_dist_reducer **red)
+{
+    int ncuts = lm_exec_grad_slices_f32(e, NULL, 0);
+    size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
+    if (!cuts) return lm_fail(LM_ENOMEM, "out of memory");
+    lm_exec_grad_slices_f32(e, cuts, ncuts);
+    lm_status st = lm_dist_reducer_create(grad, np, LM_DIST_OVERLAP_BUCKET_BYTES, cuts, ncuts, red);
+    free(cuts);
+    if (!st) lm_exec_set_grad_hook_f32(e, lm_dist_reducer_hook, *red);
+    return st;
+}
+
 lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx, lm_train_result *res)
 {
     run r = {0};
@@ -540,6 +562,9 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
     memset(res, 0, sizeof *res);
     lm_status st = lm_dist_agree(setup(&r)); /* a rank that fails stops them all */
     if (!st && r.ranks > 1) st = sync_ranks(&r);
+    lm_dist_reducer *red = NULL; /* several ranks, overlap: the gradient sum runs during backward */
+    if (!st && r.ranks > 1 && c->overlap)
+        st = lm_dist_agree(overlapped_sum(r.e, r.grad, lm_model_num_params(r.m), &red));
     size_t n = r.train ? r.train->n : 0;
     long per_epoch = n ? (long)((n + c->batch - 1) / c->batch) : 0;
     long total = c->steps > 0 ? c->steps : per_epoch * c->epochs;
@@ -567,6 +592,8 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
             lm_exec_set_rng_f32(r.e, c->seed, (uint64_t)r.step);
             lm_exec_set_rng_offset_f32(r.e, (uint64_t)lo);
             const float *z = nb ? lm_forward_f32(r.e, xs, nb, LM_MODE_TRAIN, NULL) : NULL;
+            if (!nb) lm_forward_empty_f32(r.e, LM_MODE_TRAIN); /* --sync-bn: an empty share joins the sums */
+            if ((st = lm_exec_status_f32(r.e))) break;
             const float *target = r.onehot && nb ? one_hot(ys, nb, k, r.tb) : ys;
             double loss = nb ? lm_loss_f32(r.loss, z, target, nb, k, r.gz, NULL, NULL) : 0;
             double acc = r.train->classes > 0 && nb ? lm_accuracy_f32(z, ys, nb, k) : 0;
@@ -582,9 +609,12 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
                 break;
             }
             if (r.train->classes > 0) r.sum_acc += acc * b;
-            if (nb) lm_backward_f32(r.e, r.gz, r.grad, NULL, NULL, NULL);
-            else memset(r.grad, 0, lm_model_num_params(r.m) * sizeof *r.grad);
-            if (r.ranks > 1 && (st = lm_dist_allreduce_f32(r.grad, lm_model_num_params(r.m)))) break;
+            if (nb) lm_backward_f32(r.e, r.gz, r.grad, NULL, NULL, NULL); /* with red: buckets start inside */
+            else lm_backward_empty_f32(r.e, r.grad); /* zeros; --sync-bn: joins the sums */
+            if (red) st = lm_dist_reducer_finish(red);
+            else if (r.ranks > 1) st = lm_dist_allreduce_f32(r.grad, lm_model_num_params(r.m));
+            if (st) break;
+            if ((st = lm_exec_status_f32(r.e))) break;
             lm_optim_step(r.o, r.grad, factor);
             r.step++;
             r.epoch_pos += b;
@@ -626,6 +656,8 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
         res->num_params = lm_model_num_params(r.m);
         snprintf(res->checkpoint, sizeof res->checkpoint, "%s", r.ckpt);
     }
+    if (red) lm_exec_set_grad_hook_f32(r.e, NULL, NULL);
+    lm_dist_reducer_free(red);
     teardown(&r);
     return st;
 }

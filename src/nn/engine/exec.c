@@ -108,6 +108,23 @@ void R(lm_exec_set_rng)(R(lm_exec) *e, uint64_t seed, uint64_t step)
     e->step = step;
 }
 
+void R(lm_exec_set_grad_hook)(R(lm_exec) *e, lm_grad_ready_fn fn, void *ctx)
+{
+    e->grad_ready = fn;
+    e->grad_ready_ctx = ctx;
+}
+
+int R(lm_exec_grad_slices)(const R(lm_exec) *e, size_t *offsets, int max)
+{
+    int count = 0;
+    for (int i = 0; i < e->m->top.n; i++)
+        if (e->m->top.layers[i].np) {
+            if (offsets && count < max) offsets[count] = e->m->top.layers[i].poff;
+            count++;
+        }
+    return count;
+}
+
 void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
 {
     e->sample_offset = offset;
@@ -173,6 +190,7 @@ void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, co
         p.gw = gw + L->poff;
         p.dgw = tangent ? dgw + L->poff : NULL;
         ops_of(L)->backward(&c, &p);
+        if (e->grad_ready && s == &e->m->top && L->np) e->grad_ready(e->grad_ready_ctx, L->poff, L->np);
         gy = p.gx;
         dgy = p.dgx;
         cur ^= 1;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "nn/generic.h"
 
 #ifdef LM_F32
@@ -59,19 +60,36 @@ static inline void derivs(lm_act a, real x, real y, real *d1, real *d2)
 
 #define EACH(count) for (size_t k = 0; k < (count); k++)
 
+/* relu over [begin, end): out = x > 0 ? (g ? g : x) : 0, branch-free and vectorised (random
+ * signs defeat branch prediction; both loads unconditional); split by lm_par_range */
+typedef struct {
+    const real *x, *g;
+    real *out;
+} relu_job;
+
+static void relu_range(void *arg, size_t begin, size_t end)
+{
+    const relu_job *j = arg;
+    const real *x = j->x, *g = j->g ? j->g : j->x;
+    real *out = j->out;
+#pragma omp simd
+    for (size_t k = begin; k < end; k++) {
+        real gk = g[k];
+        out[k] = x[k] > 0 ? gk : 0;
+    }
+}
+
 static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
     const real *x = p->x;
     real *y = p->y;
     switch (c->L->act) {
-    case ACT_RELU: /* branch-free and vectorised: random signs defeat branch prediction */
-#pragma omp parallel for simd if (parallel : count > 65536) schedule(static)
-        EACH(count) {
-            real xk = x[k];
-            y[k] = xk > 0 ? xk : 0;
-        }
+    case ACT_RELU: {
+        relu_job j = {x, NULL, y};
+        lm_par_range(count, relu_range, &j);
         break;
+    }
     case ACT_TANH: EACH(count) y[k] = tanh(x[k]); break;
     case ACT_SIGMOID: EACH(count) y[k] = 1 / (1 + exp(-x[k])); break;
     case ACT_SOFTPLUS: EACH(count) y[k] = x[k] > 20 ? x[k] : log1p(exp(x[k])); break;
@@ -95,12 +113,8 @@ static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
     const real *x = p->x, *y = p->y, *g = p->gy;
     lm_act a = c->L->act;
     if (a == ACT_RELU && !p->dgy) { /* both loads unconditional, so the loop vectorises */
-        real *gx = p->gx;
-#pragma omp parallel for simd if (parallel : count > 65536) schedule(static)
-        EACH(count) {
-            real gk = g[k];
-            gx[k] = x[k] > 0 ? gk : 0;
-        }
+        relu_job j = {x, g, p->gx};
+        lm_par_range(count, relu_range, &j);
         return;
     }
     EACH(count) {

@@ -3,10 +3,18 @@
  *   x^ = (a - m) / r,  r = sqrt(v + eps),  y = gamma x^ + beta.
  * Training modes use the batch mean and (biased) variance; LM_MODE_TRAIN also moves the
  * running statistics (running_var with the unbiased variance, as torch). Evaluation uses the
- * running statistics, so m and r are constants there. Tangent rules: science.md section 6. */
+ * running statistics, so m and r are constants there. Tangent rules: science.md section 6.
+ *
+ * Synchronised (lm_exec_set_channel_sum, as torch.nn.SyncBatchNorm): the batch is the union of
+ * the shares of several executors. The forward sums, per channel, the count and the moments
+ * shifted by the running mean (the same on every share, so the sums do not depend on the split
+ * beyond rounding); the backward sums g and g x^, so g_a is the gradient of the global loss.
+ * g_gamma and g_beta stay the share's own sums (the caller adds them up with the rest of the
+ * gradient). Tangent executors refuse the hook. */
 #include <math.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "nn/generic.h"
 
 #ifdef LM_F32
@@ -50,18 +58,21 @@ static double bn_macs(const lm_layer *L) { return 2.0 * lm_shape_numel(L->in); }
 const lm_layer_def lm_bn_def = {"bn", bn_infer, bn_tensors, bn_init, bn_macs};
 #endif
 
-/* scratch: m[C], r[C], dm[C], dr[C], and with tangents x^[n*numel], dx^[n*numel]. Plain
- * executors recompute x^ = (x - m) / r from the input when they need it: less memory and one
- * pass fewer over it. */
+/* scratch: m[C], r[C], dm[C], dr[C], the synchronised sums (2C + 1 doubles), and with
+ * tangents x^[n*numel], dx^[n*numel]. Plain executors recompute x^ = (x - m) / r from the input
+ * when they need it: less memory and one pass fewer over it. 4C reals keep the doubles aligned. */
+#define SUM_REALS(C) ((2 * (size_t)(C) + 1) * (sizeof(double) / sizeof(real)))
+
 static size_t bn_scratch(const lm_layer *L, int n, int tangent)
 {
-    return 4 * (size_t)L->in.c + (tangent ? 2 * (size_t)n * lm_shape_numel(L->in) : 0);
+    return 4 * (size_t)L->in.c + SUM_REALS(L->in.c) + (tangent ? 2 * (size_t)n * lm_shape_numel(L->in) : 0);
 }
 
 typedef struct {
     int C;
     size_t hw, count; /* spatial size, samples per channel (n * hw) */
     real *m, *r, *dm, *dr, *xh, *dxh;
+    double *sums; /* synchronised: [0, 2C) the sums of the current pass, [2C] the global count */
 } bn_view;
 
 static bn_view view(const R(lm_call) *c)
@@ -74,7 +85,8 @@ static bn_view view(const R(lm_call) *c)
     b.r = b.m + b.C;
     b.dm = b.r + b.C;
     b.dr = b.dm + b.C;
-    b.xh = c->e->tangent ? b.dr + b.C : NULL;
+    b.sums = (double *)(void *)(b.dr + b.C);
+    b.xh = c->e->tangent ? b.dr + b.C + SUM_REALS(b.C) : NULL;
     b.dxh = c->e->tangent ? b.xh + (size_t)c->n * b.C * b.hw : NULL;
     return b;
 }
@@ -115,24 +127,111 @@ static void span_sums_g(const real *g, const real *x, real m, real inv_r, size_t
     *sgx += b;
 }
 
-static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
+/* running_mean and running_var (with the unbiased variance of `count` samples) move by momentum */
+static void update_running(const R(lm_call) *c, int ch, double m, double v, double count)
 {
-    bn_view b = view(c);
-    int n = c->n, batch = c->mode != LM_MODE_EVAL;
+    int C = c->L->in.c;
+    double mom = c->L->momentum, unbiased = count > 1 ? v * count / (count - 1) : v;
+    c->buf[ch] = (real)((1 - mom) * c->buf[ch] + mom * m);
+    c->buf[C + ch] = (real)((1 - mom) * c->buf[C + ch] + mom * unbiased);
+}
+
+/* The hook sums buf over the executors; a failure is kept in the executor (lm_exec_status) and
+ * stops later calls, whose results the caller then discards. Returns 1 on success. */
+static int channel_sum(const R(lm_call) *c, double *buf, size_t len, const char *what)
+{
+    R(lm_exec) *e = c->e;
+    if (e->status) return 0;
+    lm_status st = e->channel_sum(e->channel_sum_ctx, buf, len);
+    if (st) e->status = lm_fail_context(st, "synchronised batch norm, layer %s (%s)", c->L->name, what);
+    return !st;
+}
+
+/* The global batch's mean and biased variance into sums[ch], sums[C + ch], and its count into
+ * sums[2C], from the share's sum (x - K) and sum (x - K)^2 with K the running mean: the same on
+ * every share, so the sums do not depend on the split beyond rounding. The variance, a
+ * difference of two sums, keeps its digits as long as (mean - K)^2 / variance is far below
+ * 1e16 (in double), as it is from the first step on for inputs of any reasonable scale. */
+static void global_moments(const R(lm_call) *c, bn_view *bp, const real *x)
+{
+    bn_view b = *bp;
+    int C = b.C, n = c->n;
+    double *S = b.sums;
+    for (int ch = 0; ch < C; ch++) {
+        double K = c->buf ? c->buf[ch] : 0, s1 = 0, s2 = 0;
+        for (int s = 0; s < n; s++) span_moments(x + AT(s, ch, 0), b.hw, K, &s1, &s2);
+        S[ch] = s1;
+        S[C + ch] = s2;
+    }
+    S[2 * C] = (double)b.count;
+    channel_sum(c, S, 2 * (size_t)C + 1, "forward: count and moments");
+    double N = S[2 * C] > 0 ? S[2 * C] : 1;
+    for (int ch = 0; ch < C; ch++) {
+        double K = c->buf ? c->buf[ch] : 0, s1 = S[ch], s2 = S[C + ch];
+        double v = (s2 - s1 * s1 / N) / N;
+        S[ch] = K + s1 / N;
+        S[C + ch] = v < 0 ? 0 : v;
+    }
+}
+
+/* The global sums of g and g x^ into sums[ch], sums[C + ch]; the share's own into g_beta and
+ * g_gamma. */
+static void global_gradient_sums(const R(lm_call) *c, bn_view *bp, const R(lm_ports) *p)
+{
+    bn_view b = *bp;
+    int C = b.C, n = c->n;
+    for (int ch = 0; ch < C; ch++) {
+        double sg = 0, sgx = 0;
+        real mean = b.m[ch], inv_r = 1 / b.r[ch];
+        for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), p->x + AT(s, ch, 0), mean, inv_r, b.hw, &sg, &sgx);
+        p->gw[ch] = (real)sgx;
+        p->gw[C + ch] = (real)sg;
+        b.sums[ch] = sg;
+        b.sums[C + ch] = sgx;
+    }
+    channel_sum(c, b.sums, 2 * (size_t)C, "backward: sums of g and g x^");
+}
+
+/* Channels are independent once the moments are known: a call's channels are cut into shares
+ * that linmass's pool runs in parallel when the batch is large (lm_par_threads). Each channel
+ * is computed as before, so results do not depend on the split. */
+typedef struct {
+    const R(lm_call) *c;
+    R(lm_ports) *p;
+    const bn_view *b;
+    int shares;
+} bn_job;
+
+static void by_channels(const R(lm_call) *c, R(lm_ports) *p, const bn_view *b, lm_par_fn fn)
+{
+    int nt = lm_par_threads((size_t)c->n * b->C * b->hw);
+    bn_job j = {c, p, b, nt > 1 ? 4 * nt : 1};
+    if (j.shares > b->C) j.shares = b->C > 1 ? b->C : 1;
+    lm_par_run(nt, j.shares, fn, &j);
+}
+
+static void bn_forward_share(void *arg, int k)
+{
+    const bn_job *j = arg;
+    const R(lm_call) *c = j->c;
+    R(lm_ports) *p = j->p;
+    bn_view b = *j->b;
+    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
     const real *gamma = c->w, *beta = c->w + b.C;
-    for (int ch = 0; ch < b.C; ch++) {
+    int c0 = (int)((long long)b.C * k / j->shares), c1 = (int)((long long)b.C * (k + 1) / j->shares);
+    for (int ch = c0; ch < c1; ch++) {
         double m, v;
-        if (batch) {
+        if (global) {
+            m = b.sums[ch];
+            v = b.sums[b.C + ch];
+            if (c->mode == LM_MODE_TRAIN) update_running(c, ch, m, v, b.sums[2 * b.C]);
+        } else if (batch) {
             double K = p->x[AT(0, ch, 0)], s1 = 0, s2 = 0;
             for (int s = 0; s < n; s++) span_moments(p->x + AT(s, ch, 0), b.hw, K, &s1, &s2);
             m = K + s1 / b.count;
             v = (s2 - s1 * s1 / b.count) / b.count;
             if (v < 0) v = 0;
-            if (c->mode == LM_MODE_TRAIN) {
-                double mom = c->L->momentum, unbiased = b.count > 1 ? v * b.count / (b.count - 1) : v;
-                c->buf[ch] = (real)((1 - mom) * c->buf[ch] + mom * m);
-                c->buf[b.C + ch] = (real)((1 - mom) * c->buf[b.C + ch] + mom * unbiased);
-            }
+            if (c->mode == LM_MODE_TRAIN) update_running(c, ch, m, v, (double)b.count);
         } else {
             m = c->buf[ch];
             v = c->buf[b.C + ch];
@@ -172,22 +271,40 @@ static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
             p->dy[k] = dgamma[ch] * b.xh[k] + gamma[ch] * b.dxh[k] + dbeta[ch];
         }
     }
+}
+
+static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    bn_view b = view(c);
+    int batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
+    if (global) global_moments(c, &b, p->x);
+    by_channels(c, p, &b, bn_forward_share);
     if (c->mode == LM_MODE_TRAIN) c->buf[2 * b.C] += 1;
 }
 
-static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
+static void bn_backward_share(void *arg, int k)
 {
-    bn_view b = view(c);
-    int n = c->n, batch = c->mode != LM_MODE_EVAL;
+    const bn_job *j = arg;
+    const R(lm_call) *c = j->c;
+    R(lm_ports) *p = j->p;
+    bn_view b = *j->b;
+    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
     const real *gamma = c->w;
-    for (int ch = 0; ch < b.C; ch++) {
+    double count = global ? b.sums[2 * b.C] : (double)b.count;
+    int c0 = (int)((long long)b.C * k / j->shares), c1 = (int)((long long)b.C * (k + 1) / j->shares);
+    for (int ch = c0; ch < c1; ch++) {
         /* g_gamma = sum g x^, g_beta = sum g */
         double sg = 0, sgx = 0;
         real mean = b.m[ch], inv_r = 1 / b.r[ch];
-        for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), p->x + AT(s, ch, 0), mean, inv_r, b.hw, &sg, &sgx);
-        p->gw[ch] = (real)sgx;
-        p->gw[b.C + ch] = (real)sg;
-        real mg = batch ? (real)(sg / b.count) : 0, mgx = batch ? (real)(sgx / b.count) : 0;
+        if (global) {
+            sg = b.sums[ch];
+            sgx = b.sums[b.C + ch];
+        } else {
+            for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), p->x + AT(s, ch, 0), mean, inv_r, b.hw, &sg, &sgx);
+            p->gw[ch] = (real)sgx;
+            p->gw[b.C + ch] = (real)sg;
+        }
+        real mg = batch ? (real)(sg / count) : 0, mgx = batch ? (real)(sgx / count) : 0;
         real r = b.r[ch];
         /* g_a = (gamma / r) h with h = g - mean(g) - x^ mean(g x^) (h = g in eval mode) */
         real coef = gamma[ch] / r;
@@ -219,6 +336,14 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
             p->dgx[k] = coef_h * h + gamma[ch] / r * dh;
         }
     }
+}
+
+static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    bn_view b = view(c);
+    int batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
+    if (global) global_gradient_sums(c, &b, p);
+    by_channels(c, p, &b, bn_backward_share);
 }
 
 const R(lm_layer_ops) R(lm_bn_ops) = {bn_scratch, bn_forward, bn_backward, NULL};

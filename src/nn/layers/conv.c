@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "nn/generic.h"
 
 #ifdef LM_F32
@@ -94,7 +95,9 @@ static void transpose_weights(const geom *g, const real *W, real *Wt)
                         W[(((size_t)o * g->C + c) * k + (k - 1 - a)) * k + (k - 1 - b)];
 }
 
-/* Reals per sample of a group: its patch columns and GEMM output, in either direction. */
+/* Reals per sample of a group: its patch columns and GEMM output, in either direction. (The
+ * forward pass alone would need less, but larger forward groups change OpenBLAS's rounding, and
+ * one thread keeps the serial algorithm's results bit for bit.) */
 static void per_sample(const geom *g, size_t *col, size_t *out)
 {
     *col = g->ckk * g->hw;
@@ -117,8 +120,32 @@ static int max_group(const geom *g, int n, int tangent)
 /* Groups of equal size (the last may be smaller): ceil(n / ceil(n / most)). */
 static int group_size(const geom *g, int n, int tangent)
 {
+    if (n < 1) return 1; /* an empty share of a distributed batch */
     int most = max_group(g, n, tangent), groups = (n + most - 1) / most;
     return (n + groups - 1) / groups;
+}
+
+/* The batch is split into shares of contiguous samples, two per thread (conv_shares), which
+ * the threads of linmass's pool (lm_par_run) claim one by one, running OpenBLAS on one thread.
+ * Each share has its own slice of the workspace: a partial weight gradient (and tangent),
+ * summed in share order after the parallel loop, then its group temporaries. The shares depend
+ * on the thread count only, so a given count gives bit-identical results, and one thread is
+ * exactly the serial algorithm. */
+/* The most shares (workspace slices) a batch of n may be cut into: two per core */
+static int max_shares(int n)
+{
+    int k = 2 * lm_par_max_threads();
+    return k < n ? k : n > 1 ? n : 1;
+}
+
+static size_t partial_size(const geom *g) { return (size_t)g->O * g->ckk + (size_t)g->O; }
+
+static size_t slice_size(const geom *g, int n, int tangent)
+{
+    size_t col, out;
+    per_sample(g, &col, &out);
+    size_t s = (tangent ? 2 : 1) * ((col + out) * (size_t)max_group(g, n, tangent) + partial_size(g));
+    return (s + 15) / 16 * 16; /* 64-byte multiples: shares never share a cache line */
 }
 
 static size_t conv_scratch(const lm_layer *L, int n, int tangent)
@@ -130,32 +157,55 @@ static size_t conv_scratch(const lm_layer *L, int n, int tangent)
 static size_t conv_workspace(const lm_layer *L, int n, int tangent)
 {
     geom g = geometry(L);
-    size_t col, out;
-    per_sample(&g, &col, &out);
     size_t wt = transposable(&g) ? g.ckk * g.O : 0;
-    return (tangent ? 2 : 1) * (col + out) * (size_t)max_group(&g, n, tangent) + wt;
+    return (size_t)max_shares(n) * slice_size(&g, n, tangent) + wt;
 }
 
 typedef struct {
     real *col, *dcol; /* patch matrices (dcol: tangent mode) */
     real *out, *dout; /* GEMM outputs, or gathered output gradients */
-    real *wt;         /* transposed weights (transposable convolutions) */
+    real *gw, *dgw;   /* this thread's partial weight (and bias) gradient and its tangent */
+    real *wt;         /* transposed weights (transposable convolutions), shared */
     int G;            /* samples per group */
 } group_buf;
 
-static group_buf group_buffers(const R(lm_call) *c, const geom *g)
+/* The buffers of share t, which has `count` samples */
+static group_buf group_buffers(const R(lm_call) *c, const geom *g, int t, int count)
 {
     group_buf b;
-    int t = c->e->tangent;
-    size_t col, out;
+    int tan = c->e->tangent, most = max_group(g, c->e->max_n, tan);
+    size_t col, out, nw = partial_size(g), slice = slice_size(g, c->e->max_n, tan);
     per_sample(g, &col, &out);
-    b.G = group_size(g, c->n, t);
-    b.col = c->e->work;
-    b.out = b.col + col * b.G;
-    b.dcol = t ? b.out + out * b.G : NULL;
-    b.dout = t ? b.dcol + col * b.G : NULL;
-    b.wt = (t ? b.dout : b.out) + out * b.G;
+    b.G = group_size(g, count, tan);
+    b.gw = c->e->work + (size_t)t * slice;
+    b.dgw = tan ? b.gw + nw : NULL;
+    b.col = b.gw + (tan ? 2 : 1) * nw;
+    b.out = b.col + col * most;
+    b.dcol = tan ? b.out + out * most : NULL;
+    b.dout = tan ? b.dcol + col * most : NULL;
+    b.wt = c->e->work + (size_t)max_shares(c->e->max_n) * slice;
     return b;
+}
+
+/* Threads for a batch of n, and its shares: one thread, one share and the serial algorithm;
+ * else two shares per thread, so that a thread that starts late leaves work to the others */
+static int conv_threads(const geom *g, int n)
+{
+    int t = lm_par_threads((size_t)n * g->O * g->hw * g->ckk);
+    return t < n ? t : n > 1 ? n : 1;
+}
+
+static int conv_shares(int threads, int n)
+{
+    int k = threads > 1 ? 2 * threads : 1, most = max_shares(n);
+    return k < most ? k : most;
+}
+
+/* Samples [*n0, *n1) of share k of K */
+static void share_range(int n, int k, int K, int *n0, int *n1)
+{
+    *n0 = (int)((long long)n * k / K);
+    *n1 = (int)((long long)n * (k + 1) / K);
 }
 
 /* Output columns j whose input column j*stride - pad + b lies inside the image: [*j0, *j1). */
@@ -257,33 +307,23 @@ static void col2im(const geom *g, const real *col, size_t ld, real *x)
             }
 }
 
-/* Work over the samples of a group is split across threads by sample: every output element
- * is written by one thread in a fixed order, so results do not depend on scheduling. */
-#define PER_SAMPLE _Pragma("omp parallel for if (gn > 1 && work > 32768) schedule(static)")
-
 /* col = patches of the gn samples at x, side by side */
 static void im2col_group(const geom *g, const real *x, int gn, real *col)
 {
-    size_t ld = (size_t)gn * g->hw, in_n = (size_t)g->C * g->H * g->W, work = ld * g->ckk;
-    (void)work;
-    PER_SAMPLE
+    size_t ld = (size_t)gn * g->hw, in_n = (size_t)g->C * g->H * g->W;
     for (int i = 0; i < gn; i++) im2col(g, x + i * in_n, col + i * g->hw, ld);
 }
 
 static void col2im_group(const geom *g, const real *col, int gn, real *x)
 {
-    size_t ld = (size_t)gn * g->hw, in_n = (size_t)g->C * g->H * g->W, work = ld * g->ckk;
-    (void)work;
-    PER_SAMPLE
+    size_t ld = (size_t)gn * g->hw, in_n = (size_t)g->C * g->H * g->W;
     for (int i = 0; i < gn; i++) col2im(g, col + i * g->hw, ld, x + i * in_n);
 }
 
 /* y (n x O x hw) = the group layout (O x gn*hw) + b (per channel; b may be NULL) */
 static void scatter(const geom *g, const real *out, const real *bias, int gn, real *y)
 {
-    size_t ld = (size_t)gn * g->hw, work = ld * g->O;
-    (void)work;
-    PER_SAMPLE
+    size_t ld = (size_t)gn * g->hw;
     for (int i = 0; i < gn; i++)
         for (int o = 0; o < g->O; o++) {
             const real *src = out + (size_t)o * ld + i * g->hw;
@@ -296,9 +336,7 @@ static void scatter(const geom *g, const real *out, const real *bias, int gn, re
 /* The inverse: out (O x gn*hw) = gy (n x O x hw) */
 static void gather(const geom *g, const real *gy, int gn, real *out)
 {
-    size_t ld = (size_t)gn * g->hw, work = ld * g->O;
-    (void)work;
-    PER_SAMPLE
+    size_t ld = (size_t)gn * g->hw;
     for (int i = 0; i < gn; i++)
         for (int o = 0; o < g->O; o++)
             memcpy(out + (size_t)o * ld + i * g->hw, gy + ((size_t)i * g->O + o) * g->hw, g->hw * sizeof *out);
@@ -341,76 +379,138 @@ static void channel_sums(const geom *g, size_t cols, const real *gy, int accumul
 
 /* With one sample in a group, the group layout (O x hw) is the sample's own: products are
  * written in place and the permuting copies (scatter, gather) are skipped. */
-static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
+static void forward_range(const R(lm_call) *c, R(lm_ports) *p, const geom *gp, const group_buf *B,
+                          int first, int end)
 {
-    geom g = geometry(c->L);
-    group_buf B = group_buffers(c, &g);
+    geom g = *gp;
     real s = (real)c->L->scale;
     size_t in_n = (size_t)g.C * g.H * g.W, out_n = (size_t)g.O * g.hw;
     const real *W = c->w, *b = c->L->bias ? c->w + g.O * g.ckk : NULL;
-    for (int n0 = 0; n0 < c->n; n0 += B.G) {
-        int gn = c->n - n0 < B.G ? c->n - n0 : B.G;
+    for (int n0 = first; n0 < end; n0 += B->G) {
+        int gn = end - n0 < B->G ? end - n0 : B->G;
         size_t cols = (size_t)gn * g.hw;
-        real *y = p->y + n0 * out_n, *out = gn == 1 ? y : B.out;
-        im2col_group(&g, p->x + n0 * in_n, gn, B.col);
-        w_times_col(&g, cols, s, W, B.col, 0, out);
+        real *y = p->y + n0 * out_n, *out = gn == 1 ? y : B->out;
+        im2col_group(&g, p->x + n0 * in_n, gn, B->col);
+        w_times_col(&g, cols, s, W, B->col, 0, out);
         if (gn > 1 || b) scatter(&g, out, b, gn, y);
         if (p->dy) { /* dy = s (dW col + W dcol) + db */
-            real *dy = p->dy + n0 * out_n, *dout = gn == 1 ? dy : B.dout;
+            real *dy = p->dy + n0 * out_n, *dout = gn == 1 ? dy : B->dout;
             const real *db = b ? c->v + g.O * g.ckk : NULL;
-            im2col_group(&g, p->dx + n0 * in_n, gn, B.dcol);
-            w_times_col(&g, cols, s, c->v, B.col, 0, dout);
-            w_times_col(&g, cols, s, W, B.dcol, 1, dout);
+            im2col_group(&g, p->dx + n0 * in_n, gn, B->dcol);
+            w_times_col(&g, cols, s, c->v, B->col, 0, dout);
+            w_times_col(&g, cols, s, W, B->dcol, 1, dout);
             if (gn > 1 || db) scatter(&g, dout, db, gn, dy);
         }
     }
 }
 
-static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
+/* One call's shares, for lm_par_run */
+typedef struct {
+    const R(lm_call) *c;
+    R(lm_ports) *p;
+    geom g;
+    int K, tr;
+} share_job;
+
+static void forward_share(void *arg, int k)
 {
-    geom g = geometry(c->L);
-    group_buf B = group_buffers(c, &g);
+    share_job *j = arg;
+    int n0, n1;
+    share_range(j->c->n, k, j->K, &n0, &n1);
+    group_buf B = group_buffers(j->c, &j->g, k, n1 - n0);
+    forward_range(j->c, j->p, &j->g, &B, n0, n1);
+}
+
+static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    share_job j = {c, p, geometry(c->L), 1, 0};
+    int nt = conv_threads(&j.g, c->n), blas = nt > 1 ? lm_blas_single() : 1;
+    j.K = conv_shares(nt, c->n);
+    lm_par_run(nt, j.K, forward_share, &j);
+    lm_blas_restore(blas);
+}
+
+/* Samples [first, end): gw (and dgw) receive their weight gradient (overwritten) */
+static void backward_range(const R(lm_call) *c, R(lm_ports) *p, const geom *gp, const group_buf *B,
+                           int first, int end, real *gw, real *dgw)
+{
+    geom g = *gp;
     real s = (real)c->L->scale;
     size_t in_n = (size_t)g.C * g.H * g.W, out_n = (size_t)g.O * g.hw, nw = g.O * g.ckk;
     const real *W = c->w;
-    for (int n0 = 0; n0 < c->n; n0 += B.G) {
-        int gn = c->n - n0 < B.G ? c->n - n0 : B.G, more = n0 > 0;
+    for (int n0 = first; n0 < end; n0 += B->G) {
+        int gn = end - n0 < B->G ? end - n0 : B->G, more = n0 > first;
         size_t cols = (size_t)gn * g.hw;
         const real *gy = p->gy + n0 * out_n, *dgy = p->dgy ? p->dgy + n0 * out_n : NULL;
         if (gn > 1) {
-            gather(&g, gy, gn, B.out);
-            gy = B.out;
+            gather(&g, gy, gn, B->out);
+            gy = B->out;
         }
-        im2col_group(&g, p->x + n0 * in_n, gn, B.col);
-        gy_times_colT(&g, cols, s, gy, B.col, more, p->gw); /* gW = s g col^T */
-        if (c->L->bias) channel_sums(&g, cols, gy, more, p->gw + nw);
+        im2col_group(&g, p->x + n0 * in_n, gn, B->col);
+        gy_times_colT(&g, cols, s, gy, B->col, more, gw); /* gW = s g col^T */
+        if (c->L->bias) channel_sums(&g, cols, gy, more, gw + nw);
         if (dgy) { /* dgW = s (dg col^T + g dcol^T) */
             if (gn > 1) {
-                gather(&g, dgy, gn, B.dout);
-                dgy = B.dout;
+                gather(&g, dgy, gn, B->dout);
+                dgy = B->dout;
             }
-            im2col_group(&g, p->dx + n0 * in_n, gn, B.dcol);
-            gy_times_colT(&g, cols, s, dgy, B.col, more, p->dgw);
-            gy_times_colT(&g, cols, s, gy, B.dcol, 1, p->dgw);
-            if (c->L->bias) channel_sums(&g, cols, dgy, more, p->dgw + nw);
+            im2col_group(&g, p->dx + n0 * in_n, gn, B->dcol);
+            gy_times_colT(&g, cols, s, dgy, B->col, more, dgw);
+            gy_times_colT(&g, cols, s, gy, B->dcol, 1, dgw);
+            if (c->L->bias) channel_sums(&g, cols, dgy, more, dgw + nw);
         }
         /* the patch matrices are spent: reuse them for the patch gradients */
         if (p->gx && !p->dgx && transposable(&g)) { /* gx = the transposed convolution of gy */
             geom t = transposed(&g);
-            real *gx = p->gx + n0 * in_n, *out = gn == 1 ? gx : B.out;
-            if (!n0) transpose_weights(&g, W, B.wt);
-            im2col_group(&t, p->gy + n0 * out_n, gn, B.col);
-            w_times_col(&t, (size_t)gn * t.hw, s, B.wt, B.col, 0, out);
+            real *gx = p->gx + n0 * in_n, *out = gn == 1 ? gx : B->out;
+            im2col_group(&t, p->gy + n0 * out_n, gn, B->col);
+            w_times_col(&t, (size_t)gn * t.hw, s, B->wt, B->col, 0, out);
             if (gn > 1) scatter(&t, out, NULL, gn, gx);
         } else if (p->gx) {
-            wT_times_gy(&g, cols, s, W, gy, 0, B.col);
-            col2im_group(&g, B.col, gn, p->gx + n0 * in_n);
+            wT_times_gy(&g, cols, s, W, gy, 0, B->col);
+            col2im_group(&g, B->col, gn, p->gx + n0 * in_n);
         }
         if (p->dgx) { /* dgcol = s (dW^T g + W^T dg) */
-            wT_times_gy(&g, cols, s, c->v, gy, 0, B.dcol);
-            wT_times_gy(&g, cols, s, W, dgy, 1, B.dcol);
-            col2im_group(&g, B.dcol, gn, p->dgx + n0 * in_n);
+            wT_times_gy(&g, cols, s, c->v, gy, 0, B->dcol);
+            wT_times_gy(&g, cols, s, W, dgy, 1, B->dcol);
+            col2im_group(&g, B->dcol, gn, p->dgx + n0 * in_n);
         }
+    }
+}
+
+/* acc[0..len) += part[0..len) */
+static void add_partial(real *acc, const real *part, size_t len)
+{
+#pragma omp simd
+    for (size_t i = 0; i < len; i++) acc[i] += part[i];
+}
+
+/* share 0 writes the gradient, the others their partials */
+static void backward_share(void *arg, int k)
+{
+    share_job *j = arg;
+    int n0, n1;
+    share_range(j->c->n, k, j->K, &n0, &n1);
+    group_buf B = group_buffers(j->c, &j->g, k, n1 - n0);
+    backward_range(j->c, j->p, &j->g, &B, n0, n1, k ? B.gw : j->p->gw, k ? B.dgw : j->p->dgw);
+}
+
+static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
+{
+    share_job j = {c, p, geometry(c->L), 1, 0};
+    geom *g = &j.g;
+    int nt = conv_threads(g, c->n);
+    j.K = conv_shares(nt, c->n);
+    size_t nw = g->O * g->ckk + (c->L->bias ? (size_t)g->O : 0);
+    j.tr = p->gx && !p->dgx && transposable(g);
+    if (j.tr) transpose_weights(g, c->w, group_buffers(c, g, 0, c->n).wt);
+    int blas = nt > 1 ? lm_blas_single() : 1;
+    lm_par_run(nt, j.K, backward_share, &j);
+    lm_blas_restore(blas);
+    for (int k = 1; k < j.K; k++) { /* in share order: the sum does not depend on scheduling */
+        group_buf B = group_buffers(c, g, k, 1);
+        add_partial(p->gw, B.gw, nw);
+        if (p->dgw) add_partial(p->dgw, B.dgw, nw);
     }
 }
 

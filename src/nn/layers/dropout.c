@@ -41,14 +41,13 @@ static void dropout_forward(const R(lm_call) *c, R(lm_ports) *p)
     /* element k is element g0 + k of the global batch (lm_exec_set_rng_offset), so ranks that
      * split a batch draw the masks of one process */
     uint64_t g0 = c->e->sample_offset * lm_shape_numel(c->L->in);
-    enum { CHUNK = 64 };
+    enum { CHUNK = 256 };
     for (size_t k = 0; k < count; k += CHUNK) {
         /* the draws of elements k .. k+m-1 (one Philox block gives four), then the masks in a
          * vectorised loop: a scalar select would be a branch, mispredicted half the time */
         uint32_t r[CHUNK + 4];
         size_t m = count - k < CHUNK ? count - k : CHUNK, off = (g0 + k) % 4;
-        for (size_t b = 0; 4 * b < off + m; b++)
-            lm_philox(c->e->seed, stream, (c->e->step << 32) + (g0 + k) / 4 + b, r + 4 * b);
+        lm_philox_fill(c->e->seed, stream, (c->e->step << 32) + (g0 + k) / 4, (off + m + 3) / 4, r);
 #pragma omp simd
         for (size_t j = 0; j < m; j++) mask[k + j] = r[off + j] >= threshold ? keep : 0;
     }

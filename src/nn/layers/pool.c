@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "nn/generic.h"
 
 #ifdef LM_F32
@@ -37,49 +38,80 @@ static size_t maxpool_scratch(const lm_layer *L, int n, int tangent)
     return (size_t)n * lm_shape_numel(L->out);
 }
 
-static void maxpool_forward(const R(lm_call) *c, R(lm_ports) *p)
+/* Samples [s0, s1) of a max pooling call, forward or backward */
+typedef struct {
+    const R(lm_call) *c;
+    R(lm_ports) *p;
+    int shares;
+} pool_job;
+
+static void maxpool_forward_share(void *arg, int share)
 {
+    const pool_job *j = arg;
+    const R(lm_call) *c = j->c;
+    R(lm_ports) *p = j->p;
     const lm_layer *L = c->L;
     int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->k;
     size_t in_n = lm_shape_numel(L->in), out_n = lm_shape_numel(L->out);
-    uint32_t *arg = (uint32_t *)c->scr;
-#pragma omp parallel for if ((size_t)c->n * in_n > 65536) schedule(static)
-    for (int s = 0; s < c->n; s++)
+    uint32_t *arg_max = (uint32_t *)c->scr;
+    int s0 = (int)((long long)c->n * share / j->shares), s1 = (int)((long long)c->n * (share + 1) / j->shares);
+    for (int s = s0; s < s1; s++)
         for (int ch = 0; ch < L->in.c; ch++)
             for (int i = 0; i < Ho; i++)
-                for (int j = 0; j < Wo; j++) {
+                for (int jj = 0; jj < Wo; jj++) {
                     /* the first maximum of the window, kept in registers (branch-free) */
-                    size_t base = (size_t)ch * H * W, best = base + (size_t)(i * k) * W + j * k;
+                    size_t base = (size_t)ch * H * W, best = base + (size_t)(i * k) * W + jj * k;
                     const real *xs = p->x + (size_t)s * in_n;
                     real top = xs[best];
                     for (int a = 0; a < k; a++)
                         for (int b = 0; b < k; b++) {
-                            size_t at = base + (size_t)(i * k + a) * W + j * k + b;
+                            size_t at = base + (size_t)(i * k + a) * W + jj * k + b;
                             real v = xs[at];
                             best = v > top ? at : best;
                             top = v > top ? v : top;
                         }
-                    size_t o = (size_t)s * out_n + ((size_t)ch * Ho + i) * Wo + j;
-                    arg[o] = (uint32_t)best;
+                    size_t o = (size_t)s * out_n + ((size_t)ch * Ho + i) * Wo + jj;
+                    arg_max[o] = (uint32_t)best;
                     p->y[o] = top;
                     if (p->dy) p->dy[o] = p->dx[(size_t)s * in_n + best];
                 }
 }
 
+/* each sample's gradient is its own: every entry has one writer */
+static void maxpool_backward_share(void *arg, int share)
+{
+    const pool_job *j = arg;
+    const R(lm_call) *c = j->c;
+    R(lm_ports) *p = j->p;
+    size_t in_n = lm_shape_numel(c->L->in), out_n = lm_shape_numel(c->L->out);
+    const uint32_t *arg_max = (const uint32_t *)c->scr;
+    int s0 = (int)((long long)c->n * share / j->shares), s1 = (int)((long long)c->n * (share + 1) / j->shares);
+    for (int s = s0; s < s1; s++) {
+        real *gx = p->gx + (size_t)s * in_n, *dgx = p->dgx ? p->dgx + (size_t)s * in_n : NULL;
+        const uint32_t *as = arg_max + (size_t)s * out_n;
+        const real *gy = p->gy + (size_t)s * out_n, *dgy = p->dgy ? p->dgy + (size_t)s * out_n : NULL;
+        memset(gx, 0, in_n * sizeof *gx);
+        if (dgx) memset(dgx, 0, in_n * sizeof *dgx);
+        for (size_t o = 0; o < out_n; o++) gx[as[o]] += gy[o];
+        if (dgx)
+            for (size_t o = 0; o < out_n; o++) dgx[as[o]] += dgy[o];
+    }
+}
+
+/* Runs fn over the samples: split across threads when the batch is large (lm_par_threads) */
+static void by_samples(const R(lm_call) *c, R(lm_ports) *p, lm_par_fn fn)
+{
+    int nt = lm_par_threads((size_t)c->n * lm_shape_numel(c->L->in));
+    pool_job j = {c, p, nt > 1 ? 4 * nt : 1};
+    if (j.shares > c->n) j.shares = c->n > 1 ? c->n : 1;
+    lm_par_run(nt, j.shares, fn, &j);
+}
+
+static void maxpool_forward(const R(lm_call) *c, R(lm_ports) *p) { by_samples(c, p, maxpool_forward_share); }
+
 static void maxpool_backward(const R(lm_call) *c, R(lm_ports) *p)
 {
-    if (!p->gx) return;
-    const lm_layer *L = c->L;
-    size_t in_n = lm_shape_numel(L->in), out_n = lm_shape_numel(L->out);
-    const uint32_t *arg = (const uint32_t *)c->scr;
-    memset(p->gx, 0, (size_t)c->n * in_n * sizeof *p->gx);
-    if (p->dgx) memset(p->dgx, 0, (size_t)c->n * in_n * sizeof *p->dgx);
-    for (int s = 0; s < c->n; s++)
-        for (size_t o = 0; o < out_n; o++) {
-            size_t src = (size_t)s * in_n + arg[(size_t)s * out_n + o];
-            p->gx[src] += p->gy[(size_t)s * out_n + o];
-            if (p->dgx) p->dgx[src] += p->dgy[(size_t)s * out_n + o];
-        }
+    if (p->gx) by_samples(c, p, maxpool_backward_share);
 }
 
 /* ---- average pooling (k x k) and global average pooling (k = the whole map) ---- */

@@ -5,6 +5,7 @@
  * sequences run by the engine; this module adds them and owns the final relu. */
 #include <string.h>
 
+#include "core/parallel.h"
 #include "nn/generic.h"
 
 #ifdef LM_F32
@@ -69,11 +70,35 @@ static void pad_shortcut(const lm_layer *L, int n, const real *x, real *y, int a
                 }
 }
 
-/* y = a + b, vectorised (the buffers never overlap) */
+/* y = a + b (the buffers never overlap, or y is a), or with relu: y = relu(a) (b NULL) or
+ * y = a > 0 ? b : 0 (the relu's gradient); vectorised, split by lm_par_range */
+typedef struct {
+    real *y;
+    const real *a, *b;
+    int relu;
+} add_job;
+
+static void add_range(void *arg, size_t begin, size_t end)
+{
+    const add_job *j = arg;
+    real *y = j->y;
+    const real *a = j->a, *b = j->b ? j->b : j->a;
+    if (j->relu) {
+#pragma omp simd
+        for (size_t k = begin; k < end; k++) { /* both loads unconditional, so the loop vectorises */
+            real bk = b[k];
+            y[k] = a[k] > 0 ? bk : 0;
+        }
+    } else {
+#pragma omp simd
+        for (size_t k = begin; k < end; k++) y[k] = a[k] + b[k];
+    }
+}
+
 static void add_into(real *y, const real *a, const real *b, size_t count)
 {
-#pragma omp simd
-    for (size_t k = 0; k < count; k++) y[k] = a[k] + b[k];
+    add_job j = {y, a, b, 0};
+    lm_par_range(count, add_range, &j);
 }
 
 static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
@@ -100,9 +125,8 @@ static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
         add_into(v.sum, a, p->x, count);
         if (p->dy) add_into(v.dsum, da, p->dx, count);
     }
-    real *y = p->y;
-#pragma omp simd
-    for (size_t k = 0; k < count; k++) y[k] = v.sum[k] > 0 ? v.sum[k] : 0;
+    add_job j = {p->y, v.sum, NULL, 1};
+    lm_par_range(count, add_range, &j);
     if (p->dy)
         for (size_t k = 0; k < count; k++) p->dy[k] = v.sum[k] > 0 ? v.dsum[k] : 0;
 }
@@ -118,11 +142,8 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     real *g = v.sum, *dg = p->dgy ? v.dsum : NULL;
     if (dg)
         for (size_t k = 0; k < count; k++) dg[k] = v.sum[k] > 0 ? p->dgy[k] : 0;
-#pragma omp simd
-    for (size_t k = 0; k < count; k++) { /* both loads unconditional, so the loop vectorises */
-        real gk = p->gy[k];
-        g[k] = v.sum[k] > 0 ? gk : 0;
-    }
+    add_job j = {g, v.sum, p->gy, 1}; /* g is sum's storage: g = sum > 0 ? gy : 0 in place */
+    lm_par_range(count, add_range, &j);
     real *gw = p->gw - L->poff, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
     R(lm_seq_backward)(e, &L->branch[0], c->n, p->x, p->dx, g, dg, p->gx, p->dgx, gw, dgw);
     if (L->branch[1].n) {
