@@ -5,6 +5,8 @@
 
 #include "linmass/optim.h"
 
+#include "core/parallel.h"
+
 #define MAX_STATE 2
 
 struct lm_optim {
@@ -86,37 +88,57 @@ void lm_optim_restart(lm_optim *o)
     }
 }
 
-void lm_optim_step(lm_optim *o, const float *g, double lr_factor)
+typedef struct {
+    lm_optim *o;
+    const float *g;
+    double lr_factor;
+    long t;
+} step_job;
+
+/* The step on parameters [b, e): every update is element-wise */
+static void step_range(void *arg, size_t b, size_t e)
 {
+    const step_job *j = arg;
+    lm_optim *o = j->o;
     const lm_optim_config *c = &o->c;
-    long t = ++o->t;
+    size_t n = e - b;
+    float *w = o->w + b, *s0 = o->n_state > 0 ? o->state[0] + b : NULL, *s1 = o->n_state > 1 ? o->state[1] + b : NULL;
+    const float *g = j->g + b;
     switch (c->kind) {
     case LM_OPTIM_SGD:
     case LM_OPTIM_HEAVYBALL:
     case LM_OPTIM_NESTEROV: {
-        lm_sgd_hp hp = {c->lr * lr_factor, o->n_state ? c->momentum : 0,
+        lm_sgd_hp hp = {c->lr * j->lr_factor, o->n_state ? c->momentum : 0,
                         c->kind == LM_OPTIM_SGD ? c->dampening : 0, c->weight_decay,
                         c->kind == LM_OPTIM_NESTEROV || (c->kind == LM_OPTIM_SGD && c->nesterov)};
-        lm_sgd_step_f32(o->n, o->w, g, o->state[0], &hp, t);
+        lm_sgd_step_f32(n, w, g, s0, &hp, j->t);
         break;
     }
     case LM_OPTIM_ADAM:
     case LM_OPTIM_ADAMW: {
-        lm_adam_hp hp = {c->lr * lr_factor, c->beta1, c->beta2, c->eps, c->weight_decay,
+        lm_adam_hp hp = {c->lr * j->lr_factor, c->beta1, c->beta2, c->eps, c->weight_decay,
                          c->kind == LM_OPTIM_ADAMW};
-        lm_adam_step_f32(o->n, o->w, g, o->state[0], o->state[1], &hp, t);
+        lm_adam_step_f32(n, w, g, s0, s1, &hp, j->t);
         break;
     }
     case LM_OPTIM_MASS:
         if (o->form == LM_MASS_ETA) {
-            lm_mass_hp hp = {c->eta1 * lr_factor, c->eta2 * lr_factor, c->gamma, c->weight_decay};
-            lm_mass_step_f32(o->n, o->w, o->state[0], g, &hp);
+            lm_mass_hp hp = {c->eta1 * j->lr_factor, c->eta2 * j->lr_factor, c->gamma, c->weight_decay};
+            lm_mass_step_f32(n, w, s0, g, &hp);
         } else {
-            lm_mass3_hp hp = {c->lr * lr_factor, c->alpha, c->kappa_tilde, c->weight_decay};
-            lm_mass3_step_f32(o->n, o->w, o->state[0], o->state[1], g, &hp);
+            lm_mass3_hp hp = {c->lr * j->lr_factor, c->alpha, c->kappa_tilde, c->weight_decay};
+            lm_mass3_step_f32(n, w, s0, s1, g, &hp);
         }
         break;
     }
+}
+
+/* Large models split the parameters across linmass's threads (core/parallel.h); the updates
+ * are element-wise, so the bits do not depend on the split. */
+void lm_optim_step(lm_optim *o, const float *g, double lr_factor)
+{
+    step_job j = {o, g, lr_factor, ++o->t};
+    lm_par_range(o->n, step_range, &j);
 }
 
 float *lm_optim_eval_point(lm_optim *o) { return o->c.kind == LM_OPTIM_MASS ? o->state[0] : o->w; }
