@@ -203,4 +203,7 @@ compare "$(ckpt bn-one)" "$(ckpt bn-one-sync)" 0
 if "${mpi[@]}" "$bin" eval --help >"$dir/eval.err" 2>&1 || ! grep -q "runs as one process" "$dir/eval.err"; then
     cat "$dir/eval.err"; echo "FAIL: eval under mpirun should be refused"; exit 1
 fi
-echo "mpi: 22 passed, 0 failed"
+# --help is printed once, by rank 0
+n=$("${mpi[@]}" "$bin" probe hessian --help 2>&1 | grep -c "^usage:" || true)
+[ "$n" = 1 ] || { echo "FAIL: probe hessian --help under mpirun printed $n usage lines, not 1"; exit 1; }
+echo "mpi: 23 passed, 0 failed"

@@ -35,6 +35,7 @@ int cli_fail(const char *command, int status)
 
 static void print_help(const cli_command *c)
 {
+    if (lm_dist_rank() > 0) return; /* under mpirun: rank 0 prints it */
     printf("usage: %s\n\n%s\n\noptions:\n", c->usage, c->about);
     for (int i = 0; i < c->nopts; i++) {
         const cli_opt *o = &c->opts[i];
