@@ -53,6 +53,9 @@ void lm_dist_finalize(void);
 int lm_dist_rank(void); /* 0 .. size-1 */
 int lm_dist_size(void); /* 1 without a job */
 
+/* This rank's contiguous share [*lo, *hi) of n items split over the ranks: [n r / R, n (r+1) / R). */
+void lm_dist_share(size_t n, size_t *lo, size_t *hi);
+
 void lm_dist_set_reduce(lm_reduce_mode m);
 lm_reduce_mode lm_dist_reduce_mode(void);
 

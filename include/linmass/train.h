@@ -25,6 +25,8 @@
 #include <stdint.h>
 
 #include "linmass/data.h"
+#include "linmass/dist.h"
+#include "linmass/exec.h"
 #include "linmass/model.h"
 #include "linmass/optim.h"
 
@@ -102,6 +104,13 @@ typedef struct {
  * checkpoint is kept). */
 lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
                        lm_train_result *res);
+
+/* Data-parallel steps (lm_dist): a reducer that sums e's parameter gradient `grad` (np floats)
+ * over the ranks in buckets of whole layers (LM_DIST_OVERLAP_BUCKET_BYTES at least, from the
+ * last layer down), hooked to e's backward pass so that each bucket's sum starts as soon as its
+ * layers are done; lm_dist_reducer_finish before the optimizer step. Unhook with
+ * lm_exec_set_grad_hook_f32(e, NULL, NULL) before lm_dist_reducer_free. */
+lm_status lm_train_overlap_reducer(lm_exec_f32 *e, float *grad, size_t np, lm_dist_reducer **red);
 
 /* Loss and accuracy of a model on a data set in evaluation mode. */
 lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,

@@ -31,6 +31,7 @@
 #include "linmass/probe.h"
 #include "linmass/rng.h"
 #include "linmass/runtime.h"
+#include "linmass/train.h"
 
 /* All cores: since linmass's own loops stay on one thread (runtime.c), OpenBLAS's threads
  * have the cores to themselves and two threads beat one on every workload (bench/README.md). */
@@ -155,9 +156,11 @@ static lm_status train_bench(const train_workload *w, double seconds, int fixed_
     lm_optim_config_init(&oc, LM_OPTIM_NESTEROV);
     oc.lr = 0.01;
     oc.momentum = 0.9;
-    /* the batch is global: rank `rank` of R takes samples [lo, lo + nb), as lm_train_run */
+    /* the batch is global: this rank takes samples [lo, lo + nb) (lm_dist_share), as lm_train_run */
     int n = w->batch, R = lm_dist_size(), rank = lm_dist_rank();
-    int lo = (int)((long)n * rank / R), nb = (int)((long)n * (rank + 1) / R) - lo;
+    size_t share_lo, share_hi;
+    lm_dist_share((size_t)n, &share_lo, &share_hi);
+    int lo = (int)share_lo, nb = (int)(share_hi - share_lo);
     if (!st) st = lm_optim_create(&oc, lm_model_params(m), lm_model_num_params(m), &o);
     if (!st) st = lm_exec_create_f32(m, nb > 0 ? nb : 1, 0, &e);
     int k = m ? (int)lm_shape_numel(lm_model_output_shape(m)) : 0;
@@ -165,17 +168,9 @@ static lm_status train_bench(const train_workload *w, double seconds, int fixed_
     float *x = malloc((size_t)n * in * sizeof *x), *y = malloc((size_t)n * sizeof *y);
     float *gz = malloc((size_t)n * k * sizeof *gz), *grad = m ? malloc(np * sizeof *grad) : NULL;
     if (!st && (!x || !y || !gz || !grad)) st = lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
-    if (!st && R > 1 && overlap) { /* buckets of whole layers, as lm_train_run */
-        int ncuts = lm_exec_grad_slices_f32(e, NULL, 0);
-        size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
-        if (cuts) lm_exec_grad_slices_f32(e, cuts, ncuts);
-        st = cuts ? lm_dist_reducer_create(grad, np, LM_DIST_OVERLAP_BUCKET_BYTES, cuts, ncuts, &red)
-                  : lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
-        free(cuts);
-    }
+    if (!st && R > 1 && overlap) st = lm_train_overlap_reducer(e, grad, np, &red); /* as lm_train_run */
     if (R > 1) st = lm_dist_agree(st);
     if (!st) {
-        if (red) lm_exec_set_grad_hook_f32(e, lm_dist_reducer_hook, red);
         lm_rand_normal_fill_f32(x, (uint64_t)n * in, 1, 0, LM_STREAM_DATA);
         for (int i = 0; i < n; i++) {
             uint32_t u[4];
@@ -368,7 +363,9 @@ static lm_status run_workload(const char *name, double seconds, int steps, int o
     for (int i = 0; i < N_TRAIN; i++) {
         if (strcmp(name, train_workloads[i].name)) continue;
         lm_status st = train_bench(&train_workloads[i], seconds, steps, overlap, r);
-        if (!st) r->ceiling = ceiling_gflops(seconds < 1 ? seconds : 1);
+        /* every rank measures its own at once: the machines' ceiling is their sum (rank 0's
+         * times the ranks), as the rate is the global batch's */
+        if (!st) r->ceiling = ceiling_gflops(seconds < 1 ? seconds : 1) * lm_dist_size();
         return st;
     }
     return lm_fail(LM_EINVAL, "unknown workload '%s' (fcn, mlp, cnn, resnet20, ntk, hvp, gemm)", name);

@@ -29,6 +29,12 @@ void lm_dist_set_reduce(lm_reduce_mode m) { D.mode = m; }
 lm_reduce_mode lm_dist_reduce_mode(void) { return D.mode; }
 void lm_dist_get_stats(lm_dist_stats *s) { *s = D.stats; }
 
+void lm_dist_share(size_t n, size_t *lo, size_t *hi)
+{
+    *lo = (size_t)((unsigned long long)n * D.rank / D.size);
+    *hi = (size_t)((unsigned long long)n * (D.rank + 1) / D.size);
+}
+
 /* The number of processes a launcher says it started (0: no launcher), and which variable. */
 static long launched(const char **var)
 {
@@ -306,32 +312,27 @@ static int bucket_of(const lm_dist_reducer *r, size_t at)
     return a;
 }
 
-/* Bucket boundaries into r->lo (or just count them when r->lo is NULL): without cuts, every
- * `bucket` elements from 0; with cuts, from the top down, each bucket ends at the first cut at
- * least `bucket` elements below its top (the last one runs down to 0). */
+/* Bucket boundaries into r->lo (room for ncuts + 2 with cuts, n / bucket + 2 without); returns
+ * how many buckets: without cuts, every `bucket` elements from 0; with cuts, from the top down,
+ * each bucket ends at the first cut at least `bucket` elements below its top (the last one runs
+ * down to 0). */
 static int plan_buckets(lm_dist_reducer *r, size_t bucket, const size_t *cuts, int ncuts)
 {
     if (!cuts) {
         int nb = (int)((r->n + bucket - 1) / bucket);
-        for (int k = 0; r->lo && k <= nb; k++) r->lo[k] = (size_t)k * bucket < r->n ? (size_t)k * bucket : r->n;
+        for (int k = 0; k <= nb; k++) r->lo[k] = (size_t)k * bucket < r->n ? (size_t)k * bucket : r->n;
         return nb;
     }
     int nb = 0;
-    size_t hi = r->n;
+    size_t hi = r->lo[0] = r->n;
     for (int i = ncuts - 1; i >= -1 && hi > 0; i--) {
         size_t c = i >= 0 ? cuts[i] : 0;
         if (c >= hi || (c > 0 && hi - c < bucket)) continue;
-        nb++;
-        hi = c;
+        r->lo[++nb] = hi = c;
     }
-    if (r->lo) { /* the same walk, written from the bottom: bucket nb-1 is the top one */
-        int k = nb;
-        r->lo[k] = hi = r->n;
-        for (int i = ncuts - 1; i >= -1 && hi > 0; i--) {
-            size_t c = i >= 0 ? cuts[i] : 0;
-            if (c >= hi || (c > 0 && hi - c < bucket)) continue;
-            r->lo[--k] = hi = c;
-        }
+    for (int i = 0, j = nb; i < j; i++, j--) { /* descending -> ascending */
+        size_t t = r->lo[i];
+        r->lo[i] = r->lo[j], r->lo[j] = t;
     }
     return nb;
 }
@@ -357,12 +358,11 @@ lm_status lm_dist_reducer_create(float *buf, size_t n, size_t bucket_bytes, cons
     lm_dist_reducer *r = calloc(1, sizeof *r);
     if (!r) return lm_fail(LM_ENOMEM, "reducer: out of memory");
     r->buf = buf, r->n = n;
-    r->nb = plan_buckets(r, bucket, cuts, ncuts);
-    r->lo = calloc(r->nb + 1, sizeof *r->lo);
+    r->lo = calloc(cuts ? (size_t)ncuts + 2 : n / bucket + 2, sizeof *r->lo);
+    if (r->lo) r->nb = plan_buckets(r, bucket, cuts, ncuts);
     r->left = calloc(r->nb + 1, sizeof *r->left);
     r->state = calloc(r->nb + 1, sizeof *r->state);
     int failed = !r->lo || !r->left || !r->state;
-    if (!failed) plan_buckets(r, bucket, cuts, ncuts);
     for (int k = 0; !failed && k < r->nb; k++)
         if (bucket_len(r, k) > (size_t)INT32_MAX) {
             lm_dist_reducer_free(r);

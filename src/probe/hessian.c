@@ -32,9 +32,9 @@ struct lm_hvp {
 /* This rank's share [*lo, *hi) of n items split contiguously over the ranks. */
 static void share(int n, int split, int *lo, int *hi)
 {
-    int R = split ? lm_dist_size() : 1, r = split ? lm_dist_rank() : 0;
-    *lo = (int)((long long)n * r / R);
-    *hi = (int)((long long)n * (r + 1) / R);
+    size_t a = 0, b = (size_t)n;
+    if (split) lm_dist_share((size_t)n, &a, &b);
+    *lo = (int)a, *hi = (int)b;
 }
 
 /* ---- Hessian-vector products ---- */

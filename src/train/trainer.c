@@ -519,7 +519,8 @@ static lm_status evaluate(run *r, const lm_dataset *ds, double *loss, double *ac
     lm_status st = lm_dist_bcast(lm_model_buffers(r->m), lm_model_num_buffers(r->m) * sizeof(float), 0);
     if (st) return st;
     lm_dataset part = *ds;
-    size_t lo = ds->n * r->rank / r->ranks, hi = ds->n * (r->rank + 1) / r->ranks;
+    size_t lo, hi;
+    lm_dist_share(ds->n, &lo, &hi);
     part.n = hi - lo;
     part.x += lo * lm_shape_numel(ds->shape);
     part.y += lo * ds->target_dim;
@@ -542,12 +543,11 @@ static lm_status end_of_epoch(run *r, lm_train_event *ev)
     return st;
 }
 
-/* A reducer for the gradient of e, in buckets of whole layers, hooked to e's backward pass. */
-static lm_status overlapped_sum(lm_exec_f32 *e, float *grad, size_t np, lm_dist_reducer **red)
+lm_status lm_train_overlap_reducer(lm_exec_f32 *e, float *grad, size_t np, lm_dist_reducer **red)
 {
     int ncuts = lm_exec_grad_slices_f32(e, NULL, 0);
     size_t *cuts = malloc((ncuts + 1) * sizeof *cuts);
-    if (!cuts) return lm_fail(LM_ENOMEM, "out of memory");
+    if (!cuts) return lm_fail(LM_ENOMEM, "gradient reducer: out of memory for %d layer offsets", ncuts + 1);
     lm_exec_grad_slices_f32(e, cuts, ncuts);
     lm_status st = lm_dist_reducer_create(grad, np, LM_DIST_OVERLAP_BUCKET_BYTES, cuts, ncuts, red);
     free(cuts);
@@ -564,7 +564,7 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
     if (!st && r.ranks > 1) st = sync_ranks(&r);
     lm_dist_reducer *red = NULL; /* several ranks, overlap: the gradient sum runs during backward */
     if (!st && r.ranks > 1 && c->overlap)
-        st = lm_dist_agree(overlapped_sum(r.e, r.grad, lm_model_num_params(r.m), &red));
+        st = lm_dist_agree(lm_train_overlap_reducer(r.e, r.grad, lm_model_num_params(r.m), &red));
     size_t n = r.train ? r.train->n : 0;
     long per_epoch = n ? (long)((n + c->batch - 1) / c->batch) : 0;
     long total = c->steps > 0 ? c->steps : per_epoch * c->epochs;
@@ -584,7 +584,9 @@ lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx
              * position) and computes samples [lo, lo + nb) of it: contiguous shares */
             st = lm_batch_gather(r.train, r.perm, r.epoch_pos, b, r.xb, r.yb, c->augment, c->seed, (uint64_t)r.step);
             if (st) break;
-            int lo = (int)((long)b * r.rank / r.ranks), nb = (int)((long)b * (r.rank + 1) / r.ranks) - lo;
+            size_t share_lo, share_hi;
+            lm_dist_share((size_t)b, &share_lo, &share_hi);
+            int lo = (int)share_lo, nb = (int)(share_hi - share_lo);
             const float *xs = r.xb + (size_t)lo * lm_shape_numel(r.train->shape);
             const float *ys = r.yb + (size_t)lo * r.train->target_dim;
             double factor = lm_schedule_factor(&c->optim.schedule, r.epoch, r.step);

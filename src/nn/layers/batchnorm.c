@@ -136,6 +136,9 @@ static void update_running(const R(lm_call) *c, int ch, double m, double v, doub
     c->buf[C + ch] = (real)((1 - mom) * c->buf[C + ch] + mom * unbiased);
 }
 
+/* Synchronised: training statistics over the executors that share the batch */
+static int synced(const R(lm_call) *c) { return c->mode != LM_MODE_EVAL && c->e->channel_sum; }
+
 /* The hook sums buf over the executors; a failure is kept in the executor (lm_exec_status) and
  * stops later calls, whose results the caller then discards. Returns 1 on success. */
 static int channel_sum(const R(lm_call) *c, double *buf, size_t len, const char *what)
@@ -216,7 +219,7 @@ static void bn_forward_share(void *arg, int k)
     const R(lm_call) *c = j->c;
     R(lm_ports) *p = j->p;
     bn_view b = *j->b;
-    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
+    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = synced(c);
     const real *gamma = c->w, *beta = c->w + b.C;
     int c0 = (int)((long long)b.C * k / j->shares), c1 = (int)((long long)b.C * (k + 1) / j->shares);
     for (int ch = c0; ch < c1; ch++) {
@@ -276,8 +279,7 @@ static void bn_forward_share(void *arg, int k)
 static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     bn_view b = view(c);
-    int batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
-    if (global) global_moments(c, &b, p->x);
+    if (synced(c)) global_moments(c, &b, p->x);
     by_channels(c, p, &b, bn_forward_share);
     if (c->mode == LM_MODE_TRAIN) c->buf[2 * b.C] += 1;
 }
@@ -288,7 +290,7 @@ static void bn_backward_share(void *arg, int k)
     const R(lm_call) *c = j->c;
     R(lm_ports) *p = j->p;
     bn_view b = *j->b;
-    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
+    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = synced(c);
     const real *gamma = c->w;
     double count = global ? b.sums[2 * b.C] : (double)b.count;
     int c0 = (int)((long long)b.C * k / j->shares), c1 = (int)((long long)b.C * (k + 1) / j->shares);
@@ -341,8 +343,7 @@ static void bn_backward_share(void *arg, int k)
 static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
 {
     bn_view b = view(c);
-    int batch = c->mode != LM_MODE_EVAL, global = batch && c->e->channel_sum;
-    if (global) global_gradient_sums(c, &b, p);
+    if (synced(c)) global_gradient_sums(c, &b, p);
     by_channels(c, p, &b, bn_backward_share);
 }
 
