@@ -1,9 +1,7 @@
 /* The optimizer object: a validated configuration, the caller's weights w, and named state
- * buffers of the same length. One step dispatches to the flat-array kernel of its kind. */
+ * buffers of the same length, all as the descriptor of its kind says (optim/optim_def.h). */
 #include <stdlib.h>
 #include <string.h>
-
-#include "linmass/optim.h"
 
 #include "core/parallel.h"
 #include "optim/optim_def.h"

@@ -36,7 +36,8 @@ typedef struct {
     int (*num_state)(const lm_optim_config *c);
     /* Checks and fills of its own, after the common ones (lr, weight decay, schedule). */
     lm_status (*validate)(lm_optim_config *c);
-    /* One step on n weights w with the gradient g and the state buffers s[0..a->n_state). */
+    /* One step on n weights w with the gradient g and the state buffers s[0..a->n_state) (the
+     * other entries of s are NULL). */
     void (*step_f32)(const lm_optim_step_args *a, size_t n, float *w, const float *g, float *const *s);
     void (*step_f64)(const lm_optim_step_args *a, size_t n, double *w, const double *g,
                      double *const *s);

@@ -50,7 +50,7 @@ void R(lm_optim_sgd_step)(const lm_optim_step_args *a, size_t n, real *w, const 
     lm_sgd_hp hp = {c->lr * a->lr_factor, a->n_state ? c->momentum : 0,
                     c->kind == LM_OPTIM_SGD ? c->dampening : 0, c->weight_decay,
                     c->kind == LM_OPTIM_NESTEROV || (c->kind == LM_OPTIM_SGD && c->nesterov)};
-    R(lm_sgd_step)(n, w, g, a->n_state ? s[0] : NULL, &hp, a->t);
+    R(lm_sgd_step)(n, w, g, s[0], &hp, a->t);
 }
 
 #ifdef LM_F32 /* the descriptors, once */
