@@ -37,10 +37,12 @@ int lm_spec_flag(const char **s, const char *word)
     return 1;
 }
 
+static const char *words_of(const lm_layer_def *d) { return d->words ? d->words : d->name; }
+
 /* The index of the head (n characters) among def's spec words, or -1. */
 static int word_index(const lm_layer_def *def, const char *head, size_t n)
 {
-    const char *w = def->words ? def->words : def->name;
+    const char *w = words_of(def);
     for (int i = 0; *w; i++) {
         size_t len = strcspn(w, " ");
         if (len == n && !strncmp(w, head, n)) return i;
@@ -51,7 +53,7 @@ static int word_index(const lm_layer_def *def, const char *head, size_t n)
 }
 
 /* Appends to buf[len] at k; returns the length it needed. */
-static size_t append(char *buf, size_t len, size_t k, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static size_t append(char *buf, size_t len, size_t k, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -65,7 +67,7 @@ static void unknown(char *why, size_t len)
 {
     size_t k = append(why, len, 0, "unknown layer (the layers:");
     for (int i = 0; lm_layer_defs[i]; i++)
-        k = append(why, len, k, " %s", lm_layer_defs[i]->words ? lm_layer_defs[i]->words : lm_layer_defs[i]->name);
+        k = append(why, len, k, " %s", words_of(lm_layer_defs[i]));
     append(why, len, k, ")");
 }
 
@@ -85,7 +87,7 @@ int lm_layer_parse(const char *token, lm_layer *L, char *why, size_t len)
         else if (refused) snprintf(why, len, "expected %s", d->syntax);
         return !refused;
     }
-    if ((head == 6 && !strncmp(token, "linear", 6)) || (head == 6 && !strncmp(token, "kernel", 6)))
+    if (head == 6 && (!strncmp(token, "linear", 6) || !strncmp(token, "kernel", 6)))
         snprintf(why, len, "'linear' and 'kernel:TYPE:BW' are whole models that linmass train expands "
                            "from the data (lm_model_alias_spec): as layers write dense:K:nobias, or "
                            "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias");

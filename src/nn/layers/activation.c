@@ -11,7 +11,7 @@
 #ifdef LM_F32
 static const char *act_parse(lm_layer *L, int word, const char *arg)
 {
-    L->act.fn = (lm_act)word; /* the spec words are in lm_act's order */
+    L->act.fn = (lm_act)word; /* act_words are in lm_act's order */
     return arg ? "activations take no argument" : NULL;
 }
 
@@ -150,10 +150,11 @@ const R(lm_layer_ops) R(lm_flatten_ops) = {no_scratch, flatten_forward, flatten_
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_act_ops_f64, lm_flatten_ops_f64;
+static const char act_words[] = "relu tanh sigmoid softplus gelu identity"; /* lm_act's order */
 const lm_layer_def lm_act_def = {
     .name = "act",
-    .words = "relu tanh sigmoid softplus gelu identity",
-    .syntax = "relu tanh sigmoid softplus gelu identity",
+    .words = act_words,
+    .syntax = act_words,
     .help = "element-wise activations (gelu: the exact erf form)",
     .parse = act_parse,
     .infer = act_infer,
