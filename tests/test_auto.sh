@@ -72,7 +72,7 @@ usage() { # words... -- args...
     if [ $good = 1 ]; then ok "exit 2: $*"; else bad "linmass $* (exit $rc)"; cat "$dir/err"; fi
 }
 usage "--auto" "fcn" -- train --model fcn --auto --out "$dir/no"
-usage "--auto" "adam" -- train --data $data --model linear --optim adam --auto --out "$dir/no"
+usage "auto belongs to" "adam" -- train --data $data --model linear --optim adam --auto --out "$dir/no"
 usage "--auto" "--lr" -- train --data $data --model linear --optim sgd --auto --lr 0.1 --out "$dir/no"
 usage "--auto" "--eta1" -- train --data $data --model linear --optim mass --auto --eta1 0.1 --eta2 0 --gamma 0.5 --out "$dir/no"
 usage "linmass train expands" -- train --data $data --model "linear,relu" --out "$dir/no"

@@ -35,7 +35,7 @@ bad "--lr" "needs a value" -- train --lr
 bad "--batch" "not a whole number" -- train --batch ten
 bad "--batch 0" -- train --batch 0
 bad "--epochs" -- train --epochs -1
-bad "--lr" "not a finite number" -- train --lr nan
+bad "lr 'nan'" "not a finite number" -- train --lr nan
 bad "--optim" "rmsprop" -- train --optim rmsprop
 bad "--param" -- train --param mean-field
 bad "given twice" -- train --seed 1 --seed 2
@@ -71,9 +71,9 @@ bad "--steps -5" -- train --steps -5
 bad "--data" "needs a value" -- train --data
 bad "--resume takes no value" -- train --resume=1
 bad "--model given twice" -- train --model dense:1 --model conv:4x3
-bad "--lr" "1e400" -- train --lr 1e400
-bad "--momentum" "abc" -- train --momentum abc
-bad "--nesterov" -- train "${S[@]}" --nesterov 2
+bad "lr '1e400'" -- train --lr 1e400
+bad "momentum 'abc'" -- train --momentum abc
+bad "nesterov '2'" -- train "${S[@]}" --nesterov 2
 bad "unknown option '--'" -- train --
 bad "unexpected argument '-x'" -- train -x
 bad "--val-fraction -0.1" -- train --val-fraction -0.1
@@ -82,7 +82,7 @@ bad "--ckpt-every -1" -- train --ckpt-every -1
 bad "--max-train -1" -- train --max-train -1
 bad "milestone" "abc" -- train "${S[@]}" --schedule multistep:abc
 bad "warm-up" -- train "${S[@]}" --schedule warmup:-3
-bad "--beta1 belongs to" -- train "${S[@]}" --optim sgd --beta1 0.9
+bad "beta1 belongs to" -- train "${S[@]}" --optim sgd --beta1 0.9
 bad "not options of both forms" -- train "${S[@]}" --optim mass --eta1 0.1 --alpha 0.05 --kappa-tilde 3
 bad "model spec is empty" -- train --data synth:linreg:n=20,d=4 --model ""
 bad "empty path" -- train "${S[@]}" --out ""

@@ -1,7 +1,9 @@
 /* Model specs and presets: parameter counts, state_dict names, shapes, order and flat-buffer
  * offsets against numbers computed here independently (and, for resnet20/32, torch's counts
- * printed by tools/gen_golden.py); output shapes; and bad specs, each of which must give
- * LM_EINVAL, no model, and one message that names the layer and the problem. */
+ * printed by tools/gen_golden.py); output shapes; bad specs, each of which must give
+ * LM_EINVAL, no model, and one message that names the layer and the problem; and the layer
+ * table: every definition has an example row below, a line in lm_model_spec_help, and its
+ * syntax in the command reference (README.md or docs/commands.md). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "check.h"
 #include "linmass/model.h"
+#include "nn/layer.h"
 
 typedef struct {
     char name[64];
@@ -313,6 +316,83 @@ static void test_bad_specs(void)
     bad("dense:3", (lm_shape){0, 4, 4}, "empty", NULL);
 }
 
+/* One accepted example per layer definition: adding a layer adds its row. */
+static const struct {
+    const char *token;
+    const lm_layer_def *kind;
+} examples[] = {
+    {"dense:3", &lm_dense_def},        {"dense:3:nobias", &lm_dense_def},
+    {"conv:4x3/2:valid:nobias", &lm_conv_def},
+    {"maxpool:2", &lm_maxpool_def},    {"avgpool", &lm_avgpool_def},
+    {"gap", &lm_gap_def},              {"flatten", &lm_flatten_def},
+    {"relu", &lm_act_def},             {"tanh", &lm_act_def},
+    {"sigmoid", &lm_act_def},          {"softplus", &lm_act_def},
+    {"gelu", &lm_act_def},             {"identity", &lm_act_def},
+    {"dropout:0.25", &lm_dropout_def}, {"bn", &lm_bn_def},
+    {"res:8/2:pad", &lm_res_def},      {"kernelfeat:gaussian:2:5", &lm_kernelfeat_def},
+};
+
+/* The whole text of path, or NULL when there is no such file. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *text = malloc((size_t)n + 1);
+    size_t got = text ? fread(text, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (text) text[got] = '\0';
+    return text;
+}
+
+static void test_layer_table(void)
+{
+    char help[8192], why[512];
+    size_t len = lm_model_spec_help(help, sizeof help);
+    CHECK(len > 0 && len < sizeof help && strlen(help) == len);
+    CHECK(lm_model_spec_help(NULL, 0) == len);
+    char *readme = slurp("README.md"), *commands = slurp("docs/commands.md");
+    CHECK_MSG(readme || commands, "no README.md or docs/commands.md in the working directory");
+    for (int i = 0; lm_layer_defs[i]; i++) {
+        const lm_layer_def *d = lm_layer_defs[i];
+        CHECK_MSG(d->name && d->syntax && d->help && d->infer && d->ops_f32 && d->ops_f64,
+                  "definition %d ('%s') is incomplete", i, d->name ? d->name : "?");
+        char line[256];
+        snprintf(line, sizeof line, "  %s", d->syntax);
+        CHECK_MSG(strstr(help, line) && strstr(help, d->help), "the help lacks '%s'", d->syntax);
+        char code[256]; /* the syntax as a code span */
+        snprintf(code, sizeof code, "`%s`", d->syntax);
+        CHECK_MSG((readme && strstr(readme, code)) || (commands && strstr(commands, code)),
+                  "neither README.md nor docs/commands.md lists %s", code);
+        int covered = 0;
+        for (size_t e = 0; e < sizeof examples / sizeof *examples; e++) covered |= examples[e].kind == d;
+        CHECK_MSG(covered, "layer '%s' has no example row in test_model_spec.c", d->name);
+        lm_layer L;
+        if (d->parse) { /* text that follows no syntax: refused, named by the entry or itself */
+            CHECK_MSG(!lm_layer_parse(d->syntax, &L, why, sizeof why), "'%s' parses its syntax", d->name);
+        } else {
+            snprintf(line, sizeof line, "%s:1", d->syntax);
+            CHECK_MSG(!lm_layer_parse(line, &L, why, sizeof why) && strstr(why, "no argument"),
+                      "'%s' takes an argument", line);
+        }
+        snprintf(line, sizeof line, " %s", d->words ? d->words : d->name);
+        CHECK_MSG(!lm_layer_parse("nosuchlayer", &L, why, sizeof why) && strstr(why, line),
+                  "'unknown layer' does not list '%s': %s", line + 1, why);
+    }
+    for (size_t e = 0; e < sizeof examples / sizeof *examples; e++) {
+        lm_layer L;
+        int ok = lm_layer_parse(examples[e].token, &L, why, sizeof why);
+        CHECK_MSG(ok && L.kind == examples[e].kind, "'%s': %s", examples[e].token, ok ? "another kind" : why);
+    }
+    lm_layer L; /* a syntax error names the entry's syntax */
+    CHECK(!lm_layer_parse("dense:x", &L, why, sizeof why) && !strcmp(why, "expected dense:N[:nobias]"));
+    CHECK(!lm_layer_parse("avgpool:x", &L, why, sizeof why) && !strcmp(why, "expected avgpool:K"));
+    free(readme);
+    free(commands);
+}
+
 int main(void)
 {
     test_fcn();
@@ -324,5 +404,6 @@ int main(void)
     test_resnet(5, 466906, 2497);
     test_misc_shapes();
     test_bad_specs();
+    test_layer_table();
     return check_summary();
 }

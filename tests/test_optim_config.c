@@ -41,29 +41,29 @@ static void expect_error(const char *kind, const char *const *opts, const char *
 
 static void rejects_bad_options(void)
 {
-    expect_error("sgd", OPTS("lr=-0.1"), "--lr -0.1 is outside (0, inf)");
-    expect_error("mass", OPTS("eta1=-1", "eta2=0", "gamma=0.5"), "--eta1 -1 is outside");
-    expect_error("mass", OPTS("eta1=0.1", "eta2=-0.01", "gamma=0.5"), "--eta2 -0.01 is negative");
-    expect_error("mass", OPTS("eta1=0.1", "eta2=0.01", "gamma=1"), "--gamma 1 is outside [0, 1)");
-    expect_error("mass", OPTS("eta1=0.1", "eta2=0.01", "gamma=-0.1"), "--gamma -0.1 is outside");
-    expect_error("mass", OPTS("alpha=1.5"), "optimizer mass: --alpha 1.5 is outside (0, 1)");
-    expect_error("mass", OPTS("alpha=0"), "--alpha 0 is outside (0, 1)");
-    expect_error("mass", OPTS("kappa-tilde=0.5"), "--kappa-tilde 0.5 is outside [1, inf)");
+    expect_error("sgd", OPTS("lr=-0.1"), "lr -0.1 is outside (0, inf)");
+    expect_error("mass", OPTS("eta1=-1", "eta2=0", "gamma=0.5"), "eta1 -1 is outside");
+    expect_error("mass", OPTS("eta1=0.1", "eta2=-0.01", "gamma=0.5"), "eta2 -0.01 is negative");
+    expect_error("mass", OPTS("eta1=0.1", "eta2=0.01", "gamma=1"), "gamma 1 is outside [0, 1)");
+    expect_error("mass", OPTS("eta1=0.1", "eta2=0.01", "gamma=-0.1"), "gamma -0.1 is outside");
+    expect_error("mass", OPTS("alpha=1.5"), "optimizer mass: alpha 1.5 is outside (0, 1)");
+    expect_error("mass", OPTS("alpha=0"), "alpha 0 is outside (0, 1)");
+    expect_error("mass", OPTS("kappa-tilde=0.5"), "kappa_tilde 0.5 is outside [1, inf)");
     expect_error("mass", OPTS("eta1=0.1", "alpha=0.1"), "not options of both forms");
-    expect_error("mass", OPTS("eta1=0.1", "gamma=0.9"), "needs --eta2 too");
-    expect_error("mass", OPTS("momentum=0.9"), "--momentum belongs to sgd, heavyball, nesterov");
-    expect_error("sgd", OPTS("beta1=0.9"), "optimizer sgd: --beta1 belongs to adam, adamw, not sgd");
-    expect_error("adam", OPTS("kappa-tilde=2"), "--kappa-tilde belongs to mass");
-    expect_error("heavyball", OPTS("dampening=0.1"), "--dampening belongs to sgd");
-    expect_error("adamw", OPTS("auto=1"), "--auto belongs to sgd, mass");
-    expect_error("sgd", OPTS("momentum=1"), "--momentum 1 is outside [0, 1)");
+    expect_error("mass", OPTS("eta1=0.1", "gamma=0.9"), "needs eta2 too");
+    expect_error("mass", OPTS("momentum=0.9"), "momentum belongs to sgd, heavyball, nesterov");
+    expect_error("sgd", OPTS("beta1=0.9"), "optimizer sgd: beta1 belongs to adam, adamw, not sgd");
+    expect_error("adam", OPTS("kappa-tilde=2"), "kappa_tilde belongs to mass");
+    expect_error("heavyball", OPTS("dampening=0.1"), "dampening belongs to sgd");
+    expect_error("adamw", OPTS("auto=1"), "auto belongs to sgd, mass");
+    expect_error("sgd", OPTS("momentum=1"), "momentum 1 is outside [0, 1)");
     expect_error("sgd", OPTS("nesterov=1", "momentum=0.9", "dampening=0.1"), "Nesterov momentum");
-    expect_error("adam", OPTS("beta2=1"), "--beta2 1 is outside [0, 1)");
-    expect_error("adam", OPTS("eps=0"), "--eps 0 is outside (0, inf)");
-    expect_error("adamw", OPTS("weight-decay=-1e-4"), "--weight-decay -0.0001 is outside");
-    expect_error("sgd", OPTS("lr=abc"), "--lr 'abc' is not a finite number");
+    expect_error("adam", OPTS("beta2=1"), "beta2 1 is outside [0, 1)");
+    expect_error("adam", OPTS("eps=0"), "eps 0 is outside (0, inf)");
+    expect_error("adamw", OPTS("weight-decay=-1e-4"), "weight_decay -0.0001 is outside");
+    expect_error("sgd", OPTS("lr=abc"), "lr 'abc' is not a finite number");
     expect_error("sgd", OPTS("frobnicate=1"), "'frobnicate' is unknown");
-    expect_error("rmsprop", OPTS("lr=1"), "--optim 'rmsprop' is unknown");
+    expect_error("rmsprop", OPTS("lr=1"), "optimizer 'rmsprop' is unknown");
     expect_error("sgd", OPTS("schedule=multistep:60,30"), "milestone 30 does not increase");
     expect_error("sgd", OPTS("schedule=warmup:-5"), "warm-up steps -5 is negative");
     expect_error("sgd", OPTS("schedule=linear"), "unknown 'linear'");
@@ -78,7 +78,7 @@ static void rejects_bad_options(void)
 static void accepts_and_maps(void)
 {
     lm_optim_config c;
-    CHECK(configure("mass", OPTS("--lr=0.1", "--alpha=0.05", "--kappa_tilde=3"), &c) == LM_OK);
+    CHECK(configure("mass", OPTS("lr=0.1", "alpha=0.05", "kappa_tilde=3"), &c) == LM_OK);
     CHECK(c.mass_form == LM_MASS_AUTHORS);
     CHECK_CLOSE(c.eta1, 0.1, 1e-15);
     CHECK_CLOSE(c.gamma, 0.95 / 1.05, 1e-15);
@@ -96,7 +96,9 @@ static void accepts_and_maps(void)
     CHECK(configure("adamw", OPTS("beta1=0.8", "schedule=warmup:100+cosine"), &c) == LM_OK);
     CHECK(c.given == (LM_OPT_BETA1 | LM_OPT_SCHEDULE));
     CHECK(c.lr == 1e-3 && c.beta1 == 0.8 && c.schedule.warmup == 100);
-    CHECK(!strcmp(lm_optim_option_name(LM_OPT_KAPPA_TILDE), "--kappa-tilde"));
+    CHECK(!strcmp(lm_optim_option_name(LM_OPT_KAPPA_TILDE), "kappa_tilde"));
+    CHECK(!strcmp(lm_optim_option_name(LM_OPT_WEIGHT_DECAY), "weight_decay"));
+    CHECK(configure("sgd", OPTS("--lr=0.1"), &c) == LM_EINVAL); /* no command-line spellings */
 }
 
 static void schedules(void)

@@ -4,22 +4,8 @@
  * conv). Non-trainable state (batch-norm running statistics) lives in a second flat buffer,
  * "buffers", with the same naming.
  *
- * Spec syntax (layers separated by commas):
- *   dense:100            fully connected, 100 outputs (a flatten is implied before it)
- *   conv:64x5            64 filters 5x5, stride 1, 'same' padding, with bias
- *   conv:64x3/2          stride 2; suffixes ":valid" (no padding) and ":nobias"
- *   maxpool:2 avgpool:2  2x2 pooling, stride 2
- *   gap                  global average pooling (C x H x W -> C x 1 x 1)
- *   flatten
- *   relu tanh sigmoid softplus gelu identity
- *   dropout:0.5
- *   bn                   batch normalisation over channels (or features)
- *   res:32/2             CIFAR-style basic block, 32 channels, stride 2; projection shortcut
- *                        (1x1 conv + bn) when the shape changes; ":pad" for the zero-padding
- *                        shortcut instead
- *   dense:10:nobias      a dense layer without bias (no "bias" tensor)
- *   kernelfeat:gaussian:5:N   the kernel rows k(c_j, x) over N stored centres (first layer only;
- *                        kernelfeat:laplacian:BW:N likewise; see lm_model_set_kernel_centres)
+ * Spec syntax: layers separated by commas, such as "conv:64x5,relu,maxpool:2,dense:10"; the
+ * layers and their syntax are listed by lm_model_spec_help.
  * Whole-model aliases, expanded by lm_model_alias_spec (the trainer knows K and N):
  *   linear               dense:K:nobias, linear regression f(x) = <w, x> per output
  *   kernel:gaussian:BW   kernelfeat:gaussian:BW:N,flatten,dense:K:nobias, a kernel machine
@@ -68,6 +54,10 @@ lm_status lm_model_create(const char *spec, lm_shape in, lm_param_kind param, ui
                           lm_model **out);
 void lm_model_free(lm_model *m);
 
+/* The layers of the spec syntax, one line each ("  dense:N[:nobias]   fully connected, ..."),
+ * written into buf. Returns the length it needed. */
+size_t lm_model_spec_help(char *buf, size_t len);
+
 /* Expand a preset name ("fcn", "cnn", "resnet20", "resnet32") into a spec with `classes`
  * outputs; returns NULL when `name` is no preset. The string is static per call site. */
 const char *lm_preset_spec(const char *name, int classes, char *buf, size_t len);
@@ -98,7 +88,7 @@ size_t lm_model_summary(const lm_model *m, char *buf, size_t len);
 /* Number of multiply-adds of one forward pass on one sample (for GFLOP/s reports). */
 double lm_model_forward_macs(const lm_model *m);
 
-/* ---- linear and kernel models (science.md 2.1) ---- */
+/* ---- linear and kernel models (docs/theory.md §2.1) ---- */
 
 /* Expand the aliases "linear" (into "dense:K:nobias") and "kernel:gaussian:BW" /
  * "kernel:laplacian:BW" (into "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias") for K = `outputs`

@@ -9,10 +9,10 @@
  *                d = d + mu b (nesterov) or b;  w = w - lr d
  *   heavyball  sgd with momentum and dampening 0: w' = w - lr g + mu (w - w_prev)
  *   nesterov   sgd with nesterov=True, dampening 0 (PyTorch's form: the weights it holds are
- *              the look-ahead point u of science.md section 1)
+ *              the look-ahead point u of docs/theory.md §1)
  *   adam       torch.optim.Adam: coupled L2 (g + wd w), bias corrections, eps outside the sqrt
  *   adamw      torch.optim.AdamW: decoupled decay w = w (1 - lr wd), then Adam without L2
- *   mass       MaSS (science.md section 1), gradient taken at u, visible weights w:
+ *   mass       MaSS (docs/theory.md §1), gradient taken at u, visible weights w:
  *                w' = u - eta1 g(u);  u' = (1 + gamma) w' - gamma w + eta2 g(u)
  *              or, in the authors' form (eta, alpha, kappa_tilde), with a third sequence v:
  *                w' = u - eta g;  v' = (1 - alpha) v + alpha u - eta/(alpha kappa_tilde) g;
@@ -54,17 +54,20 @@ typedef struct { /* MaSS, the authors' three-sequence form */
 } lm_mass3_hp;
 
 /* t is the number of this step, 1 on the first (SGD sets buf = d then; Adam's bias
- * corrections use beta^t). */
-#define LM_OPTIM_KERNELS(T, S)                                                                  \
-    void lm_sgd_step_##S(size_t n, T *w, const T *g, T *buf, const lm_sgd_hp *hp, long t);      \
-    void lm_adam_step_##S(size_t n, T *w, const T *g, T *m, T *v, const lm_adam_hp *hp, long t); \
-    void lm_mass_step_##S(size_t n, T *w, T *u, const T *g, const lm_mass_hp *hp);              \
-    void lm_mass3_step_##S(size_t n, T *w, T *u, T *v, const T *g, const lm_mass3_hp *hp);
-LM_OPTIM_KERNELS(float, f32)
-LM_OPTIM_KERNELS(double, f64)
-#undef LM_OPTIM_KERNELS
+ * corrections use beta^t). The _f32 and _f64 versions are one source (src/optim/kernels/). */
+void lm_sgd_step_f32(size_t n, float *w, const float *g, float *buf, const lm_sgd_hp *hp, long t);
+void lm_sgd_step_f64(size_t n, double *w, const double *g, double *buf, const lm_sgd_hp *hp, long t);
+void lm_adam_step_f32(size_t n, float *w, const float *g, float *m, float *v, const lm_adam_hp *hp,
+                      long t);
+void lm_adam_step_f64(size_t n, double *w, const double *g, double *m, double *v,
+                      const lm_adam_hp *hp, long t);
+void lm_mass_step_f32(size_t n, float *w, float *u, const float *g, const lm_mass_hp *hp);
+void lm_mass_step_f64(size_t n, double *w, double *u, const double *g, const lm_mass_hp *hp);
+void lm_mass3_step_f32(size_t n, float *w, float *u, float *v, const float *g, const lm_mass3_hp *hp);
+void lm_mass3_step_f64(size_t n, double *w, double *u, double *v, const double *g,
+                       const lm_mass3_hp *hp);
 
-/* The map between the two MaSS forms (science.md 1.1): eta1 = eta,
+/* The map between the two MaSS forms (docs/theory.md §1.1): eta1 = eta,
  * gamma = (1 - alpha)/(1 + alpha), eta2 = eta (1 - 1/kappa_tilde)/(1 + alpha); and back,
  * alpha = (1 - gamma)/(1 + gamma), kappa_tilde = 1/(1 - eta2 (1 + alpha)/eta1) (INFINITY when
  * eta2 (1 + alpha) >= eta1: such a MaSS has no authors' form). */
@@ -103,7 +106,7 @@ int lm_schedule_drops_at(const lm_schedule *s, int epoch);
 /* Writes the spec back ("warmup:5+multistep:60,120"); returns the length it needed. */
 size_t lm_schedule_format(const lm_schedule *s, char *buf, size_t len);
 
-/* ---- configuration, with the option names of the command line ---- */
+/* ---- configuration ---- */
 
 typedef enum {
     LM_OPTIM_SGD = 0,
@@ -111,7 +114,8 @@ typedef enum {
     LM_OPTIM_NESTEROV,
     LM_OPTIM_ADAM,
     LM_OPTIM_ADAMW,
-    LM_OPTIM_MASS
+    LM_OPTIM_MASS,
+    LM_OPTIM_COUNT /* the number of kinds */
 } lm_optim_kind;
 
 /* Bits of lm_optim_config.given: the options the user set explicitly. */
@@ -131,7 +135,8 @@ enum {
     LM_OPT_KAPPA_TILDE = 1u << 12,
     LM_OPT_SCHEDULE = 1u << 13,
     LM_OPT_RESTART = 1u << 14,
-    LM_OPT_AUTO = 1u << 15
+    LM_OPT_AUTO = 1u << 15,
+    LM_OPT_COUNT = 16 /* the number of options */
 };
 
 typedef enum { LM_MASS_AUTHORS = 0, LM_MASS_ETA = 1 } lm_mass_form;
@@ -147,24 +152,24 @@ typedef struct {
     double alpha, kappa_tilde;
     lm_schedule schedule;
     int restart; /* restart the optimizer state at every learning-rate drop */
-    int auto_hp; /* --auto: the caller derives the hyper-parameters from the data */
+    int auto_hp; /* "auto": the caller derives the hyper-parameters from the data */
     unsigned given; /* LM_OPT_* */
 } lm_optim_config;
 
 /* Defaults: lr 0.01 (adam, adamw: 0.001); momentum 0 for sgd, 0.9 for heavyball and nesterov;
  * betas (0.9, 0.999), eps 1e-8; mass in the authors' form with alpha 0.05, kappa_tilde 3
- * (science.md 3); constant schedule; no restart. */
+ * (docs/theory.md §3); constant schedule; no restart. */
 void lm_optim_config_init(lm_optim_config *c, lm_optim_kind kind);
 
 lm_status lm_optim_kind_parse(const char *name, lm_optim_kind *out);
 const char *lm_optim_kind_name(lm_optim_kind k);
 
-/* Set one option by its command-line name ("beta1", "--kappa-tilde", "weight_decay", ...;
- * "schedule" takes a schedule spec, "nesterov", "restart" and "auto" take 0/1) from its text,
- * and record it in `given`. Unknown names and unparsable values give LM_EINVAL. */
+/* Set one option by its name ("beta1", "weight_decay", "kappa_tilde", ...; a '-' may stand for
+ * each '_'; "schedule" takes a schedule spec, "nesterov", "restart" and "auto" take 0/1) from
+ * its text, and record it in `given`. Unknown names and unparsable values give LM_EINVAL. */
 lm_status lm_optim_config_set(lm_optim_config *c, const char *option, const char *value);
 
-/* The command-line name of an LM_OPT_* bit ("--beta1"). */
+/* The name of an LM_OPT_* bit ("beta1", "kappa_tilde"). */
 const char *lm_optim_option_name(unsigned bit);
 
 /* Check ranges (lr, eta1 > 0; eta2, weight decay >= 0; momentum, gamma, betas in [0, 1);

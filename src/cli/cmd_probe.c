@@ -427,7 +427,7 @@ static int probe_hessian(int argc, char **argv)
              "  linmass probe hessian --inputs 16\n"
              "  linmass probe hessian --model dense:1024,tanh,dense:1024,tanh,dense:1 --method power --steps 300\n"
              "  linmass probe hessian --run runs/train --inputs 32 --output 3   (a trained fcn, output 3)\n\n%s\n%s",
-             exit_help, cli_model_help);
+             exit_help, cli_model_help());
     cli_command c = {"probe hessian",
                      "linmass probe hessian [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR]\n"
                      "                            [--data SRC] [--inputs N] [--method lanczos|power] [--steps S] [--tol T]\n"
@@ -644,7 +644,7 @@ static int probe_ntk(int argc, char **argv)
              "  linmass probe ntk --inputs 256 --save K.npy\n"
              "  linmass probe ntk --data fashion-mnist --model dense:1024,relu,dense:1024,relu,dense:10 --output sum\n"
              "  linmass probe ntk --data fashion-mnist --model conv:32x3,relu,gap,dense:10 --param standard --inputs 64\n\n%s\n%s",
-             exit_help, cli_model_help);
+             exit_help, cli_model_help());
     cli_command c = {"probe ntk",
                      "linmass probe ntk [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR] [--data SRC]\n"
                      "                        [--inputs N] [--output k|sum] [--method auto|gram|per-sample] [--save FILE.npy]\n"
@@ -797,7 +797,7 @@ static int probe_gd(int argc, char **argv, int plstar)
              "  linmass probe %s --model dense:2048,tanh,dense:1 --lr 0.5 --steps 500 --record-every 50\n"
              "  linmass probe %s --model dense:256,tanh,dense:1,tanh --inputs 8   (a non-linear output: the kernel moves)\n\n%s\n%s",
              plstar ? "plstar" : "linearity", plstar ? "plstar" : "linearity", plstar ? "plstar" : "linearity", exit_help,
-             cli_model_help);
+             cli_model_help());
     char usage[600];
     snprintf(usage, sizeof usage,
              "linmass probe %s [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR] [--data SRC]\n"

@@ -16,22 +16,6 @@
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
-const char *const cli_model_help =
-    "model spec (layers separated by commas):\n"
-    "  dense:N                fully connected, N outputs (a flatten is implied before it)\n"
-    "  conv:CxK[/S]           C filters KxK, stride S (default 1), 'same' padding;\n"
-    "                         flags :valid (no padding) and :nobias, e.g. conv:64x3/2:nobias\n"
-    "  maxpool:K, avgpool:K   KxK pooling with stride K\n"
-    "  gap                    global average pooling;  flatten\n"
-    "  relu tanh sigmoid softplus gelu identity\n"
-    "  dropout:P              dropout with probability P\n"
-    "  bn                     batch normalisation (batch statistics in training)\n"
-    "  res:C[/S][:pad]        CIFAR-style basic block; projection shortcut, or zero padding with :pad\n"
-    "presets: fcn (784-100-100-100-10 ReLU, dropout 0.5), cnn (3 conv 5x5 64/64/128 + maxpool,\n"
-    "  FC 128, dropout 0.5), resnet20, resnet32. The preset's last layer has 10 outputs.\n"
-    "parameterization (--param): standard (He/LeCun weights) or ntk (N(0,1) weights and a\n"
-    "  1/sqrt(fan-in) factor in the forward pass).\n";
-
 /* ---- progress ---- */
 
 typedef struct {

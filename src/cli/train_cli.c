@@ -18,10 +18,48 @@ static const char *const optim_help[] = {
 };
 enum { N_OPTIM_OPTS = sizeof optim_names / sizeof *optim_names };
 
-static char dashed[N_OPTIM_OPTS][32]; /* "weight-decay" */
+_Static_assert(N_OPTIM_OPTS <= sizeof ((train_cli_opts *)0)->optim_text / sizeof(char *),
+               "train_cli_opts.optim_text holds every optimizer option");
+
+static char dashed[N_OPTIM_OPTS][32]; /* "--weight-decay" */
+
+/* The flag of a library option name: "kappa_tilde" -> "--kappa-tilde". */
+static const char *flag_of(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "--%s", name);
+    for (char *p = buf; *p; p++)
+        if (*p == '_') *p = '-';
+    return buf;
+}
+
+/* "sgd, heavyball, ... or mass": the optimizers there are */
+static const char *optim_names_text(void)
+{
+    static char text[256];
+    if (!text[0])
+        for (int k = 0; k < LM_OPTIM_COUNT; k++)
+            snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s",
+                     k == 0 ? "" : k + 1 < LM_OPTIM_COUNT ? ", " : " or ", lm_optim_kind_name(k));
+    return text;
+}
+
+const char *cli_model_help(void)
+{
+    static char text[4096];
+    if (text[0]) return text;
+    size_t k = (size_t)snprintf(text, sizeof text, "model spec (layers separated by commas):\n");
+    k += lm_model_spec_help(text + k, sizeof text - k);
+    if (k < sizeof text)
+        snprintf(text + k, sizeof text - k, "%s",
+                 "presets: fcn (784-100-100-100-10 ReLU, dropout 0.5), cnn (3 conv 5x5 64/64/128 + maxpool,\n"
+                 "  FC 128, dropout 0.5), resnet20, resnet32. The preset's last layer has 10 outputs.\n"
+                 "parameterization (--param): standard (He/LeCun weights) or ntk (N(0,1) weights and a\n"
+                 "  1/sqrt(fan-in) factor in the forward pass).\n");
+    return text;
+}
 
 static const char linear_kernel_help[] =
-    "linear and kernel models (--model; science.md 2.1):\n"
+    "linear and kernel models (--model; docs/theory.md section 2.1):\n"
     "  linear                 f(x) = <w, x> per output, no bias (dense:K:nobias on the flat input)\n"
     "  kernel:gaussian:BW     f(x) = sum_j a_j k(c_j, x) over the n training inputs as centres\n"
     "  kernel:laplacian:BW    (--max-train N: N centres), k = exp(-|x-c|^2/(2 BW^2)) or exp(-|x-c|/BW)\n"
@@ -42,7 +80,7 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
         {"data", OPT_STRING, &o->data, "fashion-mnist", "data source (see below)", 0},
         {"model", OPT_STRING, &o->model, "fcn", "model spec or preset (see below)", 0},
         {"param", OPT_STRING, &o->param, "standard", "parameterization: standard or ntk", 0},
-        {"optim", OPT_STRING, &o->optim, "sgd", "sgd, heavyball, nesterov, adam, adamw or mass", 0},
+        {"optim", OPT_STRING, &o->optim, "sgd", optim_names_text(), 0},
         {"schedule", OPT_STRING, &o->schedule, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0},
         {"restart", OPT_FLAG, &o->restart, NULL, "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0},
         {"auto", OPT_FLAG, &o->auto_hp, NULL, "sgd, mass: hyper-parameters from the data's constants for --batch (linear, kernel models)", 0},
@@ -68,13 +106,11 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
     int n = sizeof base / sizeof *base;
     memcpy(o->opts, base, sizeof base);
     for (int i = 0; i < N_OPTIM_OPTS; i++) {
-        snprintf(dashed[i], sizeof dashed[i], "%s", optim_names[i]);
-        for (char *p = dashed[i]; *p; p++)
-            if (*p == '_') *p = '-';
-        o->opts[n++] = (cli_opt){dashed[i], OPT_STRING, &o->optim_text[i], NULL, optim_help[i], 0};
+        flag_of(optim_names[i], dashed[i], sizeof dashed[i]);
+        o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_STRING, &o->optim_text[i], NULL, optim_help[i], 0};
     }
     static char epilog[8192];
-    snprintf(epilog, sizeof epilog, "%s%s\ndata sources:\n%s\n", cli_model_help, linear_kernel_help, lm_data_sources_help());
+    snprintf(epilog, sizeof epilog, "%s%s\ndata sources:\n%s\n", cli_model_help(), linear_kernel_help, lm_data_sources_help());
     *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
 }
 
@@ -87,7 +123,7 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     if (!strcmp(o->param, "ntk")) tc->param = LM_PARAM_NTK;
     else if (strcmp(o->param, "standard")) return cli_usage_error(c, "--param: '%s' is not standard or ntk", o->param);
     lm_optim_kind kind;
-    if (lm_optim_kind_parse(o->optim, &kind)) return cli_usage_error(c, "--optim: '%s' is not sgd, heavyball, nesterov, adam, adamw or mass", o->optim);
+    if (lm_optim_kind_parse(o->optim, &kind)) return cli_usage_error(c, "--optim: '%s' is not %s", o->optim, optim_names_text());
     lm_optim_config_init(&tc->optim, kind);
     for (int i = 0; i < N_OPTIM_OPTS; i++)
         if (o->optim_text[i] && lm_optim_config_set(&tc->optim, optim_names[i], o->optim_text[i]))
@@ -112,15 +148,17 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     lm_dist_set_reduce(strcmp(o->reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
     if (strcmp(o->overlap, "on") && strcmp(o->overlap, "off"))
         return cli_usage_error(c, "--overlap: '%s' is not on or off", o->overlap);
-    if (o->auto_hp) { /* the theory of science.md 2.2: linear models on the square loss, its own step sizes */
+    if (o->auto_hp) { /* the theory of docs/theory.md §2.2: linear models on the square loss, its own step sizes */
         char alias[256];
         const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
                              LM_OPT_GAMMA | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE;
         if (!lm_model_alias_spec(o->model, 1, 1, alias, sizeof alias))
             return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", o->model);
+        char flag[32];
         for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE; bit <<= 1)
             if (tc->optim.given & own & bit)
-                return cli_usage_error(c, "--auto sets the hyper-parameters itself: drop %s", lm_optim_option_name(bit));
+                return cli_usage_error(c, "--auto sets the hyper-parameters itself: drop %s",
+                                       flag_of(lm_optim_option_name(bit), flag, sizeof flag));
         if (o->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", o->auto_samples);
     }
     tc->batch = o->batch;

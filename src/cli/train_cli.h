@@ -36,7 +36,8 @@ typedef struct {
     cli_opt opts[48];
 } train_cli_opts;
 
-extern const char *const cli_model_help;
+/* The help on --model: the spec syntax (lm_model_spec_help), presets and parameterizations. */
+const char *cli_model_help(void);
 
 void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about);
 

@@ -90,15 +90,7 @@ double lm_rand_normal(uint64_t seed, uint64_t stream, uint64_t index)
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
-void lm_rand_normal_fill_f32(float *out, uint64_t n, double std, uint64_t seed, uint64_t stream)
-{
-    for (uint64_t i = 0; i < n; i++) out[i] = (float)(std * lm_rand_normal(seed, stream, i));
-}
-
-void lm_rand_normal_fill_f64(double *out, uint64_t n, double std, uint64_t seed, uint64_t stream)
-{
-    for (uint64_t i = 0; i < n; i++) out[i] = std * lm_rand_normal(seed, stream, i);
-}
+/* lm_rand_normal_fill_f32 and _f64: core/rng_fill.c, written once over `real` */
 
 void lm_rand_permutation(uint32_t *perm, uint32_t n, uint64_t seed, uint64_t stream)
 {

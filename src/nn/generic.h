@@ -1,28 +1,20 @@
-/* Type-generic compilation: files that include this are compiled twice, once with LM_F32
- * (real = float, names suffixed _f32) and once with LM_F64 (real = double, _f64). Each layer's
- * mathematics is therefore written once. <tgmath.h> makes exp, tanh, ... follow the type. */
+/* Type-generic compilation of the network code (core/real.h): files that include this are
+ * compiled twice, once with LM_F32 (real = float, names suffixed _f32) and once with LM_F64
+ * (real = double, _f64). Each layer's mathematics is therefore written once. */
 #ifndef LM_NN_GENERIC_H
 #define LM_NN_GENERIC_H
 
 #include <cblas.h>
 #include <stddef.h>
-#include <tgmath.h>
 
+#include "core/real.h"
 #include "linmass/exec.h"
 #include "nn/layer.h"
 
 #if defined(LM_F64)
-typedef double real;
-#define R(name) name##_f64
 #define cblas_xgemm cblas_dgemm
-#define cblas_xgemv cblas_dgemv
-#elif defined(LM_F32)
-typedef float real;
-#define R(name) name##_f32
-#define cblas_xgemm cblas_sgemm
-#define cblas_xgemv cblas_sgemv
 #else
-#error "compile generic sources with LM_F32 or LM_F64"
+#define cblas_xgemm cblas_sgemm
 #endif
 
 typedef struct R(lm_exec) R(lm_exec);
@@ -48,8 +40,8 @@ typedef struct {
     real *scr;     /* the layer's scratch */
 } R(lm_call);
 
-/* The type-dependent half of a layer module: its mathematics. */
-typedef struct {
+/* The type-dependent half of a layer module: its mathematics (lm_layer_def.ops_f32/_f64). */
+typedef struct R(lm_layer_ops) {
     /* Scratch (in reals) the layer needs for a batch of n, with or without tangents. It
      * persists from forward to backward. */
     size_t (*scratch)(const lm_layer *L, int n, int tangent);
@@ -60,7 +52,8 @@ typedef struct {
     size_t (*workspace)(const lm_layer *L, int n, int tangent);
 } R(lm_layer_ops);
 
-extern const R(lm_layer_ops) *const R(lm_layer_ops_table)[L_KIND_COUNT];
+/* The layer's mathematics in this file's precision. */
+static inline const R(lm_layer_ops) *R(lm_ops_of)(const lm_layer *L) { return L->kind->R(ops); }
 
 struct R(lm_exec) {
     const lm_model *m;

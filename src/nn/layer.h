@@ -1,4 +1,9 @@
-/* Internal description of layers, independent of the floating-point type. */
+/* Internal description of layers, independent of the floating-point type.
+ *
+ * A layer type is one file in nn/layers/ that defines an lm_layer_def: its spec words, syntax
+ * and help line, its parser, shape inference, named tensors, initialisation, and its
+ * mathematics in both precisions. nn/layers/registry.c lists the definitions; the spec parser
+ * (nn/spec.c) and the help (lm_model_spec_help) are loops over that list. */
 #ifndef LM_NN_LAYER_H
 #define LM_NN_LAYER_H
 
@@ -6,24 +11,12 @@
 
 #include "linmass/model.h"
 
-typedef enum {
-    L_DENSE,
-    L_CONV,
-    L_MAXPOOL,
-    L_AVGPOOL,
-    L_GAP,
-    L_FLATTEN,
-    L_ACT,
-    L_DROPOUT,
-    L_BN,
-    L_RES,
-    L_KERNELFEAT, /* kernel rows k(c_j, x) over stored centres: nn/layers/kernel.c */
-    L_KIND_COUNT
-} lm_layer_kind;
-
-typedef enum { ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_GELU, ACT_IDENTITY } lm_act;
-
 typedef struct lm_layer lm_layer;
+typedef struct lm_layer_def lm_layer_def;
+typedef const lm_layer_def *lm_layer_kind; /* a layer's kind is its definition */
+
+/* In the order of lm_act_def's spec words (nn/layers/activation.c). */
+typedef enum { ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_SOFTPLUS, ACT_GELU, ACT_IDENTITY } lm_act;
 
 typedef struct {
     lm_layer *layers;
@@ -36,37 +29,86 @@ struct lm_layer {
     int id;          /* unique over the model, sub-layers included */
     char name[48];   /* state_dict prefix: "3", "5.a.0" */
     lm_shape in, out;
-    /* configuration; which fields matter depends on the kind */
-    int units;       /* dense outputs, conv filters, block channels */
-    int k, stride, pad, bias;
-    lm_act act;
-    double p;        /* dropout probability */
-    double eps, momentum; /* batch norm */
-    int pad_shortcut;     /* residual: zero-padding instead of projection */
+    union { /* the settings of the kind, filled by its parser */
+        struct { int units, bias; } dense;
+        struct { int filters, k, stride, pad, bias; } conv; /* pad: zeros on each side */
+        struct { int k; } pool;                             /* k x k windows, stride k */
+        struct { lm_act fn; } act;
+        struct { double p; } dropout;
+        struct { int channels, stride, pad_shortcut; } res; /* pad_shortcut: zero padding */
+        struct { int centres, type; double bandwidth; } kernelfeat; /* nn/layers/kernel.c */
+    };
     double scale;    /* 1/sqrt(fan-in) under the ntk parameterization, else 1 */
     size_t poff, np; /* slice of the flat parameter array */
     size_t boff, nb; /* slice of the flat buffer array */
     lm_seq branch[2]; /* residual: [0] main path, [1] projection shortcut (n = 0 if none) */
 };
 
-/* The type-independent half of a layer module: shape inference, the named tensors it owns,
- * and initialisation. Each layer file defines one, compiled once. */
-typedef struct {
-    const char *name;
-    /* Given L->in and the configuration, set L->out, L->np and L->nb; fail on shapes that do
-     * not fit. `param` decides L->scale. */
+/* lm_layer_def.flags: where a layer may stand. */
+enum {
+    LM_LAYER_IMAGE_IN = 1, /* needs a C x H x W input: refused after a flatten or a dense layer */
+    LM_LAYER_FLAT_IN = 2,  /* a flatten is implied before it when its input is an image */
+    LM_LAYER_FLAT_OUT = 4  /* later layers see a flat vector */
+};
+
+struct lm_layer_ops_f32; /* the mathematics: nn/generic.h */
+struct lm_layer_ops_f64;
+
+struct lm_layer_def {
+    const char *name;   /* in summaries */
+    const char *words;  /* the spec words that select it, space-separated; NULL: the name */
+    const char *syntax; /* "dense:N[:nobias]": the help, and "expected ..." in messages */
+    const char *help;   /* one line */
+    unsigned flags;     /* LM_LAYER_* */
+    /* Fill L's settings from the text after "word:" (NULL when there is none); `word` is the
+     * index of the spec word in `words`. Returns NULL, or why the text is refused: "" when it
+     * does not follow `syntax`. NULL: the layer takes no argument and has no settings. */
+    const char *(*parse)(lm_layer *L, int word, const char *arg);
+    /* Given L->in and the settings, set L->out, L->np and L->nb; fail on shapes that do not
+     * fit. `param` decides L->scale. */
     lm_status (*infer)(lm_layer *L, lm_param_kind param);
-    /* Append the layer's tensors (offsets relative to its slices) through `add`. */
+    /* Append the layer's tensors (offsets relative to its slices) through `add`. NULL: none. */
     void (*tensors)(const lm_layer *L, void (*add)(void *ctx, const char *suffix, int trainable,
                                                    size_t off, int ndim, const int64_t *dims),
                     void *ctx);
-    /* Initialise the layer's parameters and buffers; standard weights get variance gain2/fan-in. */
+    /* Initialise the layer's parameters and buffers; standard weights get variance
+     * gain2/fan-in. NULL: nothing to initialise. */
     void (*init)(const lm_layer *L, float *w, float *buf, lm_param_kind param, double gain2,
                  uint64_t seed);
     double (*macs)(const lm_layer *L); /* multiply-adds per sample of the forward pass */
-} lm_layer_def;
+    const struct lm_layer_ops_f32 *ops_f32;
+    const struct lm_layer_ops_f64 *ops_f64;
+};
 
-extern const lm_layer_def *const lm_layer_defs[L_KIND_COUNT];
+/* Every layer definition, in the order of the help; NULL-terminated (nn/layers/registry.c). */
+extern const lm_layer_def *const lm_layer_defs[];
+
+/* The kinds that the model builder, the engine and the probes test for. */
+extern const lm_layer_def lm_dense_def, lm_conv_def, lm_maxpool_def, lm_avgpool_def, lm_gap_def,
+    lm_flatten_def, lm_act_def, lm_dropout_def, lm_bn_def, lm_res_def, lm_kernelfeat_def;
+#define L_DENSE (&lm_dense_def)
+#define L_CONV (&lm_conv_def)
+#define L_MAXPOOL (&lm_maxpool_def)
+#define L_AVGPOOL (&lm_avgpool_def)
+#define L_GAP (&lm_gap_def)
+#define L_FLATTEN (&lm_flatten_def)
+#define L_ACT (&lm_act_def)
+#define L_DROPOUT (&lm_dropout_def)
+#define L_BN (&lm_bn_def)
+#define L_RES (&lm_res_def)
+#define L_KERNELFEAT (&lm_kernelfeat_def)
+
+/* ---- the spec syntax (nn/spec.c) ---- */
+
+/* Parse one layer's text ("conv:64x3/2") into L (zeroed first, kind and settings). Returns 1,
+ * or 0 with why it is refused in why[len]. */
+int lm_layer_parse(const char *token, lm_layer *L, char *why, size_t len);
+
+/* Helpers for the layers' parsers; each advances *s past what it read and returns 1, or
+ * returns 0 and leaves *s. */
+int lm_spec_int(const char **s, int *out);         /* a decimal integer, |v| <= 1e9 */
+int lm_spec_number(const char **s, double *out);   /* a number (strtod) */
+int lm_spec_flag(const char **s, const char *word); /* ":word" ending at ':' or the end */
 
 struct lm_model {
     char *spec;

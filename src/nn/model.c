@@ -1,8 +1,5 @@
 /* Building a model from a spec string: parsing, presets, shape inference, the flat parameter
  * and buffer arrays, state_dict names, and initialisation. Independent of the float type. */
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +33,7 @@ const char *lm_preset_spec(const char *name, int classes, char *buf, size_t len)
  * per sample: larger specs are refused with LM_EINVAL. */
 #define LM_MODEL_MAX_SIZE 1e8
 
-/* ---- parsing one token ---- */
+/* ---- the builder ---- */
 
 typedef struct {
     lm_model *m;
@@ -51,121 +48,11 @@ static lm_status bad(const builder *b, const char *why)
     return lm_fail(LM_EINVAL, "model spec '%s': layer %d '%s': %s", b->spec, b->position, b->token, why);
 }
 
-/* Parse a positive integer at *s, advancing it. */
-static int parse_int(const char **s, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(*s, &end, 10);
-    if (end == *s || errno || v < -1000000000L || v > 1000000000L) return 0;
-    *out = (int)v;
-    *s = end;
-    return 1;
-}
-
-static const struct {
-    const char *name;
-    lm_act act;
-} act_names[] = {{"relu", ACT_RELU},         {"tanh", ACT_TANH}, {"sigmoid", ACT_SIGMOID},
-                 {"softplus", ACT_SOFTPLUS}, {"gelu", ACT_GELU}, {"identity", ACT_IDENTITY}};
-
-/* Fill L's kind and configuration from the token text. */
+/* Parse one layer's text into L (nn/spec.c). */
 static lm_status parse_token(builder *b, const char *t, lm_layer *L)
 {
-    memset(L, 0, sizeof *L);
-    L->stride = 1;
-    L->bias = 1;
-    L->eps = 1e-5;
-    L->momentum = 0.1;
-    const char *arg = strchr(t, ':');
-    size_t head = arg ? (size_t)(arg - t) : strlen(t);
-    if (arg) arg++;
-#define IS(word) (head == strlen(word) && !strncmp(t, word, head))
-    for (size_t i = 0; i < sizeof act_names / sizeof *act_names; i++)
-        if (IS(act_names[i].name)) {
-            if (arg) return bad(b, "activations take no argument");
-            L->kind = L_ACT;
-            L->act = act_names[i].act;
-            return LM_OK;
-        }
-    if (IS("flatten") || IS("gap") || IS("bn")) {
-        if (arg) return bad(b, "this layer takes no argument");
-        L->kind = IS("flatten") ? L_FLATTEN : IS("gap") ? L_GAP : L_BN;
-        return LM_OK;
-    }
-    if (IS("dropout")) {
-        char *end;
-        L->kind = L_DROPOUT;
-        L->p = arg ? strtod(arg, &end) : 0.5;
-        if (arg && (end == arg || *end)) return bad(b, "expected dropout:P with P a number");
-        if (!(L->p >= 0 && L->p < 1)) return bad(b, "the dropout probability must be in [0, 1)");
-        return LM_OK;
-    }
-    if (IS("maxpool") || IS("avgpool")) {
-        L->kind = IS("maxpool") ? L_MAXPOOL : L_AVGPOOL;
-        L->k = 2;
-        if (arg && (!parse_int(&arg, &L->k) || *arg)) return bad(b, "expected maxpool:K with K an integer");
-        if (L->k < 1) return bad(b, "the pooling size must be at least 1");
-        L->stride = L->k;
-        return LM_OK;
-    }
-    if (IS("dense")) {
-        L->kind = L_DENSE;
-        if (!arg || !parse_int(&arg, &L->units)) return bad(b, "expected dense:N with N an integer");
-        if (!strcmp(arg, ":nobias")) L->bias = 0, arg += 7;
-        if (*arg) return bad(b, "expected dense:N or dense:N:nobias with N an integer");
-        if (L->units < 1) return bad(b, "the width must be at least 1");
-        return LM_OK;
-    }
-    if (IS("kernelfeat")) { /* kernelfeat:gaussian|laplacian:BANDWIDTH:CENTRES (nn/layers/kernel.c) */
-        L->kind = L_KERNELFEAT;
-        size_t type = arg ? strcspn(arg, ":") : 0;
-        if (arg && type == 8 && !strncmp(arg, "gaussian", 8)) L->k = 0;
-        else if (arg && type == 9 && !strncmp(arg, "laplacian", 9)) L->k = 1;
-        else return bad(b, "expected kernelfeat:gaussian:BW:N or kernelfeat:laplacian:BW:N");
-        char *end;
-        arg += type;
-        L->p = *arg == ':' ? strtod(arg + 1, &end) : NAN; /* the bandwidth */
-        if (*arg != ':' || end == arg + 1 || *end != ':' || !(L->p > 0 && isfinite(L->p)))
-            return bad(b, "the bandwidth must be a positive number (kernelfeat:TYPE:BW:N)");
-        arg = end + 1;
-        if (!parse_int(&arg, &L->units) || *arg || L->units < 1)
-            return bad(b, "the number of centres must be a positive integer (kernelfeat:TYPE:BW:N)");
-        return LM_OK;
-    }
-    if (IS("linear") || IS("kernel"))
-        return bad(b, "'linear' and 'kernel:TYPE:BW' are whole models that linmass train expands "
-                      "from the data (lm_model_alias_spec): as layers write dense:K:nobias, or "
-                      "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias");
-    if (IS("conv") || IS("res")) {
-        int conv = IS("conv");
-        L->kind = conv ? L_CONV : L_RES;
-        L->k = 3;
-        if (!arg || !parse_int(&arg, &L->units)) return bad(b, conv ? "expected conv:CxK[/S]" : "expected res:C[/S]");
-        if (conv && (*arg != 'x' || (arg++, !parse_int(&arg, &L->k))))
-            return bad(b, "expected conv:CxK[/S] such as conv:64x5");
-        if (*arg == '/' && (arg++, !parse_int(&arg, &L->stride))) return bad(b, "expected a stride after '/'");
-        L->pad = conv ? -1 : 1; /* -1: 'same' */
-        while (*arg == ':') { /* flags, in any order */
-            arg++;
-            size_t len = strcspn(arg, ":");
-#define FLAG(word) (len == strlen(word) && !strncmp(arg, word, len))
-            if (conv && FLAG("valid")) L->pad = 0;
-            else if (conv && FLAG("nobias")) L->bias = 0;
-            else if (!conv && FLAG("pad")) L->pad_shortcut = 1;
-            else return bad(b, conv ? "unknown conv flag (use :valid or :nobias)" : "unknown res flag (use :pad)");
-#undef FLAG
-            arg += len;
-        }
-        if (*arg) return bad(b, "unexpected text after the layer");
-        if (L->units < 1) return bad(b, "the number of channels must be at least 1");
-        if (L->k < 1) return bad(b, "the kernel size must be at least 1");
-        if (L->stride < 1) return bad(b, "the stride must be at least 1");
-        if (L->pad < 0) L->pad = (L->k - 1) / 2;
-        return LM_OK;
-    }
-#undef IS
-    return bad(b, "unknown layer (see linmass train --help for the spec syntax)");
+    char why[512];
+    return lm_layer_parse(t, L, why, sizeof why) ? LM_OK : bad(b, why);
 }
 
 /* ---- building sequences ---- */
@@ -184,7 +71,7 @@ static lm_status push(lm_seq *s, const lm_layer *L)
 
 static lm_status infer(builder *b, lm_layer *L)
 {
-    lm_status st = lm_layer_defs[L->kind]->infer(L, b->m->param);
+    lm_status st = L->kind->infer(L, b->m->param);
     if (st) return lm_fail_context(st, "model spec '%s': layer %d '%s'", b->spec, b->position, b->token);
     return LM_OK;
 }
@@ -201,20 +88,20 @@ static lm_status build_res(builder *b, lm_layer *L, const char *name)
     const char *main_path[] = {"conv:%dx3/%d:nobias", "bn", "relu", "conv:%dx3:nobias", "bn"};
     for (int i = 0; i < 5; i++) {
         lm_layer sub;
-        snprintf(spec, sizeof spec, main_path[i], L->units, L->stride);
+        snprintf(spec, sizeof spec, main_path[i], L->res.channels, L->res.stride);
         lm_status st = parse_token(b, spec, &sub);
         if (!st) st = add_layer(b, &L->branch[0], &sub, &cur, &spatial, prefix);
         if (st) return st;
     }
     L->branch[1].id = b->next_seq++;
-    int changes = L->stride != 1 || L->in.c != L->units;
-    if (changes && !L->pad_shortcut) {
+    int changes = L->res.stride != 1 || L->in.c != L->res.channels;
+    if (changes && !L->res.pad_shortcut) {
         snprintf(prefix, sizeof prefix, "%s.s.", name);
         cur = L->in;
         const char *shortcut[] = {"conv:%dx1/%d:nobias", "bn"};
         for (int i = 0; i < 2; i++) {
             lm_layer sub;
-            snprintf(spec, sizeof spec, shortcut[i], L->units, L->stride);
+            snprintf(spec, sizeof spec, shortcut[i], L->res.channels, L->res.stride);
             lm_status st = parse_token(b, spec, &sub);
             if (!st) st = add_layer(b, &L->branch[1], &sub, &cur, &spatial, prefix);
             if (st) return st;
@@ -230,9 +117,10 @@ static void free_seq(lm_seq *s);
 static lm_status check_size(const builder *b, const lm_layer *L)
 {
     double out_n = (double)L->out.c * L->out.h * L->out.w;
-    double fan_in = L->kind == L_DENSE ? (double)L->in.c * L->in.h * L->in.w
-                    : L->kind == L_CONV ? (double)L->in.c * L->k * L->k : 0;
-    if (out_n > LM_MODEL_MAX_SIZE || (fan_in + 1) * L->units > LM_MODEL_MAX_SIZE)
+    double weights = L->kind == L_DENSE ? (lm_shape_numel(L->in) + 1.0) * L->dense.units
+                     : L->kind == L_CONV ? ((double)L->in.c * L->conv.k * L->conv.k + 1) * L->conv.filters
+                     : 0;
+    if (out_n > LM_MODEL_MAX_SIZE || weights > LM_MODEL_MAX_SIZE)
         return lm_fail(LM_EINVAL, "model spec '%s': layer %d '%s': more than %.0f %s", b->spec,
                        b->position, b->token, LM_MODEL_MAX_SIZE,
                        out_n > LM_MODEL_MAX_SIZE ? "output values per sample" : "parameters");
@@ -245,15 +133,15 @@ static lm_status check_size(const builder *b, const lm_layer *L)
 static lm_status add_layer(builder *b, lm_seq *s, lm_layer *L, lm_shape *cur, int *spatial,
                            const char *prefix)
 {
-    if (L->kind == L_DENSE && *spatial) { /* an implied flatten, as nn.Flatten() in PyTorch */
+    unsigned flags = L->kind->flags;
+    if ((flags & LM_LAYER_FLAT_IN) && *spatial) { /* an implied flatten, as nn.Flatten() in PyTorch */
         lm_layer f;
         memset(&f, 0, sizeof f);
         f.kind = L_FLATTEN;
         lm_status st = add_layer(b, s, &f, cur, spatial, prefix);
         if (st) return st;
     }
-    if ((L->kind == L_CONV || L->kind == L_RES || L->kind == L_MAXPOOL || L->kind == L_AVGPOOL ||
-         L->kind == L_GAP) && !*spatial)
+    if ((flags & LM_LAYER_IMAGE_IN) && !*spatial)
         return lm_fail(LM_EINVAL, "model spec '%s': layer %d '%s': needs an image input (C x H x W) but gets a flat vector of %zu",
                        b->spec, b->position, b->token, lm_shape_numel(*cur));
     L->id = b->next_id++;
@@ -267,7 +155,7 @@ static lm_status add_layer(builder *b, lm_seq *s, lm_layer *L, lm_shape *cur, in
     }
     if (!st) {
         *cur = L->out;
-        if (L->kind == L_FLATTEN || L->kind == L_DENSE) *spatial = 0;
+        if (flags & LM_LAYER_FLAT_OUT) *spatial = 0;
         st = push(s, L);
     }
     if (st) { /* L is not in s: its branches are no one's */
@@ -334,7 +222,7 @@ static void name_seq(lm_model *m, const lm_seq *s, int count_only)
         }
         /* each leaf layer lists its parameters then its buffers: state_dict order */
         tensor_ctx c = {m, L, count_only};
-        if (lm_layer_defs[L->kind]->tensors) lm_layer_defs[L->kind]->tensors(L, add_tensor, &c);
+        if (L->kind->tensors) L->kind->tensors(L, add_tensor, &c);
     }
 }
 
@@ -351,8 +239,8 @@ static void init_seq(lm_model *m, const lm_seq *s, uint64_t seed)
          * the paper's FCN; He's N(0, 2/fan-in) for the convolutions inside residual blocks, as
          * in the ResNet papers */
         double gain2 = L->kind == L_CONV && s->id != 0 ? 2 : 1;
-        if (lm_layer_defs[L->kind]->init)
-            lm_layer_defs[L->kind]->init(L, m->w + L->poff, m->buf + L->boff, m->param, gain2, seed);
+        if (L->kind->init)
+            L->kind->init(L, m->w + L->poff, m->buf + L->boff, m->param, gain2, seed);
     }
 }
 
@@ -477,7 +365,7 @@ static double macs_seq(const lm_seq *s)
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
         if (L->kind == L_RES) total += macs_seq(&L->branch[0]) + macs_seq(&L->branch[1]);
-        else if (lm_layer_defs[L->kind]->macs) total += lm_layer_defs[L->kind]->macs(L);
+        else if (L->kind->macs) total += L->kind->macs(L);
     }
     return total;
 }
@@ -490,7 +378,7 @@ static size_t summary_seq(const lm_seq *s, char *buf, size_t len, size_t k, int 
         const lm_layer *L = &s->layers[i];
         int w = snprintf(buf + (k < len ? k : len), k < len ? len - k : 0,
                          "%*s%-10s %-8s -> %dx%dx%d  params %zu\n", 2 * depth, "", L->name,
-                         lm_layer_defs[L->kind]->name, L->out.c, L->out.h, L->out.w, L->np);
+                         L->kind->name, L->out.c, L->out.h, L->out.w, L->np);
         k += w > 0 ? (size_t)w : 0;
         if (L->kind == L_RES)
             for (int b = 0; b < 2; b++) k = summary_seq(&L->branch[b], buf, len, k, depth + 1);

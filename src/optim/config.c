@@ -1,75 +1,73 @@
-/* Optimizer configuration: defaults, options by their command-line names, and validation
- * with one clear message naming the optimizer, the option and the value at fault. */
+/* Optimizer configuration: defaults, options by name, and validation with one clear message
+ * naming the optimizer, the option and the value at fault. What differs between optimizers
+ * comes from their descriptors (optim/optim_def.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "linmass/optim.h"
-
-#define KIND(k) (1u << (k))
-#define ALL_KINDS 0x3fu
-#define SGD_FAMILY (KIND(LM_OPTIM_SGD) | KIND(LM_OPTIM_HEAVYBALL) | KIND(LM_OPTIM_NESTEROV))
-#define ADAM_FAMILY (KIND(LM_OPTIM_ADAM) | KIND(LM_OPTIM_ADAMW))
-#define MASS KIND(LM_OPTIM_MASS)
+#include "optim/optim_def.h"
 
 typedef enum { REAL, FLAG, SCHEDULE } option_type;
 
 typedef struct {
-    const char *name; /* command-line spelling, without "--" */
+    const char *name; /* as lm_optim_config_set takes it and messages print it */
     unsigned bit;     /* LM_OPT_* */
-    unsigned kinds;   /* optimizers it belongs to */
     option_type type;
     size_t offset;    /* of the field in lm_optim_config */
 } option_info;
 
 #define FIELD(f) offsetof(lm_optim_config, f)
-static const option_info options[] = {
-    {"lr", LM_OPT_LR, ALL_KINDS, REAL, FIELD(lr)},
-    {"momentum", LM_OPT_MOMENTUM, SGD_FAMILY, REAL, FIELD(momentum)},
-    {"dampening", LM_OPT_DAMPENING, KIND(LM_OPTIM_SGD), REAL, FIELD(dampening)},
-    {"nesterov", LM_OPT_NESTEROV, KIND(LM_OPTIM_SGD), FLAG, FIELD(nesterov)},
-    {"weight-decay", LM_OPT_WEIGHT_DECAY, ALL_KINDS, REAL, FIELD(weight_decay)},
-    {"beta1", LM_OPT_BETA1, ADAM_FAMILY, REAL, FIELD(beta1)},
-    {"beta2", LM_OPT_BETA2, ADAM_FAMILY, REAL, FIELD(beta2)},
-    {"eps", LM_OPT_EPS, ADAM_FAMILY, REAL, FIELD(eps)},
-    {"eta1", LM_OPT_ETA1, MASS, REAL, FIELD(eta1)},
-    {"eta2", LM_OPT_ETA2, MASS, REAL, FIELD(eta2)},
-    {"gamma", LM_OPT_GAMMA, MASS, REAL, FIELD(gamma)},
-    {"alpha", LM_OPT_ALPHA, MASS, REAL, FIELD(alpha)},
-    {"kappa-tilde", LM_OPT_KAPPA_TILDE, MASS, REAL, FIELD(kappa_tilde)},
-    {"schedule", LM_OPT_SCHEDULE, ALL_KINDS, SCHEDULE, FIELD(schedule)},
-    {"restart", LM_OPT_RESTART, ALL_KINDS, FLAG, FIELD(restart)},
-    {"auto", LM_OPT_AUTO, KIND(LM_OPTIM_SGD) | MASS, FLAG, FIELD(auto_hp)},
+static const option_info options[] = { /* in the order of the LM_OPT_* bits */
+    {"lr", LM_OPT_LR, REAL, FIELD(lr)},
+    {"momentum", LM_OPT_MOMENTUM, REAL, FIELD(momentum)},
+    {"dampening", LM_OPT_DAMPENING, REAL, FIELD(dampening)},
+    {"nesterov", LM_OPT_NESTEROV, FLAG, FIELD(nesterov)},
+    {"weight_decay", LM_OPT_WEIGHT_DECAY, REAL, FIELD(weight_decay)},
+    {"beta1", LM_OPT_BETA1, REAL, FIELD(beta1)},
+    {"beta2", LM_OPT_BETA2, REAL, FIELD(beta2)},
+    {"eps", LM_OPT_EPS, REAL, FIELD(eps)},
+    {"eta1", LM_OPT_ETA1, REAL, FIELD(eta1)},
+    {"eta2", LM_OPT_ETA2, REAL, FIELD(eta2)},
+    {"gamma", LM_OPT_GAMMA, REAL, FIELD(gamma)},
+    {"alpha", LM_OPT_ALPHA, REAL, FIELD(alpha)},
+    {"kappa_tilde", LM_OPT_KAPPA_TILDE, REAL, FIELD(kappa_tilde)},
+    {"schedule", LM_OPT_SCHEDULE, SCHEDULE, FIELD(schedule)},
+    {"restart", LM_OPT_RESTART, FLAG, FIELD(restart)},
+    {"auto", LM_OPT_AUTO, FLAG, FIELD(auto_hp)},
 };
 #define N_OPTIONS (int)(sizeof options / sizeof options[0])
-
-static const char *kind_names[] = {"sgd", "heavyball", "nesterov", "adam", "adamw", "mass"};
+_Static_assert(sizeof options / sizeof options[0] == LM_OPT_COUNT, "one entry per LM_OPT_* bit");
 
 const char *lm_optim_kind_name(lm_optim_kind k)
 {
-    return (unsigned)k < 6 ? kind_names[k] : "unknown";
+    const lm_optim_def *d = lm_optim_def_of(k);
+    return d ? d->name : "unknown";
 }
 
 lm_status lm_optim_kind_parse(const char *name, lm_optim_kind *out)
 {
-    for (int k = 0; k < 6; k++)
-        if (strcmp(name, kind_names[k]) == 0) {
+    char known[128] = "";
+    for (int k = 0; k < LM_OPTIM_COUNT; k++) {
+        if (strcmp(name, lm_optim_kind_name(k)) == 0) {
             *out = (lm_optim_kind)k;
             return LM_OK;
         }
-    return lm_fail(LM_EINVAL, "--optim '%s' is unknown (sgd, heavyball, nesterov, adam, adamw, mass)",
-                   name);
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                 lm_optim_kind_name(k));
+    }
+    return lm_fail(LM_EINVAL, "optimizer '%s' is unknown (%s)", name, known);
 }
 
 void lm_optim_config_init(lm_optim_config *c, lm_optim_kind kind)
 {
+    const lm_optim_def *d = lm_optim_def_of(kind);
     memset(c, 0, sizeof *c);
     c->kind = kind;
-    c->lr = (kind == LM_OPTIM_ADAM || kind == LM_OPTIM_ADAMW) ? 1e-3 : 1e-2;
-    c->momentum = (kind == LM_OPTIM_HEAVYBALL || kind == LM_OPTIM_NESTEROV) ? 0.9 : 0;
-    c->nesterov = kind == LM_OPTIM_NESTEROV;
+    c->lr = d ? d->defaults.lr : 1e-2;
+    c->momentum = d ? d->defaults.momentum : 0;
+    c->nesterov = d ? d->defaults.nesterov : 0;
     c->beta1 = 0.9;
     c->beta2 = 0.999;
     c->eps = 1e-8;
@@ -83,13 +81,13 @@ void lm_optim_config_init(lm_optim_config *c, lm_optim_kind kind)
     c->schedule.kind = LM_SCHED_CONSTANT;
 }
 
+/* "kappa_tilde" or "kappa-tilde" */
 static const option_info *find_option(const char *option)
 {
     char name[32];
-    while (*option == '-') option++;
     snprintf(name, sizeof name, "%s", option);
     for (char *p = name; *p; p++)
-        if (*p == '_') *p = '-';
+        if (*p == '-') *p = '_';
     for (int i = 0; i < N_OPTIONS; i++)
         if (strcmp(options[i].name, name) == 0) return &options[i];
     return NULL;
@@ -97,13 +95,9 @@ static const option_info *find_option(const char *option)
 
 const char *lm_optim_option_name(unsigned bit)
 {
-    static const char *dashed[] = {"--lr", "--momentum", "--dampening", "--nesterov",
-                                   "--weight-decay", "--beta1", "--beta2", "--eps", "--eta1",
-                                   "--eta2", "--gamma", "--alpha", "--kappa-tilde", "--schedule",
-                                   "--restart", "--auto"};
     for (int i = 0; i < N_OPTIONS; i++)
-        if (options[i].bit == bit) return dashed[i];
-    return "--?";
+        if (options[i].bit == bit) return options[i].name;
+    return "?";
 }
 
 static lm_status parse_real(const char *name, const char *value, double *out)
@@ -112,7 +106,7 @@ static lm_status parse_real(const char *name, const char *value, double *out)
     errno = 0;
     double v = strtod(value, &end);
     if (end == value || *end != '\0' || errno || !isfinite(v))
-        return lm_fail(LM_EINVAL, "--%s '%s' is not a finite number", name, value);
+        return lm_fail(LM_EINVAL, "%s '%s' is not a finite number", name, value);
     *out = v;
     return LM_OK;
 }
@@ -121,7 +115,7 @@ static lm_status parse_flag(const char *name, const char *value, int *out)
 {
     if (!value || strcmp(value, "1") == 0 || strcmp(value, "true") == 0) *out = 1;
     else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0) *out = 0;
-    else return lm_fail(LM_EINVAL, "--%s '%s' is not 0 or 1", name, value);
+    else return lm_fail(LM_EINVAL, "%s '%s' is not 0 or 1", name, value);
     return LM_OK;
 }
 
@@ -130,7 +124,7 @@ lm_status lm_optim_config_set(lm_optim_config *c, const char *option, const char
     const option_info *o = find_option(option);
     if (!o) return lm_fail(LM_EINVAL, "optimizer option '%s' is unknown", option);
     if (o->type != FLAG && !value)
-        return lm_fail(LM_EINVAL, "--%s needs a value", o->name);
+        return lm_fail(LM_EINVAL, "%s needs a value", o->name);
     void *field = (char *)c + o->offset;
     lm_status st = o->type == REAL ? parse_real(o->name, value, field)
                  : o->type == FLAG ? parse_flag(o->name, value, field)
@@ -141,109 +135,43 @@ lm_status lm_optim_config_set(lm_optim_config *c, const char *option, const char
 
 /* ---- validation ---- */
 
-static lm_status foreign_options(const lm_optim_config *c)
+static lm_status foreign_options(const lm_optim_config *c, const lm_optim_def *d)
 {
     for (int i = 0; i < N_OPTIONS; i++) {
         const option_info *o = &options[i];
-        if (!(c->given & o->bit) || (o->kinds & KIND(c->kind))) continue;
-        char owners[64] = "";
-        for (int k = 0; k < 6; k++)
-            if (o->kinds & KIND(k))
+        if (!(c->given & o->bit) || (d->options & o->bit)) continue;
+        char owners[128] = "";
+        for (int k = 0; k < LM_OPTIM_COUNT; k++)
+            if (lm_optim_def_of(k)->options & o->bit)
                 snprintf(owners + strlen(owners), sizeof owners - strlen(owners), "%s%s",
-                         owners[0] ? ", " : "", kind_names[k]);
-        return lm_fail(LM_EINVAL, "optimizer %s: --%s belongs to %s, not %s",
-                       kind_names[c->kind], o->name, owners, kind_names[c->kind]);
+                         owners[0] ? ", " : "", lm_optim_kind_name(k));
+        return lm_fail(LM_EINVAL, "optimizer %s: %s belongs to %s, not %s", d->name, o->name, owners,
+                       d->name);
     }
     return LM_OK;
 }
 
-/* lo < v < hi, with the ends included when the flags say so. */
-static lm_status check_range(const lm_optim_config *c, const char *name, double v, double lo,
-                             int lo_in, double hi, int hi_in)
+lm_status lm_optim_check_range(const lm_optim_config *c, const char *option, double v, double lo,
+                               int lo_in, double hi, int hi_in)
 {
     int ok = isfinite(v) && (lo_in ? v >= lo : v > lo) && (hi_in ? v <= hi : v < hi);
     if (ok) return LM_OK;
     char upper[32];
     if (isinf(hi)) snprintf(upper, sizeof upper, "inf)");
     else snprintf(upper, sizeof upper, "%g%c", hi, hi_in ? ']' : ')');
-    return lm_fail(LM_EINVAL, "optimizer %s: --%s %g is outside %c%g, %s", kind_names[c->kind],
-                   name, v, lo_in ? '[' : '(', lo, upper);
-}
-
-#define CHECK_RANGE(name, v, lo, lo_in, hi, hi_in)                            \
-    do {                                                                     \
-        lm_status st_ = check_range(c, name, v, lo, lo_in, hi, hi_in);       \
-        if (st_) return st_;                                                 \
-    } while (0)
-
-static lm_status validate_sgd(lm_optim_config *c)
-{
-    if (c->kind == LM_OPTIM_HEAVYBALL) c->dampening = 0, c->nesterov = 0;
-    if (c->kind == LM_OPTIM_NESTEROV) c->dampening = 0, c->nesterov = 1;
-    CHECK_RANGE("momentum", c->momentum, 0, 1, 1, 0);
-    CHECK_RANGE("dampening", c->dampening, 0, 1, 1, 1);
-    if (c->nesterov && (c->momentum == 0 || c->dampening != 0))
-        return lm_fail(LM_EINVAL, "optimizer %s: Nesterov momentum needs --momentum > 0 (got %g) "
-                       "and --dampening 0 (got %g)", kind_names[c->kind], c->momentum,
-                       c->dampening);
-    return LM_OK;
-}
-
-static lm_status validate_adam(lm_optim_config *c)
-{
-    CHECK_RANGE("beta1", c->beta1, 0, 1, 1, 0);
-    CHECK_RANGE("beta2", c->beta2, 0, 1, 1, 0);
-    CHECK_RANGE("eps", c->eps, 0, 0, INFINITY, 0);
-    return LM_OK;
-}
-
-static lm_status validate_mass(lm_optim_config *c)
-{
-    const unsigned eta_form = LM_OPT_ETA1 | LM_OPT_ETA2 | LM_OPT_GAMMA;
-    const unsigned authors_form = LM_OPT_LR | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE;
-    if ((c->given & eta_form) && (c->given & authors_form))
-        return lm_fail(LM_EINVAL, "optimizer mass: give either --eta1 --eta2 --gamma or --lr "
-                       "--alpha --kappa-tilde, not options of both forms");
-    if (c->given & eta_form) c->mass_form = LM_MASS_ETA;
-    if (c->given & authors_form) c->mass_form = LM_MASS_AUTHORS;
-    if (c->mass_form == LM_MASS_ETA) {
-        for (unsigned bit = LM_OPT_ETA1; bit <= LM_OPT_GAMMA; bit <<= 1)
-            if ((c->given & eta_form) && !(c->given & bit))
-                return lm_fail(LM_EINVAL, "optimizer mass: the (eta1, eta2, gamma) form needs "
-                               "%s too", lm_optim_option_name(bit));
-        CHECK_RANGE("eta1", c->eta1, 0, 0, INFINITY, 0);
-        if (c->eta2 < 0)
-            return lm_fail(LM_EINVAL, "optimizer mass: --eta2 %g is negative (the compensation "
-                           "term enters with a plus sign)", c->eta2);
-        CHECK_RANGE("eta2", c->eta2, 0, 1, INFINITY, 0);
-        CHECK_RANGE("gamma", c->gamma, 0, 1, 1, 0);
-        lm_mass3_hp a = lm_mass_to_authors((lm_mass_hp){c->eta1, c->eta2, c->gamma, 0});
-        c->lr = a.eta, c->alpha = a.alpha, c->kappa_tilde = a.kappa_tilde;
-    } else {
-        CHECK_RANGE("lr", c->lr, 0, 0, INFINITY, 0);
-        CHECK_RANGE("alpha", c->alpha, 0, 0, 1, 0);
-        CHECK_RANGE("kappa-tilde", c->kappa_tilde, 1, 1, INFINITY, 0);
-        lm_mass_hp h = lm_mass_from_authors((lm_mass3_hp){c->lr, c->alpha, c->kappa_tilde, 0});
-        c->eta1 = h.eta1, c->eta2 = h.eta2, c->gamma = h.gamma;
-    }
-    return LM_OK;
+    return lm_fail(LM_EINVAL, "optimizer %s: %s %g is outside %c%g, %s", lm_optim_kind_name(c->kind),
+                   option, v, lo_in ? '[' : '(', lo, upper);
 }
 
 lm_status lm_optim_config_validate(lm_optim_config *c)
 {
-    if ((unsigned)c->kind >= 6) return lm_fail(LM_EINVAL, "optimizer: kind %d is unknown", c->kind);
-    lm_status st = foreign_options(c);
-    if (st) return st;
-    if (c->kind != LM_OPTIM_MASS) CHECK_RANGE("lr", c->lr, 0, 0, INFINITY, 0);
-    CHECK_RANGE("weight-decay", c->weight_decay, 0, 1, INFINITY, 0);
-    if (c->schedule.kind == LM_SCHED_COSINE && c->schedule.total_epochs <= 0)
-        return lm_fail(LM_EINVAL, "optimizer %s: --schedule cosine needs the run's number of "
-                       "epochs (schedule.total_epochs is %d)", kind_names[c->kind],
-                       c->schedule.total_epochs);
-    switch (c->kind) {
-    case LM_OPTIM_ADAM:
-    case LM_OPTIM_ADAMW: return validate_adam(c);
-    case LM_OPTIM_MASS: return validate_mass(c);
-    default: return validate_sgd(c);
-    }
+    const lm_optim_def *d = lm_optim_def_of(c->kind);
+    if (!d) return lm_fail(LM_EINVAL, "optimizer: kind %d is unknown", c->kind);
+    lm_status st = foreign_options(c, d);
+    if (!st) st = lm_optim_check_range(c, "lr", c->lr, 0, 0, INFINITY, 0);
+    if (!st) st = lm_optim_check_range(c, "weight_decay", c->weight_decay, 0, 1, INFINITY, 0);
+    if (!st && c->schedule.kind == LM_SCHED_COSINE && c->schedule.total_epochs <= 0)
+        st = lm_fail(LM_EINVAL, "optimizer %s: schedule cosine needs the run's number of epochs "
+                     "(schedule.total_epochs is %d)", d->name, c->schedule.total_epochs);
+    return st ? st : d->validate(c);
 }

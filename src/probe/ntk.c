@@ -38,7 +38,7 @@ static int has_kind(const lm_seq *s, lm_layer_kind kind)
 {
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
-        if (L->kind == kind && (kind != L_DROPOUT || L->p > 0)) return 1;
+        if (L->kind == kind && (kind != L_DROPOUT || L->dropout.p > 0)) return 1;
         if (has_kind(&L->branch[0], kind) || has_kind(&L->branch[1], kind)) return 1;
     }
     return 0;
@@ -66,8 +66,8 @@ typedef struct {
 static void gram_layer(void *vctx, const lm_layer *L, int n, const double *A, const double *D)
 {
     gram_ctx *c = vctx;
-    int a = (int)lm_shape_numel(L->in), b = L->units;
-    double s2 = L->scale * L->scale, bias = L->bias ? 1.0 : 0.0;
+    int a = (int)lm_shape_numel(L->in), b = L->dense.units;
+    double s2 = L->scale * L->scale, bias = L->dense.bias ? 1.0 : 0.0;
     for (int i0 = c->rank * GRAM_ROWS; i0 < n; i0 += c->ranks * GRAM_ROWS) {
         int rows = n - i0 < GRAM_ROWS ? n - i0 : GRAM_ROWS, cols = i0 + rows;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, a, 1.0, A + (size_t)i0 * a, a, A, a,

@@ -10,8 +10,6 @@
 #include "cli/args.h"
 #include "cli/train_cli.h"
 
-const char *const cli_model_help = "model spec help (fuzzing)\n"; /* defined in cmd_train.c */
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;

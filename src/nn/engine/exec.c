@@ -5,8 +5,6 @@
 
 #include "nn/generic.h"
 
-static const R(lm_layer_ops) *ops_of(const lm_layer *L) { return R(lm_layer_ops_table)[L->kind]; }
-
 /* ---- memory planning ---- */
 
 static void *xcalloc(size_t n, size_t size, int *failed)
@@ -26,8 +24,8 @@ static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, size_t in_numel, int *fai
         size_t out = lm_shape_numel(L->out) * (size_t)e->max_n;
         e->act[L->id] = xcalloc(out, sizeof(real), failed);
         if (e->tangent) e->dact[L->id] = xcalloc(out, sizeof(real), failed);
-        e->scr[L->id] = xcalloc(ops_of(L)->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
-        size_t w = ops_of(L)->workspace ? ops_of(L)->workspace(L, e->max_n, e->tangent) : 0;
+        e->scr[L->id] = xcalloc(R(lm_ops_of)(L)->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
+        size_t w = R(lm_ops_of)(L)->workspace ? R(lm_ops_of)(L)->workspace(L, e->max_n, e->tangent) : 0;
         if (w > work) work = w;
         if (lm_shape_numel(L->out) > widest) widest = lm_shape_numel(L->out);
         for (int b = 0; b < 2; b++)
@@ -150,7 +148,7 @@ const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real 
         p.dx = dx;
         p.y = e->act[L->id];
         p.dy = e->tangent ? e->dact[L->id] : NULL;
-        ops_of(L)->forward(&c, &p);
+        R(lm_ops_of)(L)->forward(&c, &p);
         x = p.y;
         dx = p.dy;
     }
@@ -189,7 +187,7 @@ void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, co
         p.dgx = tangent && p.gx ? (i ? dg[cur] : dgx) : NULL;
         p.gw = gw + L->poff;
         p.dgw = tangent ? dgw + L->poff : NULL;
-        ops_of(L)->backward(&c, &p);
+        R(lm_ops_of)(L)->backward(&c, &p);
         if (e->grad_ready && s == &e->m->top && L->np) e->grad_ready(e->grad_ready_ctx, L->poff, L->np);
         gy = p.gx;
         dgy = p.dgx;

@@ -1,5 +1,5 @@
 /* Per-sample backward sensitivities of an all-dense network, for the tangent-kernel Gram
- * identity (science.md sections 4.3 and 6). After a batched forward, one batched backward from
+ * identity (docs/theory.md §4.3 and §6). After a batched forward, one batched backward from
  * gz (n x K, one row per sample, never summed) visits every dense layer from the last to the
  * first and hands the callback its input activations A (n x in) and its output sensitivities
  * delta = d(phi_i)/dy (n x out). No parameter gradient is formed: the dense step only
@@ -40,7 +40,7 @@ int R(lm_exec_dense_sensitivities)(R(lm_exec) *e, const real *gz, R(lm_dense_sen
         const real *x = i ? e->act[s->layers[i - 1].id] : e->x;
         real *gx = i > first_dense ? g[cur] : NULL;
         if (L->kind == L_DENSE) {
-            int o = L->units, in = (int)lm_shape_numel(L->in);
+            int o = L->dense.units, in = (int)lm_shape_numel(L->in);
             cb(ctx, L, n, x, gy);
             if (gx) R(lm_gemm_nn)(n, in, o, (real)L->scale, gy, e->w + L->poff, 0, gx);
         } else if (gx) {
@@ -51,7 +51,7 @@ int R(lm_exec_dense_sensitivities)(R(lm_exec) *e, const real *gz, R(lm_dense_sen
             p.y = e->act[L->id];
             p.gy = gy;
             p.gx = gx;
-            R(lm_layer_ops_table)[L->kind]->backward(&c, &p);
+            R(lm_ops_of)(L)->backward(&c, &p);
         }
         gy = gx;
         cur ^= 1;

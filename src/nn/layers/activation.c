@@ -9,13 +9,18 @@
 #include "nn/generic.h"
 
 #ifdef LM_F32
+static const char *act_parse(lm_layer *L, int word, const char *arg)
+{
+    L->act.fn = (lm_act)word; /* act_words are in lm_act's order */
+    return arg ? "activations take no argument" : NULL;
+}
+
 static lm_status act_infer(lm_layer *L, lm_param_kind param)
 {
     (void)param;
     L->out = L->in;
     return LM_OK;
 }
-const lm_layer_def lm_act_def = {"act", act_infer, NULL, NULL, NULL};
 
 static lm_status flatten_infer(lm_layer *L, lm_param_kind param)
 {
@@ -23,7 +28,6 @@ static lm_status flatten_infer(lm_layer *L, lm_param_kind param)
     L->out = (lm_shape){(int)lm_shape_numel(L->in), 1, 1};
     return LM_OK;
 }
-const lm_layer_def lm_flatten_def = {"flatten", flatten_infer, NULL, NULL, NULL};
 #endif
 
 static size_t no_scratch(const lm_layer *L, int n, int tangent)
@@ -84,7 +88,7 @@ static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
     size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
     const real *x = p->x;
     real *y = p->y;
-    switch (c->L->act) {
+    switch (c->L->act.fn) {
     case ACT_RELU: {
         relu_job j = {x, NULL, y};
         lm_par_range(count, relu_range, &j);
@@ -97,7 +101,7 @@ static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
     case ACT_IDENTITY: memcpy(y, x, count * sizeof *y); break;
     }
     if (p->dy) {
-        lm_act a = c->L->act;
+        lm_act a = c->L->act.fn;
         EACH(count) {
             real d1, d2;
             derivs(a, x[k], y[k], &d1, &d2);
@@ -111,7 +115,7 @@ static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
     if (!p->gx) return;
     size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
     const real *x = p->x, *y = p->y, *g = p->gy;
-    lm_act a = c->L->act;
+    lm_act a = c->L->act.fn;
     if (a == ACT_RELU && !p->dgy) { /* both loads unconditional, so the loop vectorises */
         relu_job j = {x, g, p->gx};
         lm_par_range(count, relu_range, &j);
@@ -143,3 +147,27 @@ static void flatten_backward(const R(lm_call) *c, R(lm_ports) *p)
 }
 
 const R(lm_layer_ops) R(lm_flatten_ops) = {no_scratch, flatten_forward, flatten_backward, NULL};
+
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_act_ops_f64, lm_flatten_ops_f64;
+static const char act_words[] = "relu tanh sigmoid softplus gelu identity"; /* lm_act's order */
+const lm_layer_def lm_act_def = {
+    .name = "act",
+    .words = act_words,
+    .syntax = act_words,
+    .help = "element-wise activations (gelu: the exact erf form)",
+    .parse = act_parse,
+    .infer = act_infer,
+    .ops_f32 = &lm_act_ops_f32,
+    .ops_f64 = &lm_act_ops_f64,
+};
+const lm_layer_def lm_flatten_def = {
+    .name = "flatten",
+    .syntax = "flatten",
+    .help = "C x H x W -> a flat vector of C*H*W (implied before dense)",
+    .flags = LM_LAYER_FLAT_OUT,
+    .infer = flatten_infer,
+    .ops_f32 = &lm_flatten_ops_f32,
+    .ops_f64 = &lm_flatten_ops_f64,
+};
+#endif

@@ -3,7 +3,7 @@
  *   x^ = (a - m) / r,  r = sqrt(v + eps),  y = gamma x^ + beta.
  * Training modes use the batch mean and (biased) variance; LM_MODE_TRAIN also moves the
  * running statistics (running_var with the unbiased variance, as torch). Evaluation uses the
- * running statistics, so m and r are constants there. Tangent rules: science.md section 6.
+ * running statistics, so m and r are constants there. Tangent rules: docs/theory.md §6.
  *
  * Synchronised (lm_exec_set_channel_sum, as torch.nn.SyncBatchNorm): the batch is the union of
  * the shares of several executors. The forward sums, per channel, the count and the moments
@@ -16,6 +16,9 @@
 
 #include "core/parallel.h"
 #include "nn/generic.h"
+
+#define BN_EPS 1e-5      /* torch's defaults */
+#define BN_MOMENTUM 0.1
 
 #ifdef LM_F32
 static lm_status bn_infer(lm_layer *L, lm_param_kind param)
@@ -54,8 +57,6 @@ static void bn_init(const lm_layer *L, float *w, float *buf, lm_param_kind param
 }
 
 static double bn_macs(const lm_layer *L) { return 2.0 * lm_shape_numel(L->in); }
-
-const lm_layer_def lm_bn_def = {"bn", bn_infer, bn_tensors, bn_init, bn_macs};
 #endif
 
 /* scratch: m[C], r[C], dm[C], dr[C], the synchronised sums (2C + 1 doubles), and with
@@ -131,7 +132,7 @@ static void span_sums_g(const real *g, const real *x, real m, real inv_r, size_t
 static void update_running(const R(lm_call) *c, int ch, double m, double v, double count)
 {
     int C = c->L->in.c;
-    double mom = c->L->momentum, unbiased = count > 1 ? v * count / (count - 1) : v;
+    double mom = BN_MOMENTUM, unbiased = count > 1 ? v * count / (count - 1) : v;
     c->buf[ch] = (real)((1 - mom) * c->buf[ch] + mom * m);
     c->buf[C + ch] = (real)((1 - mom) * c->buf[C + ch] + mom * unbiased);
 }
@@ -240,7 +241,7 @@ static void bn_forward_share(void *arg, int k)
             v = c->buf[b.C + ch];
         }
         b.m[ch] = (real)m;
-        b.r[ch] = (real)sqrt(v + c->L->eps);
+        b.r[ch] = (real)sqrt(v + BN_EPS);
         real mean = b.m[ch], inv_r = 1 / b.r[ch], ga = gamma[ch], be = beta[ch];
         for (int s = 0; s < n; s++) {
             const real *x = p->x + AT(s, ch, 0);
@@ -348,3 +349,18 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
 }
 
 const R(lm_layer_ops) R(lm_bn_ops) = {bn_scratch, bn_forward, bn_backward, NULL};
+
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_bn_ops_f64;
+const lm_layer_def lm_bn_def = {
+    .name = "bn",
+    .syntax = "bn",
+    .help = "batch normalisation (batch statistics in training)",
+    .infer = bn_infer,
+    .tensors = bn_tensors,
+    .init = bn_init,
+    .macs = bn_macs,
+    .ops_f32 = &lm_bn_ops_f32,
+    .ops_f64 = &lm_bn_ops_f64,
+};
+#endif

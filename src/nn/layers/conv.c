@@ -9,15 +9,37 @@
 #include "nn/generic.h"
 
 #ifdef LM_F32
+/* conv:CxK[/S] and the flags :valid, :nobias in any order */
+static const char *conv_parse(lm_layer *L, int word, const char *arg)
+{
+    (void)word;
+    L->conv.stride = 1;
+    L->conv.bias = 1;
+    L->conv.pad = -1; /* 'same' */
+    if (!arg || !lm_spec_int(&arg, &L->conv.filters)) return "";
+    if (*arg != 'x' || (arg++, !lm_spec_int(&arg, &L->conv.k))) return "expected conv:CxK[/S] such as conv:64x5";
+    if (*arg == '/' && (arg++, !lm_spec_int(&arg, &L->conv.stride))) return "expected a stride after '/'";
+    while (*arg == ':')
+        if (lm_spec_flag(&arg, "valid")) L->conv.pad = 0;
+        else if (lm_spec_flag(&arg, "nobias")) L->conv.bias = 0;
+        else return "unknown conv flag (use :valid or :nobias)";
+    if (*arg) return "unexpected text after the layer";
+    if (L->conv.filters < 1) return "the number of channels must be at least 1";
+    if (L->conv.k < 1) return "the kernel size must be at least 1";
+    if (L->conv.stride < 1) return "the stride must be at least 1";
+    if (L->conv.pad < 0) L->conv.pad = (L->conv.k - 1) / 2;
+    return NULL;
+}
+
 static lm_status conv_infer(lm_layer *L, lm_param_kind param)
 {
-    int Hp = L->in.h + 2 * L->pad, Wp = L->in.w + 2 * L->pad;
-    if (Hp < L->k || Wp < L->k)
-        return lm_fail(LM_EINVAL, "kernel %dx%d does not fit the %dx%d input (padding %d)", L->k, L->k,
-                       L->in.h, L->in.w, L->pad);
-    L->out = (lm_shape){L->units, (Hp - L->k) / L->stride + 1, (Wp - L->k) / L->stride + 1};
-    size_t fan_in = (size_t)L->in.c * L->k * L->k;
-    L->np = (size_t)L->units * fan_in + (L->bias ? (size_t)L->units : 0);
+    int Hp = L->in.h + 2 * L->conv.pad, Wp = L->in.w + 2 * L->conv.pad;
+    if (Hp < L->conv.k || Wp < L->conv.k)
+        return lm_fail(LM_EINVAL, "kernel %dx%d does not fit the %dx%d input (padding %d)", L->conv.k, L->conv.k,
+                       L->in.h, L->in.w, L->conv.pad);
+    L->out = (lm_shape){L->conv.filters, (Hp - L->conv.k) / L->conv.stride + 1, (Wp - L->conv.k) / L->conv.stride + 1};
+    size_t fan_in = (size_t)L->in.c * L->conv.k * L->conv.k;
+    L->np = (size_t)L->conv.filters * fan_in + (L->conv.bias ? (size_t)L->conv.filters : 0);
     L->scale = param == LM_PARAM_NTK ? 1.0 / sqrt((double)fan_in) : 1.0;
     return LM_OK;
 }
@@ -25,27 +47,25 @@ static lm_status conv_infer(lm_layer *L, lm_param_kind param)
 static void conv_tensors(const lm_layer *L, void (*add)(void *, const char *, int, size_t, int, const int64_t *),
                          void *ctx)
 {
-    int64_t w[4] = {L->units, L->in.c, L->k, L->k}, b[1] = {L->units};
+    int64_t w[4] = {L->conv.filters, L->in.c, L->conv.k, L->conv.k}, b[1] = {L->conv.filters};
     add(ctx, "weight", 1, 0, 4, w);
-    if (L->bias) add(ctx, "bias", 1, (size_t)L->units * L->in.c * L->k * L->k, 1, b);
+    if (L->conv.bias) add(ctx, "bias", 1, (size_t)L->conv.filters * L->in.c * L->conv.k * L->conv.k, 1, b);
 }
 
 static void conv_init(const lm_layer *L, float *w, float *buf, lm_param_kind param, double gain2,
                       uint64_t seed)
 {
     (void)buf;
-    size_t fan_in = (size_t)L->in.c * L->k * L->k;
+    size_t fan_in = (size_t)L->in.c * L->conv.k * L->conv.k;
     double std = param == LM_PARAM_NTK ? 1.0 : sqrt(gain2 / (double)fan_in);
-    lm_init_normal(w, (size_t)L->units * fan_in, std, seed, L->id, 0);
-    if (L->bias) memset(w + (size_t)L->units * fan_in, 0, (size_t)L->units * sizeof *w);
+    lm_init_normal(w, (size_t)L->conv.filters * fan_in, std, seed, L->id, 0);
+    if (L->conv.bias) memset(w + (size_t)L->conv.filters * fan_in, 0, (size_t)L->conv.filters * sizeof *w);
 }
 
 static double conv_macs(const lm_layer *L)
 {
-    return (double)L->units * L->in.c * L->k * L->k * L->out.h * L->out.w;
+    return (double)L->conv.filters * L->in.c * L->conv.k * L->conv.k * L->out.h * L->out.w;
 }
-
-const lm_layer_def lm_conv_def = {"conv", conv_infer, conv_tensors, conv_init, conv_macs};
 #endif
 
 typedef struct {
@@ -55,7 +75,7 @@ typedef struct {
 
 static geom geometry(const lm_layer *L)
 {
-    geom g = {L->in.c, L->in.h, L->in.w, L->units, L->k, L->stride, L->pad, L->out.h, L->out.w, 0, 0};
+    geom g = {L->in.c, L->in.h, L->in.w, L->conv.filters, L->conv.k, L->conv.stride, L->conv.pad, L->out.h, L->out.w, 0, 0};
     g.ckk = (size_t)g.C * g.k * g.k;
     g.hw = (size_t)g.Ho * g.Wo;
     return g;
@@ -385,7 +405,7 @@ static void forward_range(const R(lm_call) *c, R(lm_ports) *p, const geom *gp, c
     geom g = *gp;
     real s = (real)c->L->scale;
     size_t in_n = (size_t)g.C * g.H * g.W, out_n = (size_t)g.O * g.hw;
-    const real *W = c->w, *b = c->L->bias ? c->w + g.O * g.ckk : NULL;
+    const real *W = c->w, *b = c->L->conv.bias ? c->w + g.O * g.ckk : NULL;
     for (int n0 = first; n0 < end; n0 += B->G) {
         int gn = end - n0 < B->G ? end - n0 : B->G;
         size_t cols = (size_t)gn * g.hw;
@@ -448,7 +468,7 @@ static void backward_range(const R(lm_call) *c, R(lm_ports) *p, const geom *gp, 
         }
         im2col_group(&g, p->x + n0 * in_n, gn, B->col);
         gy_times_colT(&g, cols, s, gy, B->col, more, gw); /* gW = s g col^T */
-        if (c->L->bias) channel_sums(&g, cols, gy, more, gw + nw);
+        if (c->L->conv.bias) channel_sums(&g, cols, gy, more, gw + nw);
         if (dgy) { /* dgW = s (dg col^T + g dcol^T) */
             if (gn > 1) {
                 gather(&g, dgy, gn, B->dout);
@@ -457,7 +477,7 @@ static void backward_range(const R(lm_call) *c, R(lm_ports) *p, const geom *gp, 
             im2col_group(&g, p->dx + n0 * in_n, gn, B->dcol);
             gy_times_colT(&g, cols, s, dgy, B->col, more, dgw);
             gy_times_colT(&g, cols, s, gy, B->dcol, 1, dgw);
-            if (c->L->bias) channel_sums(&g, cols, dgy, more, dgw + nw);
+            if (c->L->conv.bias) channel_sums(&g, cols, dgy, more, dgw + nw);
         }
         /* the patch matrices are spent: reuse them for the patch gradients */
         if (p->gx && !p->dgx && transposable(&g)) { /* gx = the transposed convolution of gy */
@@ -501,7 +521,7 @@ static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
     geom *g = &j.g;
     int nt = conv_threads(g, c->n);
     j.K = conv_shares(nt, c->n);
-    size_t nw = g->O * g->ckk + (c->L->bias ? (size_t)g->O : 0);
+    size_t nw = g->O * g->ckk + (c->L->conv.bias ? (size_t)g->O : 0);
     j.tr = p->gx && !p->dgx && transposable(g);
     if (j.tr) transpose_weights(g, c->w, group_buffers(c, g, 0, c->n).wt);
     int blas = nt > 1 ? lm_blas_single() : 1;
@@ -515,3 +535,20 @@ static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
 }
 
 const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward, conv_workspace};
+
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_conv_ops_f64;
+const lm_layer_def lm_conv_def = {
+    .name = "conv",
+    .syntax = "conv:CxK[/S][:valid][:nobias]",
+    .help = "C filters KxK, stride S (default 1), 'same' padding unless :valid",
+    .flags = LM_LAYER_IMAGE_IN,
+    .parse = conv_parse,
+    .infer = conv_infer,
+    .tensors = conv_tensors,
+    .init = conv_init,
+    .macs = conv_macs,
+    .ops_f32 = &lm_conv_ops_f32,
+    .ops_f64 = &lm_conv_ops_f64,
+};
+#endif

@@ -9,13 +9,21 @@
 #include "nn/generic.h"
 
 #ifdef LM_F32
+static const char *dropout_parse(lm_layer *L, int word, const char *arg)
+{
+    (void)word;
+    L->dropout.p = 0.5;
+    if (arg && (!lm_spec_number(&arg, &L->dropout.p) || *arg)) return "";
+    if (!(L->dropout.p >= 0 && L->dropout.p < 1)) return "the dropout probability must be in [0, 1)";
+    return NULL;
+}
+
 static lm_status dropout_infer(lm_layer *L, lm_param_kind param)
 {
     (void)param;
     L->out = L->in;
     return LM_OK;
 }
-const lm_layer_def lm_dropout_def = {"dropout", dropout_infer, NULL, NULL, NULL};
 #endif
 
 static size_t dropout_scratch(const lm_layer *L, int n, int tangent)
@@ -24,7 +32,7 @@ static size_t dropout_scratch(const lm_layer *L, int n, int tangent)
     return (size_t)n * lm_shape_numel(L->in);
 }
 
-static int active(const R(lm_call) *c) { return c->mode != LM_MODE_EVAL && c->L->p > 0; }
+static int active(const R(lm_call) *c) { return c->mode != LM_MODE_EVAL && c->L->dropout.p > 0; }
 
 static void dropout_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
@@ -34,8 +42,8 @@ static void dropout_forward(const R(lm_call) *c, R(lm_ports) *p)
         if (p->dy) memcpy(p->dy, p->dx, count * sizeof *p->dy);
         return;
     }
-    real keep = (real)(1.0 / (1.0 - c->L->p));
-    uint32_t threshold = (uint32_t)(c->L->p * 4294967296.0);
+    real keep = (real)(1.0 / (1.0 - c->L->dropout.p));
+    uint32_t threshold = (uint32_t)(c->L->dropout.p * 4294967296.0);
     uint64_t stream = LM_STREAM_DROPOUT + (uint64_t)c->L->id;
     real *mask = c->scr;
     /* element k is element g0 + k of the global batch (lm_exec_set_rng_offset), so ranks that
@@ -77,3 +85,16 @@ static void dropout_backward(const R(lm_call) *c, R(lm_ports) *p)
 }
 
 const R(lm_layer_ops) R(lm_dropout_ops) = {dropout_scratch, dropout_forward, dropout_backward, NULL};
+
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_dropout_ops_f64;
+const lm_layer_def lm_dropout_def = {
+    .name = "dropout",
+    .syntax = "dropout:P",
+    .help = "dropout with probability P (plain dropout: 0.5)",
+    .parse = dropout_parse,
+    .infer = dropout_infer,
+    .ops_f32 = &lm_dropout_ops_f32,
+    .ops_f64 = &lm_dropout_ops_f64,
+};
+#endif

@@ -1,12 +1,12 @@
-/* Kernel features: the first layer of a kernel machine f(x) = sum_j a_j k(c_j, x) (science.md
- * 2.1). kernelfeat:TYPE:BW:N maps a sample x (any shape, taken flat, d values) to its kernel row
+/* Kernel features: the first layer of a kernel machine f(x) = sum_j a_j k(c_j, x) (docs/theory.md
+ * §2.1). kernelfeat:TYPE:BW:N maps a sample x (any shape, taken flat, d values) to its kernel row
  * (k(c_1, x), ..., k(c_N, x)) over N stored centres; a dense:K:nobias layer after it holds the
  * coefficients a (K x N). The two kernels, with r = |x - c|:
  *   gaussian   k = exp(-r^2 / (2 BW^2))
  *   laplacian  k = exp(-r / BW)
  * Rows come from one GEMM per block of centres, r^2 = |x|^2 + |c|^2 - 2 x.c, clamped at 0.
  *
- * Configuration in lm_layer: units = N (centres), k = 0 gaussian / 1 laplacian, p = BW.
+ * Settings (lm_layer.kernelfeat): centres N, type KERNEL_GAUSSIAN or KERNEL_LAPLACIAN, bandwidth.
  * Storage: the centres (N x d, row-major) and their squared norms (N) live in the model's
  * buffer array, but are no named tensor, so they are in no state_dict and no checkpoint (a
  * 60000-centre Fashion-MNIST machine would add 188 MB to every checkpoint). Whoever builds the
@@ -36,6 +36,24 @@ static const lm_layer *kernel_layer(const lm_model *m)
 }
 
 #ifdef LM_F32 /* the type-independent half, compiled once */
+/* kernelfeat:gaussian|laplacian:BANDWIDTH:CENTRES */
+static const char *kernelfeat_parse(lm_layer *L, int word, const char *arg)
+{
+    (void)word;
+    size_t type = arg ? strcspn(arg, ":") : 0;
+    if (arg && type == 8 && !strncmp(arg, "gaussian", 8)) L->kernelfeat.type = KERNEL_GAUSSIAN;
+    else if (arg && type == 9 && !strncmp(arg, "laplacian", 9)) L->kernelfeat.type = KERNEL_LAPLACIAN;
+    else return "expected kernelfeat:gaussian:BW:N or kernelfeat:laplacian:BW:N";
+    arg += type;
+    double *bw = &L->kernelfeat.bandwidth;
+    if (*arg != ':' || (arg++, !lm_spec_number(&arg, bw)) || *arg != ':' || !(*bw > 0 && isfinite(*bw)))
+        return "the bandwidth must be a positive number (kernelfeat:TYPE:BW:N)";
+    arg++;
+    if (!lm_spec_int(&arg, &L->kernelfeat.centres) || *arg || L->kernelfeat.centres < 1)
+        return "the number of centres must be a positive integer (kernelfeat:TYPE:BW:N)";
+    return NULL;
+}
+
 static lm_status kernelfeat_infer(lm_layer *L, lm_param_kind param)
 {
     (void)param;
@@ -43,16 +61,14 @@ static lm_status kernelfeat_infer(lm_layer *L, lm_param_kind param)
         return lm_fail(LM_EINVAL, "kernelfeat must be the model's first layer (its input tangent is "
                                   "taken as zero and it gives no input gradient)");
     size_t d = lm_shape_numel(L->in);
-    L->out = (lm_shape){L->units, 1, 1};
+    L->out = (lm_shape){L->kernelfeat.centres, 1, 1};
     L->np = 0;
-    L->nb = (size_t)L->units * d + (size_t)L->units; /* centres, then their squared norms */
+    L->nb = (size_t)L->kernelfeat.centres * d + (size_t)L->kernelfeat.centres; /* centres, then their squared norms */
     L->scale = 1;
     return LM_OK;
 }
 
-static double kernelfeat_macs(const lm_layer *L) { return (double)L->units * lm_shape_numel(L->in); }
-
-const lm_layer_def lm_kernelfeat_def = {"kernelfeat", kernelfeat_infer, NULL, NULL, kernelfeat_macs};
+static double kernelfeat_macs(const lm_layer *L) { return (double)L->kernelfeat.centres * lm_shape_numel(L->in); }
 
 const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, char *buf, size_t len)
 {
@@ -67,15 +83,15 @@ const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, c
 size_t lm_model_kernel_centres(const lm_model *m)
 {
     const lm_layer *L = kernel_layer(m);
-    return L ? (size_t)L->units : 0;
+    return L ? (size_t)L->kernelfeat.centres : 0;
 }
 
 lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n)
 {
     const lm_layer *L = kernel_layer(m);
     if (!L) return lm_fail(LM_EINVAL, "model '%s' has no kernel layer to take centres", m->spec);
-    if (n != (size_t)L->units)
-        return lm_fail(LM_EINVAL, "model '%s' expects %d kernel centres, got %zu", m->spec, L->units, n);
+    if (n != (size_t)L->kernelfeat.centres)
+        return lm_fail(LM_EINVAL, "model '%s' expects %d kernel centres, got %zu", m->spec, L->kernelfeat.centres, n);
     size_t d = lm_shape_numel(L->in);
     float *centres = m->buf + L->boff, *norms = centres + n * d;
     memcpy(centres, x, n * d * sizeof *centres);
@@ -121,12 +137,12 @@ static void squared_norms(int n, int d, const real *x, real *out)
 static void kernel_rows(const lm_layer *L, const real *centres, int n, const real *x, real *xn,
                         real *out)
 {
-    int N = L->units, d = (int)lm_shape_numel(L->in);
+    int N = L->kernelfeat.centres, d = (int)lm_shape_numel(L->in);
     const real *cn = centres + (size_t)N * d;
     squared_norms(n, d, x, xn);
     for (int j0 = 0; j0 < N; j0 += CENTRE_BLOCK) {
         int nc = N - j0 < CENTRE_BLOCK ? N - j0 : CENTRE_BLOCK;
-        kernel_block(L->k, L->p, n, nc, d, x, xn, centres + (size_t)j0 * d, cn + j0, out + j0, N);
+        kernel_block(L->kernelfeat.type, L->kernelfeat.bandwidth, n, nc, d, x, xn, centres + (size_t)j0 * d, cn + j0, out + j0, N);
     }
 }
 
@@ -144,7 +160,7 @@ static void fill_nan(real *a, size_t count)
 static void kernelfeat_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     const lm_layer *L = c->L;
-    size_t count = (size_t)c->n * L->units;
+    size_t count = (size_t)c->n * L->kernelfeat.centres;
     if (c->buf) kernel_rows(L, c->buf, c->n, p->x, c->scr, p->y);
     else fill_nan(p->y, count); /* an executor bound without buffers has no centres */
     if (p->dy) memset(p->dy, 0, count * sizeof *p->dy); /* no parameters, zero input tangent */
@@ -160,6 +176,20 @@ static void kernelfeat_backward(const R(lm_call) *c, R(lm_ports) *p)
 const R(lm_layer_ops) R(lm_kernelfeat_ops) = {
     .scratch = kernelfeat_scratch, .forward = kernelfeat_forward, .backward = kernelfeat_backward};
 
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_kernelfeat_ops_f64;
+const lm_layer_def lm_kernelfeat_def = {
+    .name = "kernelfeat",
+    .syntax = "kernelfeat:TYPE:BW:N",
+    .help = "kernel rows over N stored centres; TYPE gaussian or laplacian, bandwidth BW",
+    .parse = kernelfeat_parse,
+    .infer = kernelfeat_infer,
+    .macs = kernelfeat_macs,
+    .ops_f32 = &lm_kernelfeat_ops_f32,
+    .ops_f64 = &lm_kernelfeat_ops_f64,
+};
+#endif
+
 #ifdef LM_F64
 /* ---- linear features for --auto, in float64 ---- */
 
@@ -169,7 +199,7 @@ static const lm_layer *linear_head(const lm_model *m)
     const lm_seq *s = &m->top;
     if (!s->n) return NULL;
     const lm_layer *last = &s->layers[s->n - 1];
-    if (last->kind != L_DENSE || last->bias) return NULL;
+    if (last->kind != L_DENSE || last->dense.bias) return NULL;
     for (int i = 0; i < s->n - 1; i++)
         if (s->layers[i].kind != L_FLATTEN && !(i == 0 && s->layers[i].kind == L_KERNELFEAT)) return NULL;
     return last;
@@ -185,7 +215,7 @@ lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, 
         return lm_fail(LM_EINVAL, "model '%s' is not linear in its parameters (use linear, "
                        "kernel:gaussian:BW or kernel:laplacian:BW)", m->spec);
     if (n < 1 || n > 0x7fffffff) return lm_fail(LM_EINVAL, "linear features: %zu samples", n);
-    size_t d = lm_shape_numel(m->in), N = K ? (size_t)K->units : d;
+    size_t d = lm_shape_numel(m->in), N = K ? (size_t)K->kernelfeat.centres : d;
     size_t r = max_rows > 0 && (size_t)max_rows < n ? (size_t)max_rows : n; /* sample rows */
     size_t s = K ? (max_rows > 0 && (size_t)max_rows < N ? (size_t)max_rows : N) : d; /* columns */
     uint32_t *prow = malloc(n * sizeof *prow), *pcol = K ? malloc(N * sizeof *pcol) : NULL;
@@ -217,7 +247,7 @@ lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, 
             double f = scale * sqrt((double)N / (double)s);
             for (size_t j0 = 0; j0 < s; j0 += CENTRE_BLOCK) {
                 int nc = (int)(s - j0 < CENTRE_BLOCK ? s - j0 : CENTRE_BLOCK);
-                kernel_block(K->k, K->p, (int)r, nc, (int)d, X, xn, C + j0 * d, cn + j0, out + j0, (int)s);
+                kernel_block(K->kernelfeat.type, K->kernelfeat.bandwidth, (int)r, nc, (int)d, X, xn, C + j0 * d, cn + j0, out + j0, (int)s);
             }
             for (size_t i = 0; i < r * s; i++) out[i] *= f;
         }

@@ -9,17 +9,24 @@
 #include "nn/generic.h"
 
 #ifdef LM_F32
+static const char *pool_parse(lm_layer *L, int word, const char *arg)
+{
+    (void)word;
+    L->pool.k = 2;
+    if (arg && (!lm_spec_int(&arg, &L->pool.k) || *arg)) return "";
+    if (L->pool.k < 1) return "the pooling size must be at least 1";
+    return NULL;
+}
+
 static lm_status pool_infer(lm_layer *L, lm_param_kind param)
 {
     (void)param;
-    if (L->in.h < L->k || L->in.w < L->k)
-        return lm_fail(LM_EINVAL, "pooling window %d is larger than the %dx%d input", L->k, L->in.h, L->in.w);
-    L->out = (lm_shape){L->in.c, L->in.h / L->k, L->in.w / L->k};
+    if (L->in.h < L->pool.k || L->in.w < L->pool.k)
+        return lm_fail(LM_EINVAL, "pooling window %d is larger than the %dx%d input", L->pool.k, L->in.h, L->in.w);
+    L->out = (lm_shape){L->in.c, L->in.h / L->pool.k, L->in.w / L->pool.k};
     return LM_OK;
 }
 static double pool_macs(const lm_layer *L) { return (double)lm_shape_numel(L->in); }
-const lm_layer_def lm_maxpool_def = {"maxpool", pool_infer, NULL, NULL, pool_macs};
-const lm_layer_def lm_avgpool_def = {"avgpool", pool_infer, NULL, NULL, pool_macs};
 
 static lm_status gap_infer(lm_layer *L, lm_param_kind param)
 {
@@ -27,7 +34,6 @@ static lm_status gap_infer(lm_layer *L, lm_param_kind param)
     L->out = (lm_shape){L->in.c, 1, 1};
     return LM_OK;
 }
-const lm_layer_def lm_gap_def = {"gap", gap_infer, NULL, NULL, pool_macs};
 #endif
 
 /* ---- max pooling: the scratch holds each output's argmax as a uint32 offset in its sample */
@@ -51,7 +57,7 @@ static void maxpool_forward_share(void *arg, int share)
     const R(lm_call) *c = j->c;
     R(lm_ports) *p = j->p;
     const lm_layer *L = c->L;
-    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->k;
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->pool.k;
     size_t in_n = lm_shape_numel(L->in), out_n = lm_shape_numel(L->out);
     uint32_t *arg_max = (uint32_t *)c->scr;
     int s0 = (int)((long long)c->n * share / j->shares), s1 = (int)((long long)c->n * (share + 1) / j->shares);
@@ -156,8 +162,8 @@ static void avg_transpose(const lm_layer *L, int n, int kh, int kw, const real *
 
 static void window(const lm_layer *L, int *kh, int *kw)
 {
-    *kh = L->kind == L_GAP ? L->in.h : L->k;
-    *kw = L->kind == L_GAP ? L->in.w : L->k;
+    *kh = L->kind == L_GAP ? L->in.h : L->pool.k;
+    *kw = L->kind == L_GAP ? L->in.w : L->pool.k;
 }
 
 static void avg_forward(const R(lm_call) *c, R(lm_ports) *p)
@@ -179,3 +185,39 @@ static void avg_backward(const R(lm_call) *c, R(lm_ports) *p)
 const R(lm_layer_ops) R(lm_maxpool_ops) = {maxpool_scratch, maxpool_forward, maxpool_backward, NULL};
 const R(lm_layer_ops) R(lm_avgpool_ops) = {no_scratch, avg_forward, avg_backward, NULL};
 const R(lm_layer_ops) R(lm_gap_ops) = {no_scratch, avg_forward, avg_backward, NULL};
+
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_maxpool_ops_f64, lm_avgpool_ops_f64, lm_gap_ops_f64;
+const lm_layer_def lm_maxpool_def = {
+    .name = "maxpool",
+    .syntax = "maxpool:K",
+    .help = "KxK max pooling, stride K (plain maxpool: 2)",
+    .flags = LM_LAYER_IMAGE_IN,
+    .parse = pool_parse,
+    .infer = pool_infer,
+    .macs = pool_macs,
+    .ops_f32 = &lm_maxpool_ops_f32,
+    .ops_f64 = &lm_maxpool_ops_f64,
+};
+const lm_layer_def lm_avgpool_def = {
+    .name = "avgpool",
+    .syntax = "avgpool:K",
+    .help = "KxK average pooling, stride K (plain avgpool: 2)",
+    .flags = LM_LAYER_IMAGE_IN,
+    .parse = pool_parse,
+    .infer = pool_infer,
+    .macs = pool_macs,
+    .ops_f32 = &lm_avgpool_ops_f32,
+    .ops_f64 = &lm_avgpool_ops_f64,
+};
+const lm_layer_def lm_gap_def = {
+    .name = "gap",
+    .syntax = "gap",
+    .help = "global average pooling (C x H x W -> C x 1 x 1)",
+    .flags = LM_LAYER_IMAGE_IN,
+    .infer = gap_infer,
+    .macs = pool_macs,
+    .ops_f32 = &lm_gap_ops_f32,
+    .ops_f64 = &lm_gap_ops_f64,
+};
+#endif

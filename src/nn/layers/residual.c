@@ -9,12 +9,28 @@
 #include "nn/generic.h"
 
 #ifdef LM_F32
+/* res:C[/S] and the flag :pad */
+static const char *res_parse(lm_layer *L, int word, const char *arg)
+{
+    (void)word;
+    L->res.stride = 1;
+    if (!arg || !lm_spec_int(&arg, &L->res.channels)) return "";
+    if (*arg == '/' && (arg++, !lm_spec_int(&arg, &L->res.stride))) return "expected a stride after '/'";
+    while (*arg == ':')
+        if (lm_spec_flag(&arg, "pad")) L->res.pad_shortcut = 1;
+        else return "unknown res flag (use :pad)";
+    if (*arg) return "unexpected text after the layer";
+    if (L->res.channels < 1) return "the number of channels must be at least 1";
+    if (L->res.stride < 1) return "the stride must be at least 1";
+    return NULL;
+}
+
 static lm_status res_infer(lm_layer *L, lm_param_kind param)
 {
     (void)param;
-    L->out = (lm_shape){L->units, (L->in.h - 1) / L->stride + 1, (L->in.w - 1) / L->stride + 1};
-    if (L->pad_shortcut && L->units < L->in.c)
-        return lm_fail(LM_EINVAL, "a zero-padding shortcut cannot shrink %d channels to %d", L->in.c, L->units);
+    L->out = (lm_shape){L->res.channels, (L->in.h - 1) / L->res.stride + 1, (L->in.w - 1) / L->res.stride + 1};
+    if (L->res.pad_shortcut && L->res.channels < L->in.c)
+        return lm_fail(LM_EINVAL, "a zero-padding shortcut cannot shrink %d channels to %d", L->in.c, L->res.channels);
     for (int b = 0; b < 2; b++) {
         const lm_seq *s = &L->branch[b];
         if (!s->n) continue;
@@ -26,7 +42,6 @@ static lm_status res_infer(lm_layer *L, lm_param_kind param)
     return LM_OK;
 }
 static double res_macs(const lm_layer *L) { return (double)lm_shape_numel(L->out); }
-const lm_layer_def lm_res_def = {"res", res_infer, NULL, NULL, res_macs};
 #endif
 
 /* scratch: sum, dsum (n*out each) and the shortcut's input gradient and tangent (n*in each) */
@@ -52,7 +67,7 @@ static res_view view(const R(lm_call) *c)
 static void pad_shortcut(const lm_layer *L, int n, const real *x, real *y, int adjoint)
 {
     int C = L->in.c, H = L->in.h, W = L->in.w, O = L->out.c, Ho = L->out.h, Wo = L->out.w;
-    int off = (O - C) / 2, s = L->stride;
+    int off = (O - C) / 2, s = L->res.stride;
     if (adjoint) memset(y, 0, (size_t)n * C * H * W * sizeof *y);
     for (int b = 0; b < n; b++)
         for (int c = 0; c < O; c++)
@@ -107,7 +122,7 @@ static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
     R(lm_exec) *e = c->e;
     res_view v = view(c);
     size_t count = (size_t)c->n * lm_shape_numel(L->out);
-    int padded = !L->branch[1].n && (L->stride != 1 || L->in.c != L->units);
+    int padded = !L->branch[1].n && (L->res.stride != 1 || L->in.c != L->res.channels);
     const real *da = NULL, *ds = NULL;
     const real *a = R(lm_seq_forward)(e, &L->branch[0], c->n, p->x, p->dx, &da);
     if (L->branch[1].n) {
@@ -137,7 +152,7 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     R(lm_exec) *e = c->e;
     res_view v = view(c);
     size_t count = (size_t)c->n * lm_shape_numel(L->out), in_count = (size_t)c->n * lm_shape_numel(L->in);
-    int padded = !L->branch[1].n && (L->stride != 1 || L->in.c != L->units);
+    int padded = !L->branch[1].n && (L->res.stride != 1 || L->in.c != L->res.channels);
     /* through the final relu; reuse sum's storage for g and dsum's for dg */
     real *g = v.sum, *dg = p->dgy ? v.dsum : NULL;
     if (dg)
@@ -162,3 +177,18 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
 }
 
 const R(lm_layer_ops) R(lm_res_ops) = {res_scratch, res_forward, res_backward, NULL};
+
+#ifdef LM_F32
+extern const struct lm_layer_ops_f64 lm_res_ops_f64;
+const lm_layer_def lm_res_def = {
+    .name = "res",
+    .syntax = "res:C[/S][:pad]",
+    .help = "CIFAR-style basic block; projection shortcut, or zero padding with :pad",
+    .flags = LM_LAYER_IMAGE_IN,
+    .parse = res_parse,
+    .infer = res_infer,
+    .macs = res_macs,
+    .ops_f32 = &lm_res_ops_f32,
+    .ops_f64 = &lm_res_ops_f64,
+};
+#endif
