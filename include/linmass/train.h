@@ -34,6 +34,88 @@
 extern "C" {
 #endif
 
+/* ---- the training step ----
+ *
+ * A trainer holds a model (borrowed: it must outlive the trainer), an optimizer over the
+ * model's parameters and the scratch memory of batches of up to max_batch samples. Each
+ * lm_trainer_step is one optimizer step on a batch held in memory:
+ *   - forward and backward in training mode at the optimizer's evaluation point (MaSS's u,
+ *     the weights otherwise), dropout masks drawn from (seed, step, position in the batch);
+ *   - the loss of opts.loss: cross-entropy on class indices, or the square loss
+ *     (1/2b) sum |f(x) - y|^2 on target rows, or on one-hot rows of class indices when
+ *     opts.classes > 0 (lm_run_loss gives the rule linmass trains by);
+ *   - the optimizer step with the step sizes times the schedule's factor for (epoch, step);
+ *     at the start of an epoch where the schedule drops, with optim.restart, the optimizer's
+ *     state restarts first (lm_trainer_begin_epoch);
+ *   - a loss that is not finite stops with LM_EDIVERGED and a message naming the step.
+ * Under mpirun (lm_dist_size() > 1) steps and evaluations are collective: every rank passes the
+ * whole batch, computes its contiguous share (lm_dist_share) and the gradients are summed (in
+ * buckets during the backward pass with opts.overlap, else in one all-reduce after it), so
+ * every rank steps identically; with opts.sync_bn batch norm uses the global batch. */
+
+typedef struct {
+    lm_loss_kind loss; /* LM_LOSS_XENT (y: class indices) or LM_LOSS_MSE */
+    int classes;       /* > 0: y holds one class index per sample, of this many classes (the
+                          model's outputs); 0: y holds rows of the model's output size */
+    uint64_t seed;     /* dropout masks are drawn from (seed, step, sample position) */
+    int sync_bn;       /* several ranks: batch norm over the global batch (one rank: no effect) */
+    int overlap;       /* several ranks: sum the gradients in buckets during the backward pass
+                          (1) or in one all-reduce after it (0); the same bits either way in the
+                          ordered reduce mode */
+} lm_trainer_opts;
+
+/* Cross-entropy on classes, seed 0, overlap on. */
+void lm_trainer_opts_init(lm_trainer_opts *o, int classes);
+
+typedef struct {
+    long step;        /* the step just taken, 0-based, counted over the whole run */
+    int b;            /* samples in the (global) batch */
+    double loss;      /* mean loss over the batch at the evaluation point, before the step */
+    double acc;       /* accuracy over the batch (classes > 0), NAN otherwise */
+    double lr_factor; /* the schedule's factor the step used */
+} lm_step_info;
+
+typedef struct lm_trainer lm_trainer;
+
+/* A trainer for model m with a new optimizer from *oc over m's parameters (a multistep or
+ * cosine schedule counts epochs: set oc->schedule.total_epochs for cosine). Returns LM_EINVAL
+ * when the options do not fit the model (classes against outputs, the loss), LM_ENOMEM. */
+lm_status lm_trainer_create(lm_model *m, const lm_optim_config *oc, const lm_trainer_opts *opts,
+                            int max_batch, lm_trainer **out);
+void lm_trainer_free(lm_trainer *t);
+
+/* One optimizer step on b samples (1 <= b <= max_batch): x holds b inputs of the model's input
+ * shape, y b class indices (opts.classes > 0) or b target rows. info may be NULL. */
+lm_status lm_trainer_step(lm_trainer *t, const float *x, const float *y, int b, lm_step_info *info);
+
+/* Mean loss and accuracy (NAN without classes) of n samples in evaluation mode at the visible
+ * weights w, in batches of max_batch; several ranks take contiguous shares (and rank 0's batch
+ * norm statistics). */
+lm_status lm_trainer_evaluate(lm_trainer *t, const float *x, const float *y, size_t n, double *loss,
+                              double *acc);
+
+/* Where the trainer stands: the next step's number (dropout, warm-up) and epoch (schedule).
+ * The step count advances by one per step; the epoch changes only here or at
+ * lm_trainer_begin_epoch. A fresh trainer is at step 0 of epoch 0. */
+void lm_trainer_set_position(lm_trainer *t, long step, int epoch);
+/* The first step of `epoch` comes next: with optim.restart the optimizer's state restarts when
+ * the schedule drops at this epoch (epoch > 0). */
+void lm_trainer_begin_epoch(lm_trainer *t, int epoch);
+
+/* Divergence check of the visible weights (a pass over them, so the caller chooses when):
+ * LM_EDIVERGED naming the step when any is NaN or Inf. */
+lm_status lm_trainer_check_weights(lm_trainer *t);
+
+lm_model *lm_trainer_model(lm_trainer *t);
+lm_optim *lm_trainer_optim(lm_trainer *t);
+/* Steps taken (the next step's number). */
+long lm_trainer_step_count(const lm_trainer *t);
+int lm_trainer_epoch(const lm_trainer *t);
+/* The visible weights w (the model's parameters): evaluate and save these. */
+float *lm_trainer_weights(lm_trainer *t);
+
+/* ---- the training job ---- */
+
 typedef struct {
     const char *data;   /* data source, e.g. "fashion-mnist" */
     const char *model;  /* spec or preset */
@@ -104,13 +186,6 @@ typedef struct {
  * checkpoint is kept). */
 lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
                        lm_train_result *res);
-
-/* Data-parallel steps (lm_dist): a reducer that sums e's parameter gradient `grad` (np floats)
- * over the ranks in buckets of whole layers (LM_DIST_OVERLAP_BUCKET_BYTES at least, from the
- * last layer down), hooked to e's backward pass so that each bucket's sum starts as soon as its
- * layers are done; lm_dist_reducer_finish before the optimizer step. Unhook with
- * lm_exec_set_grad_hook_f32(e, NULL, NULL) before lm_dist_reducer_free. */
-lm_status lm_train_overlap_reducer(lm_exec_f32 *e, float *grad, size_t np, lm_dist_reducer **red);
 
 /* Loss and accuracy of a model on a data set in evaluation mode. */
 lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
