@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "class_csv.h"
 #include "linmass/io.h"
-#include "linmass/rng.h"
 #include "linmass/run.h"
 #include "linmass/train.h"
 
@@ -27,27 +27,6 @@ typedef struct {
     const char *name, *data, *model, *optim, *schedule;
     int restart;
 } scenario;
-
-/* 96 rows of 6 features and a class in 0..2 (the largest of three sums), with a header. */
-static int write_csv(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fprintf(f, "a,b,c,d,e,f,y\n");
-    for (int i = 0; i < 96; i++) {
-        float x[6];
-        uint32_t u[4];
-        for (int j = 0; j < 6; j++) {
-            lm_philox(11, 3, (uint64_t)(i * 6 + j), u);
-            x[j] = (float)(u[0] % 2001) / 100.0f - 10.0f;
-        }
-        float s0 = x[0] + x[1], s1 = x[2] - x[3], s2 = x[4] + 0.5f * x[5];
-        int y = s0 > s1 ? (s0 > s2 ? 0 : 2) : (s1 > s2 ? 1 : 2);
-        for (int j = 0; j < 6; j++) fprintf(f, "%.9g,", x[j]);
-        fprintf(f, "%d\n", y);
-    }
-    return fclose(f) == 0;
-}
 
 static lm_optim_config optim_of(const scenario *s)
 {
@@ -246,7 +225,7 @@ int main(void)
     char dir[256], csv[400], data[500];
     if (!check_make_tmpdir(dir, sizeof dir, "train_step")) return check_summary();
     snprintf(csv, sizeof csv, "%s/three.csv", dir);
-    CHECK(write_csv(csv));
+    CHECK(write_class_csv(csv));
     snprintf(data, sizeof data, "csv:%s:classes=3:test=0.25", csv);
     const char *net = "dense:16,relu,dropout:0.25,dense:3";
     const scenario runs[] = {
