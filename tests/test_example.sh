@@ -24,20 +24,21 @@ cmake --install "$bin_dir" --prefix "$tmp/stage" >/dev/null
 mv "$tmp/stage" "$tmp/moved"
 pc=$(find "$tmp/moved" -name linmass.pc)
 export PKG_CONFIG_PATH="$(dirname "$pc")"
-libdir=$(pkg-config --variable=libdir linmass)
+libdir=$(cd "$(pkg-config --variable=libdir linmass)" && pwd)
 [ -f "$libdir/liblinmass.so" ] && [ -f "$libdir/liblinmass.a" ] || { echo "no library in $libdir" >&2; exit 1; }
 for ex in train_xor probe_run; do
     # shellcheck disable=SC2046 # the flags are words
     cc -std=c11 -Wall -Wextra -Werror "examples/$ex.c" $(pkg-config --cflags --libs linmass) -lm -o "$tmp/$ex"
-    ldd "$tmp/$ex" | grep -q "$libdir/liblinmass.so" ||
-        LD_LIBRARY_PATH="$libdir" ldd "$tmp/$ex" | grep -q "$libdir/liblinmass.so" || { echo "$ex: not linked to $libdir" >&2; exit 1; }
+    deps=$(LD_LIBRARY_PATH="$libdir" ldd "$tmp/$ex")
+    [[ $deps == *"$libdir/liblinmass.so"* ]] || { echo "$ex: not linked to $libdir/liblinmass.so" >&2; exit 1; }
 done
 LD_LIBRARY_PATH="$libdir" "$tmp/train_xor" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$tmp/probe_run" "$tmp/run"
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Wextra -Werror examples/probe_run.c $(pkg-config --cflags linmass) "$libdir/liblinmass.a" \
     $(pkg-config --static --libs linmass | sed 's/-llinmass//') -lm -o "$tmp/probe_run_static"
-! ldd "$tmp/probe_run_static" | grep -q liblinmass || { echo "probe_run_static loads liblinmass.so" >&2; exit 1; }
+deps=$(ldd "$tmp/probe_run_static")
+[[ $deps != *liblinmass* ]] || { echo "probe_run_static loads liblinmass.so" >&2; exit 1; }
 "$tmp/probe_run_static" "$tmp/run_static"
 cmp "$tmp/run/checkpoints/last.safetensors" "$tmp/run_static/checkpoints/last.safetensors" ||
     { echo "the shared and static builds trained different weights" >&2; exit 1; }

@@ -187,7 +187,8 @@ static void bad_options(void)
     lm_trainer_opts_init(&o, 3);
     CHECK(lm_trainer_create(m, &oc, &o, 0, &t) == LM_EINVAL && strstr(lm_error_message(), "batch 0 must be at least 1"));
     CHECK(!strstr(lm_error_message(), "--"));
-    lm_trainer_opts_init(&o, 0); /* cross-entropy needs classes */
+    lm_trainer_opts_init(&o, 0);
+    o.loss = LM_LOSS_XENT; /* cross-entropy needs classes */
     CHECK(lm_trainer_create(m, &oc, &o, 4, &t) == LM_EINVAL && !t);
     lm_model_free(m);
 }
@@ -203,9 +204,8 @@ static void divergence(void)
     lm_optim_config_init(&oc, LM_OPTIM_SGD);
     oc.lr = 1e3;
     lm_trainer_opts o;
-    lm_trainer_opts_init(&o, 0);
-    o.loss = LM_LOSS_MSE;
-    CHECK(lm_trainer_create(m, &oc, &o, 4, &t) == LM_OK);
+    lm_trainer_opts_init(&o, 0); /* the square loss on target rows */
+    CHECK(o.loss == LM_LOSS_MSE && lm_trainer_create(m, &oc, &o, 4, &t) == LM_OK);
     if (!t) return;
     float x[8] = {1, 2, 3, 4, -1, -2, -3, -4}, y[4] = {0, 1, 2, 0};
     CHECK(lm_trainer_step(t, x, y, 5, NULL) == LM_EINVAL && strstr(lm_error_message(), "5 samples"));

@@ -1,10 +1,15 @@
-/* The training loop: data, model, optimizer, evaluation, metrics and checkpoints.
+/* Training, in two layers.
  *
- * A run writes into its folder: metrics.jsonl (one JSON object per logged step and per epoch)
+ * The step (lm_trainer_*): one optimizer step on a batch held in memory, for any program that
+ * holds its own data; below.
+ *
+ * The job (lm_train_run): a data source, epochs over it in an order drawn from the seed,
+ * augmentation, evaluation, metrics and checkpoints around the step. A run writes into its
+ * folder (run.h): config.json, metrics.jsonl (one JSON object per logged step and per epoch)
  * and checkpoints/last.safetensors (weights, buffers, optimizer state, step, epoch and position
  * in the epoch; written atomically). Everything random is a pure function of (seed, epoch,
- * step), so --resume continues bit-identically to an uninterrupted run with the same seed and
- * thread count. Progress is reported through a callback; the library prints nothing.
+ * step), so a resumed run continues bit-identically to an uninterrupted one with the same seed
+ * and thread count. Progress is reported through a callback; the library prints nothing.
  *
  * Under mpirun (lm_dist_size() > 1, see dist.h) lm_train_run is collective: every rank loads the
  * data and holds the model; batch b of the common order (from the seed) is split in contiguous
@@ -16,7 +21,7 @@
  * sync_bn it uses the global batch's statistics instead (as torch.nn.SyncBatchNorm, through
  * lm_exec_set_channel_sum and lm_dist_allreduce_f64), and the running statistics are the same
  * on every rank, and those of one process with the whole batch up to rounding. Rank 0 alone
- * writes the run folder; the checkpoint is global, so --resume works with any number of ranks
+ * writes the run folder; the checkpoint is global, so a run resumes with any number of ranks
  * (rank 0 reads it and sends the state to the others). Evaluation is split across ranks. A
  * failure on one rank is reported on all (lm_dist_agree). */
 #ifndef LINMASS_TRAIN_H
@@ -64,7 +69,7 @@ typedef struct {
                           ordered reduce mode */
 } lm_trainer_opts;
 
-/* Cross-entropy on classes, seed 0, overlap on. */
+/* Cross-entropy with classes, the square loss on target rows without; seed 0, overlap on. */
 void lm_trainer_opts_init(lm_trainer_opts *o, int classes);
 
 typedef struct {
@@ -141,11 +146,13 @@ typedef struct {
     int overlap;        /* several ranks: sum the gradients in buckets while the backward pass
                            runs (lm_dist_reducer), 1 (the default) or 0 (one all-reduce after
                            it); the same bits either way in the ordered reduce mode */
-    const char *config_json; /* written to OUT/config.json once the run is set up (may be NULL);
-                                for linear and kernel models with an object "resolved" added:
-                                "model_spec" (the expanded alias), "normalized", and "auto" (the
-                                hyper-parameters --auto chose and the constants behind them) */
-    void (*log)(const char *line); /* one-line notes for the user, such as --auto's choice (may be NULL) */
+    const char *config_json; /* the options as given, a JSON object with lm_run_spec's keys,
+                                written to OUT/config.json once the run is set up (may be NULL;
+                                lm_run_write_config); for linear and kernel models with an object
+                                "resolved" added: "model_spec" (the expanded alias),
+                                "normalized", and "auto" (the hyper-parameters auto_hp chose and
+                                the constants behind them) */
+    void (*log)(const char *line); /* one-line notes for the user, such as auto_hp's choice (may be NULL) */
 } lm_train_config;
 
 void lm_train_config_init(lm_train_config *c);
@@ -176,10 +183,10 @@ typedef struct {
 
 /* Linear and kernel models (the aliases "linear" and "kernel:TYPE:BW", see lm_model_alias_spec)
  * get K = classes (or target_dim) outputs and, for kernels, the training inputs as centres; they
- * minimise the square loss (1/n) sum_i 1/2 |f(x_i) - y_i|^2 (science.md 2.1), on one-hot targets
- * for classification data. With optim.auto_hp (sgd or mass) the hyper-parameters come from
+ * minimise the square loss (1/n) sum_i 1/2 |f(x_i) - y_i|^2 (docs/theory.md §2.1), on one-hot
+ * targets for classification data (lm_run_loss). With optim.auto_hp (sgd or mass) the hyper-parameters come from
  * lm_linreg_constants on the model's features (lm_model_linear_features) for the batch size:
- * sgd lr = 1/L_m; mass eta1, eta2, gamma of science.md 2.2.
+ * sgd lr = 1/L_m; mass eta1, eta2, gamma of docs/theory.md §2.2.
  *
  * Train. Returns LM_EINVAL for bad configuration or data, LM_EIO when the run folder cannot be
  * written, LM_EDIVERGED when the loss or the weights stop being finite (the last good
@@ -187,7 +194,8 @@ typedef struct {
 lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
                        lm_train_result *res);
 
-/* Loss and accuracy of a model on a data set in evaluation mode. */
+/* Loss and accuracy (NAN without classes) of a model on a data set in evaluation mode, in
+ * batches of `batch`; for the square loss on classes the targets are one-hot rows. */
 lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
                       double *mean_loss, double *accuracy);
 

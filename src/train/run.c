@@ -35,27 +35,32 @@ static lm_status load_split(const lm_run_spec *s, lm_split split, lm_dataset **o
     return st == LM_EIO ? LM_EINVAL : st; /* a data source that cannot be read is bad input */
 }
 
+/* The training split as training uses it: cut to max_train, val_fraction held out into *val. */
+static lm_status load_train(const lm_run_spec *s, lm_dataset **train, lm_dataset **val)
+{
+    lm_dataset *full;
+    lm_status st = load_split(s, LM_SPLIT_TRAIN, &full);
+    if (st) return st;
+    if (s->max_train > 0 && (size_t)s->max_train < full->n) full->n = (size_t)s->max_train;
+    if (s->val_fraction <= 0) {
+        *train = full;
+        return LM_OK;
+    }
+    st = lm_dataset_split_validation(full, s->val_fraction, s->seed, train, val);
+    lm_dataset_free(full);
+    return st;
+}
+
 lm_status lm_run_load_data(const lm_run_spec *s, lm_dataset **train, lm_dataset **val, lm_dataset **test)
 {
-    lm_dataset *full = NULL, *held = NULL;
-    if (train) *train = NULL;
-    if (val) *val = NULL;
-    if (test) *test = NULL;
-    lm_status st = train ? load_split(s, LM_SPLIT_TRAIN, &full) : LM_OK;
-    if (!st && test) st = load_split(s, LM_SPLIT_TEST, test);
-    if (st || !train) {
-        lm_dataset_free(full);
-        return st;
-    }
-    if (s->max_train > 0 && (size_t)s->max_train < full->n) full->n = (size_t)s->max_train;
-    if (s->val_fraction > 0) {
-        st = lm_dataset_split_validation(full, s->val_fraction, s->seed, train, &held);
-        lm_dataset_free(full);
-    } else {
-        *train = full;
-    }
-    if (val) *val = held;
-    else lm_dataset_free(held);
+    lm_dataset *tr = NULL, *va = NULL, *te = NULL;
+    lm_status st = train ? load_train(s, &tr, &va) : LM_OK;
+    if (!st && test) st = load_split(s, LM_SPLIT_TEST, &te);
+    if (st || !val) lm_dataset_free(va), va = NULL;
+    if (st) lm_dataset_free(tr), lm_dataset_free(te), tr = te = NULL;
+    if (train) *train = tr;
+    if (val) *val = va;
+    if (test) *test = te;
     return st;
 }
 

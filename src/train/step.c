@@ -26,7 +26,7 @@ struct lm_trainer {
 void lm_trainer_opts_init(lm_trainer_opts *o, int classes)
 {
     memset(o, 0, sizeof *o);
-    o->loss = LM_LOSS_XENT;
+    o->loss = classes > 0 ? LM_LOSS_XENT : LM_LOSS_MSE;
     o->classes = classes;
     o->overlap = 1;
 }
