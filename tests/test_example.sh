@@ -18,6 +18,8 @@ exe="$bin_dir/example_train"
 for tool in cmake pkg-config cc; do
     command -v "$tool" >/dev/null || { echo "skipped: no $tool" >&2; exit 77; }
 done
+san="" # a sanitizer build's library needs its runtime in the program too
+grep -q "^LINMASS_SANITIZE:BOOL=ON" "$bin_dir/CMakeCache.txt" 2>/dev/null && san="-fsanitize=address,undefined"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$bin_dir" --prefix "$tmp/stage" >/dev/null
@@ -28,14 +30,14 @@ libdir=$(cd "$(pkg-config --variable=libdir linmass)" && pwd)
 [ -f "$libdir/liblinmass.so" ] && [ -f "$libdir/liblinmass.a" ] || { echo "no library in $libdir" >&2; exit 1; }
 for ex in train_xor probe_run; do
     # shellcheck disable=SC2046 # the flags are words
-    cc -std=c11 -Wall -Wextra -Werror "examples/$ex.c" $(pkg-config --cflags --libs linmass) -lm -o "$tmp/$ex"
+    cc $san -std=c11 -Wall -Wextra -Werror "examples/$ex.c" $(pkg-config --cflags --libs linmass) -lm -o "$tmp/$ex"
     deps=$(LD_LIBRARY_PATH="$libdir" ldd "$tmp/$ex")
     [[ $deps == *"$libdir/liblinmass.so"* ]] || { echo "$ex: not linked to $libdir/liblinmass.so" >&2; exit 1; }
 done
 LD_LIBRARY_PATH="$libdir" "$tmp/train_xor" >/dev/null
 LD_LIBRARY_PATH="$libdir" "$tmp/probe_run" "$tmp/run"
 # shellcheck disable=SC2046
-cc -std=c11 -Wall -Wextra -Werror examples/probe_run.c $(pkg-config --cflags linmass) "$libdir/liblinmass.a" \
+cc $san -std=c11 -Wall -Wextra -Werror examples/probe_run.c $(pkg-config --cflags linmass) "$libdir/liblinmass.a" \
     $(pkg-config --static --libs linmass | sed 's/-llinmass//') -lm -o "$tmp/probe_run_static"
 deps=$(ldd "$tmp/probe_run_static")
 [[ $deps != *liblinmass* ]] || { echo "probe_run_static loads liblinmass.so" >&2; exit 1; }
