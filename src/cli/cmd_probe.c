@@ -22,6 +22,7 @@
 #include "linmass/dist.h"
 #include "linmass/io.h"
 #include "linmass/probe.h"
+#include "linmass/run.h"
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
@@ -94,18 +95,18 @@ typedef struct {
     int n, nt, K, output, alias, normalized, has_ckpt;
     lm_param_kind param;
     const char *model, *data, *ckpt;
-    char ckpt_buf[1100], spec_buf[1024];
+    char spec_buf[1024];
     uint64_t data_seed;
-    cJSON *runcfg;
+    lm_run *run; /* --run: the opened run folder, which owns m */
 } setup;
 
 static void setup_free(setup *s)
 {
-    lm_model_free(s->m);
+    if (!s->run) lm_model_free(s->m);
+    lm_run_close(s->run);
     lm_dataset_free(s->train);
     lm_dataset_free(s->test);
     free(s->x), free(s->xt);
-    cJSON_Delete(s->runcfg);
 }
 
 static int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
@@ -157,27 +158,16 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     s->data_seed = o->seed;
     const char *param = o->param;
     if (o->run) {
-        if (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data"))
-            return cli_usage_error(c, "--run takes the model, data and checkpoint from the run folder: drop --checkpoint, --model and --data");
-        char path[1100], *text;
-        size_t len;
-        snprintf(path, sizeof path, "%s/config.json", o->run);
-        if (lm_read_file(path, 1 << 20, &text, &len)) return cli_fail(c->command, LM_EINVAL);
-        s->runcfg = cJSON_Parse(text);
-        free(text);
-        cJSON *m = cJSON_GetObjectItem(s->runcfg, "model"), *d = cJSON_GetObjectItem(s->runcfg, "data");
-        cJSON *p = cJSON_GetObjectItem(s->runcfg, "param"), *sd = cJSON_GetObjectItem(s->runcfg, "seed");
-        if (!cJSON_IsString(m) || !cJSON_IsString(d)) {
-            if (lm_dist_rank() == 0)
-                fprintf(stderr, "linmass %s: %s: no 'model' and 'data' strings (is it a training run?)\n", c->command, path);
-            return 2;
-        }
-        s->model = m->valuestring;
-        s->data = d->valuestring;
-        if (!cli_given(c, "param") && cJSON_IsString(p)) param = p->valuestring;
-        if (!cli_given(c, "seed") && cJSON_IsNumber(sd)) s->data_seed = (uint64_t)sd->valuedouble;
-        snprintf(s->ckpt_buf, sizeof s->ckpt_buf, "%s/checkpoints/last.safetensors", o->run);
-        s->ckpt = s->ckpt_buf;
+        if (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data") || cli_given(c, "param"))
+            return cli_usage_error(c, "--run takes the model, data, parameterization and checkpoint from the run folder: "
+                                      "drop --checkpoint, --model, --data and --param");
+        lm_status st = lm_run_open(o->run, &s->run);
+        if (st) return cli_fail(c->command, st);
+        s->model = s->run->spec.model;
+        s->data = s->run->spec.data;
+        param = s->run->spec.param == LM_PARAM_NTK ? "ntk" : "standard";
+        if (!cli_given(c, "seed")) s->data_seed = s->run->spec.seed;
+        s->ckpt = s->run->checkpoint;
     }
     int rc;
     if ((rc = parse_param(c, param, &s->param))) return rc;
@@ -194,10 +184,11 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     s->nt = s->test ? (n_test < (int)s->test->n ? n_test : (int)s->test->n) : 0;
     int targets = s->train->classes ? s->train->classes : s->train->target_dim;
     const char *spec = lm_model_alias_spec(s->model, targets, s->train->n, s->spec_buf, sizeof s->spec_buf);
-    if (spec && strstr(spec, "kernelfeat"))
+    if (spec && strstr(spec, "kernelfeat") && !s->run)
         return cli_usage_error(c, "--model %s: kernel models are not probed (checkpoints do not hold their centres)", s->model);
     s->alias = spec != NULL;
-    lm_status st = lm_model_create(spec ? spec : s->model, s->train->shape, s->param, o->seed, &s->m);
+    s->m = s->run ? s->run->model : NULL; /* --run: the run's model, kernel centres and all */
+    lm_status st = s->m ? LM_OK : lm_model_create(spec ? spec : s->model, s->train->shape, s->param, o->seed, &s->m);
     if (st) return cli_fail(c->command, st);
     s->K = (int)lm_shape_numel(lm_model_output_shape(s->m));
     if (s->output >= s->K)
@@ -205,7 +196,11 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     int ch = s->train->shape.c, has_stats = 0;
     float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
     if (!mean || !sd) st = lm_fail(LM_ENOMEM, "out of memory");
-    if (!st && s->ckpt) {
+    if (!st && s->run) {
+        s->has_ckpt = 1;
+        s->normalized = s->run->normalized;
+        if (s->normalized) memcpy(mean, s->run->mean, ch * sizeof *mean), memcpy(sd, s->run->std, ch * sizeof *sd);
+    } else if (!st && s->ckpt) {
         st = lm_checkpoint_load_model(s->ckpt, s->m, mean, sd, ch, &has_stats);
         s->has_ckpt = 1;
         if (!st) s->normalized = has_stats;
