@@ -68,6 +68,20 @@ static void widen(range *r, double v)
     r->ok = 1;
 }
 
+/* The extent of the x values drawn (for categories). */
+static range x_extent(const plot_frame *a, const plot_curve *s, int count)
+{
+    range r = {0, 0, 0};
+    for (int i = 0; i < count; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            if (!drawable(a, &s[i], j)) continue;
+            if (!r.ok || s[i].x[j] < r.lo) r.lo = s[i].x[j];
+            if (!r.ok || s[i].x[j] > r.hi) r.hi = s[i].x[j];
+            r.ok = 1;
+        }
+    return r;
+}
+
 /* The positive values on one axis (band edges included), padded a little. */
 static range log_range(const plot_frame *a, const plot_curve *s, int count, int yaxis)
 {
@@ -125,6 +139,31 @@ static int write_data(FILE *f, const plot_frame *a, const plot_curve *s, int cou
 
 /* ---- the .gp script ---- */
 
+/* The values m 10^e inside r (m from the 0-terminated list mult): how many, and (when f is
+ * not NULL) printed as a gnuplot tic list. */
+static int tics_inside(FILE *f, range r, const int *mult)
+{
+    int n = 0;
+    for (int e = (int)floor(log10(r.lo)); e <= (int)floor(log10(r.hi)); e++)
+        for (const int *m = mult; *m; m++) {
+            double v = *m * pow(10, e);
+            if (v < r.lo || v > r.hi) continue;
+            if (f) fprintf(f, "%s%.6g", n ? ", " : "", v);
+            n++;
+        }
+    return n;
+}
+
+/* Evenly spaced tics inside r, 1, 2 or 5 times a power of ten apart: three to six of them. */
+static void tics_even(FILE *f, range r)
+{
+    double raw = (r.hi - r.lo) / 6, mag = pow(10, floor(log10(raw))), step = mag;
+    if (step < raw) step = 2 * mag;
+    if (step < raw) step = 5 * mag;
+    const char *sep = "";
+    for (double v = ceil(r.lo / step) * step; v <= r.hi; v += step) fprintf(f, "%s%.6g", sep, v), sep = ", ";
+}
+
 static void log_axis(FILE *f, char axis, range r)
 {
     fprintf(f, "set logscale %c 10\n", axis);
@@ -135,18 +174,13 @@ static void log_axis(FILE *f, char axis, range r)
         fprintf(f, "set format %c '10^{%%L}'\n", axis);
         return;
     }
-    /* less than that: 1, 2 and 5 times powers of ten, or every digit if those are too few */
+    /* less than that: 1, 2 and 5 times powers of ten, or every digit, or (on a narrower range
+     * still) evenly spaced values, whichever first gives three tics */
     static const int few[] = {1, 2, 5, 0}, all[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 0};
-    int n = 0;
-    for (int e = first - 1; e <= last; e++)
-        for (const int *m = few; *m; m++) n += *m * pow(10, e) >= r.lo && *m * pow(10, e) <= r.hi;
-    const char *sep = "";
     fprintf(f, "set format %c '%%h'\nset %ctics (", axis, axis);
-    for (int e = first - 1; e <= last; e++)
-        for (const int *m = n >= 3 ? few : all; *m; m++) {
-            double v = *m * pow(10, e);
-            if (v >= r.lo && v <= r.hi) fprintf(f, "%s%.6g", sep, v), sep = ", ";
-        }
+    if (tics_inside(NULL, r, few) >= 3) tics_inside(f, r, few);
+    else if (tics_inside(NULL, r, all) >= 3) tics_inside(f, r, all);
+    else tics_even(f, r);
     fprintf(f, ")\n");
 }
 
@@ -163,7 +197,7 @@ static void write_axes(FILE *f, const plot_frame *a, range x, range y)
     fputs("set ylabel ", f), put_quoted(f, a->ylabel), fputs(" noenhanced\n", f);
     fprintf(f, "set grid lc rgb '#d8d8d8' lw 1\nset border lw 1\n%s\n", keys[a->key <= PLOT_KEY_NONE ? a->key : 0]);
     if (a->logx) log_axis(f, 'x', x);
-    else if (a->categorical_x) fputs("set xtics 1\nset offsets 0.5, 0.5, 0, 0\n", f);
+    else if (a->categorical_x) fprintf(f, "%sset offsets 0.5, 0.5, 0, 0\n", x.hi - x.lo <= 20 ? "set xtics 1\n" : "");
     else fputs("set autoscale xfix\n", f);
     if (a->logy) log_axis(f, 'y', y);
 }
@@ -324,7 +358,7 @@ int plot_figure(const char *path, const plot_frame *a, const plot_curve *s, int 
     snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - 4), base);
     if (!*dir) snprintf(dir, sizeof dir, "/");
 
-    range x = a->logx ? log_range(a, s, count, 0) : (range){0, 0, 0};
+    range x = a->logx ? log_range(a, s, count, 0) : x_extent(a, s, count);
     range y = a->logy ? log_range(a, s, count, 1) : (range){0, 0, 0};
     int *block = malloc(count * sizeof *block), ok = 0;
     char *dat = NULL, *gp = NULL;

@@ -52,8 +52,10 @@ typedef struct {
     plot_kind kind;        /* 0: PLOT_LINESPOINTS */
     const double *lo, *hi; /* PLOT_BAND: the band's edges, n values each (an edge <= 0 on a log
                               axis is drawn at the axis' lower end) */
-    int color;             /* 0: by position (curve i gets palette colour i + 1, a reference
-                              grey); k >= 1: palette colour k, e.g. points and their exact curve */
+    int color;             /* 0: the next palette colour that no curve asks for by number (a
+                              reference: grey); k >= 1: palette colour k (1 blue, 2 vermillion,
+                              3 green, 4 purple, 5 orange, 6 sky blue, 7 black, 8 yellow), to
+                              give points and their exact curve one colour */
 } plot_curve;
 
 typedef enum {
@@ -70,7 +72,8 @@ typedef struct {
     int logx, logy;    /* log10 axes, fitted to the data */
     plot_key key;      /* 0: below the plot */
     int categorical_x; /* x values name categories (input i, a rank): every curve but a
-                          reference is drawn as points (a band as error bars), whole-number tics */
+                          reference is drawn as points (a band as error bars), one tic per
+                          category up to 20 of them */
 } plot_frame;
 
 /* Draw the figure PATH (and its .svg copy, .gp script and .dat data, see above). Returns 1 when
