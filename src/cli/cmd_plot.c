@@ -9,7 +9,6 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/plot.h"
-#include "linmass/io.h"
 
 typedef struct {
     double *x, *y;
@@ -171,10 +170,6 @@ static int plot_runs_cli(cli_command *c, const char *out, const plot_runs_spec *
     const char *const *dirs = c->positional;
     int rc = check_runs(c, spec->key, x_key(spec->x), dirs, cols);
     if (!rc) {
-        char folder[4200];
-        snprintf(folder, sizeof folder, "%s", out);
-        char *slash = strrchr(folder, '/');
-        if (slash && slash != folder) *slash = '\0', lm_mkdir_p(folder);
         int drawn = draw_columns(out, spec, dirs, cols, c->npositional);
         size_t stem = strlen(out) - 4;
         if (drawn) printf("%s\n", out);

@@ -232,7 +232,8 @@ static void write_element(FILE *f, const char *dat, const plot_frame *a, const p
 {
     plot_kind k = kind_of(s);
     int pt = point_types[i % (int)(sizeof point_types / sizeof *point_types)];
-    fprintf(f, "'%s' index %d ", dat, block);
+    put_quoted(f, dat);
+    fprintf(f, " index %d ", block);
     if (layer == 0) {
         fprintf(f, "using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc rgb '%s' notitle", color);
         return;
@@ -279,38 +280,53 @@ static void write_script(FILE *f, const char *name, int format, const plot_frame
         fprintf(f, "# A linmass figure: 'gnuplot %s.gp' in this folder draws %s%s.\n", name, name, formats[format].ext);
     fprintf(f, "# Its data are in %s: one block per series (index 0, 1, ...), columns x y (x y lo hi for a band).\n",
             dat);
-    fprintf(f, "set encoding utf8\nset terminal %s\nset output '%s%s'\n", formats[format].terminal, name,
-            formats[format].ext);
+    char out[600];
+    snprintf(out, sizeof out, "%s%s", name, formats[format].ext);
+    fprintf(f, "set encoding utf8\nset terminal %s\nset output ", formats[format].terminal);
+    put_quoted(f, out);
+    fputc('\n', f);
     write_axes(f, a, x, y);
     write_plot(f, dat, a, s, count, block);
-    if (format == 0) fprintf(f, "set terminal %s\nset output '%s.svg'\nreplot\n", formats[1].terminal, name);
+    if (format == 0) {
+        snprintf(out, sizeof out, "%s.svg", name);
+        fprintf(f, "set terminal %s\nset output ", formats[1].terminal);
+        put_quoted(f, out);
+        fputs("\nreplot\n", f);
+    }
     fputs("unset output\n", f);
 }
 
 /* ---- running gnuplot ---- */
 
-int plot_can_draw(void)
+/* The gnuplot program on the PATH, into buf; 0 when there is none. */
+static int find_gnuplot(char *buf, size_t len)
 {
-    const char *path = getenv("PATH");
-    char buf[4200];
-    while (path && *path) {
-        size_t n = strcspn(path, ":");
-        snprintf(buf, sizeof buf, "%.*s/gnuplot", (int)n, n ? path : ".");
+    for (const char *p = getenv("PATH"); p && *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(buf, len, "%.*s/gnuplot", (int)n, n ? p : ".");
         if (access(buf, X_OK) == 0) return 1;
-        path += n + (path[n] == ':');
+        p += n + (p[n] == ':');
     }
     return 0;
 }
 
-/* gnuplot SCRIPT in folder DIR, its output silenced; its exit status, or -1. */
-static int run_gnuplot(const char *dir, const char *script)
+int plot_can_draw(void)
 {
+    char buf[4200];
+    return find_gnuplot(buf, sizeof buf);
+}
+
+/* gnuplot SCRIPT in folder DIR, its output silenced; its exit status, or -1. The child calls
+ * only async-signal-safe functions (the process may have threads). */
+static int run_gnuplot(const char *gnuplot, const char *dir, const char *script)
+{
+    char *const argv[] = {(char *)"gnuplot", (char *)script, NULL};
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
         int null = open("/dev/null", O_RDWR);
         if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
-        if (chdir(dir) == 0) execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        if (chdir(dir) == 0) execv(gnuplot, argv);
         _exit(127);
     }
     int status;
@@ -319,19 +335,21 @@ static int run_gnuplot(const char *dir, const char *script)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int draw(const char *dir, const char *name, const char *path)
+static int draw(const char *dir, const char *name, const char *path, int format)
 {
     static int told;
-    if (!plot_can_draw()) {
+    char gnuplot[4200], script[600], svg[4700];
+    if (!find_gnuplot(gnuplot, sizeof gnuplot)) {
         if (!told++)
             fprintf(stderr, "note: gnuplot is not installed, so no figures were drawn; each figure's .gp script and .dat "
                             "data are written ('gnuplot NAME.gp' in its folder draws it; apt-get install gnuplot-nox)\n");
         return 0;
     }
-    char script[600];
     snprintf(script, sizeof script, "%s.gp", name);
-    remove(path); /* what is there after gnuplot is its own */
-    if (run_gnuplot(dir, script) != 0 || access(path, F_OK) != 0) {
+    snprintf(svg, sizeof svg, "%s/%s.svg", dir, name);
+    remove(path); /* what is there afterwards is gnuplot's own */
+    if (format == 0) remove(svg);
+    if (run_gnuplot(gnuplot, dir, script) != 0 || access(path, F_OK) != 0) {
         fprintf(stderr, "note: gnuplot could not draw %s/%s (run 'gnuplot %s' in %s to see why)\n", dir, script, script,
                 dir);
         return 0;
@@ -339,12 +357,14 @@ static int draw(const char *dir, const char *name, const char *path)
     return 1;
 }
 
-/* Write text (from a memory stream) to DIR/NAME.EXT; 0 on success. */
+/* Write text (from a memory stream) to DIR/NAME.EXT; 0 on success, else a note. */
 static int save(const char *dir, const char *name, const char *ext, const char *text, size_t len)
 {
     char path[4096 + 512 + 8];
     snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
-    return lm_write_file_atomic(path, text, len) != LM_OK;
+    if (lm_mkdir_p(dir) == LM_OK && lm_write_file_atomic(path, text, len) == LM_OK) return 0;
+    fprintf(stderr, "note: no figure %s/%s: %s\n", dir, name, lm_error_message());
+    return 1;
 }
 
 int plot_figure(const char *path, const plot_frame *a, const plot_curve *s, int count)
@@ -368,8 +388,8 @@ int plot_figure(const char *path, const plot_frame *a, const plot_curve *s, int 
         int blocks = write_data(df, a, s, count, y, block);
         write_script(gf, name, format, a, s, count, block, x, y);
         fclose(df), fclose(gf), df = gf = NULL;
-        ok = blocks > 0 && lm_mkdir_p(dir) == LM_OK && !save(dir, name, ".dat", dat, dat_len) &&
-             !save(dir, name, ".gp", gp, gp_len) && draw(dir, name, path);
+        ok = blocks > 0 && !save(dir, name, ".dat", dat, dat_len) && !save(dir, name, ".gp", gp, gp_len) &&
+             draw(dir, name, path, format);
     }
     if (df) fclose(df);
     if (gf) fclose(gf);
