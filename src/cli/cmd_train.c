@@ -196,28 +196,3 @@ int cmd_eval(int argc, char **argv)
     lm_run_close(run);
     return st ? cli_fail("eval", st) : 0;
 }
-
-/* ---- linmass plot ---- */
-
-int cmd_plot(int argc, char **argv)
-{
-    const char *out = "runs/compare.png", *key = "train_loss", *dirs[64];
-    int linear = 0;
-    cli_opt opts[] = {
-        {"out", OPT_STRING, &out, "runs/compare.png", "PNG to write", 0},
-        {"metric", OPT_STRING, &key, "train_loss", "metrics.jsonl key: train_loss, test_loss, test_acc, train_acc, val_loss", 0},
-        {"linear", OPT_FLAG, &linear, NULL, "linear y axis (losses default to a log scale)", 0},
-    };
-    cli_command c = {"plot", "linmass plot [options] RUN_DIR...", "Overlay several runs' curves on one PNG.", opts,
-                     sizeof opts / sizeof *opts, NULL, dirs, 64, 0};
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!c.npositional) return cli_usage_error(&c, "name at least one run folder");
-    int logy = !linear && strstr(key, "loss") != NULL;
-    if (!plot_runs(out, key, logy, dirs, c.npositional)) {
-        fprintf(stderr, "linmass plot: no plot written (is gnuplot installed? do the folders hold metrics.jsonl?)\n");
-        return 1;
-    }
-    printf("%s\n", out);
-    return 0;
-}
