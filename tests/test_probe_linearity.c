@@ -111,8 +111,10 @@ static void check_linear_model(void)
     CHECK(st == LM_EDIVERGED);
     CHECK(res.n_records >= 1);
     lm_linearity_free(&res);
-    /* bad arguments */
-    o.lr = 0;
+    /* bad arguments (0 is the default step 1/lambda_max(K_0), test_probe_plstar.c) */
+    o.lr = -0.1;
+    CHECK(lm_probe_linearity(m, x, N, &o, &res) == LM_EINVAL);
+    o.lr = NAN;
     CHECK(lm_probe_linearity(m, x, N, &o, &res) == LM_EINVAL);
     lm_model_free(m);
 }

@@ -1,0 +1,490 @@
+/* linmass sweep width: a probe of include/linmass/probe.h over models built from a template at
+ * several widths and seeds (lm_sweep_width), the slope of log(value) against log(width), a
+ * table, a log-log plot and a run folder. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/probe_cli.h"
+#include "linmass/probe.h"
+#include "linmass/runtime.h"
+
+/* "64,128,256" -> widths; 0 or the exit code */
+static int parse_widths(const cli_command *c, const char *text, int **out, int *n)
+{
+    int cap = 1;
+    for (const char *p = text; *p; p++) cap += *p == ',';
+    int *w = malloc(cap * sizeof *w), k = 0;
+    if (!w) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
+    const char *p = text;
+    for (;;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000) {
+            free(w);
+            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", text);
+        }
+        w[k++] = (int)v;
+        if (!*end) break;
+        p = end + 1;
+    }
+    int distinct = 0;
+    for (int i = 0; i < k; i++) distinct |= w[i] != w[0];
+    if (k < 2 || !distinct) {
+        free(w);
+        return cli_usage_error(c, "--widths: '%s': a slope needs at least two different widths", text);
+    }
+    *out = w;
+    *n = k;
+    return 0;
+}
+
+/* Keep gnuplot's single-quoted strings intact. */
+static void gp_clean(char *dst, size_t len, const char *src)
+{
+    size_t k = 0;
+    for (; src && *src && k + 1 < len; src++)
+        if (*src != '\'' && *src != '\n' && *src != '\\') dst[k++] = *src;
+    dst[k] = '\0';
+}
+
+/* The log-log plot: every (width, seed) value, the mean per width and the fitted line. */
+static int sweep_plot(const char *png, const char *title, const char *ylabel, const int *widths, int nw, int seeds,
+                      const double *values, const double *mean, const lm_fit *fit, double ref_slope, const char *ref_label)
+{
+    static int have = -1;
+    if (have < 0) {
+        have = system("command -v gnuplot >/dev/null 2>&1") == 0;
+        if (!have) fprintf(stderr, "note: gnuplot is not installed, so no PNG plots (apt-get install gnuplot-nox)\n");
+    }
+    if (!have) return 0;
+    char data[] = "/tmp/linmass-sweep-XXXXXX";
+    int fd = mkstemp(data);
+    if (fd < 0) return 0;
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < nw; i++)
+        for (int s = 0; s < seeds; s++) fprintf(f, "%d %.12g\n", widths[i], values[(size_t)i * seeds + s]);
+    fprintf(f, "\n\n");
+    for (int i = 0; i < nw; i++) fprintf(f, "%d %.12g\n", widths[i], mean[i]);
+    fclose(f);
+    FILE *g = popen("gnuplot 2>/dev/null", "w");
+    if (!g) {
+        unlink(data);
+        return 0;
+    }
+    char t[512], yl[256], path[1100];
+    gp_clean(t, sizeof t, title);
+    gp_clean(yl, sizeof yl, ylabel);
+    gp_clean(path, sizeof path, png);
+    int wmin = widths[0], wmax = widths[0];
+    for (int i = 1; i < nw; i++) wmin = widths[i] < wmin ? widths[i] : wmin, wmax = widths[i] > wmax ? widths[i] : wmax;
+    fprintf(g, "set terminal pngcairo size 900,560 noenhanced font 'DejaVu Sans,11'\n");
+    fprintf(g, "set output '%s'\nset title '%s'\nset xlabel 'width m'\nset ylabel '%s'\n", path, t, yl);
+    fprintf(g, "set logscale xy\nset grid\nset key top right\nset xrange [%g:%g]\n", wmin / 1.25, wmax * 1.25);
+    fprintf(g, "set xtics (");
+    for (int i = 0; i < nw; i++) fprintf(g, "%s%d", i ? ", " : "", widths[i]);
+    fprintf(g, ")\nf(x) = exp(%.12g) * x**(%.12g)\n", fit->intercept, fit->slope);
+    /* the theory's slope, through the fit's value at the narrowest width */
+    fprintf(g, "r(x) = exp(%.12g) * %.12g**(%.12g) * (x / %.12g)**(%.12g)\n", fit->intercept, (double)wmin, fit->slope,
+            (double)wmin, isnan(ref_slope) ? 0.0 : ref_slope);
+    fprintf(g,
+            "plot '%s' index 0 using 1:2 with points pt 6 ps 1 lc rgb '#7f7f7f' title 'each seed', "
+            "'%s' index 1 using 1:2 with points pt 7 ps 1.6 lc rgb '#1f77b4' title 'mean over seeds', "
+            "f(x) with lines lw 2 lc rgb '#d62728' title 'fit: slope %.3f, 95%% interval [%.3f, %.3f]'",
+            data, data, fit->slope, fit->ci_lo, fit->ci_hi);
+    if (!isnan(ref_slope)) fprintf(g, ", r(x) with lines lw 1.5 dt 2 lc rgb '#2ca02c' title '%s'", ref_label);
+    fprintf(g, "\n");
+    int rc = pclose(g);
+    unlink(data);
+    return rc == 0 && access(png, F_OK) == 0;
+}
+
+static const char *const sweep_about =
+    "The probe over widths: a model is built from the template at each width (every W becomes the\n"
+    "width) and each of --seeds seeds (--seed, --seed + 1, ...), probed on the same N inputs; prints\n"
+    "the mean and standard deviation per width and the least-squares slope of log(value) against\n"
+    "log(width) over every (width, seed) point, with a 95% interval (Student's t). science.md 4.2:\n"
+    "||H_f|| falls like m^-0.5 with a linear output layer, does not fall with a non-linear output or\n"
+    "a width-1 bottleneck; the relative kernel change after GD falls like m^-1.";
+
+static const char *const sweep_epilog_head =
+    "values (--value; 'default' is the first of each):\n"
+    "  hessian    mean (mean_i ||H(f(x_i))||), max (max_i), avg (||H(fbar)||, fbar = mean_i f(x_i))\n"
+    "  ntk        lambda-max, lambda-min, trace of K = J J^T on the inputs\n"
+    "  linearity  kernel (||K_T - K_0||_F/||K_0||_F after --steps GD steps), gap (max |f - f_lin| on\n"
+    "             --held-out inputs), dist (||w_T - w_0||)\n"
+    "templates (W = the width; dense, conv and res layers all take it):\n"
+    "  dense:W,tanh,dense:W,tanh,dense:1                 2 hidden layers, linear output (default)\n"
+    "  dense:W,tanh,dense:W,tanh,dense:1,tanh            a non-linear output: append ',tanh'\n"
+    "  dense:W,tanh,dense:1,tanh,dense:W,tanh,dense:1    a width-1 bottleneck: ',dense:1,tanh,' in the middle\n"
+    "  dense:W,relu,dense:W,relu,dense:W,relu,dense:1    any depth, any activation\n"
+    "  conv:Wx3,tanh,conv:Wx3,tanh,gap,dense:1           convolutional (W channels; image data)\n"
+    "  conv:Wx3,res:W,res:W,gap,dense:1                  residual (image data)\n"
+    "examples:\n"
+    "  linmass sweep width --probe hessian --widths 64,128,256,512,1024 --seeds 3\n"
+    "  linmass sweep width --probe hessian --template dense:W,tanh,dense:W,tanh,dense:1,tanh\n"
+    "  linmass sweep width --probe linearity --widths 64,256,1024,4096 --steps 200 --seeds 2\n"
+    "  linmass sweep width --probe ntk --value lambda-min --data fashion-mnist --inputs 32 \\\n"
+    "      --template conv:Wx3,tanh,gap,dense:10 --output 0 --widths 8,16,32,64\n";
+
+
+/* The values each probe reports (--value; 'default' is the first of each probe). */
+static const struct {
+    lm_sweep_probe probe;
+    const char *name;
+    lm_sweep_value value;
+    const char *label;
+} values[] = {
+    {LM_SWEEP_HESSIAN, "mean", LM_SWEEP_HESS_MEAN, "mean_i ||H(f(x_i))||"},
+    {LM_SWEEP_HESSIAN, "max", LM_SWEEP_HESS_MAX, "max_i ||H(f(x_i))||"},
+    {LM_SWEEP_HESSIAN, "avg", LM_SWEEP_HESS_AVG, "||H(fbar)||, fbar = mean_i f(x_i)"},
+    {LM_SWEEP_NTK, "lambda-max", LM_SWEEP_NTK_LAMBDA_MAX, "lambda_max(K)"},
+    {LM_SWEEP_NTK, "lambda-min", LM_SWEEP_NTK_LAMBDA_MIN, "lambda_min(K)"},
+    {LM_SWEEP_NTK, "trace", LM_SWEEP_NTK_TRACE, "trace(K)"},
+    {LM_SWEEP_LINEARITY, "kernel", LM_SWEEP_LIN_KERNEL, "||K_T - K_0||_F / ||K_0||_F"},
+    {LM_SWEEP_LINEARITY, "gap", LM_SWEEP_LIN_GAP, "max |f - f_lin| (held out)"},
+    {LM_SWEEP_LINEARITY, "dist", LM_SWEEP_LIN_DIST, "||w_T - w_0||"},
+};
+
+typedef struct {
+    const char *probe, *tmpl, *widths_text, *data, *param_text, *value_text, *output_text, *out, *positional[2];
+    int seeds, inputs, json, threads, steps, held, max_mem, no_normalize;
+    uint64_t seed;
+    double tol, lr;
+    cli_opt opts[20];
+    cli_command c;
+    char epilog[4096];
+    /* resolved */
+    lm_sweep_probe sp;
+    int vi, output, *widths, nw;
+    lm_param_kind param;
+} sweep_cli;
+
+/* The data: the first N training inputs, standardised, the held-out ones, the targets. */
+typedef struct {
+    lm_dataset *train, *test;
+    double *x, *xt, *y;
+    int nt;
+} sweep_data;
+
+static int sweep_parse(sweep_cli *w, int argc, char **argv)
+{
+    cli_opt opts[] = {
+        {"probe", OPT_STRING, &w->probe, "hessian", "hessian, ntk or linearity", 0},
+        {"template", OPT_STRING, &w->tmpl, DEFAULT_TEMPLATE, "model spec with W for the width (see below)", 0},
+        {"widths", OPT_STRING, &w->widths_text, "64,128,256,512,1024", "comma-separated widths (at least two different)", 0},
+        {"seeds", OPT_INT, &w->seeds, "2", "models per width (seeds --seed, --seed + 1, ...)", 0},
+        {"seed", OPT_U64, &w->seed, "0", "first model seed; also the synthetic data's and the probe vectors'", 0},
+        {"value", OPT_STRING, &w->value_text, "default", "what the probe reports (see below)", 0},
+        {"data", OPT_STRING, &w->data, DEFAULT_DATA, "data source; the inputs are its first --inputs training samples", 0},
+        {"inputs", OPT_INT, &w->inputs, "8", "number of inputs N", 0},
+        {"param", OPT_STRING, &w->param_text, "ntk", "parameterization: ntk (the theory's) or standard", 0},
+        {"output", OPT_STRING, &w->output_text, "sum", "model output: k (0-based) or sum (over outputs; = 0 for one output)", 0},
+        {"no-normalize", OPT_FLAG, &w->no_normalize, NULL, "raw inputs (default: standardised with the training split's statistics)", 0},
+        {"tol", OPT_DOUBLE, &w->tol, "1e-6", "hessian: Lanczos tolerance (relative Ritz residual bound)", 0},
+        {"steps", OPT_INT, &w->steps, "200", "linearity: full-batch GD steps", 0},
+        {"lr", OPT_DOUBLE, &w->lr, "0", "linearity: step size (0: 1/lambda_max(K_0), the largest over the narrowest and widest models)", 0},
+        {"held-out", OPT_INT, &w->held, "32", "linearity: held-out test inputs for --value gap", 0},
+        {"max-memory", OPT_INT, &w->max_mem, "1024", "MB for a kernel or a Lanczos basis (more: exit 1 naming the size)", 0},
+        {"threads", OPT_INT, &w->threads, "0", "threads (0: all cores)", 0},
+        {"out", OPT_STRING, &w->out, "runs/sweep", "run folder: config.json, result.json, plots/sweep.png, report.md", 0},
+        {"json", OPT_FLAG, &w->json, NULL, "print one JSON object last on stdout (the table goes to stderr)", 0},
+    };
+    memcpy(w->opts, opts, sizeof opts);
+    snprintf(w->epilog, sizeof w->epilog, "%s\n%s", sweep_epilog_head, probe_exit_help);
+    w->c = (cli_command){"sweep",
+                         "linmass sweep width --probe hessian|ntk|linearity --template SPEC --widths LIST --seeds K\n"
+                         "                    [--inputs N] [--data SRC] [--param ntk|standard] [--value V] [--json] [--out DIR]",
+                         sweep_about, w->opts, sizeof opts / sizeof *opts, w->epilog, w->positional, 1, 0};
+    return cli_parse(&w->c, argc, argv);
+}
+
+/* --probe and --value: w->sp and w->vi. */
+static int sweep_value(sweep_cli *w)
+{
+    cli_command *c = &w->c;
+    if (!strcmp(w->probe, "hessian")) w->sp = LM_SWEEP_HESSIAN;
+    else if (!strcmp(w->probe, "ntk")) w->sp = LM_SWEEP_NTK;
+    else if (!strcmp(w->probe, "linearity")) w->sp = LM_SWEEP_LINEARITY;
+    else return cli_usage_error(c, "--probe: '%s' is not hessian, ntk or linearity", w->probe);
+    w->vi = -1;
+    for (int i = 0; w->vi < 0 && i < (int)(sizeof values / sizeof *values); i++)
+        if (values[i].probe == w->sp && (!strcmp(w->value_text, "default") || !strcmp(w->value_text, values[i].name))) w->vi = i;
+    if (w->vi < 0)
+        return cli_usage_error(c, "--value: '%s' is not a value of the %s probe (%s)", w->value_text, w->probe,
+                               w->sp == LM_SWEEP_HESSIAN ? "mean, max, avg"
+                               : w->sp == LM_SWEEP_NTK   ? "lambda-max, lambda-min, trace"
+                                                         : "kernel, gap, dist");
+    return 0;
+}
+
+static int sweep_args(sweep_cli *w, int argc, char **argv)
+{
+    int rc = sweep_parse(w, argc, argv);
+    if (rc) return rc;
+    cli_command *c = &w->c;
+    if (c->npositional != 1 || strcmp(w->positional[0], "width"))
+        return cli_usage_error(c, "%s%s%s: the only sweep is 'linmass sweep width'", c->npositional ? "'" : "",
+                               c->npositional ? w->positional[0] : "name what to sweep", c->npositional ? "'" : "");
+    if ((rc = sweep_value(w))) return rc;
+    w->param = LM_PARAM_NTK;
+    w->output = LM_OUTPUT_SUM;
+    if ((rc = parse_param(c, w->param_text, &w->param)) || (rc = parse_output(c, w->output_text, &w->output))) return rc;
+    if (w->seeds < 1) return cli_usage_error(c, "--seeds %d must be at least 1", w->seeds);
+    if (w->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", w->inputs);
+    if (w->tol < 0) return cli_usage_error(c, "--tol %g must not be negative", w->tol);
+    if (w->steps < 1) return cli_usage_error(c, "--steps %d must be at least 1", w->steps);
+    if (w->lr < 0) return cli_usage_error(c, "--lr %g must not be negative", w->lr);
+    if (w->held < 0) return cli_usage_error(c, "--held-out %d must not be negative", w->held);
+    if (w->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", w->max_mem);
+    if (w->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", w->threads);
+    if (values[w->vi].value == LM_SWEEP_LIN_GAP && w->held < 1) return cli_usage_error(c, "--value gap needs --held-out of at least 1");
+    if ((rc = parse_widths(c, w->widths_text, &w->widths, &w->nw))) return rc;
+    char spec[1024];
+    if (lm_spec_with_width(w->tmpl, w->widths[0], spec, sizeof spec))
+        return cli_usage_error(c, "--template '%s' has no W to replace by the width (e.g. %s)", w->tmpl, DEFAULT_TEMPLATE);
+    lm_set_threads(w->threads);
+    return 0;
+}
+
+/* The template must build, at the first width, for this data: its output count. */
+static int sweep_check_template(const sweep_cli *w, const lm_dataset *train, int *K)
+{
+    char spec[1024];
+    lm_model *m0 = NULL;
+    lm_spec_with_width(w->tmpl, w->widths[0], spec, sizeof spec);
+    lm_status st = lm_model_create(spec, train->shape, w->param, w->seed, &m0);
+    if (st) return cli_fail(w->c.command, lm_fail_context(st, "--template at width %d", w->widths[0]));
+    *K = (int)lm_shape_numel(lm_model_output_shape(m0));
+    lm_model_free(m0);
+    if (w->output >= *K)
+        return cli_usage_error(&w->c, "--output %d: the template has %d output%s (0..%d, or sum)", w->output, *K, *K == 1 ? "" : "s",
+                               *K - 1);
+    return 0;
+}
+
+/* Standardise both splits with the training split's channel statistics. */
+static int sweep_normalize(const sweep_cli *w, sweep_data *d)
+{
+    if (w->no_normalize) return 0;
+    int ch = d->train->shape.c;
+    float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
+    lm_status st = mean && sd ? lm_dataset_channel_stats(d->train, mean, sd) : lm_fail(LM_ENOMEM, "out of memory");
+    if (!st) st = lm_dataset_normalize(d->train, mean, sd);
+    if (!st && d->test) st = lm_dataset_normalize(d->test, mean, sd);
+    free(mean), free(sd);
+    return st ? cli_fail(w->c.command, st) : 0;
+}
+
+static int sweep_load(const sweep_cli *w, sweep_data *d)
+{
+    int rc, K = 0;
+    const cli_command *c = &w->c;
+    int need_test = w->sp == LM_SWEEP_LINEARITY && w->held > 0;
+    if ((rc = load_split(c, w->data, LM_SPLIT_TRAIN, w->seed, &d->train))) return rc;
+    if (need_test && (rc = load_split(c, w->data, LM_SPLIT_TEST, w->seed, &d->test))) return rc;
+    if ((size_t)w->inputs > d->train->n)
+        return cli_usage_error(c, "--inputs %d: %s has only %zu training samples", w->inputs, w->data, d->train->n);
+    if ((rc = sweep_check_template(w, d->train, &K)) || (rc = sweep_normalize(w, d))) return rc;
+    size_t nin = lm_shape_numel(d->train->shape);
+    d->x = to_f64(d->train->x, (size_t)w->inputs * nin);
+    if (d->test) {
+        d->nt = w->held < (int)d->test->n ? w->held : (int)d->test->n;
+        d->xt = to_f64(d->test->x, (size_t)d->nt * nin);
+    }
+    if (w->sp != LM_SWEEP_LINEARITY) return 0;
+    setup s = {.c = c, .train = d->train, .n = w->inputs, .K = K, .output = w->output, .data = w->data};
+    return scalar_targets(&s, &d->y);
+}
+
+static void sweep_fill(const sweep_cli *w, const sweep_data *d, lm_sweep_opts *so)
+{
+    memset(so, 0, sizeof *so);
+    so->template_spec = w->tmpl;
+    so->in = d->train->shape;
+    so->param = w->param;
+    so->widths = w->widths;
+    so->n_widths = w->nw;
+    so->seeds = w->seeds;
+    so->seed = w->seed;
+    so->probe = w->sp;
+    so->value = values[w->vi].value;
+    so->x = d->x;
+    so->n = w->inputs;
+    so->hessian.net.output = w->output;
+    so->hessian.eig.tol = w->tol;
+    so->hessian.eig.seed = w->seed;
+    so->hessian.eig.mem_cap = (size_t)w->max_mem * MB;
+    so->ntk.net.output = w->output;
+    so->ntk.mem_cap = (size_t)w->max_mem * MB;
+    so->linearity.net.output = w->output == LM_OUTPUT_SUM ? 0 : w->output;
+    so->linearity.y = d->y;
+    so->linearity.steps = w->steps;
+    so->linearity.record_every = w->steps;
+    so->linearity.x_test = d->xt;
+    so->linearity.n_test = d->nt;
+    so->linearity.ntk.mem_cap = (size_t)w->max_mem * MB;
+    so->linearity.lr = w->lr;
+}
+
+static int sweep_failed(const cli_command *c, lm_status st)
+{
+    if (st != LM_ENOMEM) return cli_fail(c->command, st);
+    fprintf(stderr, "linmass sweep: %s; raise --max-memory (MB) or lower --inputs\n", lm_error_message());
+    return 1;
+}
+
+/* --lr 0 of a linearity sweep: one step for every model, 1/lambda_max(K_0) of the narrowest and
+ * the widest (the larger lambda_max). */
+static int sweep_lr(const cli_command *c, lm_sweep_opts *so)
+{
+    if (so->probe != LM_SWEEP_LINEARITY || so->linearity.lr > 0) return 0;
+    lm_status st = lm_sweep_shared_lr(so, &so->linearity.lr);
+    if (st == LM_ENOMEM) {
+        fprintf(stderr, "linmass sweep: %s; raise --max-memory (MB)\n", lm_error_message());
+        return 1;
+    }
+    if (st) return cli_fail(c->command, st);
+    fprintf(stderr, "sweep: lr %.4g = 1/lambda_max(K_0)\n", so->linearity.lr);
+    return 0;
+}
+
+typedef struct {
+    int seeds;
+    double t0;
+} sweep_progress;
+
+static lm_status on_model(void *ctx, const lm_sweep_model *m)
+{
+    const sweep_progress *p = ctx;
+    fprintf(stderr, "sweep: width %d seed %d/%d: %.6g  (%.1f s)\n", m->width, m->seed_index + 1, p->seeds, m->value,
+            cli_now() - p->t0);
+    return LM_OK;
+}
+
+static void sweep_text(sbuf *t, const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r)
+{
+    int seeds = w->seeds;
+    sb_printf(t, "sweep width: %s probe, %s", w->probe, values[w->vi].label);
+    if (w->sp == LM_SWEEP_LINEARITY) sb_printf(t, " after %d GD steps at lr %.4g", w->steps, so->linearity.lr);
+    sb_printf(t, "\ntemplate %s, %s parameterization, %d input%s of %s, seeds %llu..%llu\n", w->tmpl, param_name(w->param), w->inputs,
+              w->inputs == 1 ? "" : "s", w->data, (unsigned long long)w->seed, (unsigned long long)(w->seed + seeds - 1));
+    sb_printf(t, "%8s %13s %12s   %s\n", "width", "mean", "sd", "per seed");
+    for (int i = 0; i < w->nw; i++) {
+        sb_printf(t, "%8d %13.6g %12.4g  ", w->widths[i], r->mean[i], r->sd[i]);
+        for (int s = 0; s < seeds; s++) sb_printf(t, " %.6g", r->values[(size_t)i * seeds + s]);
+        sb_printf(t, "\n");
+    }
+    sb_printf(t, "log-log slope %.3f, 95%% interval [%.3f, %.3f] (r^2 %.3f, %d degrees of freedom, %d points)\n", r->fit.slope,
+              r->fit.ci_lo, r->fit.ci_hi, r->fit.r2, r->fit.dof, w->nw * seeds);
+    if (w->sp == LM_SWEEP_HESSIAN)
+        sb_printf(t, "science.md 4.2: about -0.5 with a linear output layer; no decrease (about 0 or above) with a non-linear\n"
+                     "output or a width-1 bottleneck\n");
+    else if (w->sp == LM_SWEEP_LINEARITY && values[w->vi].value == LM_SWEEP_LIN_KERNEL)
+        sb_printf(t, "science.md 4.2: about -1 with a linear output layer (kernel constancy); order 1 with a non-linear output\n");
+}
+
+static cJSON *sweep_json(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r)
+{
+    cJSON *res = cJSON_CreateObject();
+    cJSON_AddStringToObject(res, "sweep", "width");
+    cJSON_AddStringToObject(res, "probe", w->probe);
+    cJSON_AddStringToObject(res, "value", values[w->vi].name);
+    cJSON_AddStringToObject(res, "value_label", values[w->vi].label);
+    cJSON_AddStringToObject(res, "template", w->tmpl);
+    cJSON_AddStringToObject(res, "param", param_name(w->param));
+    cJSON_AddStringToObject(res, "data", w->data);
+    cJSON_AddNumberToObject(res, "inputs", w->inputs);
+    cJSON_AddNumberToObject(res, "seeds", w->seeds);
+    cJSON_AddNumberToObject(res, "seed", (double)w->seed);
+    if (w->sp == LM_SWEEP_LINEARITY) {
+        cJSON_AddNumberToObject(res, "steps", w->steps);
+        cJSON_AddNumberToObject(res, "lr", so->linearity.lr);
+    }
+    cJSON *wj = cJSON_AddArrayToObject(res, "widths"), *vj = cJSON_AddArrayToObject(res, "values");
+    for (int i = 0; i < w->nw; i++) {
+        cJSON_AddItemToArray(wj, cJSON_CreateNumber(w->widths[i]));
+        cJSON_AddItemToArray(vj, number_array(r->values + (size_t)i * w->seeds, w->seeds));
+    }
+    cJSON_AddItemToObject(res, "mean", number_array(r->mean, w->nw));
+    cJSON_AddItemToObject(res, "sd", number_array(r->sd, w->nw));
+    cJSON_AddNumberToObject(res, "slope", r->fit.slope);
+    cJSON_AddNumberToObject(res, "intercept", r->fit.intercept);
+    cJSON_AddNumberToObject(res, "se", r->fit.se);
+    double ci[2] = {r->fit.ci_lo, r->fit.ci_hi};
+    cJSON_AddItemToObject(res, "ci95", number_array(ci, 2));
+    cJSON_AddNumberToObject(res, "r2", r->fit.r2);
+    cJSON_AddNumberToObject(res, "dof", r->fit.dof);
+    return res;
+}
+
+static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r, double secs)
+{
+    sbuf t = {0};
+    sweep_text(&t, w, so, r);
+    sb_printf(&t, "%.1f s\n", secs);
+    char png[1200], title[600];
+    snprintf(png, sizeof png, "%s/plots/sweep.png", w->out);
+    snprintf(title, sizeof title, "%s against width: %s (%s, %d inputs)", values[w->vi].label, w->tmpl, param_name(w->param), w->inputs);
+    double ref = NAN;
+    const char *ref_label = "";
+    if (w->sp == LM_SWEEP_HESSIAN) ref = -0.5, ref_label = "slope -0.5: the theory for a linear output (science.md 4.2)";
+    if (values[w->vi].value == LM_SWEEP_LIN_KERNEL) ref = -1, ref_label = "slope -1: kernel constancy, linear output (science.md 4.2)";
+    int plotted = sweep_plot(png, title, values[w->vi].label, w->widths, w->nw, w->seeds, r->values, r->mean, &r->fit, ref, ref_label);
+    if (plotted) sb_printf(&t, "plot: %s\n", png);
+    sb_printf(&t, "run folder: %s\n", w->out);
+    cJSON *res = sweep_json(w, so, r);
+    if (plotted) cJSON_AddStringToObject(res, "plot", png);
+    else cJSON_AddNullToObject(res, "plot");
+    cJSON_AddStringToObject(res, "run", w->out);
+    cJSON_AddNumberToObject(res, "seconds", secs);
+    const char *pngs[1] = {plotted ? "sweep.png" : NULL};
+    int rc = write_run(&w->c, w->out, NULL, res, "linmass sweep width", &t, pngs, 1);
+    if (!rc) emit(w->json, &t, res);
+    cJSON_Delete(res);
+    free(t.s);
+    return rc;
+}
+
+/* The sweep itself, with progress on stderr, and its report. */
+static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
+{
+    int rc = prepare_out(&w->c, w->out);
+    if (rc) return rc;
+    sweep_progress prog = {w->seeds, cli_now()};
+    so->on_model = on_model;
+    so->hook_ctx = &prog;
+    fprintf(stderr, "sweep: %s over widths %s, %d seed%s, %d inputs ...\n", values[w->vi].label, w->widths_text, w->seeds,
+            w->seeds == 1 ? "" : "s", w->inputs);
+    lm_sweep_result r = {0};
+    lm_status st = lm_sweep_width(so, &r);
+    rc = st ? sweep_failed(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0);
+    lm_sweep_free(&r);
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    sweep_cli w = {0};
+    sweep_data d = {0};
+    int rc = sweep_args(&w, argc, argv);
+    if (rc) {
+        free(w.widths);
+        return rc == 1 ? 0 : rc;
+    }
+    lm_sweep_opts so;
+    if (!(rc = sweep_load(&w, &d))) {
+        sweep_fill(&w, &d, &so);
+        rc = sweep_lr(&w.c, &so);
+        w.lr = so.linearity.lr; /* config.json records the step used */
+    }
+    if (!rc) rc = sweep_run(&w, &so);
+    lm_dataset_free(d.train);
+    lm_dataset_free(d.test);
+    free(w.widths), free(d.x), free(d.xt), free(d.y);
+    return rc;
+}
