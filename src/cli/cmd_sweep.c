@@ -160,16 +160,10 @@ typedef struct {
     char epilog[4096];
     /* resolved */
     lm_sweep_probe sp;
-    int vi, output, *widths, nw;
+    int vi, *widths, nw;
     lm_param_kind param;
+    char spec0[1024]; /* the template at the first width */
 } sweep_cli;
-
-/* The data: the first N training inputs, standardised, the held-out ones, the targets. */
-typedef struct {
-    lm_dataset *train, *test;
-    double *x, *xt, *y;
-    int nt;
-} sweep_data;
 
 static int sweep_parse(sweep_cli *w, int argc, char **argv)
 {
@@ -231,82 +225,35 @@ static int sweep_args(sweep_cli *w, int argc, char **argv)
         return cli_usage_error(c, "%s%s%s: the only sweep is 'linmass sweep width'", c->npositional ? "'" : "",
                                c->npositional ? w->positional[0] : "name what to sweep", c->npositional ? "'" : "");
     if ((rc = sweep_value(w))) return rc;
-    w->param = LM_PARAM_NTK;
-    w->output = LM_OUTPUT_SUM;
-    if ((rc = parse_param(c, w->param_text, &w->param)) || (rc = parse_output(c, w->output_text, &w->output))) return rc;
     if (w->seeds < 1) return cli_usage_error(c, "--seeds %d must be at least 1", w->seeds);
-    if (w->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", w->inputs);
     if (w->tol < 0) return cli_usage_error(c, "--tol %g must not be negative", w->tol);
     if (w->steps < 1) return cli_usage_error(c, "--steps %d must be at least 1", w->steps);
     if (w->lr < 0) return cli_usage_error(c, "--lr %g must not be negative", w->lr);
     if (w->held < 0) return cli_usage_error(c, "--held-out %d must not be negative", w->held);
-    if (w->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", w->max_mem);
-    if (w->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", w->threads);
     if (values[w->vi].value == LM_SWEEP_LIN_GAP && w->held < 1) return cli_usage_error(c, "--value gap needs --held-out of at least 1");
     if ((rc = parse_widths(c, w->widths_text, &w->widths, &w->nw))) return rc;
-    char spec[1024];
-    if (lm_spec_with_width(w->tmpl, w->widths[0], spec, sizeof spec))
+    if (lm_spec_with_width(w->tmpl, w->widths[0], w->spec0, sizeof w->spec0))
         return cli_usage_error(c, "--template '%s' has no W to replace by the width (e.g. %s)", w->tmpl, DEFAULT_TEMPLATE);
-    lm_set_threads(w->threads);
     return 0;
 }
 
-/* The template must build, at the first width, for this data: its output count. */
-static int sweep_check_template(const sweep_cli *w, const lm_dataset *train, int *K)
+/* The inputs (the first N training inputs, standardised, and the held-out ones) and the
+ * targets, by the probes' shared set-up with the template's model at the first width. */
+static int sweep_load(const sweep_cli *w, setup *s, double **y)
 {
-    char spec[1024];
-    lm_model *m0 = NULL;
-    lm_spec_with_width(w->tmpl, w->widths[0], spec, sizeof spec);
-    lm_status st = lm_model_create(spec, train->shape, w->param, w->seed, &m0);
-    if (st) return cli_fail(w->c.command, lm_fail_context(st, "--template at width %d", w->widths[0]));
-    *K = (int)lm_shape_numel(lm_model_output_shape(m0));
-    lm_model_free(m0);
-    if (w->output >= *K)
-        return cli_usage_error(&w->c, "--output %d: the template has %d output%s (0..%d, or sum)", w->output, *K, *K == 1 ? "" : "s",
-                               *K - 1);
-    return 0;
+    common_opts o = {.model = w->spec0, .param = w->param_text, .data = w->data, .output = w->output_text, .out = w->out,
+                     .inputs = w->inputs, .threads = w->threads, .no_normalize = w->no_normalize, .max_mem = w->max_mem,
+                     .seed = w->seed};
+    int n_test = w->sp == LM_SWEEP_LINEARITY ? w->held : 0;
+    return setup_all(&w->c, &o, n_test, s, w->sp == LM_SWEEP_LINEARITY ? y : NULL);
 }
 
-/* Standardise both splits with the training split's channel statistics. */
-static int sweep_normalize(const sweep_cli *w, sweep_data *d)
-{
-    if (w->no_normalize) return 0;
-    int ch = d->train->shape.c;
-    float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
-    lm_status st = mean && sd ? lm_dataset_channel_stats(d->train, mean, sd) : lm_fail(LM_ENOMEM, "out of memory");
-    if (!st) st = lm_dataset_normalize(d->train, mean, sd);
-    if (!st && d->test) st = lm_dataset_normalize(d->test, mean, sd);
-    free(mean), free(sd);
-    return st ? cli_fail(w->c.command, st) : 0;
-}
-
-static int sweep_load(const sweep_cli *w, sweep_data *d)
-{
-    int rc, K = 0;
-    const cli_command *c = &w->c;
-    int need_test = w->sp == LM_SWEEP_LINEARITY && w->held > 0;
-    if ((rc = load_split(c, w->data, LM_SPLIT_TRAIN, w->seed, &d->train))) return rc;
-    if (need_test && (rc = load_split(c, w->data, LM_SPLIT_TEST, w->seed, &d->test))) return rc;
-    if ((size_t)w->inputs > d->train->n)
-        return cli_usage_error(c, "--inputs %d: %s has only %zu training samples", w->inputs, w->data, d->train->n);
-    if ((rc = sweep_check_template(w, d->train, &K)) || (rc = sweep_normalize(w, d))) return rc;
-    size_t nin = lm_shape_numel(d->train->shape);
-    d->x = to_f64(d->train->x, (size_t)w->inputs * nin);
-    if (d->test) {
-        d->nt = w->held < (int)d->test->n ? w->held : (int)d->test->n;
-        d->xt = to_f64(d->test->x, (size_t)d->nt * nin);
-    }
-    if (w->sp != LM_SWEEP_LINEARITY) return 0;
-    setup s = {.c = c, .train = d->train, .n = w->inputs, .K = K, .output = w->output, .data = w->data};
-    return scalar_targets(&s, &d->y);
-}
-
-static void sweep_fill(const sweep_cli *w, const sweep_data *d, lm_sweep_opts *so)
+static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_sweep_opts *so)
 {
     memset(so, 0, sizeof *so);
     so->template_spec = w->tmpl;
     so->in = d->train->shape;
-    so->param = w->param;
+    so->param = d->param;
     so->widths = w->widths;
     so->n_widths = w->nw;
     so->seeds = w->seeds;
@@ -315,14 +262,14 @@ static void sweep_fill(const sweep_cli *w, const sweep_data *d, lm_sweep_opts *s
     so->value = values[w->vi].value;
     so->x = d->x;
     so->n = w->inputs;
-    so->hessian.net.output = w->output;
+    so->hessian.net.output = d->output;
     so->hessian.eig.tol = w->tol;
     so->hessian.eig.seed = w->seed;
     so->hessian.eig.mem_cap = (size_t)w->max_mem * MB;
-    so->ntk.net.output = w->output;
+    so->ntk.net.output = d->output;
     so->ntk.mem_cap = (size_t)w->max_mem * MB;
-    so->linearity.net.output = w->output == LM_OUTPUT_SUM ? 0 : w->output;
-    so->linearity.y = d->y;
+    so->linearity.net.output = d->output == LM_OUTPUT_SUM ? 0 : d->output;
+    so->linearity.y = y;
     so->linearity.steps = w->steps;
     so->linearity.record_every = w->steps;
     so->linearity.x_test = d->xt;
@@ -453,8 +400,7 @@ static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sw
 /* The sweep itself, with progress on stderr, and its report. */
 static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
 {
-    int rc = prepare_out(&w->c, w->out);
-    if (rc) return rc;
+    int rc;
     sweep_progress prog = {w->seeds, cli_now()};
     so->on_model = on_model;
     so->hook_ctx = &prog;
@@ -470,21 +416,22 @@ static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
 int cmd_sweep(int argc, char **argv)
 {
     sweep_cli w = {0};
-    sweep_data d = {0};
     int rc = sweep_args(&w, argc, argv);
     if (rc) {
         free(w.widths);
         return rc == 1 ? 0 : rc;
     }
+    setup d;
+    double *y = NULL;
     lm_sweep_opts so;
-    if (!(rc = sweep_load(&w, &d))) {
-        sweep_fill(&w, &d, &so);
+    if (!(rc = sweep_load(&w, &d, &y))) {
+        w.param = d.param;
+        sweep_fill(&w, &d, y, &so);
         rc = sweep_lr(&w.c, &so);
         w.lr = so.linearity.lr; /* config.json records the step used */
     }
     if (!rc) rc = sweep_run(&w, &so);
-    lm_dataset_free(d.train);
-    lm_dataset_free(d.test);
-    free(w.widths), free(d.x), free(d.xt), free(d.y);
+    setup_free(&d);
+    free(w.widths), free(y);
     return rc;
 }
