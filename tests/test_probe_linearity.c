@@ -1,4 +1,4 @@
-/* The linearity / PL* recorder (science.md section 5: L = 1/2 ||F - y||^2):
+/* The linearity / PL* recorder (docs/theory.md §5: L = 1/2 ||F - y||^2):
  *   - a linear model f = w.x/sqrt(d) + b, whose GD residuals follow (I - lr K)^t exactly: the
  *     recorded losses match that (1e-10), the kernel never changes and f = f_lin (1e-12), the
  *     loss ratio respects 1 - lr lambda_min(K), and the catapult flag is raised exactly above

@@ -1,5 +1,5 @@
 // ctest-labels: slow
-/* Width sweeps and the claims of science.md section 4.2 on quick settings (NTK
+/* Width sweeps and the claims of docs/theory.md §4.2 on quick settings (NTK
  * parameterization, float64, widths 64..1024, inputs in R^16 drawn N(0, 1)):
  *   1. 2-hidden-layer tanh net, linear output: slope of log ||H_f|| against log m in
  *      [-0.65, -0.35] (the theory: -0.5 up to logarithms);

@@ -1,5 +1,5 @@
 /* linmass probe hessian|ntk (and the dispatch of linmass probe): the probes of
- * include/linmass/probe.h (science.md sections 4 and 5) on a model, random or from a
+ * include/linmass/probe.h (docs/theory.md §4-5) on a model, random or from a
  * checkpoint, and data; each writes a run folder like training does: config.json, result.json,
  * plots/ (PNG) and report.md. linmass probe linearity|plstar: probe_gd.c.
  *
@@ -27,7 +27,7 @@ int probe_gd(int argc, char **argv, int plstar);
 /* ---- linmass probe hessian ---- */
 
 static const char *const hessian_about =
-    "The model Hessian H_f = d2f/dw2 (of the network output, not of the loss; science.md 4.1) in\n"
+    "The model Hessian H_f = d2f/dw2 (of the network output, not of the loss; docs/theory.md §4.1) in\n"
     "float64, by Lanczos with a convergence test (or power iteration), from exact Hessian-vector\n"
     "products (forward-over-reverse). Its spectral norm (largest |eigenvalue|: H_f is indefinite)\n"
     "three ways over the N inputs, each named in the output:\n"
@@ -315,13 +315,13 @@ static lm_status write_npy(const char *path, const double *K, int n)
 }
 
 static const char *const ntk_about =
-    "The empirical tangent kernel K = J J^T on N inputs (science.md 4.1), in float64: K_ij =\n"
+    "The empirical tangent kernel K = J J^T on N inputs (docs/theory.md §4.1), in float64: K_ij =\n"
     "<grad_w f(x_i), grad_w f(x_j)> for the chosen output, or, with --output sum, sum_k J_k J_k^T (the\n"
     "trace over the output axis, neural-tangents' trace_axes=(-1,)), never the NK x NK block kernel.\n"
     "Dense networks use the layer-wise Gram identity (sum over layers of (A A^T) o (D D^T) + D D^T:\n"
     "memory O(N^2 + N width), never the N x p Jacobian); other layers (conv, residual, batch norm) use\n"
     "per-sample gradients in blocks that fit --max-memory. Prints lambda_min (the PL* constant of\n"
-    "science.md 5), lambda_max (2/lambda_max is the catapult step), the condition number and the\n"
+    "docs/theory.md §5), lambda_max (2/lambda_max is the catapult step), the condition number and the\n"
     "trace, by a symmetric eigen-decomposition (LAPACK dsyevd); --save writes K as a .npy file\n"
     "(numpy.load reads it).";
 
@@ -485,7 +485,7 @@ int cmd_probe(int argc, char **argv)
     static const char *const overview =
         "usage: linmass probe hessian|ntk|linearity|plstar [options]   ('linmass probe NAME --help': every option)\n\n"
         "Probes of a model, random or trained (--checkpoint FILE with --model, or --run DIR), on N inputs\n"
-        "of a data set, in float64 (science.md sections 4 and 5). Each writes a run folder (--out):\n"
+        "of a data set, in float64 (docs/theory.md §4-5). Each writes a run folder (--out):\n"
         "config.json, result.json, plots/*.png and report.md.\n\n"
         "  hessian    spectral norm of the model Hessian d2f/dw2 (averaged model, max and mean over\n"
         "             inputs), the loss Hessian's top eigenvalues and Hutchinson trace (as PyHessian)\n"

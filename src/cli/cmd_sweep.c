@@ -107,7 +107,7 @@ static const char *const sweep_about =
     "The probe over widths: a model is built from the template at each width (every W becomes the\n"
     "width) and each of --seeds seeds (--seed, --seed + 1, ...), probed on the same N inputs; prints\n"
     "the mean and standard deviation per width and the least-squares slope of log(value) against\n"
-    "log(width) over every (width, seed) point, with a 95% interval (Student's t). science.md 4.2:\n"
+    "log(width) over every (width, seed) point, with a 95% interval (Student's t). docs/theory.md §4.2:\n"
     "||H_f|| falls like m^-0.5 with a linear output layer, does not fall with a non-linear output or\n"
     "a width-1 bottleneck; the relative kernel change after GD falls like m^-1.";
 
@@ -329,10 +329,10 @@ static void sweep_text(sbuf *t, const sweep_cli *w, const lm_sweep_opts *so, con
     sb_printf(t, "log-log slope %.3f, 95%% interval [%.3f, %.3f] (r^2 %.3f, %d degrees of freedom, %d points)\n", r->fit.slope,
               r->fit.ci_lo, r->fit.ci_hi, r->fit.r2, r->fit.dof, w->nw * seeds);
     if (w->sp == LM_SWEEP_HESSIAN)
-        sb_printf(t, "science.md 4.2: about -0.5 with a linear output layer; no decrease (about 0 or above) with a non-linear\n"
+        sb_printf(t, "docs/theory.md §4.2: about -0.5 with a linear output layer; no decrease (about 0 or above) with a non-linear\n"
                      "output or a width-1 bottleneck\n");
     else if (w->sp == LM_SWEEP_LINEARITY && values[w->vi].value == LM_SWEEP_LIN_KERNEL)
-        sb_printf(t, "science.md 4.2: about -1 with a linear output layer (kernel constancy); order 1 with a non-linear output\n");
+        sb_printf(t, "docs/theory.md §4.2: about -1 with a linear output layer (kernel constancy); order 1 with a non-linear output\n");
 }
 
 static cJSON *sweep_json(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r)
@@ -379,8 +379,8 @@ static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sw
     snprintf(title, sizeof title, "%s against width: %s (%s, %d inputs)", values[w->vi].label, w->tmpl, param_name(w->param), w->inputs);
     double ref = NAN;
     const char *ref_label = "";
-    if (w->sp == LM_SWEEP_HESSIAN) ref = -0.5, ref_label = "slope -0.5: the theory for a linear output (science.md 4.2)";
-    if (values[w->vi].value == LM_SWEEP_LIN_KERNEL) ref = -1, ref_label = "slope -1: kernel constancy, linear output (science.md 4.2)";
+    if (w->sp == LM_SWEEP_HESSIAN) ref = -0.5, ref_label = "slope -0.5: the theory for a linear output (docs/theory.md §4.2)";
+    if (values[w->vi].value == LM_SWEEP_LIN_KERNEL) ref = -1, ref_label = "slope -1: kernel constancy, linear output (docs/theory.md §4.2)";
     int plotted = sweep_plot(png, title, values[w->vi].label, w->widths, w->nw, w->seeds, r->values, r->mean, &r->fit, ref, ref_label);
     if (plotted) sb_printf(&t, "plot: %s\n", png);
     sb_printf(&t, "run folder: %s\n", w->out);

@@ -1,5 +1,5 @@
 /* linmass probe linearity and linmass probe plstar: full-batch gradient descent with the
- * linearity / PL* recorder of include/linmass/probe.h (science.md sections 4 and 5), on every
+ * linearity / PL* recorder of include/linmass/probe.h (docs/theory.md §4-5), on every
  * rank under mpirun (the kernels split over the ranks); rank 0 prints and writes the run
  * folder. */
 #include <cjson/cJSON.h>
@@ -22,7 +22,7 @@ static const char *const convention =
 
 static const char *const linearity_about =
     "Full-batch gradient descent w <- w - lr grad L from w0 on the N inputs and their targets, with\n"
-    "science.md 5's convention L(w) = 1/2 ||F(w) - y||^2 (no 1/n; F stacks f(w; x_i)), recording\n"
+    "docs/theory.md §5's convention L(w) = 1/2 ||F(w) - y||^2 (no 1/n; F stacks f(w; x_i)), recording\n"
     "every --record-every steps: ||w_t - w0||, the relative kernel change ||K_t - K_0||_F/||K_0||_F, the\n"
     "gap |f - f_lin| to the linearization at w0 on held-out inputs (test split), lambda_min(K_t), the\n"
     "PL ratio ||grad L||^2/(2L) (>= lambda_min(K_t)), and the per-step loss ratio L(w_{t+1})/L(w_t)\n"
@@ -32,7 +32,7 @@ static const char *const linearity_about =
     "1{class = k}).";
 
 static const char *const plstar_about =
-    "PL* along full-batch gradient descent (science.md 5): the same run as 'linmass probe linearity',\n"
+    "PL* along full-batch gradient descent (docs/theory.md §5): the same run as 'linmass probe linearity',\n"
     "reported for the PL* condition. Convention: L(w) = 1/2 ||F(w) - y||^2 (no 1/n), grad L =\n"
     "J^T (F - y), so ||grad L||^2 = (F - y)^T K (F - y) >= 2 lambda_min(K) L: the empirical PL ratio\n"
     "||grad L||^2/(2L) is at least lambda_min(K(w_t)), and mu-PL* (1/2 ||grad L||^2 >= mu L) holds on\n"
@@ -102,7 +102,7 @@ static int gd_run(const gd_cli *g, const setup *s, const double *y, lm_linearity
     lm_status st = lm_probe_linearity(s->m, s->x, s->n, &lo, r);
     if (root && (r->catapult || (st == LM_EDIVERGED && r->lr_catapult > 0)))
         fprintf(stderr, "warning: lr %.4g > 2/lambda_max(K_0) = %.4g: the catapult regime; the kernel moves by O(1) and the "
-                        "measurements do not test the theory (science.md 4.3)\n", r->lr, r->lr_catapult);
+                        "measurements do not test the theory (docs/theory.md §4.3)\n", r->lr, r->lr_catapult);
     return st ? probe_fail(&g->p.c, st) : 0;
 }
 

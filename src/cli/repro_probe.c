@@ -1,4 +1,4 @@
-/* Claims about transition to linearity and PL* (science.md sections 4 and 5): width sweeps of
+/* Claims about transition to linearity and PL* (docs/theory.md §4-5): width sweeps of
  * the model Hessian's spectral norm, the tangent kernel's change after gradient descent, and
  * the per-step loss ratio of GD against the PL* bound, all in float64 through the probes of
  * linmass/probe.h, in the NTK parameterization (N(0,1) weights, 1/sqrt(fan-in) factors). */
@@ -237,7 +237,7 @@ static int hessian_scaling(repro_ctx *c)
     if (hessian_claim(c, "hessian-scaling", a, 5, -0.7, -0.3, -0.5, "hessian_scaling.png",
                       "Model Hessian norm against width, linear output", slopes, NULL))
         return 1;
-    repro_printf(c, "\nThe theory predicts -0.5 up to logarithmic factors; the science.md float64 check found -0.42 to -0.53 "
+    repro_printf(c, "\nThe theory predicts -0.5 up to logarithmic factors; an independent float64 check found -0.42 to -0.53 "
                     "for tanh MLPs with 1-3 hidden layers over widths 64-2048. The claim holds here if every slope is in "
                     "[-0.7, -0.3].");
     const char *names[5] = {"the 1-hidden-layer net", "the 2-hidden-layer net", "the 3-hidden-layer net", "the CNN", "the ResNet"};
@@ -253,7 +253,7 @@ static int hessian_scaling(repro_ctx *c)
         if (slopes[i] > -0.45 && slopes[i] >= -0.7 && slopes[i] <= -0.3)
             repro_printf(c, "%s%s (%.3f)", flatter++ ? ", " : " Flatter than -0.45: ", names[i], slopes[i]);
     if (flatter)
-        repro_printf(c, "; the theory's O~ allows logarithmic factors and finite-width corrections, and the science.md "
+        repro_printf(c, "; the theory's O~ allows logarithmic factors and finite-width corrections, and that "
                         "check itself ranged from -0.42 to -0.53.");
     repro_printf(c, "\n");
     return 0;
@@ -431,7 +431,7 @@ static void drift_verdict(repro_ctx *c, const int *widths, int nw, const lm_swee
     repro_printf(c, "\nFitted slopes of log(kernel change) against log(width) over every (width, model) point: linear output "
                     "**%.3f** (95%% interval [%.3f, %.3f]; predicted about -1), tanh output **%.3f** ([%.3f, %.3f]; "
                     "predicted 0, the change staying of order 0.5-0.9). At width %d the tanh output's kernel moves %.0fx more "
-                    "than the linear output's (%.3g against %.3g). The science.md own check found 0.084 -> 0.0011 for m = "
+                    "than the linear output's (%.3g against %.3g). An independent check found 0.084 -> 0.0011 for m = "
                     "64 -> 4096 with a linear output.%s\n",
                  fit[0]->slope, fit[0]->ci_lo, fit[0]->ci_hi, fit[1]->slope, fit[1]->ci_lo, fit[1]->ci_hi, widths[nw - 1], ratio,
                  r[1].mean[nw - 1], r[0].mean[nw - 1],
@@ -616,7 +616,7 @@ static int plstar_rate(repro_ctx *c)
         return 1;
     }
     lm_probe_regression_data(c->seed + 7, n, D, x, y);
-    repro_printf(c, "Full-batch gradient descent on L(w) = 1/2 \\|\\|F(w) - y\\|\\|^2 (science.md section 5's convention: "
+    repro_printf(c, "Full-batch gradient descent on L(w) = 1/2 \\|\\|F(w) - y\\|\\|^2 (docs/theory.md §5's convention: "
                     "no 1/n; mu-PL* means 1/2 \\|\\|grad L\\|\\|^2 >= mu L, and lambda_min(K) >= mu implies it) over n = %d "
                     "inputs in R^%d (N(0,1)) with targets uniform in (-0.8, 0.8), for %d steps; 2-hidden-layer tanh nets of "
                     "width %d, NTK parameterization, float64. The step is eta = 1/beta0, beta0 being the loss Hessian's "
@@ -649,7 +649,7 @@ static int plstar_rate(repro_ctx *c)
                             "approaches (1 - eta lambda_min)^2, the linearized model's rate for the slowest eigen-direction "
                             "(the bound is the square root of that, so it is loose by about a factor 2 in the exponent). The tanh "
                             "output's kernel moves far more (last column) and still satisfies the bound: fast convergence comes from "
-                            "PL*, not from linearity (science.md 4.2, claim 6).%s\n", note);
+                            "PL*, not from linearity (docs/theory.md §4.2, claim 6).%s\n", note);
         plstar_plots(c, steps, p);
         c->holds = holds;
     }
@@ -714,29 +714,29 @@ const repro_claim repro_probe_claims[] = {
     {"hessian-scaling",
      "The spectral norm of the model Hessian of a wide net with a linear output falls like 1/sqrt(width), for fully "
      "connected, convolutional and residual nets.",
-     "Paper B (science.md 4.2, claim 1): \\|\\|H_f\\|\\| = O~(1/sqrt(m)) for fully connected, convolutional (m = channels) and "
-     "residual nets with a linear output layer; the slope of log \\|\\|H\\|\\| against log m is about -0.5. The science.md "
+     "Paper B (docs/theory.md §4.2, claim 1): \\|\\|H_f\\|\\| = O~(1/sqrt(m)) for fully connected, convolutional (m = channels) and "
+     "residual nets with a linear output layer; the slope of log \\|\\|H\\|\\| against log m is about -0.5. An independent "
      "float64 check on tanh MLPs found -0.42 to -0.53 for 1-3 hidden layers, widths 64-2048.",
      "about 14 minutes, measured on a loaded shared machine (6 CPU-minutes; FC widths 64-2048, 8 inputs, 3 models per "
      "width; CNN and ResNet 8-256 channels, 4 inputs)",
      hessian_scaling},
     {"nonlinear-output",
      "With a non-linear (tanh) output the model Hessian's norm does not decrease with width.",
-     "Paper B (science.md 4.2, claim 3): with f = phi(f~) the Hessian gains phi''(f~) grad f~ grad f~^T, of order 1, so "
+     "Paper B (docs/theory.md §4.2, claim 3): with f = phi(f~) the Hessian gains phi''(f~) grad f~ grad f~^T, of order 1, so "
      "\\|\\|H_f\\|\\| does not decrease with width (slope about 0).",
      "about 11 minutes, measured on a loaded shared machine (5 CPU-minutes; FC widths 64-2048, 8 inputs; CNN and "
      "ResNet 8-256 channels, 4 inputs; 3-4 models per width)",
      nonlinear_output},
     {"bottleneck",
      "A width-1 layer in the middle of a wide net stops the model Hessian's norm from decreasing with width.",
-     "Paper B (science.md 4.2, claim 4): a narrow layer (width 1) in the middle of a wide net stops \\|\\|H_f\\|\\| from "
+     "Paper B (docs/theory.md §4.2, claim 4): a narrow layer (width 1) in the middle of a wide net stops \\|\\|H_f\\|\\| from "
      "decreasing (slope about 0).",
      "about 3 minutes, measured on a loaded shared machine (1 CPU-minute; FC widths 64-2048, CNN and ResNet 8-256 "
      "channels)", bottleneck},
     {"kernel-drift",
      "After gradient descent to convergence, the relative change of the tangent kernel falls like 1/width with a linear "
      "output, and stays of order 0.1-1 with a tanh output.",
-     "Paper B (science.md 4.2, claims 3 and 5): with a linear output \\|\\|K(w_T) - K(w0)\\|\\|_F / \\|\\|K(w0)\\|\\|_F falls "
+     "Paper B (docs/theory.md §4.2, claims 3 and 5): with a linear output \\|\\|K(w_T) - K(w0)\\|\\|_F / \\|\\|K(w0)\\|\\|_F falls "
      "with width, slope about -1 (own check: 0.084 -> 0.0011 for m = 64 -> 4096); with a non-linear output it stays of "
      "order 0.5-0.9.",
      "about 55 minutes, measured on a loaded shared machine (32 CPU-minutes; widths 64-4096, 3 initializations, 1000 "
@@ -744,7 +744,7 @@ const repro_claim repro_probe_claims[] = {
     {"plstar-rate",
      "Gradient descent on a wide net converges exponentially, each step's loss ratio staying under 1 - eta "
      "lambda_min(K_t).",
-     "Paper B (science.md 5): under mu-PL* with eta <= 1/beta, L(w_{t+1}) <= (1 - eta mu) L(w_t), mu = lambda_min(K); "
+     "Paper B (docs/theory.md §5): under mu-PL* with eta <= 1/beta, L(w_{t+1}) <= (1 - eta mu) L(w_t), mu = lambda_min(K); "
      "wide nets satisfy PL* near initialization, with a linear or a non-linear output (claim 6: linearity is not needed).",
      "about 5 minutes, measured on a loaded shared machine (2 CPU-minutes; width 1024, 16 inputs, 2000 steps with "
      "the kernel at every step)", plstar_rate},

@@ -1,6 +1,6 @@
 /* The empirical tangent kernel K = J J^T in float64.
  *
- * Gram identity (all-dense nets, science.md 4.3 and 6): a dense layer y = s W a + b with
+ * Gram identity (all-dense nets, docs/theory.md §4.3 and §6): a dense layer y = s W a + b with
  * input activations A (n x a) and output sensitivities D = d f / d y (n x b) contributes
  * s^2 (A A^T) o (D D^T) for W and D D^T for b. One batched forward and one batched backward
  * with the output gradient 1 per sample give every A and D: memory O(n^2 + n * width).
