@@ -8,7 +8,6 @@
  * lm_dist_collective), every rank ends with the same numbers, and rank 0 alone prints and
  * writes. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,6 @@
 #include "linmass/dist.h"
 #include "linmass/io.h"
 #include "linmass/probe.h"
-
-/* in probe_gd.c: linmass probe linearity (plstar 0) and linmass probe plstar (plstar 1) */
-int probe_gd(int argc, char **argv, int plstar);
 
 /* ---- linmass probe hessian ---- */
 

@@ -109,4 +109,7 @@ int write_run(const cli_command *c, const char *out, const setup *s, cJSON *resu
 /* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
 void emit(int json, const sbuf *text, cJSON *result);
 
+/* probe_gd.c: linmass probe linearity (plstar 0) and linmass probe plstar (plstar 1). */
+int probe_gd(int argc, char **argv, int plstar);
+
 #endif

@@ -3,7 +3,6 @@
  * rank under mpirun (the kernels split over the ranks); rank 0 prints and writes the run
  * folder. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +12,6 @@
 #include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/probe.h"
-
-int probe_gd(int argc, char **argv, int plstar);
 
 static const char *const convention =
     "L(w) = 1/2 ||F(w) - y||^2 (no 1/n), F stacking f(w; x_i); grad L = J^T (F - y); PL ratio ||grad L||^2 / (2 L) >= lambda_min(K); "

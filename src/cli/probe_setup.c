@@ -1,17 +1,16 @@
 /* What linmass probe and linmass sweep share (probe_cli.h): resolving the common options to a
  * model and inputs, the ranks under mpirun, the run folder and the printed summary. */
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/probe_cli.h"
-#include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/io.h"
 #include "linmass/probe.h"
 #include "linmass/runtime.h"
+#include "linmass/train.h"
 
 const char *const probe_exit_help =
     "exit codes: 0 done; 2 bad usage or bad input (one line on stderr): unknown values, --inputs out of\n"

@@ -76,7 +76,7 @@ static lm_status first_record(lm_linearity_result *r, const lm_linearity_opts *o
     r->lr_auto = o->lr == 0;
     r->lr = r->lr_auto ? sp->lr_default : o->lr;
     if (!(r->lr > 0))
-        return lm_fail(LM_EINVAL, "linearity: lambda_max(K_0) is %g, so there is no default step (1/lambda_max): "
+        return lm_fail(LM_EINVAL, "lambda_max(K_0) is %g, so there is no default step (1/lambda_max): "
                                   "give a learning rate", sp->lambda_max);
     r->catapult = r->lr > r->lr_catapult;
     return LM_OK;
