@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/plot.h"
 #include "cli/probe_cli.h"
 #include "linmass/probe.h"
 #include "linmass/runtime.h"
@@ -41,66 +41,6 @@ static int parse_widths(const cli_command *c, const char *text, int **out, int *
     *out = w;
     *n = k;
     return 0;
-}
-
-/* Keep gnuplot's single-quoted strings intact. */
-static void gp_clean(char *dst, size_t len, const char *src)
-{
-    size_t k = 0;
-    for (; src && *src && k + 1 < len; src++)
-        if (*src != '\'' && *src != '\n' && *src != '\\') dst[k++] = *src;
-    dst[k] = '\0';
-}
-
-/* The log-log plot: every (width, seed) value, the mean per width and the fitted line. */
-static int sweep_plot(const char *png, const char *title, const char *ylabel, const int *widths, int nw, int seeds,
-                      const double *values, const double *mean, const lm_fit *fit, double ref_slope, const char *ref_label)
-{
-    static int have = -1;
-    if (have < 0) {
-        have = system("command -v gnuplot >/dev/null 2>&1") == 0;
-        if (!have) fprintf(stderr, "note: gnuplot is not installed, so no PNG plots (apt-get install gnuplot-nox)\n");
-    }
-    if (!have) return 0;
-    char data[] = "/tmp/linmass-sweep-XXXXXX";
-    int fd = mkstemp(data);
-    if (fd < 0) return 0;
-    FILE *f = fdopen(fd, "w");
-    for (int i = 0; i < nw; i++)
-        for (int s = 0; s < seeds; s++) fprintf(f, "%d %.12g\n", widths[i], values[(size_t)i * seeds + s]);
-    fprintf(f, "\n\n");
-    for (int i = 0; i < nw; i++) fprintf(f, "%d %.12g\n", widths[i], mean[i]);
-    fclose(f);
-    FILE *g = popen("gnuplot 2>/dev/null", "w");
-    if (!g) {
-        unlink(data);
-        return 0;
-    }
-    char t[512], yl[256], path[1100];
-    gp_clean(t, sizeof t, title);
-    gp_clean(yl, sizeof yl, ylabel);
-    gp_clean(path, sizeof path, png);
-    int wmin = widths[0], wmax = widths[0];
-    for (int i = 1; i < nw; i++) wmin = widths[i] < wmin ? widths[i] : wmin, wmax = widths[i] > wmax ? widths[i] : wmax;
-    fprintf(g, "set terminal pngcairo size 900,560 noenhanced font 'DejaVu Sans,11'\n");
-    fprintf(g, "set output '%s'\nset title '%s'\nset xlabel 'width m'\nset ylabel '%s'\n", path, t, yl);
-    fprintf(g, "set logscale xy\nset grid\nset key top right\nset xrange [%g:%g]\n", wmin / 1.25, wmax * 1.25);
-    fprintf(g, "set xtics (");
-    for (int i = 0; i < nw; i++) fprintf(g, "%s%d", i ? ", " : "", widths[i]);
-    fprintf(g, ")\nf(x) = exp(%.12g) * x**(%.12g)\n", fit->intercept, fit->slope);
-    /* the theory's slope, through the fit's value at the narrowest width */
-    fprintf(g, "r(x) = exp(%.12g) * %.12g**(%.12g) * (x / %.12g)**(%.12g)\n", fit->intercept, (double)wmin, fit->slope,
-            (double)wmin, isnan(ref_slope) ? 0.0 : ref_slope);
-    fprintf(g,
-            "plot '%s' index 0 using 1:2 with points pt 6 ps 1 lc rgb '#7f7f7f' title 'each seed', "
-            "'%s' index 1 using 1:2 with points pt 7 ps 1.6 lc rgb '#1f77b4' title 'mean over seeds', "
-            "f(x) with lines lw 2 lc rgb '#d62728' title 'fit: slope %.3f, 95%% interval [%.3f, %.3f]'",
-            data, data, fit->slope, fit->ci_lo, fit->ci_hi);
-    if (!isnan(ref_slope)) fprintf(g, ", r(x) with lines lw 1.5 dt 2 lc rgb '#2ca02c' title '%s'", ref_label);
-    fprintf(g, "\n");
-    int rc = pclose(g);
-    unlink(data);
-    return rc == 0 && access(png, F_OK) == 0;
 }
 
 static const char *const sweep_about =
@@ -369,6 +309,42 @@ static cJSON *sweep_json(const sweep_cli *w, const lm_sweep_opts *so, const lm_s
     return res;
 }
 
+/* The log-log plot: each seed's values, the mean per width, the fitted line and the theory's
+ * slope ref (NAN: none) through the fit at the narrowest width; 1 when the PNG was written. */
+static int sweep_plot(const char *png, const char *title, const sweep_cli *w, const lm_sweep_result *r, double ref,
+                      const char *ref_label)
+{
+    int nw = w->nw, seeds = w->seeds, ns = 0, lo = 0, hi = 0;
+    double *x = malloc(nw * sizeof *x), *per = malloc((size_t)seeds * nw * sizeof *per);
+    plot_series *s = calloc(seeds + 3, sizeof *s);
+    char(*labels)[96] = calloc(seeds + 1, sizeof *labels);
+    int ok = x && per && s && labels;
+    for (int i = 0; ok && i < nw; i++) {
+        x[i] = w->widths[i];
+        for (int k = 0; k < seeds; k++) per[(size_t)k * nw + i] = r->values[(size_t)i * seeds + k];
+        if (w->widths[i] < w->widths[lo]) lo = i;
+        if (w->widths[i] > w->widths[hi]) hi = i;
+    }
+    for (int k = 0; ok && k < seeds; k++) {
+        snprintf(labels[k], sizeof labels[k], "seed %llu", (unsigned long long)(w->seed + k));
+        s[ns++] = (plot_series){labels[k], nw, x, per + (size_t)k * nw};
+    }
+    if (ok) {
+        s[ns++] = (plot_series){"mean", nw, x, r->mean};
+        const lm_fit *f = &r->fit;
+        double fx[2] = {w->widths[lo], w->widths[hi]}, fy[2], ry[2];
+        fy[0] = exp(f->intercept) * pow(fx[0], f->slope), fy[1] = exp(f->intercept) * pow(fx[1], f->slope);
+        ry[0] = fy[0], ry[1] = fy[0] * pow(fx[1] / fx[0], ref);
+        snprintf(labels[seeds], sizeof labels[seeds], "fit: slope %.3f [%.3f, %.3f]", f->slope, f->ci_lo, f->ci_hi);
+        s[ns++] = (plot_series){labels[seeds], 2, fx, fy};
+        if (!isnan(ref)) s[ns++] = (plot_series){ref_label, 2, fx, ry};
+        plot_axes ax = {title, "width m", values[w->vi].label, 1, 1};
+        ok = plot_lines(png, &ax, s, ns);
+    }
+    free(x), free(per), free(s), free(labels);
+    return ok;
+}
+
 static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r, double secs)
 {
     sbuf t = {0};
@@ -376,12 +352,12 @@ static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sw
     sb_printf(&t, "%.1f s\n", secs);
     char png[1200], title[600];
     snprintf(png, sizeof png, "%s/plots/sweep.png", w->out);
-    snprintf(title, sizeof title, "%s against width: %s (%s, %d inputs)", values[w->vi].label, w->tmpl, param_name(w->param), w->inputs);
+    snprintf(title, sizeof title, "%s (%s, %d inputs)", w->tmpl, param_name(w->param), w->inputs);
     double ref = NAN;
     const char *ref_label = "";
-    if (w->sp == LM_SWEEP_HESSIAN) ref = -0.5, ref_label = "slope -0.5: the theory for a linear output (docs/theory.md §4.2)";
-    if (values[w->vi].value == LM_SWEEP_LIN_KERNEL) ref = -1, ref_label = "slope -1: kernel constancy, linear output (docs/theory.md §4.2)";
-    int plotted = sweep_plot(png, title, values[w->vi].label, w->widths, w->nw, w->seeds, r->values, r->mean, &r->fit, ref, ref_label);
+    if (w->sp == LM_SWEEP_HESSIAN) ref = -0.5, ref_label = "theory: slope -0.5";  /* linear output, docs/theory.md §4.2 */
+    if (values[w->vi].value == LM_SWEEP_LIN_KERNEL) ref = -1, ref_label = "theory: slope -1"; /* kernel constancy */
+    int plotted = sweep_plot(png, title, w, r, ref, ref_label);
     if (plotted) sb_printf(&t, "plot: %s\n", png);
     sb_printf(&t, "run folder: %s\n", w->out);
     cJSON *res = sweep_json(w, so, r);
