@@ -21,6 +21,21 @@
         }                                                                           \
     } while (0)
 
+/* The measured (or predicted) number PREFIX_SUFFIX of the report. */
+static void key_measured(repro_ctx *c, const char *prefix, const char *suffix, double v)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s_%s", prefix, suffix);
+    repro_measured(c, key, v);
+}
+
+static void key_predicted(repro_ctx *c, const char *prefix, const char *suffix, double v)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s_%s", prefix, suffix);
+    repro_predicted(c, key, v);
+}
+
 /* ---- Hessian width sweeps ---------------------------------------------------------------- */
 
 /* Widths of the sweeps: fully connected nets (width = units) and conv / residual nets (width =
@@ -128,9 +143,9 @@ static const char *range_text(double lo, double hi, char *buf, size_t len)
 
 /* The table of the sweeps (one row per architecture) and its measured numbers; returns 1 when
  * every fitted slope lies in [lo, hi]. */
-static int hessian_table(repro_ctx *c, const arch *a, int na, const lm_sweep_result *r, double lo, double hi, double predicted)
+static int hessian_table(repro_ctx *c, const arch *a, int na, const lm_sweep_result *r, double lo, double hi, double slope)
 {
-    char rt[64], key[96];
+    char rt[64];
     int holds = 1;
     repro_printf(c, "| net | spec (W = width) | widths | inputs x models | \\|\\|H_f\\|\\| at the smallest width | at the "
                     "largest | fitted slope | 95%% interval | predicted | %s? |\n|---|---|---|---|---|---|---|---|---|---|\n",
@@ -141,18 +156,13 @@ static int hessian_table(repro_ctx *c, const arch *a, int na, const lm_sweep_res
         holds &= ok;
         repro_printf(c, "| %s | `%s` | %d..%d | %d x %d | %.4g +- %.2g | %.4g +- %.2g | **%.3f** | [%.3f, %.3f] | %g | %s |\n",
                      a[i].label, a[i].tmpl, a[i].widths[0], a[i].widths[last], a[i].n, a[i].seeds, r[i].mean[0], r[i].sd[0],
-                     r[i].mean[last], r[i].sd[last], f->slope, f->ci_lo, f->ci_hi, predicted, ok ? "yes" : "**no**");
-        snprintf(key, sizeof key, "%s_slope", a[i].key);
-        repro_measured(c, key, f->slope);
-        repro_predicted(c, key, predicted);
-        snprintf(key, sizeof key, "%s_slope_ci_lo", a[i].key);
-        repro_measured(c, key, f->ci_lo);
-        snprintf(key, sizeof key, "%s_slope_ci_hi", a[i].key);
-        repro_measured(c, key, f->ci_hi);
-        snprintf(key, sizeof key, "%s_hessian_norm_smallest_width", a[i].key);
-        repro_measured(c, key, r[i].mean[0]);
-        snprintf(key, sizeof key, "%s_hessian_norm_largest_width", a[i].key);
-        repro_measured(c, key, r[i].mean[last]);
+                     r[i].mean[last], r[i].sd[last], f->slope, f->ci_lo, f->ci_hi, slope, ok ? "yes" : "**no**");
+        key_measured(c, a[i].key, "slope", f->slope);
+        key_predicted(c, a[i].key, "slope", slope);
+        key_measured(c, a[i].key, "slope_ci_lo", f->ci_lo);
+        key_measured(c, a[i].key, "slope_ci_hi", f->ci_hi);
+        key_measured(c, a[i].key, "hessian_norm_smallest_width", r[i].mean[0]);
+        key_measured(c, a[i].key, "hessian_norm_largest_width", r[i].mean[last]);
     }
     return holds;
 }
@@ -293,11 +303,8 @@ static int nonlinear_output(repro_ctx *c)
         int w0 = a[i].widths[0], w1 = a[i].widths[a[i].nw - 1];
         if (output_term(c, &a[i], w0, &t0) || output_term(c, &a[i], w1, &t1)) return 1;
         repro_printf(c, "| %s | %d | %.3g | %.3g | %d | %.3g | %.3g |\n", a[i].label, w0, t0.rms, t0.term, w1, t1.rms, t1.term);
-        char key[96];
-        snprintf(key, sizeof key, "%s_output_term_largest_width", a[i].key);
-        repro_measured(c, key, t1.term);
-        snprintf(key, sizeof key, "%s_rms_output_largest_width", a[i].key);
-        repro_measured(c, key, t1.rms);
+        key_measured(c, a[i].key, "output_term_largest_width", t1.term);
+        key_measured(c, a[i].key, "rms_output_largest_width", t1.rms);
         terms[i] = t1.term;
     }
     for (int i = 0; i < 5; i++)
@@ -402,20 +409,16 @@ static int drift_output(repro_ctx *c, int k, const int *widths, int nw, int seed
 /* The measured numbers of one output kind. */
 static void drift_measured(repro_ctx *c, int k, const int *widths, int nw, const lm_sweep_result *r, double worst)
 {
-    char name[96];
-    snprintf(name, sizeof name, "%s_slope", gd_key[k]);
-    repro_measured(c, name, r->fit.slope);
-    snprintf(name, sizeof name, "%s_change_smallest_width", gd_key[k]);
-    repro_measured(c, name, r->mean[0]);
-    snprintf(name, sizeof name, "%s_change_largest_width", gd_key[k]);
-    repro_measured(c, name, r->mean[nw - 1]);
+    key_measured(c, gd_key[k], "slope", r->fit.slope);
+    key_measured(c, gd_key[k], "change_smallest_width", r->mean[0]);
+    key_measured(c, gd_key[k], "change_largest_width", r->mean[nw - 1]);
     for (int wi = 0; wi < nw; wi++)
         if (widths[wi] == 64 || widths[wi] == 4096) {
-            snprintf(name, sizeof name, "%s_change_m%d", gd_key[k], widths[wi]);
-            repro_measured(c, name, r->mean[wi]);
+            char name[32];
+            snprintf(name, sizeof name, "change_m%d", widths[wi]);
+            key_measured(c, gd_key[k], name, r->mean[wi]);
         }
-    snprintf(name, sizeof name, "%s_worst_final_loss_ratio", gd_key[k]);
-    repro_measured(c, name, worst);
+    key_measured(c, gd_key[k], "worst_final_loss_ratio", worst);
 }
 
 /* The fitted slopes, the verdict and the plot. */
@@ -531,21 +534,6 @@ static int plstar_measure(repro_ctx *c, int k, int width, int n, int steps, cons
     return 0;
 }
 
-/* "KEY_suffix" of output kind k (a static buffer). */
-static const char *key_name(int k, const char *suffix)
-{
-    static char name[96];
-    snprintf(name, sizeof name, "%s_%s", gd_key[k], suffix);
-    return name;
-}
-
-/* A measured (or, measured 0, predicted) number of output kind k. */
-static void key_number(repro_ctx *c, int k, const char *suffix, double v, int measured)
-{
-    if (measured) repro_measured(c, key_name(k, suffix), v);
-    else repro_predicted(c, key_name(k, suffix), v);
-}
-
 /* The table row, notes and measured numbers of one output kind; 1 when it meets the verdict's
  * conditions (no step over the bound with the slack, a fall of 6 orders of magnitude). */
 static int plstar_row(repro_ctx *c, int k, int steps, double eps, const plstar_run *p, char *note, size_t note_len)
@@ -566,16 +554,17 @@ static int plstar_row(repro_ctx *c, int k, int steps, double eps, const plstar_r
                  "the measured ratios are what decides.",
                  gd_label[k], p->beta0, p->betaT, lr, lr * p->betaT);
     if (violations) repro_printf(c, "\n%s: %d of %d steps exceed 1 - %g eta lambda_min(K_t).\n\n", gd_label[k], violations, steps, 1 - eps);
-    key_number(c, k, "worst_ratio_minus_bound", worst, 1);
-    repro_predicted(c, key_name(k, "worst_ratio_minus_bound"), 0);
-    key_number(c, k, "steps_over_slack_bound", violations, 1);
-    repro_predicted(c, key_name(k, "steps_over_slack_bound"), 0);
-    key_number(c, k, "loss_reduction", fall, 1);
-    key_number(c, k, "final_ratio", last->loss_ratio, 1);
-    key_number(c, k, "final_bound", last->bound, 0);
-    key_number(c, k, "beta0", p->beta0, 1);
-    key_number(c, k, "betaT", p->betaT, 1);
-    key_number(c, k, "lambda_min0", r->lambda_min0, 1);
+    const char *key = gd_key[k];
+    key_measured(c, key, "worst_ratio_minus_bound", worst);
+    key_predicted(c, key, "worst_ratio_minus_bound", 0);
+    key_measured(c, key, "steps_over_slack_bound", violations);
+    key_predicted(c, key, "steps_over_slack_bound", 0);
+    key_measured(c, key, "loss_reduction", fall);
+    key_measured(c, key, "final_ratio", last->loss_ratio);
+    key_predicted(c, key, "final_bound", last->bound);
+    key_measured(c, key, "beta0", p->beta0);
+    key_measured(c, key, "betaT", p->betaT);
+    key_measured(c, key, "lambda_min0", r->lambda_min0);
     return !violations && fall <= 1e-6;
 }
 
@@ -678,10 +667,8 @@ int repro_probe_demo_hessian(repro_ctx *c)
             return 1;
         }
     for (int i = 0; i < 2; i++) {
-        char key[64];
-        snprintf(key, sizeof key, "%s_slope", a[i].key);
-        repro_measured(c, key, r[i].fit.slope);
-        repro_predicted(c, key, i ? 0 : -0.5);
+        key_measured(c, a[i].key, "slope", r[i].fit.slope);
+        key_predicted(c, a[i].key, "slope", i ? 0 : -0.5);
     }
     repro_printf(c, "Two-hidden-layer tanh networks (NTK parameterization, float64) at widths %d..%d, %d inputs in R^%d and %d "
                     "initializations per width. The spectral norm of the model Hessian d^2 f/dw^2 (mean over inputs) falls "
