@@ -525,6 +525,10 @@ static int plstar_measure(repro_ctx *c, int k, int width, int n, int steps, cons
     p->bound = malloc((steps + 1) * sizeof *p->bound);
     p->ratio = malloc(steps * sizeof *p->ratio);
     p->rbound = malloc(steps * sizeof *p->rbound);
+    if (!p->loss || !p->bound || !p->ratio || !p->rbound) {
+        fprintf(stderr, "linmass repro plstar-rate: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < p->r.n_records; i++) {
         const lm_linearity_record *rec = &p->r.records[i];
         p->loss[i] = rec->loss;
