@@ -13,7 +13,8 @@ The package is pure Python over liblinmass.so (ctypes); it finds the library thr
 $LINMASS_LIBRARY, else build/liblinmass.so of the source tree it lies in, else the system's.
 Long calls release the GIL. See docs/python.md.
 """
-from ._lib import LinmassError, lib as _lib
+from . import _lib
+from ._lib import LinmassError
 from .convert import from_torch, to_torch
 from .model import Model
 from .probes import HessianNorm, Linearity, LossHessian, hessian_norm, linearity, loss_hessian, ntk
@@ -28,16 +29,16 @@ __all__ = ["LinmassError", "Model", "from_torch", "to_torch", "ntk", "hessian_no
 
 def set_threads(t):
     """Threads of the library's matrix products for every later call (0: every core)."""
-    _lib.lm_set_threads(int(t))
+    _lib.lib.lm_set_threads(int(t))
 
 
 def get_threads():
-    return _lib.lm_get_threads()
+    return _lib.lib.lm_get_threads()
 
 
 def library_version():
     """The version of the liblinmass.so in use."""
-    return _lib.lm_version().decode()
+    return _lib.lib.lm_version().decode()
 
 
 def __getattr__(name):  # linmass.torch imports torch: only on first use
