@@ -87,9 +87,9 @@ class Model:
         self.buffers = np.empty(self.num_buffers)
         self._pull()
 
-    def __del__(self):
+    def __del__(self, _free=lib.lm_model_free):  # bound now: module globals may be gone at exit
         if getattr(self, "_ptr", None):
-            lib.lm_model_free(self._ptr)
+            _free(self._ptr)
             self._ptr = None
 
     def __repr__(self):
