@@ -172,8 +172,8 @@ static void speedup_table(void)
         lm_constants c;
         lm_theory_best sgd, nest;
         CHECK(lm_moments_constants(&mo, 1, &c) == LM_OK);
-        CHECK(lm_theory_best_rate(&mo, LM_THEORY_SGD, 1, 15, &sgd) == LM_OK);
-        CHECK(lm_theory_best_rate(&mo, LM_THEORY_NESTEROV, 1, 15, &nest) == LM_OK);
+        CHECK(lm_theory_best_rate(&mo, LM_THEORY_SGD, 1, &(lm_theory_search_opts){.grid = 15}, &sgd) == LM_OK);
+        CHECK(lm_theory_best_rate(&mo, LM_THEORY_NESTEROV, 1, &(lm_theory_search_opts){.grid = 15}, &nest) == LM_OK);
         double mass = rate(&mo, LM_THEORY_MASS, c.mass_eta1, c.mass_eta2, c.mass_gamma, 1);
         double up_mass = log(mass) / log(sgd.rho), up_nest = log(nest.rho) / log(sgd.rho);
         printf("kappa_1 %5.0f: best SGD rho %.7f (eta %.4f); best Nesterov %.3fx (science.md "

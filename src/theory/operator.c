@@ -1,4 +1,4 @@
-/* Exact expected dynamics of SGD, Nesterov and MaSS on linear regression (science.md 2.3).
+/* The second-moment operator of SGD, Nesterov and MaSS on linear regression (docs/theory.md §2.3).
  *
  * With a mini-batch Hessian Hb = (1/m) sum_j x_j x_j^T drawn with replacement, the error pair
  * z = (w - w*, u - w*) of MaSS evolves as z' = (P (x) I + c b^T (x) Hb) z with
@@ -7,127 +7,20 @@
  *   S'_ab = sum_ce P_ac P_be S_ce + c_b K_a + c_a K_b^T + c_a c_b G(S_uu),
  *   K_a = (sum_f P_af S_fu) H,   G(A) = E[Hb A Hb] = F(A)/m + (1 - 1/m) H A H,
  * with F(A) = E[(x x^T) A (x x^T)]. SGD is the single sequence S' = S - eta (H S + S H) +
- * eta^2 G(S). The spectral radius of this operator is the exact asymptotic contraction of
- * E|w - w*|^2. */
+ * eta^2 G(S).
+ *
+ * Column k of the operator is the image of the k-th basis matrix E = E_AB + E_BA of the state,
+ * whose blocks have at most one non-zero per row: every term above is then a single product,
+ * and G(E_uu) is computed once per basis pair (lm_op_prepare), not once per hyper-parameter. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "linmass/theory.h"
+#include "theory/theory_internal.h"
 
-void dgeev_(const char *jobvl, const char *jobvr, const int *n, double *a, const int *lda,
-            double *wr, double *wi, double *vl, const int *ldvl, double *vr, const int *ldvr,
-            double *work, const int *lwork, int *info, size_t jobvl_len, size_t jobvr_len);
-
-const char *lm_theory_method_name(lm_theory_method method)
-{
-    static const char *names[] = {"sgd", "nesterov", "mass"};
-    return (unsigned)method <= LM_THEORY_MASS ? names[method] : "unknown";
-}
-
-typedef struct {
-    const lm_moments *mo;
-    int d, m, D; /* D = d (SGD) or 2d */
-    lm_theory_method method;
-    lm_theory_hp hp;
-    double *H, *A, *G, *tmp, *K[2]; /* d x d each */
-} op_ctx;
-
-/* G = F(A)/m + (1 - 1/m) H A H */
-static lm_status batch_fourth(op_ctx *o, const double *A, double *G)
-{
-    int d = o->d;
-    lm_status st = lm_moments_fourth(o->mo, A, G);
-    if (st) return st;
-    cblas_dscal(d * d, 1.0 / o->m, G, 1);
-    if (o->m > 1) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1, o->H, d, A, d, 0, o->tmp, d);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1 - 1.0 / o->m, o->tmp, d,
-                    o->H, d, 1, G, d);
-    }
-    return LM_OK;
-}
-
-/* R = S - eta (H S + S H) + eta^2 G(S) */
-static lm_status apply_sgd(op_ctx *o, const double *S, double *R)
-{
-    int d = o->d;
-    double eta = o->hp.eta1;
-    lm_status st = batch_fourth(o, S, o->G);
-    if (st) return st;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1, o->H, d, S, d, 0, o->tmp, d);
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++)
-            R[i * d + j] = S[i * d + j] - eta * (o->tmp[i * d + j] + o->tmp[j * d + i]) +
-                           eta * eta * o->G[i * d + j];
-    return LM_OK;
-}
-
-/* Block (a, b) of the 2d x 2d S, entry (i, j). */
-#define BLK(S, a, b, i, j) (S)[((a) * d + (i)) * D + (b) * d + (j)]
-
-static lm_status apply_momentum(op_ctx *o, const double *S, double *R)
-{
-    int d = o->d, D = o->D;
-    double g = o->hp.gamma, eta2 = o->method == LM_THEORY_MASS ? o->hp.eta2 : 0;
-    double P[2][2] = {{0, 1}, {-g, 1 + g}};
-    double c[2] = {-o->hp.eta1, -(1 + g) * o->hp.eta1 + eta2};
-    for (int i = 0; i < d; i++) /* A = S_uu */
-        for (int j = 0; j < d; j++) o->A[i * d + j] = BLK(S, 1, 1, i, j);
-    lm_status st = batch_fourth(o, o->A, o->G);
-    if (st) return st;
-    for (int a = 0; a < 2; a++) { /* K_a = (P_aw S_wu + P_au S_uu) H */
-        for (int i = 0; i < d; i++)
-            for (int j = 0; j < d; j++)
-                o->tmp[i * d + j] = P[a][0] * BLK(S, 0, 1, i, j) + P[a][1] * BLK(S, 1, 1, i, j);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1, o->tmp, d, o->H, d, 0,
-                    o->K[a], d);
-    }
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++)
-            for (int i = 0; i < d; i++)
-                for (int j = 0; j < d; j++) {
-                    double r = 0;
-                    for (int ce = 0; ce < 4; ce++)
-                        r += P[a][ce / 2] * P[b][ce % 2] * BLK(S, ce / 2, ce % 2, i, j);
-                    r += c[b] * o->K[a][i * d + j] + c[a] * o->K[b][j * d + i];
-                    r += c[a] * c[b] * o->G[i * d + j];
-                    BLK(R, a, b, i, j) = r;
-                }
-    return LM_OK;
-}
-
-int lm_moments_is_diagonal(const lm_moments *mo)
-{
-    if (mo->kind == LM_MOMENTS_DECOUPLED) return 1;
-    if (mo->kind != LM_MOMENTS_GAUSSIAN) return 0;
-    for (int i = 0; i < mo->d; i++)
-        for (int j = 0; j < mo->d; j++)
-            if (i != j && mo->H[i * mo->d + j] != 0) return 0;
-    return 1;
-}
-
-/* The coordinates of the state: pairs (i <= j) of the D x D matrix. */
-static int state_pairs(const op_ctx *o, int diagonal, int *pi, int *pj)
-{
-    int N = 0, d = o->d, D = o->D;
-    if (!diagonal) {
-        for (int i = 0; i < D; i++)
-            for (int j = i; j < D; j++) pi[N] = i, pj[N++] = j;
-        return N;
-    }
-    for (int i = 0; i < d; i++) {
-        pi[N] = i, pj[N++] = i;
-        if (D == d) continue;
-        pi[N] = i, pj[N++] = d + i;
-        pi[N] = d + i, pj[N++] = d + i;
-    }
-    return N;
-}
-
-static lm_status check_args(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
-                            int m, int diagonal)
+lm_status lm_op_check(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
+                      int diagonal)
 {
     if ((unsigned)method > LM_THEORY_MASS)
         return lm_fail(LM_EINVAL, "theory: method %d is unknown", method);
@@ -146,140 +39,175 @@ static lm_status check_args(const lm_moments *mo, lm_theory_method method, lm_th
     return LM_OK;
 }
 
+int lm_op_pairs(int d, lm_theory_method method, int diagonal, int *pi, int *pj)
+{
+    int N = 0, D = method == LM_THEORY_SGD ? d : 2 * d;
+    if (!diagonal) {
+        for (int i = 0; i < D; i++)
+            for (int j = i; j < D; j++) pi[N] = i, pj[N++] = j;
+        return N;
+    }
+    for (int i = 0; i < d; i++) { /* per coordinate: (E e_i^2) or (E ew_i^2, E ew_i eu_i, E eu_i^2) */
+        pi[N] = i, pj[N++] = i;
+        if (D == d) continue;
+        pi[N] = i, pj[N++] = d + i;
+        pi[N] = d + i, pj[N++] = d + i;
+    }
+    return N;
+}
+
+int lm_op_size(int d, lm_theory_method method, int diagonal)
+{
+    int D = method == LM_THEORY_SGD ? d : 2 * d;
+    return diagonal ? (D == d ? d : 3 * d) : D * (D + 1) / 2;
+}
+
+/* ---- the hyper-parameter-free part ---- */
+
+/* G = F(A)/m + (1 - 1/m) H A H */
+static lm_status batch_fourth(const lm_moments *mo, const lm_op_prep *p, const double *A,
+                              double *tmp, double *G)
+{
+    int d = p->d;
+    lm_status st = lm_moments_fourth(mo, A, G);
+    if (st) return st;
+    cblas_dscal(d * d, 1.0 / p->m, G, 1);
+    if (p->m > 1) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1, p->H, d, A, d, 0, tmp, d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1 - 1.0 / p->m, tmp, d,
+                    p->H, d, 1, G, d);
+    }
+    return LM_OK;
+}
+
+/* Row-major index of the pair p <= q among the pairs of a d x d symmetric matrix. */
+static size_t pair_index(int d, int p, int q)
+{
+    return (size_t)p * d - (size_t)p * (p - 1) / 2 + (size_t)(q - p);
+}
+
+lm_status lm_op_prepare(const lm_moments *mo, int m, int diagonal, lm_op_prep *p)
+{
+    memset(p, 0, sizeof *p);
+    int d = mo->d;
+    size_t dd = (size_t)d * d, pairs = (size_t)d * (d + 1) / 2;
+    p->d = d, p->m = m, p->diagonal = diagonal;
+    p->H = malloc(sizeof *p->H * dd);
+    p->G = malloc(sizeof *p->G * (diagonal ? dd : pairs * dd));
+    double *A = calloc(dd, sizeof *A), *tmp = malloc(sizeof *tmp * dd), *G = malloc(sizeof *G * dd);
+    lm_status st = p->H && p->G && A && tmp && G ? lm_moments_second(mo, p->H)
+                                                 : lm_fail(LM_ENOMEM, "theory: no memory (d = %d)", d);
+    for (int i = 0; !st && i < d; i++)
+        for (int j = i; !st && j < (diagonal ? i + 1 : d); j++) {
+            A[i * d + j] = A[j * d + i] = 1;
+            st = batch_fourth(mo, p, A, tmp, G);
+            A[i * d + j] = A[j * d + i] = 0;
+            if (diagonal)
+                for (int k = 0; k < d; k++) p->G[(size_t)i * d + k] = G[(size_t)k * d + k];
+            else memcpy(p->G + pair_index(d, i, j) * dd, G, sizeof *G * dd);
+        }
+    free(A), free(tmp), free(G);
+    if (st) lm_op_prep_free(p);
+    return st;
+}
+
+void lm_op_prep_free(lm_op_prep *p)
+{
+    free(p->H), free(p->G);
+    p->H = p->G = NULL;
+}
+
+/* Entry (i, j) of G(E) for the basis matrix E = E_pq + E_qp (p <= q) of the d x d state. */
+static double g_entry(const lm_op_prep *o, int p, int q, int i, int j)
+{
+    int d = o->d;
+    if (o->diagonal) return i == j && p == q ? o->G[(size_t)p * d + i] : 0;
+    return o->G[pair_index(d, p, q) * d * d + (size_t)i * d + j];
+}
+
+/* ---- one column: the image of E_AB + E_BA (A <= B) at the state entry (x, y) ---- */
+
+/* Entry (x, y) of the basis matrix. */
+static double e_at(int A, int B, int x, int y)
+{
+    return (x == A && y == B) || (x == B && y == A);
+}
+
+static double sgd_entry(const lm_op_prep *o, double eta, int A, int B, int i, int j)
+{
+    /* (H E)_ij = H_ik for the one k with E_kj = 1 */
+    double hs_ij = B == j ? o->H[i * o->d + A] : A == j ? o->H[i * o->d + B] : 0;
+    double hs_ji = B == i ? o->H[j * o->d + A] : A == i ? o->H[j * o->d + B] : 0;
+    return e_at(A, B, i, j) - eta * (hs_ij + hs_ji) + eta * eta * g_entry(o, A, B, i, j);
+}
+
+typedef struct {
+    double P[2][2], c[2];
+} momentum;
+
+/* K_a(i, j) = sum_k T_a(i, k) H_kj with T_a = P_aw E_wu + P_au E_uu: row i of T_a has at most
+ * one non-zero, in the column k of an entry (x, d + k) of E with x = i or d + i. */
+static double k_entry(const lm_op_prep *o, const momentum *mm, int a, int A, int B, int i, int j)
+{
+    int d = o->d;
+    for (int s = 0; s < 2; s++) {
+        int x = s ? B : A, y = s ? A : B;
+        if (y >= d && (x == i || x == d + i))
+            return (mm->P[a][0] * (x == i) + mm->P[a][1] * (x == d + i)) * o->H[(y - d) * d + j];
+    }
+    return 0;
+}
+
+static double momentum_entry(const lm_op_prep *o, const momentum *mm, int A, int B, int x, int y)
+{
+    int d = o->d, a = x / d, b = y / d, i = x % d, j = y % d;
+    double r = 0;
+    for (int ce = 0; ce < 4; ce++)
+        r += mm->P[a][ce / 2] * mm->P[b][ce % 2] * e_at(A, B, ce / 2 * d + i, ce % 2 * d + j);
+    r += mm->c[b] * k_entry(o, mm, a, A, B, i, j) + mm->c[a] * k_entry(o, mm, b, A, B, j, i);
+    if (A >= d) r += mm->c[a] * mm->c[b] * g_entry(o, A - d, B - d, i, j); /* E_uu != 0 */
+    return r;
+}
+
+lm_status lm_op_build(const lm_op_prep *o, lm_theory_method method, lm_theory_hp hp, double *M)
+{
+    int N = lm_op_size(o->d, method, o->diagonal);
+    int *pi = malloc(sizeof *pi * (size_t)N), *pj = malloc(sizeof *pj * (size_t)N);
+    if (!pi || !pj) {
+        free(pi), free(pj);
+        return lm_fail(LM_ENOMEM, "theory: no memory (d = %d)", o->d);
+    }
+    lm_op_pairs(o->d, method, o->diagonal, pi, pj);
+    double g = hp.gamma, eta2 = method == LM_THEORY_MASS ? hp.eta2 : 0;
+    momentum mm = {{{0, 1}, {-g, 1 + g}}, {-hp.eta1, -(1 + g) * hp.eta1 + eta2}};
+    for (int k = 0; k < N; k++)
+        for (int p = 0; p < N; p++)
+            M[(size_t)p * N + k] = method == LM_THEORY_SGD
+                                       ? sgd_entry(o, hp.eta1, pi[k], pj[k], pi[p], pj[p])
+                                       : momentum_entry(o, &mm, pi[k], pj[k], pi[p], pj[p]);
+    free(pi), free(pj);
+    return LM_OK;
+}
+
 lm_status lm_theory_operator(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
                              int m, int diagonal, double **M, int *N)
 {
     *M = NULL;
     *N = 0;
-    lm_status st = check_args(mo, method, hp, m, diagonal);
+    lm_status st = lm_op_check(mo, method, hp, m, diagonal);
     if (st) return st;
-    op_ctx o = {.mo = mo, .d = mo->d, .m = m, .method = method, .hp = hp};
-    o.D = method == LM_THEORY_SGD ? o.d : 2 * o.d;
-    size_t dd = (size_t)o.d * o.d, DD = (size_t)o.D * o.D;
-    int maxN = o.D * (o.D + 1) / 2;
-    double *work = calloc(6 * dd + 2 * DD, sizeof *work);
-    int *pi = malloc(sizeof *pi * (size_t)maxN), *pj = malloc(sizeof *pj * (size_t)maxN);
-    if (!work || !pi || !pj) st = lm_fail(LM_ENOMEM, "theory: no memory (d = %d)", o.d);
-    double *S = work + 6 * dd, *R = S + DD;
-    o.H = work, o.A = work + dd, o.G = work + 2 * dd, o.tmp = work + 3 * dd;
-    o.K[0] = work + 4 * dd, o.K[1] = work + 5 * dd;
-    if (!st) st = lm_moments_second(mo, o.H);
-    int n = st ? 0 : state_pairs(&o, diagonal, pi, pj);
-    double *op = st ? NULL : malloc(sizeof *op * (size_t)n * n);
-    if (!st && !op) st = lm_fail(LM_ENOMEM, "theory: no memory for a %dx%d operator", n, n);
-    for (int k = 0; !st && k < n; k++) { /* column k: the image of basis matrix k */
-        memset(S, 0, sizeof *S * DD);
-        S[pi[k] * o.D + pj[k]] = S[pj[k] * o.D + pi[k]] = 1;
-        st = method == LM_THEORY_SGD ? apply_sgd(&o, S, R) : apply_momentum(&o, S, R);
-        for (int p = 0; p < n; p++) op[(size_t)p * n + k] = R[pi[p] * o.D + pj[p]];
-    }
-    free(work), free(pi), free(pj);
+    lm_op_prep o;
+    st = lm_op_prepare(mo, m, diagonal, &o);
+    if (st) return st;
+    int n = lm_op_size(mo->d, method, diagonal);
+    double *op = malloc(sizeof *op * (size_t)n * n);
+    st = op ? lm_op_build(&o, method, hp, op) : lm_fail(LM_ENOMEM, "theory: no memory for a %dx%d operator", n, n);
+    lm_op_prep_free(&o);
     if (st) {
         free(op);
         return st;
     }
     *M = op;
     *N = n;
-    return LM_OK;
-}
-
-/* max |eigenvalue| of the n x n matrix A (overwritten). Storage order does not matter: A and
- * its transpose have the same eigenvalues. */
-static lm_status spectral_radius(int n, double *A, double *rho)
-{
-    for (size_t i = 0; i < (size_t)n * n; i++)
-        if (!isfinite(A[i])) {
-            *rho = INFINITY;
-            return LM_OK;
-        }
-    int lwork = -1, info, one = 1;
-    double wq, dummy;
-    double *wr = malloc(sizeof *wr * 2 * (size_t)n), *wi = wr ? wr + n : NULL;
-    if (!wr) return lm_fail(LM_ENOMEM, "theory: no memory");
-    dgeev_("N", "N", &n, A, &n, wr, wi, &dummy, &one, &dummy, &one, &wq, &lwork, &info, 1, 1);
-    lwork = (int)wq;
-    double *work = malloc(sizeof *work * (size_t)lwork);
-    if (!work) info = -1000;
-    else dgeev_("N", "N", &n, A, &n, wr, wi, &dummy, &one, &dummy, &one, work, &lwork, &info, 1, 1);
-    double r = 0;
-    for (int i = 0; i < n && info == 0; i++) r = fmax(r, hypot(wr[i], wi[i]));
-    free(wr), free(work);
-    if (info == -1000) return lm_fail(LM_ENOMEM, "theory: no memory for dgeev (n = %d)", n);
-    if (info) return lm_fail(LM_EINVAL, "theory: dgeev did not converge (info %d, n = %d)", info, n);
-    *rho = r;
-    return LM_OK;
-}
-
-lm_status lm_theory_rate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
-                         double *rho)
-{
-    double *M;
-    int n;
-    lm_status st = lm_theory_operator(mo, method, hp, m, lm_moments_is_diagonal(mo), &M, &n);
-    if (st) return st;
-    st = spectral_radius(n, M, rho);
-    free(M);
-    return st;
-}
-
-/* ---- best-tuned rates ---- */
-
-typedef struct {
-    const lm_moments *mo;
-    lm_theory_method method;
-    int m;
-} search_ctx;
-
-/* Parameters: x0 = log eta1, x1 = log(1 - gamma), x2 = eta2/eta1. */
-static lm_theory_hp hp_of(const double *x, int dims)
-{
-    lm_theory_hp hp = {exp(x[0]), 0, 0};
-    if (dims > 1) hp.gamma = 1 - exp(x[1]);
-    if (dims > 2) hp.eta2 = x[2] * hp.eta1;
-    return hp;
-}
-
-static lm_status evaluate(const search_ctx *s, const double *x, int dims, double *rho)
-{
-    lm_status st = lm_theory_rate(s->mo, s->method, hp_of(x, dims), s->m, rho);
-    if (st == LM_OK && !isfinite(*rho)) *rho = INFINITY;
-    return st;
-}
-
-lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m, int grid,
-                              lm_theory_best *out)
-{
-    if (grid < 5) return lm_fail(LM_EINVAL, "theory: grid of %d points per parameter (>= 5)", grid);
-    if ((unsigned)method > LM_THEORY_MASS) return lm_fail(LM_EINVAL, "theory: method %d is unknown", method);
-    lm_constants c;
-    lm_status st = lm_moments_constants(mo, m, &c);
-    if (st) return st;
-    int dims = method == LM_THEORY_SGD ? 1 : method == LM_THEORY_NESTEROV ? 2 : 3;
-    double lo0[3] = {log(1e-3 / c.L_m), log(1e-5), 0}, hi0[3] = {log(4 / c.L_m), 0, 1};
-    double lo[3], hi[3], best_x[3] = {0}, best = INFINITY, x[3];
-    memcpy(lo, lo0, sizeof lo), memcpy(hi, hi0, sizeof hi);
-    int evals = 0;
-    for (int round = 0; round < 10 && !st; round++) {
-        long total = 1;
-        for (int k = 0; k < dims; k++) total *= grid;
-        for (long idx = 0; idx < total && !st; idx++) {
-            long rest = idx;
-            for (int k = 0; k < dims; k++, rest /= grid)
-                x[k] = lo[k] + (hi[k] - lo[k]) * (double)(rest % grid) / (grid - 1);
-            double rho;
-            st = evaluate(&(search_ctx){mo, method, m}, x, dims, &rho);
-            evals++;
-            if (!st && rho < best) best = rho, memcpy(best_x, x, sizeof x);
-        }
-        for (int k = 0; k < dims; k++) { /* zoom: two cells either side of the best point */
-            double half = 2 * (hi[k] - lo[k]) / (grid - 1);
-            lo[k] = fmax(lo0[k], best_x[k] - half);
-            hi[k] = fmin(hi0[k], best_x[k] + half);
-        }
-    }
-    if (st) return st;
-    out->rho = best;
-    out->hp = hp_of(best_x, dims);
-    out->evaluations = evals;
     return LM_OK;
 }

@@ -1,0 +1,348 @@
+/* Best-tuned rates: the smallest rho over the hyper-parameters of SGD, Nesterov and MaSS
+ * (docs/theory.md §2.3-2.4), by a grid with the closed-form points among the candidates and a
+ * local pattern search from the best of them. Evaluations run in parallel on linmass's pool,
+ * each on one BLAS thread. */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/parallel.h"
+#include "linmass/runtime.h"
+#include "theory/theory_internal.h"
+
+#define MAX_STARTS 3
+
+/* How fine the search is, from the operator's size N (one evaluation costs about N^3): the
+ * first grid's points per parameter, the local search's starts, the size (relative to the box)
+ * at which a simplex counts as converged, and the evaluations each start may take. */
+typedef struct {
+    int grid, starts;
+    double tol;
+    int max_evals;
+} plan;
+
+static plan plan_of(int N)
+{
+    if (N <= 100) return (plan){12, 3, 1e-7, 1500};
+    if (N <= 300) return (plan){8, 2, 1e-6, 400};
+    if (N <= 1000) return (plan){6, 2, 1e-5, 150};
+    return (plan){5, 2, 1e-3, 50};
+}
+
+/* A point: x = (log eta1, log(1 - gamma), eta2/eta1) and its hyper-parameters (given exactly
+ * for the closed-form points, from x otherwise). */
+typedef struct {
+    double x[3];
+    lm_theory_hp hp;
+    double rho;
+} point;
+
+typedef struct {
+    const lm_op_prep *prep;
+    lm_theory_method method;
+    int dims, threads;
+    plan plan;
+    double lo[3], hi[3];
+    const lm_theory_search_opts *opts;
+    double t0;
+    int done, total; /* evaluations so far and expected, over every method of a tune */
+    int later;       /* expected evaluations of the methods still to come */
+} search;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int dims_of(lm_theory_method method)
+{
+    return method == LM_THEORY_SGD ? 1 : method == LM_THEORY_NESTEROV ? 2 : 3;
+}
+
+static point from_x(const double *x, int dims)
+{
+    point p = {{x[0], dims > 1 ? x[1] : 0, dims > 2 ? x[2] : 0}, {exp(x[0]), 0, 0}, INFINITY};
+    if (dims > 1) p.hp.gamma = 1 - exp(x[1]);
+    if (dims > 2) p.hp.eta2 = x[2] * p.hp.eta1;
+    return p;
+}
+
+static point from_hp(lm_theory_hp hp)
+{
+    point p = {{log(hp.eta1), log(1 - hp.gamma), hp.eta2 / hp.eta1}, hp, INFINITY};
+    return p;
+}
+
+/* ---- evaluating points in parallel ---- */
+
+typedef struct {
+    const search *s;
+    point *pts;
+    atomic_int failed;
+    lm_status st;
+    char msg[512];
+} batch;
+
+static lm_status rate_at(const search *s, lm_theory_hp hp, double *rho)
+{
+    int n = lm_op_size(s->prep->d, s->method, s->prep->diagonal);
+    double *M = malloc(sizeof *M * (size_t)n * n);
+    if (!M) return lm_fail(LM_ENOMEM, "theory: no memory for a %dx%d operator", n, n);
+    lm_status st = lm_op_build(s->prep, s->method, hp, M);
+    if (!st) st = lm_spectral_radius(n, M, rho);
+    free(M);
+    if (!st && !isfinite(*rho)) *rho = INFINITY;
+    return st;
+}
+
+static void eval_share(void *ctx, int k)
+{
+    batch *b = ctx;
+    lm_status st = rate_at(b->s, b->pts[k].hp, &b->pts[k].rho);
+    if (st && !atomic_exchange(&b->failed, 1)) { /* the first failure's message */
+        b->st = st;
+        snprintf(b->msg, sizeof b->msg, "%s", lm_error_message());
+    }
+}
+
+static void report(search *s)
+{
+    if (!s->opts || !s->opts->progress) return;
+    double elapsed = now() - s->t0;
+    int total = s->total > s->done ? s->total : s->done;
+    lm_theory_progress p = {s->method, s->done, total, elapsed,
+                            s->done ? elapsed / s->done * (total - s->done) : NAN};
+    s->opts->progress(s->opts->progress_ctx, &p);
+}
+
+/* rho of every point, in chunks of a few per thread with a progress report after each. */
+static lm_status evaluate(search *s, point *pts, int n)
+{
+    int chunk = 4 * s->threads;
+    for (int k0 = 0; k0 < n; k0 += chunk) {
+        int len = n - k0 < chunk ? n - k0 : chunk;
+        batch b = {.s = s, .pts = pts + k0};
+        atomic_init(&b.failed, 0);
+        lm_par_run(s->threads, len, eval_share, &b);
+        if (atomic_load(&b.failed)) return lm_fail(b.st, "%s", b.msg);
+        s->done += len;
+        report(s);
+    }
+    return LM_OK;
+}
+
+/* The lowest rho (the first of equals). */
+static int argmin(const point *pts, int n)
+{
+    int best = 0;
+    for (int k = 1; k < n; k++)
+        if (pts[k].rho < pts[best].rho) best = k;
+    return best;
+}
+
+/* ---- the local search ---- */
+
+/* The plan's number of best candidates (distinct points, by rho) as starts of Nelder-Mead
+ * (simplex.c): a simplex adapts its shape to the ridges that rho has where eigenvalues of the
+ * operator meet, on which a search along fixed directions stalls. The simplices run in lock
+ * step, their points evaluated together; *best is the best point ever evaluated. */
+static int pick_starts(const search *s, const point *cands, int n, const point **starts)
+{
+    int k = 0;
+    while (k < s->plan.starts) {
+        const point *next = NULL;
+        for (int i = 0; i < n; i++) {
+            int taken = !(cands[i].rho < INFINITY);
+            for (int j = 0; j < k && !taken; j++) taken = !memcmp(starts[j]->x, cands[i].x, sizeof cands[i].x);
+            if (!taken && (!next || cands[i].rho < next->rho)) next = &cands[i];
+        }
+        if (!next) break;
+        starts[k++] = next;
+    }
+    return k;
+}
+
+static lm_status refine(search *s, const point *cands, int ncand, int grid, point *best)
+{
+    const point *starts[MAX_STARTS];
+    lm_simplex sx[MAX_STARTS];
+    point pts[3 * MAX_STARTS];
+    double size[3];
+    for (int j = 0; j < s->dims; j++) size[j] = (s->hi[j] - s->lo[j]) / (grid - 1);
+    int k = pick_starts(s, cands, ncand, starts);
+    for (int i = 0; i < k; i++)
+        lm_simplex_start(&sx[i], s->dims, starts[i]->x, starts[i]->rho, size, s->lo, s->hi, s->plan.tol, s->plan.max_evals);
+    for (;;) {
+        int n = 0, count[MAX_STARTS], left = 0;
+        for (int i = 0; i < k; i++) {
+            double x[3][3];
+            count[i] = lm_simplex_ask(&sx[i], x);
+            for (int c = 0; c < count[i]; c++) pts[n++] = from_x(x[c], s->dims);
+        }
+        if (!n) return LM_OK;
+        lm_status st = evaluate(s, pts, n);
+        if (st) return st;
+        for (int i = 0, off = 0; i < k; off += count[i++]) {
+            double f[3];
+            for (int c = 0; c < count[i]; c++) {
+                f[c] = pts[off + c].rho;
+                if (f[c] < best->rho) *best = pts[off + c];
+            }
+            if (count[i]) lm_simplex_tell(&sx[i], f);
+            left += lm_simplex_left(&sx[i]);
+        }
+        s->total = s->done + left + s->later;
+    }
+}
+
+/* ---- one method ---- */
+
+/* The grid's points and the starts, with the box stretched to hold the starts. */
+static point *candidates(search *s, int grid, const point *starts, int nstarts, int *n)
+{
+    int dims = s->dims, count = 1;
+    for (int j = 0; j < dims; j++) count *= grid;
+    point *pts = malloc(sizeof *pts * (size_t)(count + nstarts));
+    if (!pts) return NULL;
+    for (int k = 0; k < nstarts; k++)
+        for (int j = 0; j < dims; j++)
+            s->lo[j] = fmin(s->lo[j], starts[k].x[j]), s->hi[j] = fmax(s->hi[j], starts[k].x[j]);
+    memcpy(pts, starts, sizeof *pts * (size_t)nstarts);
+    for (int idx = 0; idx < count; idx++) {
+        double x[3] = {0};
+        for (int j = 0, rest = idx; j < dims; j++, rest /= grid)
+            x[j] = s->lo[j] + (s->hi[j] - s->lo[j]) * (double)(rest % grid) / (grid - 1);
+        pts[nstarts + idx] = from_x(x, dims);
+    }
+    *n = count + nstarts;
+    return pts;
+}
+
+/* The closed-form point of the method (NAN rho for Nesterov, which has none) and the starts
+ * every search of the method includes. */
+static int closed_form(lm_theory_method method, const lm_constants *c, point *starts)
+{
+    if (method == LM_THEORY_SGD) {
+        starts[0] = from_hp((lm_theory_hp){c->sgd_lr, 0, 0});
+        return 1;
+    }
+    lm_theory_hp mass = {c->mass_eta1, method == LM_THEORY_MASS ? c->mass_eta2 : 0, c->mass_gamma};
+    starts[0] = from_hp(mass);
+    return 1;
+}
+
+static void box(search *s, const lm_constants *c)
+{
+    double lo[3] = {log(1e-3 / c->L_m), log(1e-5), 0}, hi[3] = {log(4 / c->L_m), 0, 1};
+    memcpy(s->lo, lo, sizeof lo), memcpy(s->hi, hi, sizeof hi);
+}
+
+static lm_status best_of(search *s, const lm_constants *c, int grid, const point *extra,
+                         lm_theory_best *out)
+{
+    point starts[2];
+    int nstarts = closed_form(s->method, c, starts), n;
+    if (extra) starts[nstarts++] = *extra;
+    box(s, c);
+    point *pts = candidates(s, grid, starts, nstarts, &n);
+    if (!pts) return lm_fail(LM_ENOMEM, "theory: no memory for a grid of %d", grid);
+    int done0 = s->done;
+    lm_status st = evaluate(s, pts, n);
+    point best = pts[argmin(pts, n)], closed = pts[0];
+    if (!st) st = refine(s, pts, n, grid, &best);
+    free(pts);
+    if (st) return st;
+    out->rho = best.rho;
+    out->hp = best.hp;
+    out->evaluations = s->done - done0;
+    out->closed_hp = closed.hp;
+    out->closed_rho = s->method == LM_THEORY_NESTEROV ? NAN : closed.rho;
+    out->beats_closed_form = s->method == LM_THEORY_NESTEROV || best.rho < closed.rho;
+    return LM_OK;
+}
+
+/* Evaluations one method is expected to take. */
+static int estimate(plan p, lm_theory_method method, int grid)
+{
+    int dims = dims_of(method), count = 1;
+    for (int j = 0; j < dims; j++) count *= grid;
+    int halvings = (int)ceil(log2(1 / ((grid - 1) * p.tol)));
+    int local = 2 * dims * halvings + 3 * dims;
+    return count + 2 + p.starts * (local < p.max_evals ? local : p.max_evals);
+}
+
+static int operator_size(const lm_moments *mo)
+{
+    return lm_op_size(mo->d, LM_THEORY_MASS, lm_moments_is_diagonal(mo));
+}
+
+int lm_theory_default_grid(const lm_moments *mo)
+{
+    return plan_of(operator_size(mo)).grid;
+}
+
+/* Checks, constants, the operator's fixed part and the search's settings. */
+static lm_status setup(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
+                       lm_constants *c, lm_op_prep *prep, search *s, int *grid)
+{
+    lm_status st = lm_moments_constants(mo, m, c);
+    if (st) return st;
+    *grid = opts && opts->grid ? opts->grid : lm_theory_default_grid(mo);
+    if (*grid < 5) return lm_fail(LM_EINVAL, "theory: grid of %d points per parameter (>= 5)", *grid);
+    int diagonal = lm_moments_is_diagonal(mo);
+    st = lm_op_check(mo, LM_THEORY_MASS, (lm_theory_hp){c->sgd_lr, 0, 0}, m, diagonal);
+    if (!st) st = lm_op_prepare(mo, m, diagonal, prep);
+    if (st) return st;
+    int threads = opts && opts->threads > 0 ? opts->threads : lm_get_threads();
+    *s = (search){.prep = prep, .threads = threads < 1 ? 1 : threads, .plan = plan_of(operator_size(mo)), .opts = opts,
+                  .t0 = now()};
+    return LM_OK;
+}
+
+lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m,
+                              const lm_theory_search_opts *opts, lm_theory_best *out)
+{
+    if ((unsigned)method > LM_THEORY_MASS) return lm_fail(LM_EINVAL, "theory: method %d is unknown", method);
+    lm_constants c;
+    lm_op_prep prep;
+    search s;
+    int grid, blas = lm_blas_single();
+    lm_status st = setup(mo, m, opts, &c, &prep, &s, &grid);
+    if (!st) {
+        s.method = method, s.dims = dims_of(method), s.total = estimate(s.plan, method, grid);
+        st = best_of(&s, &c, grid, NULL, out);
+        lm_op_prep_free(&prep);
+    }
+    lm_blas_restore(blas);
+    return st;
+}
+
+lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
+                         lm_theory_best out[3])
+{
+    lm_constants c;
+    lm_op_prep prep;
+    search s;
+    int grid, blas = lm_blas_single();
+    lm_status st = setup(mo, m, opts, &c, &prep, &s, &grid);
+    if (!st) {
+        int left = 0;
+        for (int k = LM_THEORY_SGD; k <= LM_THEORY_MASS; k++) left += estimate(s.plan, (lm_theory_method)k, grid);
+        for (int k = LM_THEORY_SGD; k <= LM_THEORY_MASS && !st; k++) {
+            left -= estimate(s.plan, (lm_theory_method)k, grid);
+            s.method = (lm_theory_method)k, s.dims = dims_of(s.method);
+            s.later = left;
+            s.total = s.done + estimate(s.plan, s.method, grid) + left;
+            point prev = k > LM_THEORY_SGD ? from_hp(out[k - 1].hp) : (point){{0}, {0, 0, 0}, 0};
+            st = best_of(&s, &c, grid, k > LM_THEORY_SGD ? &prev : NULL, &out[k]);
+        }
+        lm_op_prep_free(&prep);
+    }
+    lm_blas_restore(blas);
+    return st;
+}
