@@ -52,8 +52,13 @@ json_check "j['rho'] >= 1 and j['diverges']" theory --population $pop --optim ne
 json_check "$(close "j['rho']" 0.9573 1e-3)" theory --population $pop --optim mass --lr 0.33223 --alpha 0.0288195 --kappa-tilde 4
 # a data source of d <= 30 works
 json_check "0 < j['rho'] < 1" theory --data synth:decoupled:n=200 --optim sgd
-# --best: tuned MaSS beats tuned SGD
+# --best: tuned MaSS beats tuned SGD, and no method is worse than its closed-form point (whose
+# rho is the one the plain command gives: 0.9573 for MaSS, 0.9934 for SGD at 1/L1)
 json_check "j['mass']['rho'] < j['sgd']['rho'] and j['mass']['speedup'] > 1" theory --population $pop --best --grid 6
+json_check "j['mass']['rho'] <= j['mass']['closed_form_rho'] and $(close "j['mass']['closed_form_rho']" 0.9573 1e-4) and j['sgd']['rho'] <= j['sgd']['closed_form_rho'] and $(close "j['sgd']['closed_form_rho']" 0.9934 1e-4) and j['nesterov']['closed_form_rho'] is None and j['mass']['rho'] <= j['nesterov']['rho'] <= j['sgd']['rho']" \
+    theory --population $pop --best --threads 2
+bad theory --population $pop --best --grid 3
+bad theory --population $pop --best --threads -1
 
 # bad values: exit 2, one line
 bad theory --population $pop --batch 0

@@ -169,31 +169,13 @@ static void constants_json(const source *s, const lm_constants *k)
     add_fields(o, (json_field[]){{"d", k->d}, {"rank", k->rank}, {"batch", k->m}}, 3);
     if (!s->population) cJSON_AddNumberToObject(o, "n", s->mo.n);
     json_field f[] = {
-        {"L", k->L},
-        {"mu", k->mu},
-        {"trace", k->trace},
-        {"kappa", k->kappa},
-        {"L1", k->L1},
-        {"L1_bound", k->L1_bound},
-        {"kappa_1", k->kappa_1},
-        {"kappa_tilde", k->kappa_tilde},
-        {"kappa_tilde_bound", k->kappa_tilde_bound},
-        {"L_m", k->L_m},
-        {"kappa_m", k->kappa_m},
-        {"kappa_tilde_m", k->kappa_tilde_m},
-        {"sgd_lr", k->sgd_lr},
-        {"sgd_rate", k->sgd_rate},
-        {"mass_eta1", k->mass_eta1},
-        {"mass_eta2", k->mass_eta2},
-        {"mass_gamma", k->mass_gamma},
-        {"mass_eta", k->mass_eta},
-        {"mass_alpha", k->mass_alpha},
-        {"mass_kappa_tilde", k->mass_kappa_tilde},
-        {"mass_delta", k->mass_delta},
-        {"mass_speed", k->mass_speed},
-        {"mass_rate", k->mass_rate},
-        {"m1_star", k->m1_star},
-        {"m2_star", k->m2_star},
+        {"L", k->L}, {"mu", k->mu}, {"trace", k->trace}, {"kappa", k->kappa}, {"L1", k->L1}, {"L1_bound", k->L1_bound},
+        {"kappa_1", k->kappa_1}, {"kappa_tilde", k->kappa_tilde}, {"kappa_tilde_bound", k->kappa_tilde_bound},
+        {"L_m", k->L_m}, {"kappa_m", k->kappa_m}, {"kappa_tilde_m", k->kappa_tilde_m}, {"sgd_lr", k->sgd_lr},
+        {"sgd_rate", k->sgd_rate}, {"mass_eta1", k->mass_eta1}, {"mass_eta2", k->mass_eta2},
+        {"mass_gamma", k->mass_gamma}, {"mass_eta", k->mass_eta}, {"mass_alpha", k->mass_alpha},
+        {"mass_kappa_tilde", k->mass_kappa_tilde}, {"mass_delta", k->mass_delta}, {"mass_speed", k->mass_speed},
+        {"mass_rate", k->mass_rate}, {"m1_star", k->m1_star}, {"m2_star", k->m2_star},
     };
     add_fields(o, f, sizeof f / sizeof *f);
     print_json(o);

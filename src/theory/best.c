@@ -50,6 +50,8 @@ typedef struct {
     double t0;
     int done, total; /* evaluations so far and expected, over every method of a tune */
     int later;       /* expected evaluations of the methods still to come */
+    double unit;     /* the cost of one evaluation of this method (its operator's rows cubed) */
+    double cost_done, later_cost;
 } search;
 
 static double now(void)
@@ -114,9 +116,10 @@ static void report(search *s)
 {
     if (!s->opts || !s->opts->progress) return;
     double elapsed = now() - s->t0;
-    int total = s->total > s->done ? s->total : s->done;
+    int total = s->total > s->done ? s->total : s->done, now_left = total - s->done - s->later;
+    double cost_left = (now_left > 0 ? now_left : 0) * s->unit + s->later_cost;
     lm_theory_progress p = {s->method, s->done, total, elapsed,
-                            s->done ? elapsed / s->done * (total - s->done) : NAN};
+                            s->cost_done > 0 ? elapsed / s->cost_done * cost_left : NAN};
     s->opts->progress(s->opts->progress_ctx, &p);
 }
 
@@ -131,6 +134,7 @@ static lm_status evaluate(search *s, point *pts, int n)
         lm_par_run(s->threads, len, eval_share, &b);
         if (atomic_load(&b.failed)) return lm_fail(b.st, "%s", b.msg);
         s->done += len;
+        s->cost_done += len * s->unit;
         report(s);
     }
     return LM_OK;
@@ -286,6 +290,24 @@ int lm_theory_default_grid(const lm_moments *mo)
     return plan_of(operator_size(mo)).grid;
 }
 
+static double unit_cost(const search *s, lm_theory_method method)
+{
+    double N = lm_op_size(s->prep->d, method, s->prep->diagonal);
+    return N * N * N;
+}
+
+/* Starts the search of `method`, with the methods after it up to `last` still to come. */
+static void begin(search *s, lm_theory_method method, lm_theory_method last, int grid)
+{
+    s->method = method, s->dims = dims_of(method), s->unit = unit_cost(s, method);
+    s->later = 0, s->later_cost = 0;
+    for (int k = method + 1; k <= (int)last; k++) {
+        int e = estimate(s->plan, (lm_theory_method)k, grid);
+        s->later += e, s->later_cost += e * unit_cost(s, (lm_theory_method)k);
+    }
+    s->total = s->done + estimate(s->plan, method, grid) + s->later;
+}
+
 /* Checks, constants, the operator's fixed part and the search's settings. */
 static lm_status setup(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
                        lm_constants *c, lm_op_prep *prep, search *s, int *grid)
@@ -314,7 +336,7 @@ lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int
     int grid, blas = lm_blas_single();
     lm_status st = setup(mo, m, opts, &c, &prep, &s, &grid);
     if (!st) {
-        s.method = method, s.dims = dims_of(method), s.total = estimate(s.plan, method, grid);
+        begin(&s, method, method, grid);
         st = best_of(&s, &c, grid, NULL, out);
         lm_op_prep_free(&prep);
     }
@@ -331,13 +353,8 @@ lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opt
     int grid, blas = lm_blas_single();
     lm_status st = setup(mo, m, opts, &c, &prep, &s, &grid);
     if (!st) {
-        int left = 0;
-        for (int k = LM_THEORY_SGD; k <= LM_THEORY_MASS; k++) left += estimate(s.plan, (lm_theory_method)k, grid);
         for (int k = LM_THEORY_SGD; k <= LM_THEORY_MASS && !st; k++) {
-            left -= estimate(s.plan, (lm_theory_method)k, grid);
-            s.method = (lm_theory_method)k, s.dims = dims_of(s.method);
-            s.later = left;
-            s.total = s.done + estimate(s.plan, s.method, grid) + left;
+            begin(&s, (lm_theory_method)k, LM_THEORY_MASS, grid);
             point prev = k > LM_THEORY_SGD ? from_hp(out[k - 1].hp) : (point){{0}, {0, 0, 0}, 0};
             st = best_of(&s, &c, grid, k > LM_THEORY_SGD ? &prev : NULL, &out[k]);
         }
