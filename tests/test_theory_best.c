@@ -38,7 +38,8 @@ static void guarantee(const char *what, const lm_moments *mo, int m, int grid)
     lm_theory_search_opts o = {grid, 2, on_progress, &log};
     CHECK_MSG(lm_theory_tune(mo, m, &o, b) == LM_OK, "%s: %s", what, lm_error_message());
     lm_constants c;
-    CHECK(lm_moments_constants(mo, m, &c) == LM_OK);
+    CHECK((mo->kind == LM_MOMENTS_DATA ? lm_linreg_constants(mo->X, mo->n, mo->d, m, &c) : lm_moments_constants(mo, m, &c)) ==
+          LM_OK);
     printf("%s (m %d, grid %d): best rho SGD %.8f (closed form %.8f), Nesterov %.8f, MaSS %.8f (section 2.2 %.8f); "
            "%d evaluations\n", what, m, grid, b[0].rho, b[0].closed_rho, b[1].rho, b[2].rho, b[2].closed_rho,
            b[0].evaluations + b[1].evaluations + b[2].evaluations);

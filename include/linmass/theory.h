@@ -171,7 +171,7 @@ typedef struct {
  * Candidates: the closed-form point (SGD 1/L_m; Nesterov MaSS's section 2.2 step and momentum
  * with eta2 = 0; MaSS its section 2.2 point) and a grid of opts->grid points per parameter;
  * then Nelder-Mead, with restarts, from the best few of them. The result is never worse than
- * the closed-form point. How fine the search is follows the operator's size: for at most 100
+ * the closed-form point (from lm_linreg_constants for data, lm_moments_constants otherwise). How fine the search is follows the operator's size: for at most 100
  * rows a grid of 12, 3 starts, convergence at 1e-7 of the box; for more than 1000 rows (d > 22
  * on data) a grid of 5, 2 starts, 1e-3 and at most 50 evaluations per start. Results do not
  * depend on the number of threads. opts may be NULL (defaults). */

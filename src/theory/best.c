@@ -1,7 +1,8 @@
 /* Best-tuned rates: the smallest rho over the hyper-parameters of SGD, Nesterov and MaSS
- * (docs/theory.md §2.3-2.4), by a grid with the closed-form points among the candidates and a
- * local pattern search from the best of them. Evaluations run in parallel on linmass's pool,
- * each on one BLAS thread. */
+ * (docs/theory.md §2.3-2.4), by a grid with the closed-form points among the candidates, then
+ * Nelder-Mead from the best few of them. Evaluations run in parallel on linmass's pool, each on
+ * one BLAS thread; the operator's part that does not depend on the hyper-parameters is computed
+ * once (lm_op_prepare). */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -151,10 +152,7 @@ static int argmin(const point *pts, int n)
 
 /* ---- the local search ---- */
 
-/* The plan's number of best candidates (distinct points, by rho) as starts of Nelder-Mead
- * (simplex.c): a simplex adapts its shape to the ridges that rho has where eigenvalues of the
- * operator meet, on which a search along fixed directions stalls. The simplices run in lock
- * step, their points evaluated together; *best is the best point ever evaluated. */
+/* The plan's number of best candidates: distinct points, by rho. */
 static int pick_starts(const search *s, const point *cands, int n, const point **starts)
 {
     int k = 0;
@@ -171,6 +169,10 @@ static int pick_starts(const search *s, const point *cands, int n, const point *
     return k;
 }
 
+/* Nelder-Mead (simplex.c) from the best candidates: a simplex adapts its shape to the ridges
+ * that rho has where eigenvalues of the operator meet, on which a search along fixed directions
+ * stalls. The simplices run in lock step, their points evaluated together; *best becomes the
+ * best point ever evaluated. */
 static lm_status refine(search *s, const point *cands, int ncand, int grid, point *best)
 {
     const point *starts[MAX_STARTS];
@@ -227,17 +229,12 @@ static point *candidates(search *s, int grid, const point *starts, int nstarts, 
     return pts;
 }
 
-/* The closed-form point of the method (NAN rho for Nesterov, which has none) and the starts
- * every search of the method includes. */
-static int closed_form(lm_theory_method method, const lm_constants *c, point *starts)
+/* The closed-form point: SGD 1/L_m, MaSS section 2.2, and for Nesterov (which has none) MaSS's
+ * section 2.2 step and momentum. */
+static point closed_form(lm_theory_method method, const lm_constants *c)
 {
-    if (method == LM_THEORY_SGD) {
-        starts[0] = from_hp((lm_theory_hp){c->sgd_lr, 0, 0});
-        return 1;
-    }
-    lm_theory_hp mass = {c->mass_eta1, method == LM_THEORY_MASS ? c->mass_eta2 : 0, c->mass_gamma};
-    starts[0] = from_hp(mass);
-    return 1;
+    if (method == LM_THEORY_SGD) return from_hp((lm_theory_hp){c->sgd_lr, 0, 0});
+    return from_hp((lm_theory_hp){c->mass_eta1, method == LM_THEORY_MASS ? c->mass_eta2 : 0, c->mass_gamma});
 }
 
 static void box(search *s, const lm_constants *c)
@@ -249,9 +246,9 @@ static void box(search *s, const lm_constants *c)
 static lm_status best_of(search *s, const lm_constants *c, int grid, const point *extra,
                          lm_theory_best *out)
 {
-    point starts[2];
-    int nstarts = closed_form(s->method, c, starts), n;
-    if (extra) starts[nstarts++] = *extra;
+    point starts[2] = {closed_form(s->method, c)};
+    int nstarts = extra ? 2 : 1, n;
+    if (extra) starts[1] = *extra;
     box(s, c);
     point *pts = candidates(s, grid, starts, nstarts, &n);
     if (!pts) return lm_fail(LM_ENOMEM, "theory: no memory for a grid of %d", grid);
@@ -308,58 +305,70 @@ static void begin(search *s, lm_theory_method method, lm_theory_method last, int
     s->total = s->done + estimate(s->plan, method, grid) + s->later;
 }
 
-/* Checks, constants, the operator's fixed part and the search's settings. */
-static lm_status setup(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
-                       lm_constants *c, lm_op_prep *prep, search *s, int *grid)
+/* What the searches of one call share. */
+typedef struct {
+    lm_constants c;
+    lm_op_prep prep;
+    search s;
+    int grid, blas;
+} session;
+
+/* Checks; the constants, on the caller's BLAS threads as linmass theory computes them (from
+ * lm_linreg_constants for data); then one BLAS thread for the operator, as in lm_theory_rate,
+ * so that the closed-form rho is the one lm_theory_rate gives. */
+static lm_status open_session(session *t, const lm_moments *mo, int m, const lm_theory_search_opts *opts)
 {
-    lm_status st = lm_moments_constants(mo, m, c);
+    memset(t, 0, sizeof *t);
+    lm_status st = lm_moments_check(mo);
+    if (!st) st = mo->kind == LM_MOMENTS_DATA ? lm_linreg_constants(mo->X, mo->n, mo->d, m, &t->c) : lm_moments_constants(mo, m, &t->c);
     if (st) return st;
-    *grid = opts && opts->grid ? opts->grid : lm_theory_default_grid(mo);
-    if (*grid < 5) return lm_fail(LM_EINVAL, "theory: grid of %d points per parameter (>= 5)", *grid);
+    t->grid = opts && opts->grid ? opts->grid : lm_theory_default_grid(mo);
+    if (t->grid < 5) return lm_fail(LM_EINVAL, "theory: grid of %d points per parameter (>= 5)", t->grid);
     int diagonal = lm_moments_is_diagonal(mo);
-    st = lm_op_check(mo, LM_THEORY_MASS, (lm_theory_hp){c->sgd_lr, 0, 0}, m, diagonal);
-    if (!st) st = lm_op_prepare(mo, m, diagonal, prep);
+    st = lm_op_check(mo, LM_THEORY_MASS, (lm_theory_hp){t->c.sgd_lr, 0, 0}, m, diagonal);
     if (st) return st;
+    t->blas = lm_blas_single();
+    st = lm_op_prepare(mo, m, diagonal, &t->prep);
+    if (st) {
+        lm_blas_restore(t->blas);
+        return st;
+    }
     int threads = opts && opts->threads > 0 ? opts->threads : lm_get_threads();
-    *s = (search){.prep = prep, .threads = threads < 1 ? 1 : threads, .plan = plan_of(operator_size(mo)), .opts = opts,
-                  .t0 = now()};
+    t->s = (search){.prep = &t->prep, .threads = threads < 1 ? 1 : threads, .plan = plan_of(operator_size(mo)),
+                    .opts = opts, .t0 = now()};
     return LM_OK;
+}
+
+static void close_session(session *t)
+{
+    lm_op_prep_free(&t->prep);
+    lm_blas_restore(t->blas);
 }
 
 lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m,
                               const lm_theory_search_opts *opts, lm_theory_best *out)
 {
     if ((unsigned)method > LM_THEORY_MASS) return lm_fail(LM_EINVAL, "theory: method %d is unknown", method);
-    lm_constants c;
-    lm_op_prep prep;
-    search s;
-    int grid, blas = lm_blas_single();
-    lm_status st = setup(mo, m, opts, &c, &prep, &s, &grid);
-    if (!st) {
-        begin(&s, method, method, grid);
-        st = best_of(&s, &c, grid, NULL, out);
-        lm_op_prep_free(&prep);
-    }
-    lm_blas_restore(blas);
+    session t;
+    lm_status st = open_session(&t, mo, m, opts);
+    if (st) return st;
+    begin(&t.s, method, method, t.grid);
+    st = best_of(&t.s, &t.c, t.grid, NULL, out);
+    close_session(&t);
     return st;
 }
 
 lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
                          lm_theory_best out[3])
 {
-    lm_constants c;
-    lm_op_prep prep;
-    search s;
-    int grid, blas = lm_blas_single();
-    lm_status st = setup(mo, m, opts, &c, &prep, &s, &grid);
-    if (!st) {
-        for (int k = LM_THEORY_SGD; k <= LM_THEORY_MASS && !st; k++) {
-            begin(&s, (lm_theory_method)k, LM_THEORY_MASS, grid);
-            point prev = k > LM_THEORY_SGD ? from_hp(out[k - 1].hp) : (point){{0}, {0, 0, 0}, 0};
-            st = best_of(&s, &c, grid, k > LM_THEORY_SGD ? &prev : NULL, &out[k]);
-        }
-        lm_op_prep_free(&prep);
+    session t;
+    lm_status st = open_session(&t, mo, m, opts);
+    if (st) return st;
+    for (int k = LM_THEORY_SGD; k <= LM_THEORY_MASS && !st; k++) {
+        begin(&t.s, (lm_theory_method)k, LM_THEORY_MASS, t.grid);
+        point prev = k > LM_THEORY_SGD ? from_hp(out[k - 1].hp) : (point){{0}, {0, 0, 0}, 0};
+        st = best_of(&t.s, &t.c, t.grid, k > LM_THEORY_SGD ? &prev : NULL, &out[k]);
     }
-    lm_blas_restore(blas);
+    close_session(&t);
     return st;
 }
