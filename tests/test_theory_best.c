@@ -80,6 +80,18 @@ int main(void)
     lm_moments data = {.kind = LM_MOMENTS_DATA, .d = D, .X = X, .n = N};
     guarantee("data n 40 d 3", &data, 2, 5);
 
+    /* SGD in 1-D on x ~ N(0, h): rho(eta) = 1 - 2 eta h + 3 eta^2 h^2 is smallest at eta = 1/(3h) = 1/L1,
+     * the closed form itself, which tuning cannot beat */
+    double h1[1] = {0.8};
+    lm_moments one = {.kind = LM_MOMENTS_GAUSSIAN, .d = 1, .H = h1};
+    lm_theory_best s1;
+    CHECK(lm_theory_best_rate(&one, LM_THEORY_SGD, 1, NULL, &s1) == LM_OK);
+    printf("1-D SGD: best rho %.15f at eta %.15f, closed form %.15f at 1/L1 = %.15f, beats %d\n", s1.rho, s1.hp.eta1,
+           s1.closed_rho, 1 / (3 * h1[0]), s1.beats_closed_form);
+    CHECK(!s1.beats_closed_form && s1.rho == s1.closed_rho && s1.hp.eta1 == s1.closed_hp.eta1);
+    CHECK_CLOSE(s1.closed_rho, 1 - 1.0 / 3, 1e-14);
+    CHECK_CLOSE(s1.hp.eta1, 1 / (3 * h1[0]), 1e-14);
+
     /* results do not depend on the thread count */
     lm_theory_best a, b;
     CHECK(lm_theory_best_rate(&dec, LM_THEORY_NESTEROV, 1, &(lm_theory_search_opts){6, 1, NULL, NULL}, &a) == LM_OK);

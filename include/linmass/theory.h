@@ -161,8 +161,8 @@ typedef struct {
     double closed_rho;     /* rho at the closed-form point: SGD 1/L_m, MaSS section 2.2
                               (docs/theory.md §2.2); NAN for Nesterov, which has none */
     lm_theory_hp closed_hp;
-    int beats_closed_form; /* 1 when the search found a rho below closed_rho, 0 when the
-                              closed-form point is the best (always 1 for Nesterov) */
+    int beats_closed_form; /* 1 when the search found a rho more than 1e-12 below closed_rho
+                              (always 1 for Nesterov); 0: the result is the closed-form point */
 } lm_theory_best;
 
 /* The best-tuned rate of one method over x = (log eta1, log(1 - gamma), eta2/eta1), in the box

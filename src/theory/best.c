@@ -15,6 +15,7 @@
 #include "theory/theory_internal.h"
 
 #define MAX_STARTS 3
+#define BEAT 1e-12 /* tuning beats the closed-form point when its rho is lower by more than this */
 
 /* How fine the search is, from the operator's size N (one evaluation costs about N^3): the
  * first grid's points per parameter, the local search's starts, the size (relative to the box)
@@ -258,12 +259,14 @@ static lm_status best_of(search *s, const lm_constants *c, int grid, const point
     if (!st) st = refine(s, pts, n, grid, &best);
     free(pts);
     if (st) return st;
+    int nesterov = s->method == LM_THEORY_NESTEROV, beats = nesterov || closed.rho - best.rho > BEAT;
+    if (!beats) best = closed; /* no gain beyond rounding: the closed form is the answer */
     out->rho = best.rho;
     out->hp = best.hp;
     out->evaluations = s->done - done0;
     out->closed_hp = closed.hp;
-    out->closed_rho = s->method == LM_THEORY_NESTEROV ? NAN : closed.rho;
-    out->beats_closed_form = s->method == LM_THEORY_NESTEROV || best.rho < closed.rho;
+    out->closed_rho = nesterov ? NAN : closed.rho;
+    out->beats_closed_form = beats;
     return LM_OK;
 }
 
