@@ -45,13 +45,14 @@ lm_status lm_theory_curve(const lm_moments *mo, lm_theory_method method, lm_theo
     int threads = lm_blas_single(), N, diagonal = lm_moments_is_diagonal(mo);
     double *M = NULL;
     lm_status st = lm_theory_operator(mo, method, hp, m, diagonal, &M, &N);
-    int *pi = st ? NULL : malloc(sizeof *pi * 3 * (size_t)N), *pj = pi ? pi + N : NULL;
+    /* pi, pj: the state's coordinates (lm_op_pairs); w_diag: those on the diagonal of E[ew ew^T] */
+    int *pi = st ? NULL : malloc(sizeof *pi * 3 * (size_t)N), *pj = pi ? pi + N : NULL, *w_diag = pi ? pi + 2 * N : NULL;
     double *s = st ? NULL : malloc(sizeof *s * (size_t)N);
     if (!st && (!pi || !s)) st = lm_fail(LM_ENOMEM, "theory: no memory for the curve (%d states)", N);
     if (!st) {
         lm_op_pairs(mo->d, method, diagonal, pi, pj);
-        start_state(mo->d, pi, pj, N, e0, s, pj + N);
-        st = iterate(M, N, s, pj + N, steps, out);
+        start_state(mo->d, pi, pj, N, e0, s, w_diag);
+        st = iterate(M, N, s, w_diag, steps, out);
     }
     free(M), free(pi), free(s);
     lm_blas_restore(threads);
