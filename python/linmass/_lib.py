@@ -117,11 +117,6 @@ class NtkInfo(ctypes.Structure):
     _fields_ = [("method", c_int), ("bytes", c_size_t), ("block", c_int), ("passes", c_long)]
 
 
-class Spectrum(ctypes.Structure):
-    _fields_ = [(k, c_double) for k in ("lambda_min", "lambda_max", "cond", "trace", "mean_diag",
-                                        "frobenius", "lr_catapult", "lr_default")]
-
-
 class LinearityOpts(ctypes.Structure):
     _fields_ = [("net", ProbeNet), ("y", POINTER(c_double)), ("lr", c_double), ("steps", c_int),
                 ("record_every", c_int), ("x_test", POINTER(c_double)), ("n_test", c_int),
@@ -188,7 +183,7 @@ MIRRORS = {"lm_shape": Shape, "lm_tensor_info": TensorInfo, "lm_collective": Col
            "lm_probe_net": ProbeNet, "lm_eig_opts": EigOpts, "lm_eig_result": EigResult,
            "lm_hessian_opts": HessianOpts, "lm_hessian_result": HessianResult,
            "lm_loss_hessian_opts": LossHessianOpts, "lm_loss_hessian_result": LossHessianResult,
-           "lm_ntk_opts": NtkOpts, "lm_ntk_info": NtkInfo, "lm_spectrum": Spectrum,
+           "lm_ntk_opts": NtkOpts, "lm_ntk_info": NtkInfo,
            "lm_linearity_opts": LinearityOpts, "lm_linearity_record": LinearityRecord,
            "lm_plstar_summary": PlstarSummary, "lm_linearity_result": LinearityResult,
            "lm_schedule": Schedule, "lm_optim_config": OptimConfig, "lm_mass_hp": MassHp,

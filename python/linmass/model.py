@@ -5,7 +5,7 @@ import ctypes
 import numpy as np
 
 from . import _arrays
-from ._lib import LinmassError, Shape, lib, ptr, threads as _threads
+from ._lib import Shape, lib, ptr, threads as _threads
 
 _PARAM_KINDS = {"standard": 0, "ntk": 1}
 
@@ -183,5 +183,3 @@ def _check_model(model):
                         "module with linmass.from_torch)")
     return model
 
-
-__all__ = ["Model", "LinmassError"]
