@@ -160,7 +160,7 @@ def _module(tok, idx, sd, flat, nn):
     g = _TOKEN.match(tok)
     if not g:
         raise ValueError(f"to_torch: layer {idx} '{tok}' has no torch.nn counterpart")
-    num, k, stride, flags = g.group(2), g.group(3), int(g.group(4) or 1), g.group(5)
+    num, stride, flags = g.group(2), int(g.group(4) or 1), g.group(5)
     if word in ("maxpool", "avgpool"):
         return (nn.MaxPool2d if word == "maxpool" else nn.AvgPool2d)(int(num or 2))
     if word == "dense":

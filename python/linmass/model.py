@@ -74,6 +74,9 @@ class Model:
         handle = ctypes.c_void_p()
         lib.lm_model_create(spec.encode(), shape, _PARAM_KINDS[param], int(seed), ctypes.byref(handle))
         self._ptr = handle
+        if lib.lm_model_kernel_centres(handle):
+            raise ValueError(f"spec {spec!r}: kernel machines (kernelfeat) need their centres, which "
+                             "the Python package does not set; use linmass train")
         self.param = param
         self.spec = lib.lm_model_spec(handle).decode()
         self.num_params = lib.lm_model_num_params(handle)
@@ -83,9 +86,20 @@ class Model:
         self.num_outputs = out.c * out.h * out.w
         self.tensors = [Tensor(lib.lm_model_tensor(handle, i).contents)
                         for i in range(lib.lm_model_num_tensors(handle))]
-        self.params = np.empty(self.num_params)
-        self.buffers = np.empty(self.num_buffers)
+        self._params = np.empty(self.num_params)
+        self._buffers = np.empty(self.num_buffers)
         self._pull()
+
+    @property
+    def params(self):
+        """The float64 parameters, flat (num_params values in state_dict order); change them in
+        place (model.params[:] = ...)."""
+        return self._params
+
+    @property
+    def buffers(self):
+        """The float64 buffers (batch-norm statistics), flat, in state_dict order."""
+        return self._buffers
 
     def __del__(self, _free=lib.lm_model_free):  # bound now: module globals may be gone at exit
         if getattr(self, "_ptr", None):

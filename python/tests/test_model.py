@@ -67,6 +67,10 @@ def test_bad_inputs_raise_value_errors():
         linmass.Model("dense:1", (3, 4))
     with pytest.raises(ValueError, match="param"):
         linmass.Model("dense:1", (3,), param="mup")
+    with pytest.raises(ValueError, match="kernel machines"):
+        linmass.Model("kernelfeat:gaussian:1:10,flatten,dense:1", (3,))
+    with pytest.raises(AttributeError):
+        m.params = np.zeros(3)  # a wrong-sized array would reach the library
 
 
 def test_state_dict_of_another_spec_names_the_tensor():
