@@ -4,6 +4,8 @@
 #ifndef LINMASS_ABI_H
 #define LINMASS_ABI_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -12,7 +14,7 @@ extern "C" {
 
 /* sizeof the public struct `name` ("lm_shape", "lm_ntk_opts", ...: the typedef names of the
  * headers), or 0 when the library has no such struct. */
-size_t lm_abi_struct_size(const char *name);
+LM_API size_t lm_abi_struct_size(const char *name);
 
 #ifdef __cplusplus
 }

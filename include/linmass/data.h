@@ -54,6 +54,8 @@
 #ifndef LINMASS_DATA_H
 #define LINMASS_DATA_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,49 +82,49 @@ typedef struct {
 
 /* Load split `split` of `source` (NULL or "" means fashion-mnist). `seed` drives synthetic data
  * (see above); file sources ignore it. On success *out is a new data set for lm_dataset_free. */
-lm_status lm_data_load(const char *source, lm_split split, uint64_t seed, lm_dataset **out);
+LM_API lm_status lm_data_load(const char *source, lm_split split, uint64_t seed, lm_dataset **out);
 
-void lm_dataset_free(lm_dataset *ds);
+LM_API void lm_dataset_free(lm_dataset *ds);
 
 /* An empty data set with room for n samples (x and y zeroed); for tests and custom sources. */
-lm_status lm_dataset_alloc(size_t n, lm_shape shape, int classes, int target_dim,
+LM_API lm_status lm_dataset_alloc(size_t n, lm_shape shape, int classes, int target_dim,
                            const char *name, lm_dataset **out);
 
 /* The documentation of every source and its defaults, as shown by --help. */
-const char *lm_data_sources_help(void);
+LM_API const char *lm_data_sources_help(void);
 
 /* ---- normalisation ---- */
 
 /* Per-channel mean and standard deviation of ds->x (arrays of ds->shape.c entries). For a flat
  * vector (k,1,1) a channel is a feature. Compute them on the training split, then apply them
  * to every split with lm_dataset_normalize, and save them with the model. */
-lm_status lm_dataset_channel_stats(const lm_dataset *ds, float *mean, float *std);
+LM_API lm_status lm_dataset_channel_stats(const lm_dataset *ds, float *mean, float *std);
 
 /* x <- (x - mean[c]) / std[c] for every channel c; a std of 0 (a constant channel) counts as 1. */
-lm_status lm_dataset_normalize(lm_dataset *ds, const float *mean, const float *std);
+LM_API lm_status lm_dataset_normalize(lm_dataset *ds, const float *mean, const float *std);
 
 /* ---- splits and batches ---- */
 
 /* Hold out round(fraction * n) samples, chosen at random from `seed`, as *val; the rest, in
  * their original order, become *train. Both are new data sets; ds is left untouched. */
-lm_status lm_dataset_split_validation(const lm_dataset *ds, double fraction, uint64_t seed,
+LM_API lm_status lm_dataset_split_validation(const lm_dataset *ds, double fraction, uint64_t seed,
                                       lm_dataset **train, lm_dataset **val);
 
 /* The sample order of epoch `epoch`: a permutation of 0..n-1 that depends only on (seed, epoch),
  * so a resumed run sees the same batches. */
-void lm_batch_order(uint32_t n, uint64_t seed, uint64_t epoch, uint32_t *perm);
+LM_API void lm_batch_order(uint32_t n, uint64_t seed, uint64_t epoch, uint32_t *perm);
 
 /* Copy samples perm[start .. start+count) (or start .. start+count when perm is NULL) into xb
  * (count * numel(shape)) and yb (count * target_dim). With `augment`, each image is shifted by
  * up to 10% of H and of W (integer pixels, floor(H/10) and floor(W/10), zero fill) and flipped
  * horizontally with probability 1/2, all drawn from (seed, step), so a batch is reproducible.
  * Augmentation needs images (h > 1 or w > 1). */
-lm_status lm_batch_gather(const lm_dataset *ds, const uint32_t *perm, size_t start, size_t count,
+LM_API lm_status lm_batch_gather(const lm_dataset *ds, const uint32_t *perm, size_t start, size_t count,
                           float *xb, float *yb, int augment, uint64_t seed, uint64_t step);
 
 /* dst <- src shifted by (dy, dx) pixels (a pixel at (i, j) moves to (i + dy, j + dx), zero fill),
  * then mirrored left-right when `flip`. src and dst must not overlap. */
-void lm_augment_image(const float *src, float *dst, lm_shape s, int dy, int dx, int flip);
+LM_API void lm_augment_image(const float *src, float *dst, lm_shape s, int dy, int dx, int flip);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #ifndef LINMASS_DIST_H
 #define LINMASS_DIST_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 
 #include "linmass/collective.h"
@@ -41,51 +43,51 @@ typedef enum { LM_REDUCE_ORDERED = 0, LM_REDUCE_MPI = 1 } lm_reduce_mode;
 #endif
 
 /* 1 when linmass was built with MPI. */
-int lm_dist_compiled(void);
+LM_API int lm_dist_compiled(void);
 
 /* Join the job (MPI_Init_thread with MPI_THREAD_FUNNELED) when a launcher started this process;
  * otherwise a single rank. LM_EINVAL, with a message saying what to do, when the launcher
  * started several processes that cannot see each other (a build without MPI, or srun without
  * a matching --mpi plugin). Safe to call more than once. */
-lm_status lm_dist_init(int *argc, char ***argv);
+LM_API lm_status lm_dist_init(int *argc, char ***argv);
 /* Leave the job (MPI_Finalize) if lm_dist_init joined one. */
-void lm_dist_finalize(void);
+LM_API void lm_dist_finalize(void);
 
-int lm_dist_rank(void); /* 0 .. size-1 */
-int lm_dist_size(void); /* 1 without a job */
+LM_API int lm_dist_rank(void); /* 0 .. size-1 */
+LM_API int lm_dist_size(void); /* 1 without a job */
 
 /* This rank's contiguous share [*lo, *hi) of n items split over the ranks: [n r / R, n (r+1) / R). */
-void lm_dist_share(size_t n, size_t *lo, size_t *hi);
+LM_API void lm_dist_share(size_t n, size_t *lo, size_t *hi);
 
-void lm_dist_set_reduce(lm_reduce_mode m);
-lm_reduce_mode lm_dist_reduce_mode(void);
+LM_API void lm_dist_set_reduce(lm_reduce_mode m);
+LM_API lm_reduce_mode lm_dist_reduce_mode(void);
 
 /* Collectives: every rank calls them in the same order. With one rank they do nothing. */
 /* buf <- the sum of buf over the ranks, in buckets, by the reduce mode. */
-lm_status lm_dist_allreduce_f32(float *buf, size_t n);
-lm_status lm_dist_allreduce_f64(double *buf, size_t n);
+LM_API lm_status lm_dist_allreduce_f32(float *buf, size_t n);
+LM_API lm_status lm_dist_allreduce_f64(double *buf, size_t n);
 /* Rank `root`'s bytes to every rank. */
-lm_status lm_dist_bcast(void *buf, size_t bytes, int root);
-lm_status lm_dist_barrier(void);
+LM_API lm_status lm_dist_bcast(void *buf, size_t bytes, int root);
+LM_API lm_status lm_dist_barrier(void);
 /* buf holds n rows of `row` doubles; rank r has filled rows [lo_r, lo_{r+1}), with lo (length
  * size + 1, lo_0 = 0, lo_size = n) the same on every rank. Afterwards every rank has every row. */
-lm_status lm_dist_allgather_rows_f64(double *buf, size_t row, const size_t *lo);
+LM_API lm_status lm_dist_allgather_rows_f64(double *buf, size_t row, const size_t *lo);
 /* Agree on a status: returns LM_OK when every rank passed LM_OK; otherwise, on every rank, the
  * status and message of the lowest failing rank (prefixed "rank R: " when R > 0). */
-lm_status lm_dist_agree(lm_status st);
+LM_API lm_status lm_dist_agree(lm_status st);
 
 /* The job's collective for the probes (linmass/probe.h): this rank and the job's size,
  * lm_dist_allreduce_f64 (rank order in the ORDERED reduce mode, the default),
  * lm_dist_allgather_rows_f64 and lm_dist_agree. NULL without a job of several ranks (one
  * process). Call it after lm_dist_init. */
-const lm_collective *lm_dist_collective(void);
+LM_API const lm_collective *lm_dist_collective(void);
 
 /* 1 once an MPI call has failed: the ranks may now disagree, and the program should end the
  * job with lm_dist_abort. */
-int lm_dist_failed(void);
+LM_API int lm_dist_failed(void);
 /* End every process of the job with exit status `code` (MPI_Abort); without a job, exit(code).
  * For the program, after a failure the other ranks cannot know of. Never returns. */
-void lm_dist_abort(int code) __attribute__((noreturn));
+LM_API void lm_dist_abort(int code) __attribute__((noreturn));
 
 /* The gradient sums overlapped with the backward pass: a reducer sums a buffer of n floats over
  * the ranks in buckets, each bucket's collective starting as soon as all of the bucket is final,
@@ -107,19 +109,19 @@ void lm_dist_abort(int code) __attribute__((noreturn));
  * rank the sum is the buffer itself, but the bookkeeping runs (lm_dist_reducer_started).
  * Every rank creates, finishes and frees its reducer at the same point (collectives). */
 typedef struct lm_dist_reducer lm_dist_reducer;
-lm_status lm_dist_reducer_create(float *buf, size_t n, size_t bucket_bytes, const size_t *cuts, int ncuts,
+LM_API lm_status lm_dist_reducer_create(float *buf, size_t n, size_t bucket_bytes, const size_t *cuts, int ncuts,
                                  lm_dist_reducer **out);
-void lm_dist_reducer_free(lm_dist_reducer *r);
+LM_API void lm_dist_reducer_free(lm_dist_reducer *r);
 /* Elements [offset, offset + count) of the buffer are final for this round. A failure (an MPI
  * error, a piece outside the buffer, more elements of a bucket than it holds) is kept and
  * returned by lm_dist_reducer_finish. */
-void lm_dist_reducer_ready(lm_dist_reducer *r, size_t offset, size_t count);
+LM_API void lm_dist_reducer_ready(lm_dist_reducer *r, size_t offset, size_t count);
 /* lm_dist_reducer_ready with the signature of lm_grad_ready_fn (ctx: the reducer). */
-void lm_dist_reducer_hook(void *reducer, size_t offset, size_t count);
-lm_status lm_dist_reducer_finish(lm_dist_reducer *r);
+LM_API void lm_dist_reducer_hook(void *reducer, size_t offset, size_t count);
+LM_API lm_status lm_dist_reducer_finish(lm_dist_reducer *r);
 /* Buckets, and how many have started their collective in this round (for tests). */
-int lm_dist_reducer_buckets(const lm_dist_reducer *r);
-int lm_dist_reducer_started(const lm_dist_reducer *r);
+LM_API int lm_dist_reducer_buckets(const lm_dist_reducer *r);
+LM_API int lm_dist_reducer_started(const lm_dist_reducer *r);
 
 /* The gradient sums (lm_dist_allreduce_f32 and the reducers' rounds) since the start, per rank:
  * seconds: time this rank was held up by them: inside lm_dist_allreduce_f32, or inside the
@@ -134,7 +136,7 @@ typedef struct {
     double bytes;
     double exchange_seconds;
 } lm_dist_stats;
-void lm_dist_get_stats(lm_dist_stats *s);
+LM_API void lm_dist_get_stats(lm_dist_stats *s);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef LINMASS_ERROR_H
 #define LINMASS_ERROR_H
 
+#include "linmass/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -19,17 +21,17 @@ typedef enum {
 } lm_status;
 
 /* The message of the last failure on this thread ("" if none). */
-const char *lm_error_message(void);
+LM_API const char *lm_error_message(void);
 
 /* Record a failure and return its status; for use inside the library and by extensions. */
-lm_status lm_fail(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+LM_API lm_status lm_fail(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefix the current message with more context, "context: message". Returns s. */
-lm_status lm_fail_context(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+LM_API lm_status lm_fail_context(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-void lm_error_clear(void);
+LM_API void lm_error_clear(void);
 
-const char *lm_status_name(lm_status s);
+LM_API const char *lm_status_name(lm_status s);
 
 #ifdef __cplusplus
 }

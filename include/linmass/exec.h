@@ -12,6 +12,8 @@
 #ifndef LINMASS_EXEC_H
 #define LINMASS_EXEC_H
 
+#include "linmass/api.h"
+
 #include "linmass/model.h"
 
 #ifdef __cplusplus
@@ -34,51 +36,51 @@ typedef lm_status (*lm_channel_sum_fn)(void *ctx, double *buf, size_t n);
 typedef struct lm_exec_f32 lm_exec_f32;
 typedef struct lm_exec_f64 lm_exec_f64;
 
-lm_status lm_exec_create_f32(const lm_model *m, int max_batch, unsigned flags, lm_exec_f32 **out);
-lm_status lm_exec_create_f64(const lm_model *m, int max_batch, unsigned flags, lm_exec_f64 **out);
-void lm_exec_free_f32(lm_exec_f32 *e);
-void lm_exec_free_f64(lm_exec_f64 *e);
-void lm_exec_bind_f32(lm_exec_f32 *e, float *params, float *buffers);
-void lm_exec_bind_f64(lm_exec_f64 *e, double *params, double *buffers);
+LM_API lm_status lm_exec_create_f32(const lm_model *m, int max_batch, unsigned flags, lm_exec_f32 **out);
+LM_API lm_status lm_exec_create_f64(const lm_model *m, int max_batch, unsigned flags, lm_exec_f64 **out);
+LM_API void lm_exec_free_f32(lm_exec_f32 *e);
+LM_API void lm_exec_free_f64(lm_exec_f64 *e);
+LM_API void lm_exec_bind_f32(lm_exec_f32 *e, float *params, float *buffers);
+LM_API void lm_exec_bind_f64(lm_exec_f64 *e, double *params, double *buffers);
 
 /* Dropout masks are drawn from (seed, step): the same pair gives the same mask. */
-void lm_exec_set_rng_f32(lm_exec_f32 *e, uint64_t seed, uint64_t step);
-void lm_exec_set_rng_f64(lm_exec_f64 *e, uint64_t seed, uint64_t step);
+LM_API void lm_exec_set_rng_f32(lm_exec_f32 *e, uint64_t seed, uint64_t step);
+LM_API void lm_exec_set_rng_f64(lm_exec_f64 *e, uint64_t seed, uint64_t step);
 /* Sample i of the next forwards draws as sample offset + i of a larger batch (default 0): the
  * ranks that share a global batch draw the masks one process would. */
-void lm_exec_set_rng_offset_f32(lm_exec_f32 *e, uint64_t offset);
-void lm_exec_set_rng_offset_f64(lm_exec_f64 *e, uint64_t offset);
+LM_API void lm_exec_set_rng_offset_f32(lm_exec_f32 *e, uint64_t offset);
+LM_API void lm_exec_set_rng_offset_f64(lm_exec_f64 *e, uint64_t offset);
 
 /* Forward n samples; returns the n x K output, valid until the next call. With a tangent
  * executor, v (the parameter tangent, may be NULL for zero) also propagates. */
-const float *lm_forward_f32(lm_exec_f32 *e, const float *x, int n, lm_mode mode, const float *v);
-const double *lm_forward_f64(lm_exec_f64 *e, const double *x, int n, lm_mode mode, const double *v);
+LM_API const float *lm_forward_f32(lm_exec_f32 *e, const float *x, int n, lm_mode mode, const float *v);
+LM_API const double *lm_forward_f64(lm_exec_f64 *e, const double *x, int n, lm_mode mode, const double *v);
 /* The output tangent of the last forward (tangent executors only). */
-const float *lm_output_dot_f32(const lm_exec_f32 *e);
-const double *lm_output_dot_f64(const lm_exec_f64 *e);
+LM_API const float *lm_output_dot_f32(const lm_exec_f32 *e);
+LM_API const double *lm_output_dot_f64(const lm_exec_f64 *e);
 
 /* Backward from gz = d(phi)/d(output) (n x K). Writes the parameter gradient into grad (length
  * num_params) and, when gx is not NULL, the input gradient. With a tangent executor, gzdot the
  * tangent of gz and hv receives the Hessian-vector product. */
-void lm_backward_f32(lm_exec_f32 *e, const float *gz, float *grad, float *gx, const float *gzdot,
+LM_API void lm_backward_f32(lm_exec_f32 *e, const float *gz, float *grad, float *gx, const float *gzdot,
                      float *hv);
-void lm_backward_f64(lm_exec_f64 *e, const double *gz, double *grad, double *gx,
+LM_API void lm_backward_f64(lm_exec_f64 *e, const double *gz, double *grad, double *gx,
                      const double *gzdot, double *hv);
 
 /* The output of layer i of the top-level sequence from the last forward. */
-const float *lm_exec_layer_output_f32(const lm_exec_f32 *e, int i);
-const double *lm_exec_layer_output_f64(const lm_exec_f64 *e, int i);
+LM_API const float *lm_exec_layer_output_f32(const lm_exec_f32 *e, int i);
+LM_API const double *lm_exec_layer_output_f64(const lm_exec_f64 *e, int i);
 
 /* Loss of an n x k output z against targets t (MSE: n x k values, loss (1/2n) sum ||z-t||^2;
  * XENT: n class indices stored as numbers, mean negative log-likelihood). Writes gz = dloss/dz;
  * if zdot and gzdot are given, gzdot is the tangent of gz along zdot. Returns the loss. */
-double lm_loss_f32(lm_loss_kind kind, const float *z, const float *t, int n, int k, float *gz,
+LM_API double lm_loss_f32(lm_loss_kind kind, const float *z, const float *t, int n, int k, float *gz,
                    const float *zdot, float *gzdot);
-double lm_loss_f64(lm_loss_kind kind, const double *z, const double *t, int n, int k, double *gz,
+LM_API double lm_loss_f64(lm_loss_kind kind, const double *z, const double *t, int n, int k, double *gz,
                    const double *zdot, double *gzdot);
 /* Fraction of rows of z whose argmax equals the class index in t. */
-double lm_accuracy_f32(const float *z, const float *t, int n, int k);
-double lm_accuracy_f64(const double *z, const double *t, int n, int k);
+LM_API double lm_accuracy_f32(const float *z, const float *t, int n, int k);
+LM_API double lm_accuracy_f64(const double *z, const double *t, int n, int k);
 
 /* Synchronised batch norm: with a hook set, batch norm in the training modes (TRAIN, FROZEN)
  * normalises with the mean and variance of the GLOBAL batch, the union of the shares that
@@ -90,20 +92,20 @@ double lm_accuracy_f64(const double *z, const double *t, int n, int k);
  * the same calls: one with an empty share calls lm_forward_empty and lm_backward_empty instead.
  * NULL removes the hook (the default: each batch on its own). LM_EINVAL on a tangent executor
  * (its rules are per share). Resets lm_exec_status. */
-lm_status lm_exec_set_channel_sum_f32(lm_exec_f32 *e, lm_channel_sum_fn fn, void *ctx);
-lm_status lm_exec_set_channel_sum_f64(lm_exec_f64 *e, lm_channel_sum_fn fn, void *ctx);
+LM_API lm_status lm_exec_set_channel_sum_f32(lm_exec_f32 *e, lm_channel_sum_fn fn, void *ctx);
+LM_API lm_status lm_exec_set_channel_sum_f64(lm_exec_f64 *e, lm_channel_sum_fn fn, void *ctx);
 /* LM_OK, or the first failure of the hook since it was set (the message is kept by
  * lm_error_message); the forward and backward results are then not to be used. */
-lm_status lm_exec_status_f32(const lm_exec_f32 *e);
-lm_status lm_exec_status_f64(const lm_exec_f64 *e);
+LM_API lm_status lm_exec_status_f32(const lm_exec_f32 *e);
+LM_API lm_status lm_exec_status_f64(const lm_exec_f64 *e);
 /* lm_forward and lm_backward of an empty share (n = 0): with a channel-sum hook and a training
  * mode, each batch-norm layer takes part in the sums (adding nothing) and moves its running
  * statistics as the other executors do; otherwise nothing. grad (length num_params) receives
  * zeros. */
-void lm_forward_empty_f32(lm_exec_f32 *e, lm_mode mode);
-void lm_forward_empty_f64(lm_exec_f64 *e, lm_mode mode);
-void lm_backward_empty_f32(lm_exec_f32 *e, float *grad);
-void lm_backward_empty_f64(lm_exec_f64 *e, double *grad);
+LM_API void lm_forward_empty_f32(lm_exec_f32 *e, lm_mode mode);
+LM_API void lm_forward_empty_f64(lm_exec_f64 *e, lm_mode mode);
+LM_API void lm_backward_empty_f32(lm_exec_f32 *e, float *grad);
+LM_API void lm_backward_empty_f64(lm_exec_f64 *e, double *grad);
 
 /* Gradient-ready hook (overlapping the all-reduce with the backward pass, lm_dist_reducer):
  * during lm_backward, after each top-level layer's backward, fn(ctx, offset, count) says that
@@ -111,12 +113,12 @@ void lm_backward_empty_f64(lm_exec_f64 *e, double *grad);
  * the last to the first, so the slices arrive from high offsets downwards; layers without
  * parameters are not reported. fn NULL removes the hook. */
 typedef void (*lm_grad_ready_fn)(void *ctx, size_t offset, size_t count);
-void lm_exec_set_grad_hook_f32(lm_exec_f32 *e, lm_grad_ready_fn fn, void *ctx);
-void lm_exec_set_grad_hook_f64(lm_exec_f64 *e, lm_grad_ready_fn fn, void *ctx);
+LM_API void lm_exec_set_grad_hook_f32(lm_exec_f32 *e, lm_grad_ready_fn fn, void *ctx);
+LM_API void lm_exec_set_grad_hook_f64(lm_exec_f64 *e, lm_grad_ready_fn fn, void *ctx);
 /* Where the hook's slices start, ascending (up to max into offsets, which may be NULL); returns
  * how many slices there are: cuts for lm_dist_reducer_create's buckets. */
-int lm_exec_grad_slices_f32(const lm_exec_f32 *e, size_t *offsets, int max);
-int lm_exec_grad_slices_f64(const lm_exec_f64 *e, size_t *offsets, int max);
+LM_API int lm_exec_grad_slices_f32(const lm_exec_f32 *e, size_t *offsets, int max);
+LM_API int lm_exec_grad_slices_f64(const lm_exec_f64 *e, size_t *offsets, int max);
 
 #ifdef __cplusplus
 }

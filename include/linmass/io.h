@@ -45,6 +45,8 @@
 #ifndef LINMASS_IO_H
 #define LINMASS_IO_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,14 +66,14 @@ typedef enum {
     LM_DT_COUNT
 } lm_dtype;
 
-size_t lm_dtype_size(lm_dtype dt);        /* bytes per element; 0 for an invalid value */
-const char *lm_dtype_name(lm_dtype dt);   /* "F32", ...; "?" for an invalid value */
-int lm_dtype_parse(const char *name, lm_dtype *out); /* 1 if known, else 0 */
+LM_API size_t lm_dtype_size(lm_dtype dt);        /* bytes per element; 0 for an invalid value */
+LM_API const char *lm_dtype_name(lm_dtype dt);   /* "F32", ...; "?" for an invalid value */
+LM_API int lm_dtype_parse(const char *name, lm_dtype *out); /* 1 if known, else 0 */
 
 enum { LM_ST_MAX_DIMS = 8 };
 
 /* "[100, 784]" (or "[]") into buf, for messages; returns buf. */
-const char *lm_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
+LM_API const char *lm_format_shape(char *buf, size_t len, int ndim, const int64_t *shape);
 
 /* ---- reading ---- */
 
@@ -88,36 +90,36 @@ typedef struct {
 typedef struct lm_st_file lm_st_file;
 
 /* Read and validate a whole safetensors file into memory. */
-lm_status lm_st_open(const char *path, lm_st_file **out);
+LM_API lm_status lm_st_open(const char *path, lm_st_file **out);
 /* The same from bytes in memory (copied); `label` names them in messages. For fuzzing. */
-lm_status lm_st_parse(const void *bytes, size_t len, const char *label, lm_st_file **out);
-void lm_st_close(lm_st_file *f);
+LM_API lm_status lm_st_parse(const void *bytes, size_t len, const char *label, lm_st_file **out);
+LM_API void lm_st_close(lm_st_file *f);
 
-const char *lm_st_path(const lm_st_file *f);
-int lm_st_count(const lm_st_file *f);                     /* number of tensors */
-const lm_st_tensor *lm_st_at(const lm_st_file *f, int i); /* in data order */
-const lm_st_tensor *lm_st_find(const lm_st_file *f, const char *name); /* NULL if absent */
-int lm_st_meta_count(const lm_st_file *f);
+LM_API const char *lm_st_path(const lm_st_file *f);
+LM_API int lm_st_count(const lm_st_file *f);                     /* number of tensors */
+LM_API const lm_st_tensor *lm_st_at(const lm_st_file *f, int i); /* in data order */
+LM_API const lm_st_tensor *lm_st_find(const lm_st_file *f, const char *name); /* NULL if absent */
+LM_API int lm_st_meta_count(const lm_st_file *f);
 /* The i-th metadata entry, in key order. */
-void lm_st_meta_at(const lm_st_file *f, int i, const char **key, const char **value);
-const char *lm_st_meta(const lm_st_file *f, const char *key); /* NULL if absent */
+LM_API void lm_st_meta_at(const lm_st_file *f, int i, const char **key, const char **value);
+LM_API const char *lm_st_meta(const lm_st_file *f, const char *key); /* NULL if absent */
 
 /* ---- writing ---- */
 
 typedef struct lm_st_writer lm_st_writer;
 
-lm_status lm_st_writer_create(lm_st_writer **out);
-void lm_st_writer_free(lm_st_writer *w);
+LM_API lm_status lm_st_writer_create(lm_st_writer **out);
+LM_API void lm_st_writer_free(lm_st_writer *w);
 
 /* Add a tensor. `data` (numel * dtype size bytes) is borrowed, not copied: keep it alive and
  * unchanged until lm_st_writer_write returns. Errors are sticky: after a failed add, write
  * fails with the same message, so a caller may check only the status of write. */
-lm_status lm_st_writer_add(lm_st_writer *w, const char *name, lm_dtype dtype, int ndim,
+LM_API lm_status lm_st_writer_add(lm_st_writer *w, const char *name, lm_dtype dtype, int ndim,
                            const int64_t *shape, const void *data);
-lm_status lm_st_writer_add_meta(lm_st_writer *w, const char *key, const char *value);
+LM_API lm_status lm_st_writer_add_meta(lm_st_writer *w, const char *key, const char *value);
 
 /* Write the file atomically (see lm_atomic_open). The writer can be written again. */
-lm_status lm_st_writer_write(lm_st_writer *w, const char *path);
+LM_API lm_status lm_st_writer_write(lm_st_writer *w, const char *path);
 
 /* ---- atomic files and folders ---- */
 
@@ -127,23 +129,23 @@ lm_status lm_st_writer_write(lm_st_writer *w, const char *path);
  * A crash at any moment leaves either the old or the new file, never a mix. */
 typedef struct lm_atomic_file lm_atomic_file;
 
-lm_status lm_atomic_open(const char *path, lm_atomic_file **out);
+LM_API lm_status lm_atomic_open(const char *path, lm_atomic_file **out);
 /* Errors are sticky: once a write failed, commit fails with the same message. */
-lm_status lm_atomic_write(lm_atomic_file *a, const void *data, size_t len);
+LM_API lm_status lm_atomic_write(lm_atomic_file *a, const void *data, size_t len);
 /* Finish: sync, rename, sync the folder; or on an earlier failure clean up. Frees `a`. */
-lm_status lm_atomic_commit(lm_atomic_file *a);
+LM_API lm_status lm_atomic_commit(lm_atomic_file *a);
 /* Give up: close and remove the temporary file, PATH untouched. Frees `a`; NULL is fine. */
-void lm_atomic_abort(lm_atomic_file *a);
+LM_API void lm_atomic_abort(lm_atomic_file *a);
 
 /* The whole of a small file at once (config.json, report.md). */
-lm_status lm_write_file_atomic(const char *path, const void *data, size_t len);
+LM_API lm_status lm_write_file_atomic(const char *path, const void *data, size_t len);
 
 /* Read a whole file into a new NUL-terminated buffer (free() it). Files larger than
  * max_len bytes are refused with LM_EINVAL. */
-lm_status lm_read_file(const char *path, size_t max_len, char **data, size_t *len);
+LM_API lm_status lm_read_file(const char *path, size_t max_len, char **data, size_t *len);
 
 /* mkdir -p: create the folder and its missing parents (mode 0777 less the umask). */
-lm_status lm_mkdir_p(const char *path);
+LM_API lm_status lm_mkdir_p(const char *path);
 
 /* ---- checkpoints ---- */
 
@@ -177,27 +179,27 @@ typedef struct {
 enum { LM_CKPT_FORMAT_VERSION = 1 };
 
 /* Save tensors and info to `path` atomically. */
-lm_status lm_checkpoint_save(const char *path, const lm_ckpt_info *info,
+LM_API lm_status lm_checkpoint_save(const char *path, const lm_ckpt_info *info,
                              const lm_ckpt_tensor *tensors, int n);
 
 typedef struct lm_checkpoint lm_checkpoint;
 
 /* Open and validate a checkpoint (a safetensors file with linmass metadata). */
-lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out);
-void lm_checkpoint_close(lm_checkpoint *c);
+LM_API lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out);
+LM_API void lm_checkpoint_close(lm_checkpoint *c);
 
 /* The metadata; its strings live until lm_checkpoint_close. */
-const lm_ckpt_info *lm_checkpoint_info(const lm_checkpoint *c);
-const lm_st_file *lm_checkpoint_file(const lm_checkpoint *c);
-int lm_checkpoint_has(const lm_checkpoint *c, const char *name);
+LM_API const lm_ckpt_info *lm_checkpoint_info(const lm_checkpoint *c);
+LM_API const lm_st_file *lm_checkpoint_file(const lm_checkpoint *c);
+LM_API int lm_checkpoint_has(const lm_checkpoint *c, const char *name);
 
 /* Copy tensor t->name into t->data after checking that it exists and that its shape and dtype
  * are t's. F32 widens losslessly into an F64 destination (for probes); nothing else converts.
  * "run/checkpoints/last.safetensors: tensor '1.weight' has shape [100, 784] but the model
  * expects [100, 20]". */
-lm_status lm_checkpoint_read(const lm_checkpoint *c, const lm_ckpt_tensor *t);
+LM_API lm_status lm_checkpoint_read(const lm_checkpoint *c, const lm_ckpt_tensor *t);
 /* lm_checkpoint_read for each of n tensors; stops at the first failure. */
-lm_status lm_checkpoint_read_all(const lm_checkpoint *c, const lm_ckpt_tensor *t, int n);
+LM_API lm_status lm_checkpoint_read_all(const lm_checkpoint *c, const lm_ckpt_tensor *t, int n);
 
 #ifdef __cplusplus
 }

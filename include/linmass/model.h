@@ -14,6 +14,8 @@
 #ifndef LINMASS_MODEL_H
 #define LINMASS_MODEL_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,59 +52,59 @@ typedef struct {
 
 /* Build a model from a spec (or a preset name) for inputs of shape `in`. Parameters are
  * initialised from `seed`. On bad specs returns LM_EINVAL with a message naming the layer. */
-lm_status lm_model_create(const char *spec, lm_shape in, lm_param_kind param, uint64_t seed,
+LM_API lm_status lm_model_create(const char *spec, lm_shape in, lm_param_kind param, uint64_t seed,
                           lm_model **out);
-void lm_model_free(lm_model *m);
+LM_API void lm_model_free(lm_model *m);
 
 /* The layers of the spec syntax, one line each ("  dense:N[:nobias]   fully connected, ..."),
  * written into buf. Returns the length it needed. */
-size_t lm_model_spec_help(char *buf, size_t len);
+LM_API size_t lm_model_spec_help(char *buf, size_t len);
 
 /* Expand a preset name ("fcn", "cnn", "resnet20", "resnet32") into a spec with `classes`
  * outputs; returns NULL when `name` is no preset. The string is static per call site. */
-const char *lm_preset_spec(const char *name, int classes, char *buf, size_t len);
+LM_API const char *lm_preset_spec(const char *name, int classes, char *buf, size_t len);
 
-size_t lm_model_num_params(const lm_model *m);
-size_t lm_model_num_buffers(const lm_model *m);
-lm_shape lm_model_input_shape(const lm_model *m);
-lm_shape lm_model_output_shape(const lm_model *m);
-lm_param_kind lm_model_param_kind(const lm_model *m);
-const char *lm_model_spec(const lm_model *m); /* the expanded spec it was built from */
+LM_API size_t lm_model_num_params(const lm_model *m);
+LM_API size_t lm_model_num_buffers(const lm_model *m);
+LM_API lm_shape lm_model_input_shape(const lm_model *m);
+LM_API lm_shape lm_model_output_shape(const lm_model *m);
+LM_API lm_param_kind lm_model_param_kind(const lm_model *m);
+LM_API const char *lm_model_spec(const lm_model *m); /* the expanded spec it was built from */
 
 /* The float32 parameters and buffers owned by the model. */
-float *lm_model_params(lm_model *m);
-float *lm_model_buffers(lm_model *m);
+LM_API float *lm_model_params(lm_model *m);
+LM_API float *lm_model_buffers(lm_model *m);
 
 /* Re-initialise the parameters and buffers from a seed. */
-void lm_model_init(lm_model *m, uint64_t seed);
+LM_API void lm_model_init(lm_model *m, uint64_t seed);
 
 /* The named tensors, parameters first then buffers, in state_dict order. */
-int lm_model_num_tensors(const lm_model *m);
-const lm_tensor_info *lm_model_tensor(const lm_model *m, int i);
-const lm_tensor_info *lm_model_find_tensor(const lm_model *m, const char *name);
+LM_API int lm_model_num_tensors(const lm_model *m);
+LM_API const lm_tensor_info *lm_model_tensor(const lm_model *m, int i);
+LM_API const lm_tensor_info *lm_model_find_tensor(const lm_model *m, const char *name);
 
 /* A one-line human description of every layer with its output shape and parameter count,
  * written into buf. Returns the length it needed. */
-size_t lm_model_summary(const lm_model *m, char *buf, size_t len);
+LM_API size_t lm_model_summary(const lm_model *m, char *buf, size_t len);
 
 /* Number of multiply-adds of one forward pass on one sample (for GFLOP/s reports). */
-double lm_model_forward_macs(const lm_model *m);
+LM_API double lm_model_forward_macs(const lm_model *m);
 
 /* ---- linear and kernel models (docs/theory.md §2.1) ---- */
 
 /* Expand the aliases "linear" (into "dense:K:nobias") and "kernel:gaussian:BW" /
  * "kernel:laplacian:BW" (into "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias") for K = `outputs`
  * and N = `centres`, into buf. Returns buf, or NULL when spec is no alias. */
-const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, char *buf, size_t len);
+LM_API const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, char *buf, size_t len);
 
 /* The number of kernel centres the model's first layer expects (0: no kernel layer). */
-size_t lm_model_kernel_centres(const lm_model *m);
+LM_API size_t lm_model_kernel_centres(const lm_model *m);
 
 /* Copy n centres (n x numel(input), row-major) into the kernel layer, where they live in the
  * buffer array without a tensor name: checkpoints do not hold them, so whoever loads a kernel
  * model attaches them again (the trainer: the normalised training inputs). n must equal
  * lm_model_kernel_centres(m). Call it after lm_model_create / lm_model_init (init clears them). */
-lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n);
+LM_API lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n);
 
 /* The float64 features of a model that is linear in its parameters ([kernelfeat,] flatten...,
  * dense:K:nobias), for lm_linreg_constants: for linear models the flattened inputs; for kernel
@@ -111,7 +113,7 @@ lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n);
  * those over all N centres. Either way times the dense layer's ntk factor. x is the n x numel
  * (input) data (for kernels, the training inputs). *phi (rows x cols, malloc'ed) belongs to the
  * caller. max_rows <= 0: no subsample. LM_EINVAL for any other model. */
-lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, int max_rows,
+LM_API lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, int max_rows,
                                    uint64_t seed, double **phi, int *rows, int *cols);
 
 #ifdef __cplusplus

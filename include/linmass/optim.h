@@ -25,6 +25,8 @@
 #ifndef LINMASS_OPTIM_H
 #define LINMASS_OPTIM_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 
 #include "linmass/error.h"
@@ -55,24 +57,24 @@ typedef struct { /* MaSS, the authors' three-sequence form */
 
 /* t is the number of this step, 1 on the first (SGD sets buf = d then; Adam's bias
  * corrections use beta^t). The _f32 and _f64 versions are one source (src/optim/kernels/). */
-void lm_sgd_step_f32(size_t n, float *w, const float *g, float *buf, const lm_sgd_hp *hp, long t);
-void lm_sgd_step_f64(size_t n, double *w, const double *g, double *buf, const lm_sgd_hp *hp, long t);
-void lm_adam_step_f32(size_t n, float *w, const float *g, float *m, float *v, const lm_adam_hp *hp,
+LM_API void lm_sgd_step_f32(size_t n, float *w, const float *g, float *buf, const lm_sgd_hp *hp, long t);
+LM_API void lm_sgd_step_f64(size_t n, double *w, const double *g, double *buf, const lm_sgd_hp *hp, long t);
+LM_API void lm_adam_step_f32(size_t n, float *w, const float *g, float *m, float *v, const lm_adam_hp *hp,
                       long t);
-void lm_adam_step_f64(size_t n, double *w, const double *g, double *m, double *v,
+LM_API void lm_adam_step_f64(size_t n, double *w, const double *g, double *m, double *v,
                       const lm_adam_hp *hp, long t);
-void lm_mass_step_f32(size_t n, float *w, float *u, const float *g, const lm_mass_hp *hp);
-void lm_mass_step_f64(size_t n, double *w, double *u, const double *g, const lm_mass_hp *hp);
-void lm_mass3_step_f32(size_t n, float *w, float *u, float *v, const float *g, const lm_mass3_hp *hp);
-void lm_mass3_step_f64(size_t n, double *w, double *u, double *v, const double *g,
+LM_API void lm_mass_step_f32(size_t n, float *w, float *u, const float *g, const lm_mass_hp *hp);
+LM_API void lm_mass_step_f64(size_t n, double *w, double *u, const double *g, const lm_mass_hp *hp);
+LM_API void lm_mass3_step_f32(size_t n, float *w, float *u, float *v, const float *g, const lm_mass3_hp *hp);
+LM_API void lm_mass3_step_f64(size_t n, double *w, double *u, double *v, const double *g,
                        const lm_mass3_hp *hp);
 
 /* The map between the two MaSS forms (docs/theory.md §1.1): eta1 = eta,
  * gamma = (1 - alpha)/(1 + alpha), eta2 = eta (1 - 1/kappa_tilde)/(1 + alpha); and back,
  * alpha = (1 - gamma)/(1 + gamma), kappa_tilde = 1/(1 - eta2 (1 + alpha)/eta1) (INFINITY when
  * eta2 (1 + alpha) >= eta1: such a MaSS has no authors' form). */
-lm_mass_hp lm_mass_from_authors(lm_mass3_hp a);
-lm_mass3_hp lm_mass_to_authors(lm_mass_hp h);
+LM_API lm_mass_hp lm_mass_from_authors(lm_mass3_hp a);
+LM_API lm_mass3_hp lm_mass_to_authors(lm_mass_hp h);
 
 /* ---- schedules ---- */
 
@@ -90,21 +92,21 @@ typedef struct {
 
 /* "constant", "multistep:60,120", "cosine", "warmup:N", or a warm-up combined with another
  * with '+': "warmup:500+cosine". */
-lm_status lm_schedule_parse(const char *spec, lm_schedule *out);
+LM_API lm_status lm_schedule_parse(const char *spec, lm_schedule *out);
 
 /* The factor multiplying the step sizes in epoch `epoch` (0-based) at global step `step`
  * (0-based, counted over the whole run):
  *   multistep  0.1^(number of milestones <= epoch)     (torch MultiStepLR, stepped per epoch)
  *   cosine     (1 + cos(pi epoch / total_epochs)) / 2  (torch CosineAnnealingLR, per epoch)
  *   warmup:N   times min(1, (step + 1)/N)   (torch LinearLR(1/N, total_iters=N-1), per step) */
-double lm_schedule_factor(const lm_schedule *s, int epoch, long step);
+LM_API double lm_schedule_factor(const lm_schedule *s, int epoch, long step);
 
 /* 1 when the factor drops at the start of `epoch` (a multistep milestone): where the authors
  * restart MaSS. */
-int lm_schedule_drops_at(const lm_schedule *s, int epoch);
+LM_API int lm_schedule_drops_at(const lm_schedule *s, int epoch);
 
 /* Writes the spec back ("warmup:5+multistep:60,120"); returns the length it needed. */
-size_t lm_schedule_format(const lm_schedule *s, char *buf, size_t len);
+LM_API size_t lm_schedule_format(const lm_schedule *s, char *buf, size_t len);
 
 /* ---- configuration ---- */
 
@@ -159,24 +161,24 @@ typedef struct {
 /* Defaults: lr 0.01 (adam, adamw: 0.001); momentum 0 for sgd, 0.9 for heavyball and nesterov;
  * betas (0.9, 0.999), eps 1e-8; mass in the authors' form with alpha 0.05, kappa_tilde 3
  * (docs/theory.md §3); constant schedule; no restart. */
-void lm_optim_config_init(lm_optim_config *c, lm_optim_kind kind);
+LM_API void lm_optim_config_init(lm_optim_config *c, lm_optim_kind kind);
 
-lm_status lm_optim_kind_parse(const char *name, lm_optim_kind *out);
-const char *lm_optim_kind_name(lm_optim_kind k);
+LM_API lm_status lm_optim_kind_parse(const char *name, lm_optim_kind *out);
+LM_API const char *lm_optim_kind_name(lm_optim_kind k);
 
 /* Set one option by its name ("beta1", "weight_decay", "kappa_tilde", ...; a '-' may stand for
  * each '_'; "schedule" takes a schedule spec, "nesterov", "restart" and "auto" take 0/1) from
  * its text, and record it in `given`. Unknown names and unparsable values give LM_EINVAL. */
-lm_status lm_optim_config_set(lm_optim_config *c, const char *option, const char *value);
+LM_API lm_status lm_optim_config_set(lm_optim_config *c, const char *option, const char *value);
 
 /* The name of an LM_OPT_* bit ("beta1", "kappa_tilde"). */
-const char *lm_optim_option_name(unsigned bit);
+LM_API const char *lm_optim_option_name(unsigned bit);
 
 /* Check ranges (lr, eta1 > 0; eta2, weight decay >= 0; momentum, gamma, betas in [0, 1);
  * dampening in [0, 1]; alpha in (0, 1); kappa_tilde >= 1; eps > 0), options that belong to
  * another optimizer (from `given`), and, for mass, that one form was given whole; then fill in
  * the other MaSS form. The message names the optimizer, the option and the value. */
-lm_status lm_optim_config_validate(lm_optim_config *c);
+LM_API lm_status lm_optim_config_validate(lm_optim_config *c);
 
 /* ---- the optimizer object ---- */
 
@@ -184,37 +186,37 @@ typedef struct lm_optim lm_optim;
 
 /* An optimizer for the n weights at w (the caller's buffer, e.g. the model's parameters,
  * updated in place). Validates a copy of the configuration. State starts as at a restart. */
-lm_status lm_optim_create(const lm_optim_config *c, float *w, size_t n, lm_optim **out);
-void lm_optim_free(lm_optim *o);
+LM_API lm_status lm_optim_create(const lm_optim_config *c, float *w, size_t n, lm_optim **out);
+LM_API void lm_optim_free(lm_optim *o);
 
 /* One step with the gradient g taken at lm_optim_eval_point(o), step sizes multiplied by
  * lr_factor (the schedule's). */
-void lm_optim_step(lm_optim *o, const float *g, double lr_factor);
+LM_API void lm_optim_step(lm_optim *o, const float *g, double lr_factor);
 
 /* Where to run forward/backward: u for mass, w otherwise. */
-float *lm_optim_eval_point(lm_optim *o);
+LM_API float *lm_optim_eval_point(lm_optim *o);
 /* The visible weights w: evaluation and checkpoints. */
-float *lm_optim_weights(lm_optim *o);
+LM_API float *lm_optim_weights(lm_optim *o);
 
 /* Forget the state as if the optimizer were re-created at the current w: momentum buffers
  * and Adam moments cleared, the step count set to 0, u = v = w. */
-void lm_optim_restart(lm_optim *o);
+LM_API void lm_optim_restart(lm_optim *o);
 
 /* The hyper-parameters read at every step; they may be changed between steps (for mass, change
  * the fields of c->mass_form). */
-lm_optim_config *lm_optim_hparams(lm_optim *o);
+LM_API lm_optim_config *lm_optim_hparams(lm_optim *o);
 
 /* Steps taken since the last restart; set it when resuming from a checkpoint. */
-long lm_optim_step_count(const lm_optim *o);
-void lm_optim_set_step_count(lm_optim *o, long t);
+LM_API long lm_optim_step_count(const lm_optim *o);
+LM_API void lm_optim_set_step_count(lm_optim *o, long t);
 
 /* Named state buffers of length n, for checkpoints: "momentum_buffer" (sgd family with
  * momentum), "exp_avg" and "exp_avg_sq" (adam, adamw), "u" (mass) and "v" (mass, authors'
  * form). Names follow PyTorch's optimizer state_dict where PyTorch has one. */
-int lm_optim_num_state(const lm_optim *o);
-const char *lm_optim_state_name(const lm_optim *o, int i);
-float *lm_optim_state(lm_optim *o, int i);
-size_t lm_optim_size(const lm_optim *o);
+LM_API int lm_optim_num_state(const lm_optim *o);
+LM_API const char *lm_optim_state_name(const lm_optim *o, int i);
+LM_API float *lm_optim_state(lm_optim *o, int i);
+LM_API size_t lm_optim_size(const lm_optim *o);
 
 #ifdef __cplusplus
 }

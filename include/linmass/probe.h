@@ -23,6 +23,8 @@
 #ifndef LINMASS_PROBE_H
 #define LINMASS_PROBE_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,12 +84,12 @@ typedef struct {
 } lm_eig_result;
 
 /* Extreme eigenvalues of the symmetric operator `op` of dimension dim. */
-lm_status lm_sym_extreme_eig(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_opts *o,
+LM_API lm_status lm_sym_extreme_eig(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_opts *o,
                              lm_eig_result *r);
 
 /* All eigenvalues (ascending) of the symmetric n x n row-major matrix A (LAPACK dsyevd), and
  * the eigenvectors as the rows of vecs when vecs is not NULL. A is not modified. */
-lm_status lm_sym_eig(int n, const double *A, double *evals, double *vecs);
+LM_API lm_status lm_sym_eig(int n, const double *A, double *evals, double *vecs);
 
 /* ---- Hessian-vector products --------------------------------------------------------- */
 
@@ -116,26 +118,26 @@ typedef struct lm_hvp lm_hvp;
 /* An exact Hessian-vector product (forward-over-reverse) of phi over the inputs x (n
  * samples), in chunks of net.max_batch. x, coef and targets are read at every product, so
  * they must outlive the object. */
-lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_opts *o,
+LM_API lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_opts *o,
                         lm_hvp **out);
-void lm_hvp_free(lm_hvp *h);
-size_t lm_hvp_dim(const lm_hvp *h);
+LM_API void lm_hvp_free(lm_hvp *h);
+LM_API size_t lm_hvp_dim(const lm_hvp *h);
 /* Point the product at other inputs (same model; any n, chunked; split over the processes
  * with a collective, one input included: one process then computes and the others add
  * zeros). */
-void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
+LM_API void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
                        const double *targets);
 /* hv = H v. Also usable as an lm_matvec_fn with ctx = h. */
-void lm_hvp_apply(void *h, const double *v, double *hv);
+LM_API void lm_hvp_apply(void *h, const double *v, double *hv);
 /* LM_OK, or the status of the first collective sum that failed in a split product (whose
  * result is then not to be trusted); lm_hvp_apply cannot return it. */
-lm_status lm_hvp_status(const lm_hvp *h);
+LM_API lm_status lm_hvp_status(const lm_hvp *h);
 /* phi and its gradient at the current parameters (grad may be NULL). */
-double lm_hvp_value(lm_hvp *h, double *grad);
+LM_API double lm_hvp_value(lm_hvp *h, double *grad);
 /* The float64 parameters the object works on (its own copy). */
-double *lm_hvp_params(lm_hvp *h);
+LM_API double *lm_hvp_params(lm_hvp *h);
 /* The dense p x p Hessian from p products with unit vectors (p <= 20000). */
-lm_status lm_hvp_dense(lm_hvp *h, double *H);
+LM_API lm_status lm_hvp_dense(lm_hvp *h, double *H);
 
 /* ---- the model Hessian ---------------------------------------------------------------- */
 
@@ -162,7 +164,7 @@ typedef struct {
     int unconverged;    /* runs that stopped at max_steps without passing the test */
 } lm_hessian_result;
 
-lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
+LM_API lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
                                  const lm_hessian_opts *o, lm_hessian_result *r);
 
 /* For an output f = tanh(f~): the model m is f~ (the net without its final tanh). On n inputs,
@@ -173,7 +175,7 @@ typedef struct {
     double rms;  /* sqrt(mean_i f~(x_i)^2) */
     double term; /* mean_i |tanh''(f~(x_i))| ||grad f~(x_i)||^2 */
 } lm_tanh_output_term;
-lm_status lm_probe_tanh_output_term(const lm_model *m, const double *x, int n, const lm_probe_net *net,
+LM_API lm_status lm_probe_tanh_output_term(const lm_model *m, const double *x, int n, const lm_probe_net *net,
                                     lm_tanh_output_term *r);
 
 /* ---- the loss Hessian (as PyHessian reports it) ---------------------------------------- */
@@ -195,7 +197,7 @@ typedef struct {
     int samples;
 } lm_loss_hessian_result;
 
-lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
+LM_API lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
                                 const lm_loss_hessian_opts *o, lm_loss_hessian_result *r);
 
 /* ---- the empirical tangent kernel ------------------------------------------------------ */
@@ -231,10 +233,10 @@ typedef struct {
 
 /* 1 when the Gram identity applies: a top-level sequence of dense, flatten, activation and
  * dropout layers only. */
-int lm_ntk_gram_applies(const lm_model *m);
+LM_API int lm_ntk_gram_applies(const lm_model *m);
 
 /* K (n x n, row-major, symmetric) = J J^T for the selected output. info may be NULL. */
-lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
+LM_API lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
                        double *K, lm_ntk_info *info);
 
 /* The summary of a tangent kernel's spectrum. For gradient descent w <- w - lr grad L on
@@ -251,12 +253,12 @@ typedef struct {
 } lm_spectrum;
 
 /* The spectrum of a symmetric kernel (dsyevd); evals (n, ascending) may be NULL. */
-lm_status lm_kernel_spectrum(const double *K, int n, lm_spectrum *s, double *evals);
+LM_API lm_status lm_kernel_spectrum(const double *K, int n, lm_spectrum *s, double *evals);
 
 /* The tangent kernel of lm_probe_ntk and its spectrum in one call. K (n x n) and evals (n,
  * ascending) receive the kernel and its eigenvalues when not NULL; info may be NULL. With
  * o->coll every process gets the same K and spectrum. */
-lm_status lm_probe_ntk_spectrum(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
+LM_API lm_status lm_probe_ntk_spectrum(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
                                 double *K, double *evals, lm_spectrum *s, lm_ntk_info *info);
 
 /* ---- linearity and PL* along full-batch gradient descent ------------------------------- */
@@ -320,25 +322,25 @@ typedef struct {
 } lm_linearity_result;
 
 /* Returns LM_EDIVERGED (with the records so far) if the loss stops being finite. */
-lm_status lm_probe_linearity(const lm_model *m, const double *x, int n,
+LM_API lm_status lm_probe_linearity(const lm_model *m, const double *x, int n,
                              const lm_linearity_opts *o, lm_linearity_result *r);
-void lm_linearity_free(lm_linearity_result *r);
+LM_API void lm_linearity_free(lm_linearity_result *r);
 
 /* The records whose loss ratio exceeds the bound weakened by a smoothness slack e,
  * 1 - (1 - e) lr lambda_min(K_t): the guarantee when the smoothness along the step is up to
  * (1 + e) times the one lr was chosen for. */
-int lm_linearity_steps_above(const lm_linearity_result *r, double slack);
+LM_API int lm_linearity_steps_above(const lm_linearity_result *r, double slack);
 
 /* beta, the smoothness of L(w) = 1/2 ||F(w) - y||^2 at the parameters of net (the spectral norm
  * of its Hessian: the loss Hessian probe on the MSE, times n), by Lanczos with eig; the PL* rate
  * guarantee holds for lr <= 1/beta. The model must have one output. */
-lm_status lm_probe_gd_smoothness(const lm_model *m, const double *x, int n, const double *y,
+LM_API lm_status lm_probe_gd_smoothness(const lm_model *m, const double *x, int n, const double *y,
                                  const lm_probe_net *net, const lm_eig_opts *eig, double *beta);
 
 /* Inputs for gradient-descent experiments: x (n x d) with N(0, 1) entries (lm_rand_normal,
  * seed, stream LM_STREAM_DATA + 2) and y (n) uniform in (-0.8, 0.8) (seed + 1, the same
  * stream), targets that a tanh output can reach. */
-void lm_probe_regression_data(uint64_t seed, int n, int d, double *x, double *y);
+LM_API void lm_probe_regression_data(uint64_t seed, int n, int d, double *x, double *y);
 
 /* ---- width sweeps ---------------------------------------------------------------------- */
 
@@ -408,22 +410,22 @@ typedef struct {
     int n_widths, seeds;
 } lm_sweep_result;
 
-lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r);
-void lm_sweep_free(lm_sweep_result *r);
+LM_API lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r);
+LM_API void lm_sweep_free(lm_sweep_result *r);
 
 /* One step for every model of a linearity sweep: 1 / the larger lambda_max(K_0) of the narrowest
  * and the widest model at the first seed (o->linearity's net, output and kernel options). Below
  * every model's catapult threshold when lambda_max(K_0) is monotone in the width. LM_EINVAL
  * when that lambda_max is not positive. */
-lm_status lm_sweep_shared_lr(const lm_sweep_opts *o, double *lr);
+LM_API lm_status lm_sweep_shared_lr(const lm_sweep_opts *o, double *lr);
 
 /* The template with every 'W' replaced by `width`. */
-lm_status lm_spec_with_width(const char *tmpl, int width, char *buf, size_t len);
-lm_status lm_linear_fit(const double *x, const double *y, int n, lm_fit *fit);
+LM_API lm_status lm_spec_with_width(const char *tmpl, int width, char *buf, size_t len);
+LM_API lm_status lm_linear_fit(const double *x, const double *y, int n, lm_fit *fit);
 /* log-log fit: log y against log x (all must be positive). */
-lm_status lm_loglog_fit(const double *x, const double *y, int n, lm_fit *fit);
+LM_API lm_status lm_loglog_fit(const double *x, const double *y, int n, lm_fit *fit);
 /* The 0.975 quantile of Student's t with dof degrees of freedom (dof >= 1). */
-double lm_t_quantile_975(int dof);
+LM_API double lm_t_quantile_975(int dof);
 
 #ifdef __cplusplus
 }

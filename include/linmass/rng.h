@@ -6,6 +6,8 @@
 #ifndef LINMASS_RNG_H
 #define LINMASS_RNG_H
 
+#include "linmass/api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,23 +25,23 @@ enum {
 };
 
 /* Four independent 32-bit words for counter `index` of `stream` under `seed`. */
-void lm_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
+LM_API void lm_philox(uint64_t seed, uint64_t stream, uint64_t index, uint32_t out[4]);
 /* lm_philox for counters index .. index + blocks - 1: out[4 b .. 4 b + 3] is block index + b
  * (the same words, vectorised). */
-void lm_philox_fill(uint64_t seed, uint64_t stream, uint64_t index, size_t blocks, uint32_t *out);
+LM_API void lm_philox_fill(uint64_t seed, uint64_t stream, uint64_t index, size_t blocks, uint32_t *out);
 
 /* A uniform double in [0, 1) with 53 random bits. */
-double lm_rand_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+LM_API double lm_rand_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* A standard normal (Box-Muller on one Philox block). */
-double lm_rand_normal(uint64_t seed, uint64_t stream, uint64_t index);
+LM_API double lm_rand_normal(uint64_t seed, uint64_t stream, uint64_t index);
 
 /* Fill out[0..n) with N(0, std^2) draws, indices 0..n-1 of the stream. */
-void lm_rand_normal_fill_f32(float *out, uint64_t n, double std, uint64_t seed, uint64_t stream);
-void lm_rand_normal_fill_f64(double *out, uint64_t n, double std, uint64_t seed, uint64_t stream);
+LM_API void lm_rand_normal_fill_f32(float *out, uint64_t n, double std, uint64_t seed, uint64_t stream);
+LM_API void lm_rand_normal_fill_f64(double *out, uint64_t n, double std, uint64_t seed, uint64_t stream);
 
 /* A uniformly random permutation of 0..n-1 (Fisher-Yates driven by the stream). */
-void lm_rand_permutation(uint32_t *perm, uint32_t n, uint64_t seed, uint64_t stream);
+LM_API void lm_rand_permutation(uint32_t *perm, uint32_t n, uint64_t seed, uint64_t stream);
 
 #ifdef __cplusplus
 }

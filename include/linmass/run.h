@@ -16,6 +16,8 @@
 #ifndef LINMASS_RUN_H
 #define LINMASS_RUN_H
 
+#include "linmass/api.h"
+
 #include <stdint.h>
 
 #include "linmass/data.h"
@@ -37,28 +39,28 @@ typedef struct {
 } lm_run_spec;
 
 /* fashion-mnist, fcn, standard parameterisation, seed 0, all samples, no validation. */
-void lm_run_spec_init(lm_run_spec *s);
+LM_API void lm_run_spec_init(lm_run_spec *s);
 
 /* The targets rule: the loss `model` trains on for data with `classes` classes (0: targets
  * rows). Cross-entropy on classes, except for the linear and kernel aliases, which minimise
  * the square loss (1/n) sum_i 1/2 |f(x_i) - y_i|^2 (docs/theory.md §2.1), on one-hot rows for
  * classes; the square loss on target rows. */
-lm_loss_kind lm_run_loss(const char *model, int classes);
+LM_API lm_loss_kind lm_run_loss(const char *model, int classes);
 
 /* 1 when `model` is a linear or kernel alias: such models see their inputs raw (no bias, so a
  * standardisation would break interpolation and change H). */
-int lm_run_raw_inputs(const char *model);
+LM_API int lm_run_raw_inputs(const char *model);
 
 /* The data as training sees it, each of train, val and test NULL to skip it: the splits of
  * s->data drawn with s->seed; the training split cut to its first max_train samples, then
  * val_fraction of it held out into *val (NULL when val_fraction is 0). No standardisation.
  * A source that cannot be read is bad input (LM_EINVAL). */
-lm_status lm_run_load_data(const lm_run_spec *s, lm_dataset **train, lm_dataset **val, lm_dataset **test);
+LM_API lm_status lm_run_load_data(const lm_run_spec *s, lm_dataset **train, lm_dataset **val, lm_dataset **test);
 
 /* A new model for s on data like `train` (its shape, classes or targets and, for the kernel
  * alias, size): aliases expanded (lm_model_alias_spec), weights from s->seed in s->param, and
  * for a model with a kernel layer train's inputs as its centres. */
-lm_status lm_run_model_create(const lm_run_spec *s, const lm_dataset *train, lm_model **out);
+LM_API lm_status lm_run_model_create(const lm_run_spec *s, const lm_dataset *train, lm_model **out);
 
 /* An opened run. Everything belongs to it: read-only, freed by lm_run_close. */
 typedef struct {
@@ -74,26 +76,26 @@ typedef struct {
 
 /* Open run folder dir: its config.json and checkpoints/last.safetensors. LM_EINVAL when dir is
  * no run folder or its checkpoint does not fit its model. */
-lm_status lm_run_open(const char *dir, lm_run **out);
+LM_API lm_status lm_run_open(const char *dir, lm_run **out);
 /* The same for a checkpoint file and a spec given by hand (no folder). */
-lm_status lm_run_open_checkpoint(const lm_run_spec *spec, const char *checkpoint, lm_run **out);
-void lm_run_close(lm_run *r);
+LM_API lm_status lm_run_open_checkpoint(const lm_run_spec *spec, const char *checkpoint, lm_run **out);
+LM_API void lm_run_close(lm_run *r);
 
 /* config.json in folder dir, atomically: the JSON object `options` (text: the settings as
  * given, with lm_run_spec's keys) and after its members those of the JSON object `derived`
  * (text, e.g. {"command": ..., "resolved": {...}}; NULL or {} for none, when the options text
  * is written as it is). */
-lm_status lm_run_write_config(const char *dir, const char *options, const char *derived);
+LM_API lm_status lm_run_write_config(const char *dir, const char *options, const char *derived);
 
 /* result.json (the JSON text `result`) and report.md (markdown text) in folder dir,
  * atomically. */
-lm_status lm_run_write_result(const char *dir, const char *result, const char *report);
+LM_API lm_status lm_run_write_result(const char *dir, const char *result, const char *report);
 
 /* A run folder that lm_run_open reads back, from a trainer: config.json with spec's keys (the
  * model as spec->model, or the trainer's model spec when NULL) and checkpoints/last.safetensors
  * with the weights, buffers, optimizer state and step, and the standardisation (mean and std
  * per input channel; both NULL: raw inputs). */
-lm_status lm_run_save(const char *dir, const lm_run_spec *spec, lm_trainer *t, const float *mean, const float *std);
+LM_API lm_status lm_run_save(const char *dir, const lm_run_spec *spec, lm_trainer *t, const float *mean, const float *std);
 
 #ifdef __cplusplus
 }

@@ -4,14 +4,16 @@
 #ifndef LINMASS_RUNTIME_H
 #define LINMASS_RUNTIME_H
 
+#include "linmass/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Use t threads (t < 1: the number of cores). */
-void lm_set_threads(int t);
-int lm_get_threads(void);
-int lm_num_cores(void);
+LM_API void lm_set_threads(int t);
+LM_API int lm_get_threads(void);
+LM_API int lm_num_cores(void);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@
 #ifndef LINMASS_THEORY_H
 #define LINMASS_THEORY_H
 
+#include "linmass/api.h"
+
 #include <stdint.h>
 
 #include "linmass/error.h"
@@ -45,14 +47,14 @@ typedef struct {
 } lm_constants;
 
 /* Constants of the n x d data X (row-major, float64) for batch size m >= 1. */
-lm_status lm_linreg_constants(const double *X, int n, int d, int m, lm_constants *out);
+LM_API lm_status lm_linreg_constants(const double *X, int n, int d, int m, lm_constants *out);
 
 /* Constants of Gaussian data x ~ N(0, H) (H d x d, symmetric PSD): L1 = 2 lambda_max + tr H,
  * kappa_tilde = rank(H) + 2, computed through the fourth moments. */
-lm_status lm_gaussian_constants(const double *H, int d, int m, lm_constants *out);
+LM_API lm_status lm_gaussian_constants(const double *H, int d, int m, lm_constants *out);
 
 /* Recompute the fields that depend on the batch size. */
-void lm_constants_set_batch(lm_constants *c, int m);
+LM_API void lm_constants_set_batch(lm_constants *c, int m);
 
 /* ---- data distributions through their second and fourth moments ---- */
 
@@ -74,13 +76,13 @@ typedef struct {
 } lm_moments;
 
 /* Constants from the moments (any kind; for DATA it agrees with lm_linreg_constants). */
-lm_status lm_moments_constants(const lm_moments *mo, int m, lm_constants *out);
+LM_API lm_status lm_moments_constants(const lm_moments *mo, int m, lm_constants *out);
 
 /* H = E[x x^T] and F(A) = E[(x x^T) A (x x^T)] for a symmetric d x d A (row-major):
  * DATA (1/n) sum (x_i^T A x_i) x_i x_i^T; GAUSSIAN 2 H A H + tr(A H) H; DECOUPLED
  * diag(3 d sigma_i^4 A_ii). */
-lm_status lm_moments_second(const lm_moments *mo, double *H);
-lm_status lm_moments_fourth(const lm_moments *mo, const double *A, double *out);
+LM_API lm_status lm_moments_second(const lm_moments *mo, double *H);
+LM_API lm_status lm_moments_fourth(const lm_moments *mo, const double *A, double *out);
 
 /* ---- exact expected dynamics ---- */
 
@@ -97,23 +99,23 @@ typedef struct {
  * for SGD the d x d E[e e^T]; for Nesterov and MaSS the 2d x 2d E[z z^T] of z = (w - w*, u - w*).
  * With diagonal=1 (only for diagonal population moments) the state is the invariant subspace
  * of diagonal blocks: for each coordinate i, (E[e_i^2]) or (E[ew_i^2], E[ew_i eu_i], E[eu_i^2]). */
-lm_status lm_theory_operator(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
+LM_API lm_status lm_theory_operator(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
                              int m, int diagonal, double **M, int *N);
 
 /* 1 when the moments keep diagonal second moments diagonal (Gaussian with diagonal H,
  * decoupled data), so that rho can be computed on the small diagonal subspace. */
-int lm_moments_is_diagonal(const lm_moments *mo);
+LM_API int lm_moments_is_diagonal(const lm_moments *mo);
 
 /* The spectral radius rho of the operator (LAPACK dgeev): E|w - w*|^2 ~ rho^t. rho > 1 means
  * divergence in expectation. */
-lm_status lm_theory_rate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
+LM_API lm_status lm_theory_rate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
                          double *rho);
 
 /* E|w_t - w*|^2 for t = 0..steps (out has steps + 1 values) of the method at batch size m,
  * started at w0 = u0 = w* + e0 (e0: d values), by iterating the second-moment operator from
  * E[z0 z0^T] (on its diagonal subspace for diagonal population moments, which holds the whole
  * trace). Exact: no sampling. */
-lm_status lm_theory_curve(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
+LM_API lm_status lm_theory_curve(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
                           const double *e0, int steps, double *out);
 
 /* ---- Monte-Carlo simulation ---- */
@@ -134,7 +136,7 @@ typedef struct {
  * of step t of a run is draw k = t m + j of its stream (normals lm_rand_normal(seed, stream,
  * k d + i); DATA rows and DECOUPLED coordinates from lm_rand_uniform). A run whose error
  * stops being finite at step t makes mean and se not finite from step t on. */
-lm_status lm_theory_simulate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
+LM_API lm_status lm_theory_simulate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
                              const lm_simulate_opts *o, double *mean, double *se);
 
 /* ---- best-tuned rates ---- */
@@ -175,20 +177,20 @@ typedef struct {
  * rows a grid of 12, 3 starts, convergence at 1e-7 of the box; for more than 1000 rows (d > 22
  * on data) a grid of 5, 2 starts, 1e-3 and at most 50 evaluations per start. Results do not
  * depend on the number of threads. opts may be NULL (defaults). */
-lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m,
+LM_API lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m,
                               const lm_theory_search_opts *opts, lm_theory_best *out);
 
 /* SGD, Nesterov and MaSS in turn (out[LM_THEORY_SGD..LM_THEORY_MASS]), each search with the
  * previous method's best among its candidates (SGD is Nesterov at gamma = 0, Nesterov is MaSS
  * at eta2 = 0), so that rho(MaSS) <= rho(Nesterov) <= rho(SGD) up to rounding. Progress
  * covers all three. */
-lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
+LM_API lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
                          lm_theory_best out[3]);
 
 /* The first grid's points per parameter when opts->grid is 0: 12 for operators of at most
  * 100 rows (d <= 6 on data, d <= 33 for diagonal populations), 8 up to 300 rows, 6 up to 1000,
  * then 5 (d = 30 on data: 1830 rows). */
-int lm_theory_default_grid(const lm_moments *mo);
+LM_API int lm_theory_default_grid(const lm_moments *mo);
 
 /* ---- MaSS as quasi-hyperbolic momentum (docs/theory.md §1) ---- */
 
@@ -199,7 +201,7 @@ typedef struct { /* QHM: b <- beta b + (1 - beta) g(u);  u <- u - alpha ((1 - nu
 /* With constant hyper-parameters MaSS's gradient-point sequence u is QHM's (buffer starting
  * at 0): beta = gamma, alpha = (eta1 - eta2)/(1 - gamma), nu = (gamma eta1 - eta2)/(eta1 - eta2).
  * Nesterov (eta2 = 0) is nu = gamma. Fails when eta1 = eta2 or gamma is outside [0, 1). */
-lm_status lm_theory_qhm(lm_theory_hp mass, lm_qhm_hp *out);
+LM_API lm_status lm_theory_qhm(lm_theory_hp mass, lm_qhm_hp *out);
 
 /* ---- populations ---- */
 
@@ -216,10 +218,10 @@ typedef struct {
 /* Parses "gaussian[:cond=C,d=D]" (x ~ N(0, diag(sigma2))) or "decoupled[:cond=C,d=D]"
  * (x = sqrt(D) sigma_i z e_i), defaults cond 100 and d 2, with cond >= 1 and
  * 1 <= d <= LM_POPULATION_MAX_DIM. Free with lm_population_free (also after a failure). */
-lm_status lm_population_parse(const char *spec, lm_population *pop);
-void lm_population_free(lm_population *pop);
+LM_API lm_status lm_population_parse(const char *spec, lm_population *pop);
+LM_API void lm_population_free(lm_population *pop);
 
-const char *lm_theory_method_name(lm_theory_method method);
+LM_API const char *lm_theory_method_name(lm_theory_method method);
 
 #ifdef __cplusplus
 }

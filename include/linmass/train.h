@@ -27,6 +27,8 @@
 #ifndef LINMASS_TRAIN_H
 #define LINMASS_TRAIN_H
 
+#include "linmass/api.h"
+
 #include <stdint.h>
 
 #include "linmass/data.h"
@@ -70,7 +72,7 @@ typedef struct {
 } lm_trainer_opts;
 
 /* Cross-entropy with classes, the square loss on target rows without; seed 0, overlap on. */
-void lm_trainer_opts_init(lm_trainer_opts *o, int classes);
+LM_API void lm_trainer_opts_init(lm_trainer_opts *o, int classes);
 
 typedef struct {
     long step;        /* the step just taken, 0-based, counted over the whole run */
@@ -85,39 +87,39 @@ typedef struct lm_trainer lm_trainer;
 /* A trainer for model m with a new optimizer from *oc over m's parameters (a multistep or
  * cosine schedule counts epochs: set oc->schedule.total_epochs for cosine). Returns LM_EINVAL
  * when the options do not fit the model (classes against outputs, the loss), LM_ENOMEM. */
-lm_status lm_trainer_create(lm_model *m, const lm_optim_config *oc, const lm_trainer_opts *opts,
+LM_API lm_status lm_trainer_create(lm_model *m, const lm_optim_config *oc, const lm_trainer_opts *opts,
                             int max_batch, lm_trainer **out);
-void lm_trainer_free(lm_trainer *t);
+LM_API void lm_trainer_free(lm_trainer *t);
 
 /* One optimizer step on b samples (1 <= b <= max_batch): x holds b inputs of the model's input
  * shape, y b class indices (opts.classes > 0) or b target rows. info may be NULL. */
-lm_status lm_trainer_step(lm_trainer *t, const float *x, const float *y, int b, lm_step_info *info);
+LM_API lm_status lm_trainer_step(lm_trainer *t, const float *x, const float *y, int b, lm_step_info *info);
 
 /* Mean loss and accuracy (NAN without classes) of n samples in evaluation mode at the visible
  * weights w, in batches of max_batch; several ranks take contiguous shares (and rank 0's batch
  * norm statistics). */
-lm_status lm_trainer_evaluate(lm_trainer *t, const float *x, const float *y, size_t n, double *loss,
+LM_API lm_status lm_trainer_evaluate(lm_trainer *t, const float *x, const float *y, size_t n, double *loss,
                               double *acc);
 
 /* Where the trainer stands: the next step's number (dropout, warm-up) and epoch (schedule).
  * The step count advances by one per step; the epoch changes only here or at
  * lm_trainer_begin_epoch. A fresh trainer is at step 0 of epoch 0. */
-void lm_trainer_set_position(lm_trainer *t, long step, int epoch);
+LM_API void lm_trainer_set_position(lm_trainer *t, long step, int epoch);
 /* The first step of `epoch` comes next: with optim.restart the optimizer's state restarts when
  * the schedule drops at this epoch (epoch > 0). */
-void lm_trainer_begin_epoch(lm_trainer *t, int epoch);
+LM_API void lm_trainer_begin_epoch(lm_trainer *t, int epoch);
 
 /* Divergence check of the visible weights (a pass over them, so the caller chooses when):
  * LM_EDIVERGED naming the step when any is NaN or Inf. */
-lm_status lm_trainer_check_weights(lm_trainer *t);
+LM_API lm_status lm_trainer_check_weights(lm_trainer *t);
 
-lm_model *lm_trainer_model(lm_trainer *t);
-lm_optim *lm_trainer_optim(lm_trainer *t);
+LM_API lm_model *lm_trainer_model(lm_trainer *t);
+LM_API lm_optim *lm_trainer_optim(lm_trainer *t);
 /* Steps taken (the next step's number). */
-long lm_trainer_step_count(const lm_trainer *t);
-int lm_trainer_epoch(const lm_trainer *t);
+LM_API long lm_trainer_step_count(const lm_trainer *t);
+LM_API int lm_trainer_epoch(const lm_trainer *t);
 /* The visible weights w (the model's parameters): evaluate and save these. */
-float *lm_trainer_weights(lm_trainer *t);
+LM_API float *lm_trainer_weights(lm_trainer *t);
 
 /* ---- the training job ---- */
 
@@ -155,7 +157,7 @@ typedef struct {
     void (*log)(const char *line); /* one-line notes for the user, such as auto_hp's choice (may be NULL) */
 } lm_train_config;
 
-void lm_train_config_init(lm_train_config *c);
+LM_API void lm_train_config_init(lm_train_config *c);
 
 typedef struct {
     int epoch;          /* 0-based epoch the event belongs to */
@@ -191,17 +193,17 @@ typedef struct {
  * Train. Returns LM_EINVAL for bad configuration or data, LM_EIO when the run folder cannot be
  * written, LM_EDIVERGED when the loss or the weights stop being finite (the last good
  * checkpoint is kept). */
-lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
+LM_API lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
                        lm_train_result *res);
 
 /* Loss and accuracy (NAN without classes) of a model on a data set in evaluation mode, in
  * batches of `batch`; for the square loss on classes the targets are one-hot rows. */
-lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
+LM_API lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
                       double *mean_loss, double *accuracy);
 
 /* Load a checkpoint's weights and buffers (and normalisation statistics, if present, into
  * mean/std of length channels; may be NULL) into a model. */
-lm_status lm_checkpoint_load_model(const char *path, lm_model *m, float *mean, float *std,
+LM_API lm_status lm_checkpoint_load_model(const char *path, lm_model *m, float *mean, float *std,
                                    int channels, int *has_stats);
 
 #ifdef __cplusplus
