@@ -211,6 +211,10 @@ char *cli_options_json(const cli_command *c)
     cJSON *o = cJSON_CreateObject();
     for (int i = 0; i < c->nopts; i++) {
         const cli_opt *p = &c->opts[i];
+        if (!p->seen && !p->def && p->type != OPT_FLAG) { /* not given and no default: no value */
+            cJSON_AddNullToObject(o, p->name);
+            continue;
+        }
         switch (p->type) {
         case OPT_FLAG: cJSON_AddBoolToObject(o, p->name, *(int *)p->dest); break;
         case OPT_INT: cJSON_AddNumberToObject(o, p->name, *(int *)p->dest); break;

@@ -55,7 +55,8 @@ int cli_usage_error(const cli_command *c, const char *fmt, ...) __attribute__((f
 /* Report a library failure: "linmass CMD: message", returns 2 for bad input, 1 otherwise. */
 int cli_fail(const char *command, int status);
 
-/* Write the resolved options as a JSON object (for config.json). */
+/* Write the resolved options as a JSON object (for config.json); an option without a default
+ * that was not given is null. */
 char *cli_options_json(const cli_command *c);
 
 /* Progress and logs: on a terminal a bar redrawn in place, otherwise one plain line every few

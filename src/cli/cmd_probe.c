@@ -68,7 +68,7 @@ typedef struct {
 
 #define COMMON_OPTS(o, inputs_def, out_def)                                                                       \
     {"model", OPT_STRING, &(o).model, DEFAULT_MODEL, "model spec or preset (see linmass train --help)", 0},       \
-    {"param", OPT_STRING, &(o).param, "ntk", "parameterization: ntk (the theory's) or standard; --run: the run's", 0}, \
+    {"param", OPT_STRING, &(o).param, "ntk", "parameterization: ntk (the theory's) or standard; --run: the run's; --checkpoint: the one it records, else standard", 0}, \
     {"checkpoint", OPT_STRING, &(o).ckpt, NULL, "probe these weights (a linmass checkpoint of --model) instead of a random init", 0}, \
     {"run", OPT_STRING, &(o).run, NULL, "probe a training run folder: model, data, param, seed and checkpoint from it", 0}, \
     {"data", OPT_STRING, &(o).data, DEFAULT_DATA, "data source; the inputs are the first --inputs training samples", 0}, \
@@ -169,9 +169,9 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
         if (!cli_given(c, "seed")) s->data_seed = s->run->spec.seed;
         s->ckpt = s->run->checkpoint;
     }
-    int rc;
-    if ((rc = parse_param(c, param, &s->param))) return rc;
-    if ((rc = parse_output(c, o->output, &s->output))) return rc;
+    int rc = s->ckpt && !o->run ? cli_weights_param(c, s->ckpt, cli_given(c, "param") ? param : NULL, &s->param)
+                                : parse_param(c, param, &s->param);
+    if (rc || (rc = parse_output(c, o->output, &s->output))) return rc;
     if (o->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", o->inputs);
     if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
@@ -193,7 +193,7 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     s->K = (int)lm_shape_numel(lm_model_output_shape(s->m));
     if (s->output >= s->K)
         return cli_usage_error(c, "--output %d: the model has %d output%s (0..%d, or sum)", s->output, s->K, s->K == 1 ? "" : "s", s->K - 1);
-    int ch = s->train->shape.c, has_stats = 0;
+    int ch = s->train->shape.c;
     float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
     if (!mean || !sd) st = lm_fail(LM_ENOMEM, "out of memory");
     if (!st && s->run) {
@@ -201,9 +201,10 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
         s->normalized = s->run->normalized;
         if (s->normalized) memcpy(mean, s->run->mean, ch * sizeof *mean), memcpy(sd, s->run->std, ch * sizeof *sd);
     } else if (!st && s->ckpt) {
-        st = lm_checkpoint_load_model(s->ckpt, s->m, mean, sd, ch, &has_stats);
+        lm_weights_load_opts w = {mean, sd, ch, 0, 0, 0};
+        st = lm_weights_load(s->ckpt, s->m, &w);
         s->has_ckpt = 1;
-        if (!st) s->normalized = has_stats;
+        if (!st) s->normalized = w.has_stats, cli_note_index_shift(s->ckpt, s->model, w.index_shift);
     } else if (!st && !o->no_normalize && !s->alias) {
         st = lm_dataset_channel_stats(s->train, mean, sd);
         s->normalized = 1;
@@ -212,8 +213,6 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     if (!st && s->normalized && s->test) st = lm_dataset_normalize(s->test, mean, sd);
     free(mean), free(sd);
     if (st) return cli_fail(c->command, st);
-    if (s->ckpt && !o->run && !cli_given(c, "param") && lm_dist_rank() == 0)
-        fprintf(stderr, "note: --param %s assumed for the checkpoint (checkpoints do not record it; --run does)\n", param);
     size_t nin = lm_shape_numel(s->train->shape);
     s->x = to_f64(s->train->x, (size_t)s->n * nin);
     if (s->nt) s->xt = to_f64(s->test->x, (size_t)s->nt * nin);
