@@ -154,7 +154,8 @@ typedef struct {
     volatile sig_atomic_t *stop; /* polled after every step (NULL: never): once nonzero the run
                                     checkpoints and returns LM_EINTERRUPTED. Under mpirun the ranks
                                     agree, so every rank stops after the same step: the first
-                                    after which any rank's flag was set */
+                                    after which any rank's flag was set; then every rank's flag
+                                    holds the largest value any rank's held */
     long max_train;     /* use only the first max_train training samples (0: all); for kernel
                            models these are also the centres */
     int auto_samples;   /* optim.auto_hp: the constants come from at most this many samples (and,

@@ -150,16 +150,20 @@ static volatile sig_atomic_t stop_signal; /* the signal that asked the run to st
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
 /* SIGINT and SIGTERM set stop_signal, once: the handler resets itself, so a second signal ends
- * the program at once (the last checkpoint, written atomically, stays whole). */
-static void catch_stop_signals(int on)
+ * the program at once (the last checkpoint, written atomically, stays whole). A signal ignored
+ * when the program started (a background job of a shell without job control) stays ignored.
+ * One that comes after the run's last step changes nothing: the run is whole, and its plots and
+ * report are written. */
+static void catch_stop_signals(void)
 {
-    struct sigaction sa;
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
-    sa.sa_flags = on ? SA_RESTART | SA_RESETHAND : 0;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    for (int i = 0; i < 2; i++)
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
 }
 
 /* The folder in single quotes unless it is plain (letters, digits, / . _ - + , : =). */
@@ -196,7 +200,6 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
     tc->stop = &stop_signal;
     lm_train_result r;
     lm_status st = lm_train_run(tc, on_event, &p, &r);
-    catch_stop_signals(0); /* the run is over: a signal now ends the program as usual */
     if (p.tty) fprintf(stderr, "\r\033[K");
     if (st == LM_EINTERRUPTED) return interrupted(tc, &r);
     if (st) {
@@ -216,7 +219,7 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
 
 int cmd_train(int argc, char **argv)
 {
-    catch_stop_signals(1); /* first: a signal from now on stops the run cleanly */
+    catch_stop_signals(); /* first: a signal from now on stops the run cleanly */
     lm_train_config tc;
     lm_train_config_init(&tc);
     train_cli_opts o;

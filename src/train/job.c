@@ -102,6 +102,21 @@ static lm_status make_event(lm_job *r, const plan *p, double factor, int end, in
     return st ? st : evaluate(r, r->test, &ev->test_loss, &ev->test_acc);
 }
 
+/* Every rank's stop flag set to the largest of them, so that every rank reports the same. */
+static lm_status agree_flag(lm_job *r)
+{
+    double *v = calloc(r->ranks, sizeof *v);
+    size_t *lo = calloc(r->ranks + 1, sizeof *lo);
+    lm_status st = v && lo ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
+    for (int i = 0; !st && i <= r->ranks; i++) lo[i] = (size_t)i;
+    if (!st) v[r->rank] = *r->c->stop;
+    if (!st) st = lm_dist_allgather_rows_f64(v, 1, lo);
+    for (int i = 0; !st && i < r->ranks; i++)
+        if (v[i] > *r->c->stop) *r->c->stop = (sig_atomic_t)v[i];
+    free(v), free(lo);
+    return st;
+}
+
 /* The stop flag and ckpt_minutes' clock, agreed by every rank (one collective per step when
  * either is in use): *stop when any rank's flag is set, *timed when rank 0's clock says. */
 static lm_status poll(lm_job *r, int *stop, int *timed)
@@ -111,7 +126,7 @@ static lm_status poll(lm_job *r, int *stop, int *timed)
     lm_status st = r->ranks > 1 && (c->stop || c->ckpt_minutes > 0) ? lm_dist_allreduce_f64(flags, 2) : LM_OK;
     *stop = flags[0] > 0;
     *timed = flags[1] > 0;
-    return st;
+    return !st && *stop && r->ranks > 1 ? agree_flag(r) : st;
 }
 
 static lm_status save(lm_job *r)
