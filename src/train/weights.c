@@ -75,7 +75,7 @@ static void list_names(char *buf, size_t len, int n, const char *(*name)(const v
 {
     size_t k = 0;
     buf[0] = '\0';
-    int shown = n < 8 ? n : 8;
+    int shown = n < 12 ? n : 12;
     for (int i = 0; i < shown && k < len; i++) {
         char s[96];
         shape(src, i, s, sizeof s);
