@@ -176,8 +176,8 @@ const char *lm_optim_option_name(unsigned bit);
 unsigned lm_optim_kind_options(lm_optim_kind k);
 
 /* The value of option `bit` in c as text, as lm_optim_config_set reads it back: a number in the
- * fewest of 15 or 17 significant digits that reads back exactly ("0.01"), 0 or 1 for nesterov, restart and auto, a schedule
- * spec. Returns the length it needed (0 for an unknown bit). */
+ * fewer of 15 or 17 significant digits that reads back exactly ("0.01"), 0 or 1 for nesterov,
+ * restart and auto, a schedule spec. Returns the length it needed (0 for an unknown bit). */
 size_t lm_optim_config_format(const lm_optim_config *c, unsigned bit, char *buf, size_t len);
 
 /* Check ranges (lr, eta1 > 0; eta2, weight decay >= 0; momentum, gamma, betas in [0, 1);

@@ -7,11 +7,12 @@
  * augmentation, evaluation, metrics and checkpoints around the step. A run writes into its
  * folder (run.h): config.json, metrics.jsonl (one JSON object per logged step and per epoch)
  * and checkpoints/last.safetensors (weights, buffers, optimizer state, step, epoch and position
- * in the epoch, the running sums of the metrics; written atomically). A stop flag polled after
- * every step ends a run early at a clean point with a checkpoint (LM_EINTERRUPTED), from which
- * a resume continues as if nothing had happened. Everything random is a pure function of (seed, epoch,
- * step), so a resumed run continues bit-identically to an uninterrupted one with the same seed
- * and thread count. Progress is reported through a callback; the library prints nothing.
+ * in the epoch, the running sums of the metrics; written atomically). Everything random is a
+ * pure function of (seed, epoch, step), so a resumed run continues bit-identically to an
+ * uninterrupted one with the same seed and thread count. A stop flag polled after every step
+ * ends a run early at a clean point with a checkpoint (LM_EINTERRUPTED), from which a resume
+ * continues as if nothing had happened. Progress is reported through a callback; the library
+ * prints nothing.
  *
  * Under mpirun (lm_dist_size() > 1, see dist.h) lm_train_run is collective: every rank loads the
  * data and holds the model; batch b of the common order (from the seed) is split in contiguous
@@ -166,9 +167,9 @@ typedef struct {
     const char *config_json; /* the options as given, a JSON object with lm_run_spec's keys,
                                 written to OUT/config.json once the run is set up (may be NULL;
                                 lm_run_write_config) with an object "resolved" added: "version"
-                                (lm_version()), "param", "optimizer" (lm_train_hparams_json: every
-                                hyper-parameter the optimizer steps with, after defaults and
-                                auto_hp, and the schedule), for linear and kernel models
+                                (lm_version()), "param", "optimizer" (every hyper-parameter the
+                                optimizer steps with, after defaults and auto_hp, the form MaSS
+                                steps in, the schedule), "init_from", for linear and kernel models
                                 "model_spec" (the expanded alias) and "normalized", and with
                                 auto_hp "auto" (the constants behind the choice) */
     void (*log)(const char *line); /* one-line notes for the user, such as auto_hp's choice (may be NULL) */
@@ -264,8 +265,8 @@ lm_status lm_checkpoint_load_model(const char *path, lm_model *m, float *mean, f
 /* What a weights file records about the model it is for, read before the model is built. */
 typedef struct {
     int plain;           /* 1: a plain state_dict, which records nothing */
-    int has_param;       /* 1: the parameterisation is recorded (checkpoints of linmass >= 0.1
-                            training runs, metadata "param") */
+    int has_param;       /* 1: the parameterisation is recorded (metadata "param", which
+                            training's checkpoints carry) */
     lm_param_kind param;
 } lm_weights_info;
 

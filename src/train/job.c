@@ -156,7 +156,8 @@ static lm_status after_step(lm_job *r, const plan *p, double factor, lm_train_ca
     if (cb) cb(ctx, ev);
     if (*epoch_done) r->epoch++, r->epoch_pos = 0;
     if (ckpt && (st = save(r))) return st;
-    if (stop) return lm_fail(LM_EINTERRUPTED, "stopped on request after step %ld of %ld; the checkpoint is %s", step, p->total, r->ckpt);
+    if (stop && step < p->total) /* a stop asked for in the last step changes nothing */
+        return lm_fail(LM_EINTERRUPTED, "stopped on request after step %ld of %ld; the checkpoint is %s", step, p->total, r->ckpt);
     return LM_OK;
 }
 
