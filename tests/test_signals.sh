@@ -7,6 +7,8 @@
 # Even trials raise the signal inside the program at a random step (LINMASS_KILL_AT_STEP with
 # LINMASS_KILL_SIGNAL); odd ones send it from outside once the run has started (config.json
 # written), after a random delay, so it lands anywhere: in a step, an evaluation, a checkpoint.
+# A second signal ends the program at once. A sweep stopped by SIGINT reports the widths done,
+# with the values of a sweep over those widths alone.
 set -uo pipefail
 set -m # job control: background runs receive SIGINT like foreground ones
 bin=${LINMASS_BIN:-build/linmass}
@@ -94,6 +96,25 @@ wait $pid
 rc=$?
 [ $rc = 143 ] && ok || no "two SIGTERMs: exit $rc"
 "$bin" train --resume --out "$out" >/dev/null 2>&1 && ok || no "--resume after two SIGTERMs failed"
+
+# sweep: SIGINT after the first two widths; the widths done are reported as a sweep of their own,
+# with the values a sweep over just those widths gives
+sw=(sweep width --probe hessian --template "dense:W,tanh,dense:W,tanh,dense:1" --seeds 2 --inputs 4 --threads 1)
+"$bin" "${sw[@]}" --widths 8,16,2048,4096 --out "$dir/sweep-cut" >/dev/null 2>"$dir/sweep.err" &
+pid=$!
+for ((w = 0; w < 3000; w++)); do grep -q "width 16 seed 2/2" "$dir/sweep.err" && break; sleep 0.01; done
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 130 ] && grep -q "stopped by SIGINT after 2 of 4 widths; they are in $dir/sweep-cut" "$dir/sweep.err" && ok ||
+    { no "sweep: SIGINT gave exit $rc:"; tail -3 "$dir/sweep.err"; }
+"$bin" "${sw[@]}" --widths 8,16 --out "$dir/sweep-two" >/dev/null 2>&1 || no "the sweep over two widths failed"
+"$py" - "$dir/sweep-cut/result.json" "$dir/sweep-two/result.json" <<'PY' && ok || no "sweep: the partial result"
+import json, sys
+cut, two = (json.load(open(f)) for f in sys.argv[1:])
+assert cut["widths"] == [8, 16] and cut["widths_planned"] == 4, (cut["widths"], cut.get("widths_planned"))
+assert cut["values"] == two["values"] and cut["slope"] == two["slope"], (cut["values"], two["values"])
+PY
 
 echo "signals: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -143,28 +143,7 @@ static void print_json_summary(const lm_train_config *c, const lm_train_result *
     cJSON_Delete(o);
 }
 
-/* ---- signals ---- */
-
-static volatile sig_atomic_t stop_signal; /* the signal that asked the run to stop, 0: none */
-
-static void on_stop_signal(int sig) { stop_signal = sig; }
-
-/* SIGINT and SIGTERM set stop_signal, once: the handler resets itself, so a second signal ends
- * the program at once (the last checkpoint, written atomically, stays whole). A signal ignored
- * when the program started (a background job of a shell without job control) stays ignored.
- * One that comes after the run's last step changes nothing: the run is whole, and its plots and
- * report are written. */
-static void catch_stop_signals(void)
-{
-    static const int sigs[2] = {SIGINT, SIGTERM};
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
-    for (int i = 0; i < 2; i++)
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
-}
+/* ---- the run ---- */
 
 /* The folder in single quotes unless it is plain (letters, digits, / . _ - + , : =). */
 static void shell_word(const char *s, char *buf, size_t len)
@@ -181,13 +160,12 @@ static void shell_word(const char *s, char *buf, size_t len)
 /* The run stopped on a signal: where its checkpoint is and how to go on; 128 + the signal. */
 static int interrupted(const lm_train_config *tc, const lm_train_result *r)
 {
-    int sig = stop_signal ? stop_signal : SIGINT;
+    int sig = *tc->stop ? *tc->stop : SIGINT;
     if (lm_dist_rank() == 0) {
         char out[2200], launcher[64] = "";
         shell_word(tc->out, out, sizeof out);
         if (lm_dist_size() > 1) snprintf(launcher, sizeof launcher, "mpirun -np %d ", lm_dist_size());
-        fprintf(stderr, "linmass train: stopped by %s after step %ld; checkpoint %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-                r->steps, r->checkpoint);
+        fprintf(stderr, "linmass train: stopped by %s after step %ld; checkpoint %s\n", cli_signal_name(sig), r->steps, r->checkpoint);
         fprintf(stderr, "resume with: %slinmass train --resume --out %s\n", launcher, out);
     }
     return 128 + sig;
@@ -197,7 +175,9 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
 {
     progress p = {json, cli_stderr_is_tty() && lm_dist_rank() == 0, cli_now(), command};
     tc->config_json = options_json;
-    tc->stop = &stop_signal;
+    /* from here on SIGINT and SIGTERM stop the run after a step, with a checkpoint; one that comes
+     * after the last step changes nothing: the run is whole, and its plots and report are written */
+    tc->stop = cli_catch_stop_signals();
     lm_train_result r;
     lm_status st = lm_train_run(tc, on_event, &p, &r);
     if (p.tty) fprintf(stderr, "\r\033[K");
@@ -219,7 +199,6 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
 
 int cmd_train(int argc, char **argv)
 {
-    catch_stop_signals(); /* first: a signal from now on stops the run cleanly */
     lm_train_config tc;
     lm_train_config_init(&tc);
     train_cli_opts o;
