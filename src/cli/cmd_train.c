@@ -229,34 +229,6 @@ static void print_eval(int json, double loss, double acc, size_t n)
     if (!json && !isnan(acc)) printf("  accuracy %.4f  (%zu samples)\n", acc, n);
 }
 
-/* The parameterisation of a weights file: --param, else the one the file records, else standard
- * (PyTorch's layers), said in a note. 0 or the exit code. */
-int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param)
-{
-    lm_weights_info info;
-    if (given && strcmp(given, "standard") && strcmp(given, "ntk"))
-        return cli_usage_error(c, "--param: '%s' is not standard or ntk", given);
-    if (given) {
-        *param = strcmp(given, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
-        return 0;
-    }
-    lm_status st = lm_weights_info_read(file, &info);
-    if (st) return cli_fail(c->command, st);
-    *param = info.has_param ? info.param : LM_PARAM_STANDARD;
-    if (!info.has_param && lm_dist_rank() == 0)
-        fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
-                "give --param to choose\n", file, info.plain ? "a plain state_dict" : "an older checkpoint");
-    return 0;
-}
-
-/* A note when the file's layers were numbered lower than the model's (lm_weights_load). */
-void cli_note_index_shift(const char *file, const char *model, int shift)
-{
-    if (shift && lm_dist_rank() == 0)
-        fprintf(stderr, "note: %s numbers its layers %d lower than --model %s (it flattens in forward(), not in a layer): "
-                "tensor k.* loaded as (k+%d).*\n", file, shift, model, shift);
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = NULL;
