@@ -311,6 +311,7 @@ static void begin(search *s, lm_theory_method method, lm_theory_method last, int
 /* What the searches of one call share. */
 typedef struct {
     lm_constants c;
+    lm_moments_range range; /* the operator works on the range of H, as lm_theory_rate does */
     lm_op_prep prep;
     search s;
     int grid, blas;
@@ -324,15 +325,21 @@ static lm_status open_session(session *t, const lm_moments *mo, int m, const lm_
     memset(t, 0, sizeof *t);
     lm_status st = lm_moments_check(mo);
     if (!st) st = mo->kind == LM_MOMENTS_DATA ? lm_linreg_constants(mo->X, mo->n, mo->d, m, &t->c) : lm_moments_constants(mo, m, &t->c);
+    if (!st) st = lm_moments_on_range(mo, &t->range);
     if (st) return st;
+    mo = &t->range.mo;
     t->grid = opts && opts->grid ? opts->grid : lm_theory_default_grid(mo);
-    if (t->grid < 5) return lm_fail(LM_EINVAL, "theory: grid of %d points per parameter (>= 5)", t->grid);
     int diagonal = lm_moments_is_diagonal(mo);
-    st = lm_op_check(mo, LM_THEORY_MASS, (lm_theory_hp){t->c.sgd_lr, 0, 0}, m, diagonal);
-    if (st) return st;
+    if (t->grid < 5) st = lm_fail(LM_EINVAL, "theory: grid of %d points per parameter (>= 5)", t->grid);
+    if (!st) st = lm_op_check(mo, LM_THEORY_MASS, (lm_theory_hp){t->c.sgd_lr, 0, 0}, m, diagonal);
+    if (st) {
+        lm_moments_range_free(&t->range);
+        return st;
+    }
     t->blas = lm_blas_single();
     st = lm_op_prepare(mo, m, diagonal, &t->prep);
     if (st) {
+        lm_moments_range_free(&t->range);
         lm_blas_restore(t->blas);
         return st;
     }
@@ -345,6 +352,7 @@ static lm_status open_session(session *t, const lm_moments *mo, int m, const lm_
 static void close_session(session *t)
 {
     lm_op_prep_free(&t->prep);
+    lm_moments_range_free(&t->range);
     lm_blas_restore(t->blas);
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linmass/probe.h"
 #include "theory/theory_internal.h"
 
 void lm_symmetrize_upper(int d, double *A)
@@ -101,4 +102,50 @@ lm_status lm_moments_fourth(const lm_moments *mo, const double *A, double *out)
     sandwich(d, 2, mo->H, A, tmp, tr, out);
     free(tmp);
     return LM_OK;
+}
+
+/* Rows of X (n x d) in the basis of the r eigenvectors U (r x d, rows): out = X U^T, n x r. */
+static void project_rows(int n, int d, int r, const double *X, const double *U, double *out)
+{
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r, d, 1, X, d, U, d, 0, out, r);
+}
+
+lm_status lm_moments_on_range(const lm_moments *mo, lm_moments_range *r)
+{
+    memset(r, 0, sizeof *r);
+    r->mo = *mo;
+    r->rank = mo->d;
+    lm_status st = lm_moments_check(mo);
+    if (st || mo->kind == LM_MOMENTS_DECOUPLED) return st; /* diagonal: every sigma_i^2 > 0 */
+    int d = mo->d;
+    size_t dd = (size_t)d * d;
+    double *H = malloc(sizeof *H * dd), *U = malloc(sizeof *U * dd), *w = malloc(sizeof *w * (size_t)d);
+    st = H && U && w ? lm_moments_second(mo, H) : lm_fail(LM_ENOMEM, "moments: no memory (d = %d)", d);
+    if (!st) st = lm_sym_eig(d, H, w, U);
+    int k = 0; /* eigenvalues are ascending: the first k are numerically zero */
+    while (!st && k < d && !(w[k] > LM_MOMENTS_RANGE_TOL * w[d - 1])) k++;
+    int rank = d - k;
+    if (!st && rank > 0 && rank < d) {
+        const double *Ur = U + (size_t)k * d;
+        size_t rows = mo->kind == LM_MOMENTS_DATA ? (size_t)mo->n : (size_t)rank;
+        r->buf = malloc(sizeof *r->buf * rows * rank);
+        if (!r->buf) st = lm_fail(LM_ENOMEM, "moments: no memory for the range (rank %d)", rank);
+        else if (mo->kind == LM_MOMENTS_DATA) {
+            project_rows(mo->n, d, rank, mo->X, Ur, r->buf);
+            r->mo.X = r->buf;
+        } else { /* U_r H U_r^T = diag of the non-zero eigenvalues */
+            memset(r->buf, 0, sizeof *r->buf * (size_t)rank * rank);
+            for (int i = 0; i < rank; i++) r->buf[(size_t)i * rank + i] = w[k + i];
+            r->mo.H = r->buf;
+        }
+        r->mo.d = r->rank = rank;
+    }
+    free(H), free(U), free(w);
+    return st;
+}
+
+void lm_moments_range_free(lm_moments_range *r)
+{
+    free(r->buf);
+    r->buf = NULL;
 }

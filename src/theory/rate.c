@@ -1,5 +1,5 @@
 /* The exact asymptotic rate rho of E|w - w*|^2: the spectral radius of the second-moment
- * operator (docs/theory.md §2.3). */
+ * operator (docs/theory.md §2.3), on the range of H (lm_moments_on_range). */
 #include <stdlib.h>
 
 #include "core/parallel.h"
@@ -17,11 +17,14 @@ lm_status lm_theory_rate(const lm_moments *mo, lm_theory_method method, lm_theor
     /* small matrices: OpenBLAS's threads cost more than they give (0.06 s on one thread
      * against 0.97 s on many for d = 10) */
     int threads = lm_blas_single();
-    double *M;
+    double *M = NULL;
     int n;
-    lm_status st = lm_theory_operator(mo, method, hp, m, lm_moments_is_diagonal(mo), &M, &n);
+    lm_moments_range r;
+    lm_status st = lm_moments_on_range(mo, &r);
+    if (!st) st = lm_theory_operator(&r.mo, method, hp, m, lm_moments_is_diagonal(&r.mo), &M, &n);
     if (!st) st = lm_spectral_radius(n, M, rho);
     free(M);
+    lm_moments_range_free(&r);
     lm_blas_restore(threads);
     return st;
 }

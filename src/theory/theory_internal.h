@@ -18,6 +18,21 @@ lm_status lm_moments_check(const lm_moments *mo);
 /* Copies the upper triangle of the row-major d x d A down. */
 void lm_symmetrize_upper(int d, double *A);
 
+/* The moments restricted to the range of H (docs/theory.md §2.3). On rank-deficient data the
+ * error's component in the null space of H never moves (and is zero from w0 = 0 to the
+ * minimum-norm w*), so the operator on all of R^d has the eigenvalue 1 from that component and
+ * rho is the spectral radius on the range: DATA rows and the GAUSSIAN covariance are rewritten
+ * in the basis of the eigenvectors of H with eigenvalues above LM_MOMENTS_RANGE_TOL * lambda_max.
+ * r->mo is *mo itself (r->rank = d) when H has full rank or the kind is DECOUPLED. */
+#define LM_MOMENTS_RANGE_TOL 1e-10
+typedef struct {
+    lm_moments mo;
+    int rank;
+    double *buf; /* owned: the projected rows or covariance */
+} lm_moments_range;
+lm_status lm_moments_on_range(const lm_moments *mo, lm_moments_range *r);
+void lm_moments_range_free(lm_moments_range *r);
+
 /* ---- operator.c ---- */
 
 /* What the operator needs besides the hyper-parameters: H and G(E) = E[Hb E Hb] for the basis
