@@ -1,4 +1,5 @@
 #!/bin/bash
+# ctest-labels: slow
 # SIGTERM and SIGINT stop a training run cleanly: 10 trials of each at random moments (seeded
 # RANDOM: the same moments every time). Each stopped run exits 143 (SIGTERM) or 130 (SIGINT),
 # leaves a checkpoint and says on stderr the exact command that resumes it; that command, run as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ctest-labels: slow
 # Weights from PyTorch: plain state_dicts (tests/fixtures/state_dict, written by
 # tools/gen_state_dict_torch.py with tools/export_torch.py, as safetensors.torch.save_file writes
 # them) load for `eval`, `probe` and `train --init-from` with the --model spec the exporter

@@ -1,4 +1,5 @@
 #!/bin/bash
+# ctest-labels: slow
 # Run folders that record what they did and resume from what they hold:
 #  1. --resume on an empty folder, on one holding only config.json, and (the same command line
 #     reused) after a kill -9 before the first checkpoint: the run starts from the beginning with
