@@ -244,7 +244,6 @@ static int sweep_lr(const cli_command *c, lm_sweep_opts *so)
 typedef struct {
     int seeds;
     double t0;
-    double *values; /* every model's value as it comes, width by width (lm_sweep_result's layout) */
     int done, total; /* models done, of */
     volatile sig_atomic_t *stop;
 } sweep_progress;
@@ -254,7 +253,6 @@ static lm_status on_model(void *ctx, const lm_sweep_model *m)
     sweep_progress *p = ctx;
     fprintf(stderr, "sweep: width %d seed %d/%d: %.6g  (%.1f s)\n", m->width, m->seed_index + 1, p->seeds, m->value,
             cli_now() - p->t0);
-    p->values[(size_t)m->width_index * p->seeds + m->seed_index] = m->value;
     p->done++; /* a stop asked for in the last model changes nothing */
     return *p->stop && p->done < p->total ? lm_fail(LM_EINTERRUPTED, "stopped by %s", cli_signal_name(*p->stop)) : LM_OK;
 }
@@ -382,30 +380,16 @@ static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sw
     return rc;
 }
 
-/* Stopped by a signal: the widths whose every seed is done, reported as a sweep of their own
- * (the slope needs two of them); 128 + the signal. */
-static int sweep_stopped(const sweep_cli *w, const lm_sweep_opts *so, const sweep_progress *p)
+/* Stopped by a signal: the widths whose every seed is done (lm_sweep_width), reported as a sweep
+ * of their own; 128 + the signal. */
+static int sweep_stopped(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r, const sweep_progress *p)
 {
-    int sig = *p->stop, nw = p->done / w->seeds, seeds = w->seeds, rc = 0;
+    int sig = *p->stop, nw = r->n_widths, rc = 0;
     sweep_cli part = *w;
     part.nw = nw;
-    lm_sweep_result r = {.values = p->values, .mean = calloc(nw + 1, sizeof(double)), .sd = calloc(nw + 1, sizeof(double)),
-                         .n_widths = nw, .seeds = seeds};
-    double *lw = malloc(((size_t)nw * seeds + 1) * sizeof *lw);
-    if (!r.mean || !r.sd || !lw) rc = cli_fail(w->c.command, lm_fail(LM_ENOMEM, "out of memory"));
-    for (int i = 0; !rc && i < nw; i++) {
-        const double *v = p->values + (size_t)i * seeds;
-        double ss = 0;
-        for (int s = 0; s < seeds; s++) r.mean[i] += v[s] / seeds, lw[(size_t)i * seeds + s] = w->widths[i];
-        for (int s = 0; s < seeds; s++) ss += (v[s] - r.mean[i]) * (v[s] - r.mean[i]);
-        r.sd[i] = seeds > 1 ? sqrt(ss / (seeds - 1)) : 0;
-    }
-    r.fit = (lm_fit){NAN, NAN, NAN, NAN, NAN, NAN, 0};
-    if (!rc && nw >= 2 && lm_loglog_fit(lw, r.values, nw * seeds, &r.fit)) r.fit = (lm_fit){NAN, NAN, NAN, NAN, NAN, NAN, 0};
-    if (!rc && nw > 0) rc = sweep_report(&part, so, &r, cli_now() - p->t0, w->nw);
+    if (nw > 0) rc = sweep_report(&part, so, r, cli_now() - p->t0, w->nw);
     fprintf(stderr, "linmass sweep: stopped by %s after %d of %d widths%s%s\n", cli_signal_name(sig), nw, w->nw,
             nw > 0 && !rc ? "; they are in " : " (nothing to write)", nw > 0 && !rc ? w->out : "");
-    free(r.mean), free(r.sd), free(lw);
     return 128 + sig;
 }
 
@@ -413,19 +397,16 @@ static int sweep_stopped(const sweep_cli *w, const lm_sweep_opts *so, const swee
 static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
 {
     int rc;
-    sweep_progress prog = {w->seeds, cli_now(), calloc((size_t)w->nw * w->seeds, sizeof(double)), 0, w->nw * w->seeds,
-                           cli_catch_stop_signals()};
-    if (!prog.values) return cli_fail(w->c.command, lm_fail(LM_ENOMEM, "out of memory"));
+    sweep_progress prog = {w->seeds, cli_now(), 0, w->nw * w->seeds, cli_catch_stop_signals()};
     so->on_model = on_model;
     so->hook_ctx = &prog;
     fprintf(stderr, "sweep: %s over widths %s, %d seed%s, %d inputs ...\n", values[w->vi].label, w->widths_text, w->seeds,
             w->seeds == 1 ? "" : "s", w->inputs);
     lm_sweep_result r = {0};
     lm_status st = lm_sweep_width(so, &r);
-    if (st == LM_EINTERRUPTED) rc = sweep_stopped(w, so, &prog);
+    if (st == LM_EINTERRUPTED) rc = sweep_stopped(w, so, &r, &prog);
     else rc = st ? sweep_failed(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0, w->nw);
     lm_sweep_free(&r);
-    free(prog.values);
     return rc;
 }
 
