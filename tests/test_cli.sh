@@ -35,7 +35,7 @@ bad "--lr" "needs a value" -- train --lr
 bad "--batch" "not a whole number" -- train --batch ten
 bad "--batch 0" -- train --batch 0
 bad "--epochs" -- train --epochs -1
-bad "lr 'nan'" "not a finite number" -- train --lr nan
+bad "--lr: 'nan'" "not a finite number" -- train --lr nan
 bad "--optim" "rmsprop" -- train --optim rmsprop
 bad "--param" -- train --param mean-field
 bad "given twice" -- train --seed 1 --seed 2
@@ -61,6 +61,8 @@ for p in train t10k; do # two 4x4 images, labels 0 and 1
 done
 "$bin" train "${S[@]}" --steps 2 --out "$fix/run" >/dev/null 2>&1 || echo "FAIL: the run for the --resume cases"
 cp "$fix/run/config.json" "$fix/config.before"
+# the same run without its config.json: --resume checks the checkpoint itself
+mkdir -p "$fix/bare" && cp -r "$fix/run/checkpoints" "$fix/bare/"
 bad "more than 100000000" -- train --data synth:linreg:n=20,d=4 --model dense:200000000
 bad "more than 100000000" "res:8181" -- train --data "idx:$fix/img" --model res:8181,gap,dense:10
 bad "--threads 100000" "0..1024" -- train "${S[@]}" --threads 100000
@@ -71,8 +73,8 @@ bad "--steps -5" -- train --steps -5
 bad "--data" "needs a value" -- train --data
 bad "--resume takes no value" -- train --resume=1
 bad "--model given twice" -- train --model dense:1 --model conv:4x3
-bad "lr '1e400'" -- train --lr 1e400
-bad "momentum 'abc'" -- train --momentum abc
+bad "--lr: '1e400'" -- train --lr 1e400
+bad "--momentum: 'abc'" -- train --momentum abc
 bad "nesterov '2'" -- train "${S[@]}" --nesterov 2
 bad "unknown option '--'" -- train --
 bad "unexpected argument '-x'" -- train -x
@@ -94,10 +96,14 @@ bad "classes" "'0'" -- train --data "idx:$fix/img:classes=0"
 bad "synth:linreg" "'-5'" -- train --data synth:linreg:n=-5
 bad "cond" -- train --data synth:linreg:n=20,d=4,cond=0 --model dense:1
 bad "unknown data source" "nosuch:x" -- train --data nosuch:x
-bad "resume: " "No such file" -- train "${S[@]}" --resume
-bad "not 'dense:2,relu,dense:1'" -- train --data synth:linreg:n=20,d=4 --model dense:2,relu,dense:1 --resume --out "$fix/run"
-bad "seed 0, not 3" -- train "${S[@]}" --resume --out "$fix/run" --seed 3
-bad "optimizer sgd, not adam" -- train "${S[@]}" --resume --out "$fix/run" --optim adam
+bad "already holds a run" "--resume" "--overwrite" -- train "${S[@]}" --out "$fix/run"
+bad "give one" -- train "${S[@]}" --out "$fix/run" --resume --overwrite
+bad "--model contradicts the run" '"dense:1"' -- train --data synth:linreg:n=20,d=4 --model dense:2,relu,dense:1 --resume --out "$fix/run"
+bad "--seed contradicts the run" "seed 0" -- train "${S[@]}" --resume --out "$fix/run" --seed 3
+bad "--optim contradicts the run" '"sgd"' -- train "${S[@]}" --resume --out "$fix/run" --optim adam
+bad "not 'dense:2,relu,dense:1'" -- train --data synth:linreg:n=20,d=4 --model dense:2,relu,dense:1 --resume --out "$fix/bare"
+bad "seed 0, not 3" -- train "${S[@]}" --resume --out "$fix/bare" --seed 3
+bad "optimizer sgd, not adam" -- train "${S[@]}" --resume --out "$fix/bare" --optim adam
 cmp -s "$fix/run/config.json" "$fix/config.before" && pass=$((pass+1)) ||
     { fail=$((fail+1)); echo "FAIL: a refused --resume rewrote the run's config.json"; }
 bad "is a directory" -- eval --checkpoint "$fix/folder" --model dense:1 --data synth:linreg:n=20,d=4

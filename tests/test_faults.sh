@@ -83,12 +83,8 @@ for ((t = 0; t < trials; t++)); do
         wait $pid 2>/dev/null
         [ $? = 137 ] && killed=$((killed + 1)) # the run may also have finished first
     fi
-    # a kill before the first checkpoint leaves nothing to resume from: start again, as a user would
-    if [ -f "$out/checkpoints/last.safetensors" ]; then
-        "$bin" train "${args[@]}" --resume >/dev/null 2>"$dir/err" || { no "trial $t: --resume failed"; cat "$dir/err"; }
-    else
-        "$bin" train "${args[@]}" >/dev/null 2>"$dir/err" || { no "trial $t: rerun failed"; cat "$dir/err"; }
-    fi
+    # a kill before the first checkpoint leaves nothing to resume from: --resume starts again
+    "$bin" train "${args[@]}" --resume >/dev/null 2>"$dir/err" || { no "trial $t: --resume failed"; cat "$dir/err"; }
     pairs+=(same "$dir/full$k/checkpoints/last.safetensors" "$out/checkpoints/last.safetensors")
 done
 (cd "$root" && check "${pairs[@]}") && ok || no "kill -9 and --resume is not bit-identical"

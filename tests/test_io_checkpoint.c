@@ -1,7 +1,8 @@
 // ctest-labels: io
 /* Checkpoints: save and load back bit-exactly (parameters, an I64 scalar buffer, optimizer
  * state, metadata), shape/dtype/missing-tensor refusals with the documented messages, F32 to
- * F64 widening, refusal of files that are no linmass checkpoint, and an atomic overwrite that
+ * F64 widening, refusal of files that are no linmass checkpoint (lm_checkpoint_open_weights opens
+ * a plain state_dict as weights), and an atomic overwrite that
  * fails halfway and leaves the last good checkpoint readable. */
 #include <signal.h>
 #include <stdint.h>
@@ -201,6 +202,28 @@ static void test_not_a_checkpoint(void)
     expect_refused(path_in("absent.safetensors"), "absent.safetensors");
 }
 
+/* lm_checkpoint_open_weights: a plain state_dict (no metadata, or PyTorch's "format": "pt")
+ * opens with an info of zeros; a file that says it is a linmass checkpoint is checked whole. */
+static void test_open_weights(void)
+{
+    const char *plains[2] = {write_st("plain.safetensors", NULL, 0), NULL};
+    const char *pt[] = {"format", "pt"};
+    plains[1] = write_st("pt.safetensors", pt, 1);
+    for (int i = 0; i < 2; i++) {
+        lm_checkpoint *c = NULL;
+        CHECK(lm_checkpoint_open_weights(plains[i], &c) == LM_OK && c);
+        if (!c) continue;
+        const lm_ckpt_info *in = lm_checkpoint_info(c);
+        CHECK(in->format_version == 0 && in->step == 0 && !in->optimizer && !in->optim_json && !in->model && in->n_extra == 0);
+        CHECK(lm_checkpoint_has(c, "x"));
+        lm_checkpoint_close(c);
+    }
+    const char *nover[] = {BASE};
+    lm_checkpoint *c = (lm_checkpoint *)1;
+    CHECK(lm_checkpoint_open_weights(write_st("nover2.safetensors", nover, 7), &c) == LM_EINVAL && c == NULL);
+    CHECK(msg_has("'format_version' is missing"));
+}
+
 static void test_save_refusals(void)
 {
     state s;
@@ -270,6 +293,7 @@ int main(void)
     test_round_trip();
     test_mismatches();
     test_not_a_checkpoint();
+    test_open_weights();
     test_save_refusals();
     test_failed_overwrite();
     check_remove_tmpdir(dir);

@@ -5,7 +5,8 @@
 # included), and with --sync-bn so does a model with batch norm (weights, running statistics and
 # the test loss; an empty share included), while without it the weights differ; two launches
 # of the same job are bit-identical; a rank killed mid-run fails the whole job and leaves the
-# last checkpoint intact; --resume finishes it with 1 or 2 ranks.
+# last checkpoint intact; --resume finishes it with 1 or 2 ranks; SIGTERM on one rank stops
+# every rank after the same step with a checkpoint, from which --resume ends bit-identically.
 # Skipped, with a note, when mpirun is missing.
 set -euo pipefail
 bin=${LINMASS_BIN:-build/linmass}
@@ -87,6 +88,18 @@ echo "resumed with 2 ranks, against the uninterrupted 2-rank run:"
 "${mpi[@]}" "$bin" train "${common[@]}" --out "$dir/cut" --resume >/dev/null
 compare "$(ckpt two)" "$(ckpt cut)" 0
 [ "$(wc -l <"$dir/cut/metrics.jsonl")" = 20 ] || { echo "FAIL: expected 20 metrics lines after resume"; exit 1; }
+
+echo "SIGTERM to rank 1 alone at step 9: both ranks stop after the same step, with a checkpoint:"
+LINMASS_KILL_AT_STEP=9 LINMASS_KILL_RANK=1 LINMASS_KILL_SIGNAL=15 "${mpi[@]}" "$bin" train "${common[@]}" --out "$dir/term" \
+    >/dev/null 2>"$dir/term.err" && { echo "FAIL: the job went on after SIGTERM"; exit 1; }
+grep -q "stopped by SIGTERM after step 10; checkpoint $dir/term/checkpoints/last.safetensors" "$dir/term.err" &&
+    grep -q "^resume with: mpirun -np 2 linmass train --resume --out $dir/term\$" "$dir/term.err" ||
+    { cat "$dir/term.err"; echo "FAIL: rank 0 does not say where the checkpoint is and how to resume"; exit 1; }
+echo "  $(grep -m1 'stopped by' "$dir/term.err")"
+echo "resumed with only --resume --out, against the uninterrupted 2-rank run:"
+"${mpi[@]}" "$bin" train --resume --out "$dir/term" >/dev/null
+compare "$(ckpt two)" "$(ckpt term)" 0
+[ "$(wc -l <"$dir/term/metrics.jsonl")" = 20 ] || { echo "FAIL: expected 20 metrics lines after resume"; exit 1; }
 
 echo "the tangent kernel split across 2 ranks (tests/test_dist_ntk.c):"
 "${mpi[@]}" "$(dirname "$bin")/test_dist_ntk" | grep -v "^check:" | sed 's/^/  /'

@@ -9,7 +9,9 @@
  *   - a linearity sweep with lr 0 gives each model its own step 1/lambda_max(K_0) (never in the
  *     catapult regime); lm_sweep_shared_lr is 1/ the larger lambda_max(K_0) of the narrowest and
  *     the widest model at the first seed;
- *   - a hook that fails stops the sweep with its status, after that model. */
+ *   - a hook that fails stops the sweep with its status, after that model; LM_EINTERRUPTED keeps
+ *     the widths whose every seed is done (the model in hand counts), equal bit for bit to a
+ *     sweep over those widths alone, fit included, and nothing when no width is done. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ typedef struct {
     double value[NW * SEEDS], detail[NW * SEEDS], lr[NW * SEEDS];
     int catapult[NW * SEEDS];
     int fail_at; /* the call that returns an error, or -1 */
+    lm_status fail_status; /* its status (0: LM_EIO) */
 } hook_log;
 
 static lm_status hook(void *ctx, const lm_sweep_model *m)
@@ -46,7 +49,7 @@ static lm_status hook(void *ctx, const lm_sweep_model *m)
         const lm_linearity_result *r = m->linearity;
         h->detail[c] = r->loss_final, h->lr[c] = r->lr, h->catapult[c] = r->catapult;
     }
-    return c == h->fail_at ? lm_fail(LM_EIO, "the hook stops at call %d", c) : LM_OK;
+    return c == h->fail_at ? lm_fail(h->fail_status ? h->fail_status : LM_EIO, "the hook stops at call %d", c) : LM_OK;
 }
 
 static lm_sweep_opts sweep_opts(lm_sweep_probe probe, hook_log *h)
@@ -167,6 +170,32 @@ static void check_failing_hook(void)
     CHECK(r.values == NULL);
 }
 
+/* A stop at call `at`: the widths done, against a sweep over them alone. */
+static void check_interrupted_at(int at, int widths_done)
+{
+    hook_log h = {.fail_at = at, .fail_status = LM_EINTERRUPTED}, h2 = {.fail_at = -1};
+    lm_sweep_opts o = sweep_opts(LM_SWEEP_HESSIAN, &h), o2 = sweep_opts(LM_SWEEP_HESSIAN, &h2);
+    lm_sweep_result r, r2;
+    CHECK(lm_sweep_width(&o, &r) == LM_EINTERRUPTED);
+    CHECK_MSG(h.calls == at + 1, "a stop at call %d: %d hook calls", at, h.calls);
+    CHECK_MSG(r.n_widths == widths_done, "a stop at call %d: %d widths kept, not %d", at, r.n_widths, widths_done);
+    if (!widths_done) {
+        CHECK(r.values == NULL && r.mean == NULL && r.sd == NULL);
+        return;
+    }
+    o2.n_widths = widths_done;
+    CHECK(lm_sweep_width(&o2, &r2) == LM_OK);
+    int same = r.seeds == SEEDS;
+    for (int i = 0; i < widths_done * SEEDS; i++) same &= r.values[i] == r2.values[i];
+    for (int i = 0; i < widths_done; i++) same &= r.mean[i] == r2.mean[i] && r.sd[i] == r2.sd[i];
+    if (widths_done > 1)
+        same &= r.fit.slope == r2.fit.slope && r.fit.ci_lo == r2.fit.ci_lo && r.fit.dof == 2 * SEEDS - 2;
+    else same &= isnan(r.fit.slope) && r.fit.dof == 0;
+    CHECK_MSG(same, "a stop at call %d: the widths kept differ from a sweep over them alone", at);
+    printf("stopped at call %d: %d width(s) kept, equal to a sweep over them alone\n", at, widths_done);
+    lm_sweep_free(&r), lm_sweep_free(&r2);
+}
+
 int main(void)
 {
     lm_rand_normal_fill_f64(x, N * DIN, 1.0, 3, 7);
@@ -177,5 +206,9 @@ int main(void)
     check_probe(LM_SWEEP_LINEARITY, "linearity");
     check_shared_lr();
     check_failing_hook();
+    check_interrupted_at(0, 0);
+    check_interrupted_at(1, 1);
+    check_interrupted_at(2, 1);
+    check_interrupted_at(3, 2);
     return check_summary();
 }

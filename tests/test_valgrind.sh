@@ -35,7 +35,8 @@ run "train --resume" 0 -- "$bin" train "${dense[@]}" --steps 12 --resume --out "
 run "eval" 0 -- "$bin" eval --run "$dir/run"
 run "train (conv, bn, pool, res)" 0 -- "$bin" train --data "idx:$dir:classes=4" \
     --model "conv:4x3,bn,relu,maxpool:2,res:8/2,gap,dense:4" --batch 4 --steps 3 --optim adam --lr 0.01 --out "$dir/cnn"
-run "a refused invocation" 2 -- "$bin" train --data synth:linreg:n=10,d=2 --model dense:1 --resume --out "$dir/none"
+run "a refused invocation" 2 -- "$bin" train --data synth:linreg:n=10,d=2 --model dense:1 --init-from "$dir/run/checkpoints/last.safetensors" \
+    --out "$dir/none"
 if [ -x "$gradcheck" ]; then run "test_gradcheck" 0 -- "$gradcheck"; else echo "valgrind: note: $gradcheck not built, left out"; fi
 echo "valgrind: $pass passed, $fail failed"
 [ $fail = 0 ]

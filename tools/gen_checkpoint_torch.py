@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from read_checkpoint import load  # noqa: E402
+from read_checkpoint import load, model_tensors  # noqa: E402
 
 SPEC = "conv:4x3,bn,relu,maxpool:2,dense:16,tanh,dense:10"
 
@@ -40,7 +40,7 @@ def main():
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), nn.Linear(4 * 14 * 14, 16), nn.Tanh(), nn.Linear(16, 10))
-    state = {k: torch.from_numpy(v.copy()) for k, v in t.items() if not k.startswith(("optim.", "data."))}
+    state = {k: torch.from_numpy(v.copy()) for k, v in model_tensors(t).items()}
     model.load_state_dict(state, strict=True)
     model.eval()
     g = torch.Generator().manual_seed(0)

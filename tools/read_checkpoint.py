@@ -6,12 +6,17 @@
     import read_checkpoint
     tensors = read_checkpoint.load(path)            # {"0.weight": np.ndarray, ...}
     tensors, meta = read_checkpoint.load_with_metadata(path)
+    weights = read_checkpoint.model_tensors(tensors) # the model's alone (no optim.*, data.*)
 
 Format (see include/linmass/io.h): 8 bytes little-endian header length N, N bytes of JSON
 {"__metadata__": {...}, "name": {"dtype", "shape", "data_offsets": [begin, end]}, ...}, then
-the little-endian data, offsets relative to its start. Model tensors carry PyTorch state_dict
-names, so `model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()
-if not k.startswith("optim.")})` loads the weights into the equivalent nn.Sequential.
+the little-endian data, offsets relative to its start. Besides the model's tensors a checkpoint
+holds the optimizer's state ("optim.<state>.<param>") and, when training standardised its
+inputs, "data.mean" and "data.std" (float32, one per input channel: the model sees
+(x - mean) / std). The model's tensors carry PyTorch state_dict names, so
+`model.load_state_dict({k: torch.from_numpy(v) for k, v in model_tensors(load(path)).items()})`
+loads the weights into the equivalent nn.Sequential (standardise its inputs with data.mean and
+data.std when they are there).
 """
 import json
 import struct
@@ -65,6 +70,12 @@ def load_with_metadata(path):
 def load(path):
     """Returns {name: numpy array} in file order."""
     return load_with_metadata(path)[0]
+
+
+def model_tensors(tensors):
+    """The tensors of the model alone: without the optimizer state (optim.*) and the inputs'
+    standardisation (data.mean, data.std)."""
+    return {k: v for k, v in tensors.items() if not k.startswith(("optim.", "data."))}
 
 
 def main(argv):

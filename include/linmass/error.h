@@ -17,7 +17,10 @@ typedef enum {
     LM_EINVAL = 1,   /* bad usage or bad input: a spec, an option, a file's contents */
     LM_EIO = 2,      /* the operating system refused: open, read, write, rename */
     LM_ENOMEM = 3,   /* an allocation failed, or would exceed a stated memory cap */
-    LM_EDIVERGED = 4 /* NaN or Inf appeared in a loss or in the weights */
+    LM_EDIVERGED = 4, /* NaN or Inf appeared in a loss or in the weights */
+    LM_EINTERRUPTED = 5 /* stopped on request (the caller's stop flag, e.g. set by a signal
+                           handler) at a clean point, with the state saved where the function
+                           says: not a failure of the input or of the system */
 } lm_status;
 
 /* The message of the last failure on this thread ("" if none). */

@@ -39,13 +39,24 @@
  *                     epoch_pos and step are its whole state)
  *             "optimizer": "sgd", "adam", ...  "optimizer_hparams": a JSON object, e.g.
  *                     {"lr":0.1,"momentum":0.9,"weight_decay":0}
- *             "model": the model spec (optional); any other keys the caller adds
+ *             "model": the model spec (optional); any other keys the caller adds.
+ *             Training adds "param" ("standard" or "ntk": the parameterisation the weights
+ *             are for), "linmass_version", and its position ("optim_step", "metrics_bytes",
+ *             "epoch_sums", "window_sums"); "optimizer_hparams" holds every hyper-parameter
+ *             the optimizer steps with and the schedule
+ *   data.mean, data.std  (F32 [C], optional) the per-channel standardisation the weights were
+ *             trained with: the model sees (x - mean) / std per input channel. Absent when
+ *             the run kept raw inputs.
+ *
+ * A plain state_dict (safetensors.torch.save_file(model.state_dict(), f): tensors and no
+ * linmass metadata) is no checkpoint, but lm_checkpoint_open_weights opens it for its weights.
  *
  * tools/read_checkpoint.py reads them with only the Python standard library and numpy. */
 #ifndef LINMASS_IO_H
 #define LINMASS_IO_H
 
 #include "linmass/api.h"
+
 
 #include <stddef.h>
 #include <stdint.h>
@@ -186,6 +197,11 @@ typedef struct lm_checkpoint lm_checkpoint;
 
 /* Open and validate a checkpoint (a safetensors file with linmass metadata). */
 LM_API lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out);
+/* The same for loading weights: a safetensors file whose metadata has no "format" or another
+ * one (PyTorch's "pt") opens too, as a plain state_dict, with an info of zeros
+ * (format_version 0, optimizer, optim_json and model NULL, no extra keys); a file that says it
+ * is a linmass checkpoint is checked as lm_checkpoint_open does. */
+LM_API lm_status lm_checkpoint_open_weights(const char *path, lm_checkpoint **out);
 LM_API void lm_checkpoint_close(lm_checkpoint *c);
 
 /* The metadata; its strings live until lm_checkpoint_close. */

@@ -174,6 +174,14 @@ LM_API lm_status lm_optim_config_set(lm_optim_config *c, const char *option, con
 /* The name of an LM_OPT_* bit ("beta1", "kappa_tilde"). */
 LM_API const char *lm_optim_option_name(unsigned bit);
 
+/* The LM_OPT_* bits optimizer kind k accepts (0 for an unknown kind). */
+LM_API unsigned lm_optim_kind_options(lm_optim_kind k);
+
+/* The value of option `bit` in c as text, as lm_optim_config_set reads it back: a number in the
+ * fewer of 15 or 17 significant digits that reads back exactly ("0.01"), 0 or 1 for nesterov,
+ * restart and auto, a schedule spec. Returns the length it needed (0 for an unknown bit). */
+LM_API size_t lm_optim_config_format(const lm_optim_config *c, unsigned bit, char *buf, size_t len);
+
 /* Check ranges (lr, eta1 > 0; eta2, weight decay >= 0; momentum, gamma, betas in [0, 1);
  * dampening in [0, 1]; alpha in (0, 1); kappa_tilde >= 1; eps > 0), options that belong to
  * another optimizer (from `given`), and, for mass, that one form was given whole; then fill in

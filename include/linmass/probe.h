@@ -25,6 +25,7 @@
 
 #include "linmass/api.h"
 
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -380,7 +381,8 @@ typedef struct {
 } lm_sweep_model;
 
 /* Called once per model, in order (width by width, seeds within a width); a status other than
- * LM_OK stops the sweep with it. */
+ * LM_OK stops the sweep with it. LM_EINTERRUPTED (a stop asked for, e.g. by a signal) keeps
+ * what was done: see lm_sweep_width. */
 typedef lm_status (*lm_sweep_hook)(void *ctx, const lm_sweep_model *model);
 
 typedef struct {
@@ -406,10 +408,15 @@ typedef struct {
     double *values;  /* n_widths x seeds, row-major */
     double *mean;    /* per width, over seeds */
     double *sd;      /* per width, sample standard deviation over seeds (0 for one seed) */
-    lm_fit fit;      /* log(value) against log(width), over every (width, seed) point */
+    lm_fit fit;      /* log(value) against log(width), over every (width, seed) point; NaN
+                        (dof 0) with fewer than two widths */
     int n_widths, seeds;
 } lm_sweep_result;
 
+/* Probe every model and fit. When the hook returns LM_EINTERRUPTED the sweep stops there and
+ * returns it with r holding the widths whose every seed is done (the first n_widths of o's,
+ * the model the hook was handed counts) as a sweep over those widths alone
+ * would give them; with none done r is empty (freed). Any other failure frees r. */
 LM_API lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r);
 LM_API void lm_sweep_free(lm_sweep_result *r);
 

@@ -18,6 +18,7 @@
 
 #include "linmass/api.h"
 
+
 #include <stdint.h>
 
 #include "linmass/data.h"
@@ -72,12 +73,23 @@ typedef struct {
     int normalized;         /* 1: inputs are standardised with mean and std */
     float *mean, *std;      /* per input channel; NULL unless normalized */
     lm_dataset *test;       /* the test split as the model sees it (standardised if normalized) */
+    int plain;              /* 1: the weights are a plain state_dict (train.h, lm_weights_load) */
+    int index_shift;        /* the file's layers were numbered this much lower (lm_weights_load) */
 } lm_run;
+
+/* 1 when folder dir holds (part of) a run: a config.json, a metrics.jsonl or a checkpoint. */
+LM_API int lm_run_exists(const char *dir);
+
+/* The options a run was started with: config.json's object without "resolved", as JSON text in
+ * *out (free() it); *out is NULL when dir has no config.json. LM_EINVAL when it is no JSON
+ * object. */
+LM_API lm_status lm_run_read_options(const char *dir, char **out);
 
 /* Open run folder dir: its config.json and checkpoints/last.safetensors. LM_EINVAL when dir is
  * no run folder or its checkpoint does not fit its model. */
 LM_API lm_status lm_run_open(const char *dir, lm_run **out);
-/* The same for a checkpoint file and a spec given by hand (no folder). */
+/* The same for a weights file (a checkpoint or a plain state_dict: lm_weights_load) and a spec
+ * given by hand (no folder). */
 LM_API lm_status lm_run_open_checkpoint(const lm_run_spec *spec, const char *checkpoint, lm_run **out);
 LM_API void lm_run_close(lm_run *r);
 

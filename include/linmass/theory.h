@@ -49,6 +49,14 @@ typedef struct {
 /* Constants of the n x d data X (row-major, float64) for batch size m >= 1. */
 LM_API lm_status lm_linreg_constants(const double *X, int n, int d, int m, lm_constants *out);
 
+/* How far the n x d data X with targets Y (n x k, row-major) are from interpolation: the
+ * least-squares loss floor min_W (1/2n) sum_i |W^T x_i - y_i|^2 (the minimum-norm W on the range
+ * of H, eigenvalues below LM_RANK_RTOL * lambda_max as zero) into *floor_loss, and the loss at
+ * W = 0, (1/2n) sum_i |y_i|^2, into *zero_loss. The theory's rates assume a floor of 0; above
+ * it SGD and MaSS only reach a noise floor. */
+LM_API lm_status lm_linreg_residual(const double *X, const double *Y, int n, int d, int k, double *floor_loss,
+                             double *zero_loss);
+
 /* Constants of Gaussian data x ~ N(0, H) (H d x d, symmetric PSD): L1 = 2 lambda_max + tr H,
  * kappa_tilde = rank(H) + 2, computed through the fourth moments. */
 LM_API lm_status lm_gaussian_constants(const double *H, int d, int m, lm_constants *out);

@@ -7,9 +7,12 @@
  * augmentation, evaluation, metrics and checkpoints around the step. A run writes into its
  * folder (run.h): config.json, metrics.jsonl (one JSON object per logged step and per epoch)
  * and checkpoints/last.safetensors (weights, buffers, optimizer state, step, epoch and position
- * in the epoch; written atomically). Everything random is a pure function of (seed, epoch,
- * step), so a resumed run continues bit-identically to an uninterrupted one with the same seed
- * and thread count. Progress is reported through a callback; the library prints nothing.
+ * in the epoch, the running sums of the metrics; written atomically). Everything random is a
+ * pure function of (seed, epoch, step), so a resumed run continues bit-identically to an
+ * uninterrupted one with the same seed and thread count. A stop flag polled after every step
+ * ends a run early at a clean point with a checkpoint (LM_EINTERRUPTED), from which a resume
+ * continues as if nothing had happened. Progress is reported through a callback; the library
+ * prints nothing.
  *
  * Under mpirun (lm_dist_size() > 1, see dist.h) lm_train_run is collective: every rank loads the
  * data and holds the model; batch b of the common order (from the seed) is split in contiguous
@@ -29,6 +32,7 @@
 
 #include "linmass/api.h"
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "linmass/data.h"
@@ -140,7 +144,21 @@ typedef struct {
     int sync_bn;        /* several ranks: batch norm over the global batch (one rank: no effect) */
     int log_every;      /* metrics line every this many steps */
     long ckpt_every;    /* checkpoint every this many steps as well as at each epoch end (0: epochs only) */
-    int resume;
+    double ckpt_minutes; /* also checkpoint after a step that ends this many minutes of wall time
+                            or more after the last checkpoint (or the start) (0: off) */
+    int eval_every;     /* also evaluate on the validation and test splits after every this many
+                           steps, with a metrics line (0: at epoch ends only) */
+    int resume;         /* continue from OUT/checkpoints/last.safetensors; when there is none yet
+                           (a job stopped before its first checkpoint) the run starts from the
+                           beginning with a note through `log` */
+    const char *init_from; /* initial weights and buffers from this file (a linmass checkpoint or a
+                              plain state_dict, see lm_weights_load) instead of the seed's draw
+                              (NULL); a resume takes the checkpoint's */
+    volatile sig_atomic_t *stop; /* polled after every step (NULL: never): once nonzero the run
+                                    checkpoints and returns LM_EINTERRUPTED. Under mpirun the ranks
+                                    agree, so every rank stops after the same step: the first
+                                    after which any rank's flag was set; then every rank's flag
+                                    holds the largest value any rank's held */
     long max_train;     /* use only the first max_train training samples (0: all); for kernel
                            models these are also the centres */
     int auto_samples;   /* optim.auto_hp: the constants come from at most this many samples (and,
@@ -150,10 +168,12 @@ typedef struct {
                            it); the same bits either way in the ordered reduce mode */
     const char *config_json; /* the options as given, a JSON object with lm_run_spec's keys,
                                 written to OUT/config.json once the run is set up (may be NULL;
-                                lm_run_write_config); for linear and kernel models with an object
-                                "resolved" added: "model_spec" (the expanded alias),
-                                "normalized", and "auto" (the hyper-parameters auto_hp chose and
-                                the constants behind them) */
+                                lm_run_write_config) with an object "resolved" added: "version"
+                                (lm_version()), "param", "optimizer" (every hyper-parameter the
+                                optimizer steps with, after defaults and auto_hp, the form MaSS
+                                steps in, the schedule), "init_from", for linear and kernel models
+                                "model_spec" (the expanded alias) and "normalized", and with
+                                auto_hp "auto" (the constants behind the choice) */
     void (*log)(const char *line); /* one-line notes for the user, such as auto_hp's choice (may be NULL) */
 } lm_train_config;
 
@@ -164,9 +184,14 @@ typedef struct {
     int epochs;         /* planned epochs */
     long step, steps_total;
     long epoch_pos, epoch_size; /* samples done in this epoch, of */
-    int end_of_epoch;   /* 1: evaluation results below are fresh */
+    int end_of_epoch;   /* 1: the event ends an epoch (or the run) */
+    int evaluated;      /* 1: evaluation results below are fresh (epoch ends, eval_every) */
     double train_loss;  /* running mean over the epoch so far */
     double train_acc;   /* running, classification only */
+    double window_loss; /* mean per sample of the step losses since the last metrics line: over the
+                           last log_every steps, fewer after an epoch end or an evaluation; the
+                           "train_loss" of metrics.jsonl */
+    double window_acc;  /* the same for the accuracy, classification only */
     double test_loss, test_acc, val_loss, val_acc; /* NAN when not evaluated */
     double lr;          /* effective step size multiplier times lr */
     double samples_per_sec, elapsed;
@@ -175,12 +200,15 @@ typedef struct {
 typedef void (*lm_train_callback)(void *ctx, const lm_train_event *ev);
 
 typedef struct {
-    double train_loss, test_loss, test_acc, val_loss, val_acc;
+    double train_loss;  /* the running mean over the last epoch (or the part of it run) */
+    double test_loss, test_acc, val_loss, val_acc;
     long steps;
     double samples_per_sec, wall_seconds;
     int epochs_done;
     size_t num_params;
     char checkpoint[1024];
+    lm_optim_config optim; /* the hyper-parameters the optimizer stepped with, after the
+                              defaults and auto_hp */
 } lm_train_result;
 
 /* Linear and kernel models (the aliases "linear" and "kernel:TYPE:BW", see lm_model_alias_spec)
@@ -192,7 +220,8 @@ typedef struct {
  *
  * Train. Returns LM_EINVAL for bad configuration or data, LM_EIO when the run folder cannot be
  * written, LM_EDIVERGED when the loss or the weights stop being finite (the last good
- * checkpoint is kept). */
+ * checkpoint is kept), LM_EINTERRUPTED when c->stop ended the run (res holds the steps done and
+ * the checkpoint written at that point). */
 LM_API lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, void *ctx,
                        lm_train_result *res);
 
@@ -201,10 +230,49 @@ LM_API lm_status lm_train_run(const lm_train_config *c, lm_train_callback cb, vo
 LM_API lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss,
                       double *mean_loss, double *accuracy);
 
-/* Load a checkpoint's weights and buffers (and normalisation statistics, if present, into
- * mean/std of length channels; may be NULL) into a model. */
+/* ---- weights from a file ----
+ *
+ * A weights file is a linmass checkpoint or a plain state_dict: a safetensors file of tensors
+ * alone, as safetensors.torch.save_file(model.state_dict(), f) writes it (tools/export_torch.py;
+ * metadata other than linmass's is ignored). Its tensors load by their torch.nn.Sequential
+ * state_dict names and shapes into a model built from a spec ("0.weight" F32 [out, in],
+ * "1.running_mean", "1.num_batches_tracked" I64 [] ...). A checkpoint's "optim.*" tensors are
+ * skipped; "data.mean" and "data.std" (F32 [C], the per-channel standardisation the weights were
+ * trained with: the model sees (x - mean) / std) are read when asked for. Any other tensor of
+ * the file must be one of the model's, and the model's must all be there with their shapes.
+ *
+ * The index shift: on image inputs linmass counts the flatten before the first dense layer as a
+ * layer of its own (torch.nn.Flatten), so "dense:100,relu,dense:10" names its tensors 1.weight,
+ * 1.bias, 3.weight, 3.bias, while a PyTorch MLP that flattens in forward() (x.view(len(x), -1))
+ * saves them as 0.weight ... 2.bias. When the file's names are the model's with every leading
+ * index lower by the same d > 0, and it holds no other model tensor, it loads under that shift,
+ * reported in index_shift. Any other mismatch is LM_EINVAL naming the tensor, listing the file's
+ * tensors and the model's and giving the input shape the model was built for; a wrong shape
+ * names the tensor and both shapes. */
+typedef struct {
+    float *mean, *std; /* in: NULL, or `channels` floats each, for data.mean and data.std */
+    int channels;
+    int has_stats;     /* out: 1 when the file held data.mean and data.std (read into mean, std) */
+    int plain;         /* out: 1 for a plain state_dict (no linmass metadata) */
+    int index_shift;   /* out: d when the file's tensor "k.x" went into the model's "(k+d).x" */
+} lm_weights_load_opts;
+
+/* Load the file's weights and buffers into m (w may be NULL). */
+LM_API lm_status lm_weights_load(const char *path, lm_model *m, lm_weights_load_opts *w);
+
+/* lm_weights_load reporting only whether the standardisation was there (mean, std may be NULL). */
 LM_API lm_status lm_checkpoint_load_model(const char *path, lm_model *m, float *mean, float *std,
                                    int channels, int *has_stats);
+
+/* What a weights file records about the model it is for, read before the model is built. */
+typedef struct {
+    int plain;           /* 1: a plain state_dict, which records nothing */
+    int has_param;       /* 1: the parameterisation is recorded (metadata "param", which
+                            training's checkpoints carry) */
+    lm_param_kind param;
+} lm_weights_info;
+
+LM_API lm_status lm_weights_info_read(const char *path, lm_weights_info *info);
 
 #ifdef __cplusplus
 }

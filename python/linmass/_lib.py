@@ -16,8 +16,8 @@ from pathlib import Path
 class LinmassError(RuntimeError):
     """A failure reported by the linmass library, with the library's own message.
 
-    `status` is the library's status name ("EINVAL", "EIO", "ENOMEM", "EDIVERGED", or "ABI" for
-    a library whose structs do not match this package)."""
+    `status` is the library's status name ("EINVAL", "EIO", "ENOMEM", "EDIVERGED", "EINTERRUPTED",
+    or "ABI" for a library whose structs do not match this package)."""
 
     def __init__(self, message, status="EINVAL"):
         super().__init__(message)
@@ -54,7 +54,7 @@ lib = _load()
 
 LM_OUTPUT_SUM = -1
 LM_EIG_MAX_TOP = 32
-STATUS_NAMES = {1: "EINVAL", 2: "EIO", 3: "ENOMEM", 4: "EDIVERGED"}
+STATUS_NAMES = {1: "EINVAL", 2: "EIO", 3: "ENOMEM", 4: "EDIVERGED", 5: "EINTERRUPTED"}
 
 
 class Shape(ctypes.Structure):

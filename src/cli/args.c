@@ -211,6 +211,10 @@ char *cli_options_json(const cli_command *c)
     cJSON *o = cJSON_CreateObject();
     for (int i = 0; i < c->nopts; i++) {
         const cli_opt *p = &c->opts[i];
+        if (!p->seen && !p->def && p->type != OPT_FLAG) { /* not given and no default: no value */
+            cJSON_AddNullToObject(o, p->name);
+            continue;
+        }
         switch (p->type) {
         case OPT_FLAG: cJSON_AddBoolToObject(o, p->name, *(int *)p->dest); break;
         case OPT_INT: cJSON_AddNumberToObject(o, p->name, *(int *)p->dest); break;
@@ -227,6 +231,25 @@ char *cli_options_json(const cli_command *c)
     cJSON_Delete(o);
     return text;
 }
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+volatile sig_atomic_t *cli_catch_stop_signals(void)
+{
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    for (int i = 0; i < 2; i++)
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN) sigaction(sigs[i], &sa, NULL);
+    return &stop_signal;
+}
+
+const char *cli_signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal"; }
 
 int cli_stderr_is_tty(void) { return isatty(2); }
 

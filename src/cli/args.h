@@ -4,6 +4,7 @@
 #ifndef LM_CLI_ARGS_H
 #define LM_CLI_ARGS_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,8 +56,18 @@ int cli_usage_error(const cli_command *c, const char *fmt, ...) __attribute__((f
 /* Report a library failure: "linmass CMD: message", returns 2 for bad input, 1 otherwise. */
 int cli_fail(const char *command, int status);
 
-/* Write the resolved options as a JSON object (for config.json). */
+/* Write the resolved options as a JSON object (for config.json); an option without a default
+ * that was not given is null. */
 char *cli_options_json(const cli_command *c);
+
+/* Long commands that can stop cleanly (train, sweep): from this call on, SIGINT and SIGTERM set
+ * the flag returned to the signal's number, once: the handler resets itself, so a second signal
+ * ends the program at once. A signal ignored when the program started (a background job of a
+ * shell without job control) stays ignored. The command polls the flag, stops at a clean point
+ * and exits 128 + the signal (130, 143). */
+volatile sig_atomic_t *cli_catch_stop_signals(void);
+/* "SIGINT" or "SIGTERM" */
+const char *cli_signal_name(int sig);
 
 /* Progress and logs: on a terminal a bar redrawn in place, otherwise one plain line every few
  * seconds. All of it goes to stderr. */

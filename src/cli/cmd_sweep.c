@@ -1,6 +1,7 @@
 /* linmass sweep width: a probe of include/linmass/probe.h over models built from a template at
  * several widths and seeds (lm_sweep_width), the slope of log(value) against log(width), a
- * table, a log-log plot and a run folder. */
+ * table, a log-log plot and a run folder. SIGINT and SIGTERM stop it after the model in hand,
+ * and the widths done so far are reported as a sweep of their own (exit 130, 143). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -243,14 +244,17 @@ static int sweep_lr(const cli_command *c, lm_sweep_opts *so)
 typedef struct {
     int seeds;
     double t0;
+    int done, total; /* models done, of */
+    volatile sig_atomic_t *stop;
 } sweep_progress;
 
 static lm_status on_model(void *ctx, const lm_sweep_model *m)
 {
-    const sweep_progress *p = ctx;
+    sweep_progress *p = ctx;
     fprintf(stderr, "sweep: width %d seed %d/%d: %.6g  (%.1f s)\n", m->width, m->seed_index + 1, p->seeds, m->value,
             cli_now() - p->t0);
-    return LM_OK;
+    p->done++; /* a stop asked for in the last model changes nothing */
+    return *p->stop && p->done < p->total ? lm_fail(LM_EINTERRUPTED, "stopped by %s", cli_signal_name(*p->stop)) : LM_OK;
 }
 
 static void sweep_text(sbuf *t, const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r)
@@ -345,10 +349,12 @@ static int sweep_plot(const char *png, const char *title, const sweep_cli *w, co
     return ok;
 }
 
-static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r, double secs)
+/* The report; of the widths done when a signal stopped the sweep after `done` of `planned`. */
+static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r, double secs, int planned)
 {
     sbuf t = {0};
     sweep_text(&t, w, so, r);
+    if (w->nw < planned) sb_printf(&t, "stopped by a signal: %d of the %d widths done\n", w->nw, planned);
     sb_printf(&t, "%.1f s\n", secs);
     char png[1200], title[600];
     snprintf(png, sizeof png, "%s/plots/sweep.png", w->out);
@@ -365,6 +371,7 @@ static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sw
     else cJSON_AddNullToObject(res, "plot");
     cJSON_AddStringToObject(res, "run", w->out);
     cJSON_AddNumberToObject(res, "seconds", secs);
+    if (w->nw < planned) cJSON_AddNumberToObject(res, "widths_planned", planned);
     const char *pngs[1] = {plotted ? "sweep.png" : NULL};
     int rc = write_run(&w->c, w->out, NULL, res, "linmass sweep width", &t, pngs, 1);
     if (!rc) emit(w->json, &t, res);
@@ -373,18 +380,32 @@ static int sweep_report(const sweep_cli *w, const lm_sweep_opts *so, const lm_sw
     return rc;
 }
 
+/* Stopped by a signal: the widths whose every seed is done (lm_sweep_width), reported as a sweep
+ * of their own; 128 + the signal. */
+static int sweep_stopped(const sweep_cli *w, const lm_sweep_opts *so, const lm_sweep_result *r, const sweep_progress *p)
+{
+    int sig = *p->stop, nw = r->n_widths, rc = 0;
+    sweep_cli part = *w;
+    part.nw = nw;
+    if (nw > 0) rc = sweep_report(&part, so, r, cli_now() - p->t0, w->nw);
+    fprintf(stderr, "linmass sweep: stopped by %s after %d of %d widths%s%s\n", cli_signal_name(sig), nw, w->nw,
+            nw > 0 && !rc ? "; they are in " : " (nothing to write)", nw > 0 && !rc ? w->out : "");
+    return 128 + sig;
+}
+
 /* The sweep itself, with progress on stderr, and its report. */
 static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
 {
     int rc;
-    sweep_progress prog = {w->seeds, cli_now()};
+    sweep_progress prog = {w->seeds, cli_now(), 0, w->nw * w->seeds, cli_catch_stop_signals()};
     so->on_model = on_model;
     so->hook_ctx = &prog;
     fprintf(stderr, "sweep: %s over widths %s, %d seed%s, %d inputs ...\n", values[w->vi].label, w->widths_text, w->seeds,
             w->seeds == 1 ? "" : "s", w->inputs);
     lm_sweep_result r = {0};
     lm_status st = lm_sweep_width(so, &r);
-    rc = st ? sweep_failed(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0);
+    if (st == LM_EINTERRUPTED) rc = sweep_stopped(w, so, &r, &prog);
+    else rc = st ? sweep_failed(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0, w->nw);
     lm_sweep_free(&r);
     return rc;
 }

@@ -34,13 +34,15 @@ typedef struct {
     lm_moments mo;
     lm_population pop; /* populations */
     double *X;         /* owned, data */
+    double *Y;         /* owned, data: the targets, n x k (one-hot rows for classes), as --auto trains */
+    int k;
     char label[160];
     int population;
 } source;
 
 static void source_free(source *s)
 {
-    free(s->X);
+    free(s->X), free(s->Y);
     lm_population_free(&s->pop);
 }
 
@@ -75,12 +77,17 @@ static int load_data(const cli_command *c, const char *src, long max_samples, ui
         lm_dataset_free(ds);
         return cli_usage_error(c, "%s: no training samples", src);
     }
+    s->k = ds->classes > 0 ? ds->classes : ds->target_dim;
     s->X = malloc(sizeof *s->X * n * d);
-    if (!s->X) {
+    s->Y = calloc(n * s->k, sizeof *s->Y);
+    if (!s->X || !s->Y) {
         lm_dataset_free(ds);
         return cli_usage_error(c, "%s: no memory for %zu x %zu doubles", src, n, d);
     }
     for (size_t i = 0; i < n * d; i++) s->X[i] = ds->x[i];
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < s->k; j++)
+            s->Y[i * s->k + j] = ds->classes > 0 ? (int)ds->y[i] == j : ds->y[i * s->k + j];
     memset(&s->mo, 0, sizeof s->mo);
     s->mo.kind = LM_MOMENTS_DATA;
     s->mo.d = (int)d;
@@ -162,7 +169,46 @@ static void add_fields(cJSON *o, const json_field *f, int n)
 
 /* ---- linmass constants ---- */
 
-static void constants_json(const source *s, const lm_constants *k)
+/* Where the theory's assumptions fail (docs/theory.md §2.1-2.2), one line each. */
+typedef struct {
+    int has_floor;
+    double floor, zero; /* the least-squares loss floor and the loss at w = 0 (data with targets) */
+    char line[3][320];
+    int n;
+} assumptions;
+
+static void check_rate(assumptions *a, const char *method, const char *formula, double rate)
+{
+    char shown[32];
+    snprintf(shown, sizeof shown, "%.8g", rate);
+    if (strcmp(shown, "1")) return;
+    snprintf(a->line[a->n++], sizeof a->line[0], "the %s rate %s = 1 - %.3g rounds to 1: the error shrinks by a factor e "
+             "in about %.3g steps", method, formula, 1 - rate, 1 / (1 - rate));
+}
+
+static int check_assumptions(const cli_command *c, const source *s, const lm_constants *k, assumptions *a)
+{
+    memset(a, 0, sizeof *a);
+    if (s->Y) {
+        lm_status st = lm_linreg_residual(s->X, s->Y, s->mo.n, s->mo.d, s->k, &a->floor, &a->zero);
+        if (st) return cli_fail(c->command, st);
+        a->has_floor = 1;
+        if (a->floor > 1e-9 * a->zero)
+            snprintf(a->line[a->n++], sizeof a->line[0], "no interpolation: the least-squares loss floor min_w (1/2n) sum "
+                     "(<w, x_i> - y_i)^2 is %.6g (%.3g of the loss at w = 0); SGD and MaSS approach it, not 0, and the rates "
+                     "below hold for an interpolating w* only", a->floor, a->floor / a->zero);
+    }
+    if (k->mu / k->L < 1e-8)
+        snprintf(a->line[a->n++], sizeof a->line[0], "mu/L = %.3g is below 1e-8: the slowest directions of H converge "
+                 "%.3g times slower than the fastest, and float32 training (rounding 6e-8) cannot resolve them", k->mu / k->L,
+                 k->L / k->mu);
+    check_rate(a, "SGD", "1 - 1/kappa_m", k->sgd_rate);
+    check_rate(a, "MaSS", "1 - 1/sqrt(kappa_m kappa-tilde_m)", k->mass_rate);
+    for (int i = 0; i < a->n; i++) fprintf(stderr, "linmass constants: warning: %s\n", a->line[i]);
+    return 0;
+}
+
+static void constants_json(const source *s, const lm_constants *k, const assumptions *a)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "source", s->label);
@@ -178,10 +224,13 @@ static void constants_json(const source *s, const lm_constants *k)
         {"mass_rate", k->mass_rate}, {"m1_star", k->m1_star}, {"m2_star", k->m2_star},
     };
     add_fields(o, f, sizeof f / sizeof *f);
+    if (a->has_floor) add_fields(o, (json_field[]){{"ls_floor", a->floor}, {"ls_loss_at_zero", a->zero}}, 2);
+    cJSON *w = cJSON_AddArrayToObject(o, "warnings");
+    for (int i = 0; i < a->n; i++) cJSON_AddItemToArray(w, cJSON_CreateString(a->line[i]));
     print_json(o);
 }
 
-static void constants_text(const source *s, const lm_constants *k)
+static void constants_text(const source *s, const lm_constants *k, const assumptions *a)
 {
     printf("linear regression constants of %s, float64\n", s->label);
     printf("  d %d, rank(H) %d, tr H %.6g\n", k->d, k->rank, k->trace);
@@ -197,7 +246,11 @@ static void constants_text(const source *s, const lm_constants *k)
         printf("  kappa-tilde  %-14.6g exact  (bound max x^T H^+ x: %.6g)\n", k->kappa_tilde, k->kappa_tilde_bound);
     else
         printf("  kappa-tilde  %-14.6g exact, population\n", k->kappa_tilde);
-    printf("batch m = %d\n", k->m);
+    if (a->has_floor)
+        printf("  least-squares floor %.6g  (%.3g of the loss at w = 0; 0 when the data are interpolated)\n", a->floor,
+               a->floor / a->zero);
+    printf("batch m = %d (--batch): the constants, steps and rates below are for mini-batches of %d; linmass train's\n"
+           "  default --batch is 64, and train --auto uses its own --batch\n", k->m, k->m);
     printf("  L_m          %-14.6g L1/m + (m-1) L/m\n", k->L_m);
     printf("  kappa_m      %-14.6g L_m/mu\n", k->kappa_m);
     printf("  kappa-tilde_m %-13.6g kappa-tilde/m + (m-1)/m\n", k->kappa_tilde_m);
@@ -247,10 +300,12 @@ int cmd_constants(int argc, char **argv)
         rc = open_source(&c, data, pop, max_samples, seed, MAX_DATA_DIM, "", &s);
     }
     lm_constants k;
+    assumptions a;
     if (!rc) rc = source_constants(&c, &s, m, &k);
+    if (!rc) rc = check_assumptions(&c, &s, &k, &a);
     if (!rc) {
-        if (json) constants_json(&s, &k);
-        else constants_text(&s, &k);
+        if (json) constants_json(&s, &k, &a);
+        else constants_text(&s, &k, &a);
     }
     source_free(&s);
     return rc;

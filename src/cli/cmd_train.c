@@ -16,6 +16,7 @@
 #include "linmass/run.h"
 #include "linmass/runtime.h"
 #include "linmass/train.h"
+#include "linmass/version.h"
 
 /* ---- progress ---- */
 
@@ -25,14 +26,23 @@ typedef struct {
     const char *command;
 } progress;
 
+/* Fault injection for the kill-and-resume tests: at the first event at or after step
+ * LINMASS_KILL_AT_STEP raise signal LINMASS_KILL_SIGNAL (a number; default 9, dying like kill
+ * -9), under mpirun only on rank LINMASS_KILL_RANK when set. */
+static void inject_fault(long step)
+{
+    static int raised;
+    const char *at = getenv("LINMASS_KILL_AT_STEP"), *rank = getenv("LINMASS_KILL_RANK"), *sig = getenv("LINMASS_KILL_SIGNAL");
+    if (raised || !at || step < atol(at) || (rank && atoi(rank) != lm_dist_rank())) return;
+    raised = 1;
+    raise(sig ? atoi(sig) : SIGKILL);
+}
+
 static void on_event(void *ctx, const lm_train_event *ev)
 {
     progress *p = ctx;
     double t = cli_now();
-    /* fault injection for the kill-and-resume tests: die like kill -9 at a chosen step (under
-     * mpirun only rank LINMASS_KILL_RANK, when set) */
-    const char *kill_at = getenv("LINMASS_KILL_AT_STEP"), *kill_rank = getenv("LINMASS_KILL_RANK");
-    if (kill_at && ev->step >= atol(kill_at) && (!kill_rank || atoi(kill_rank) == lm_dist_rank())) raise(SIGKILL);
+    inject_fault(ev->step);
     if (lm_dist_rank() > 0) return; /* rank 0 reports */
     if (ev->end_of_epoch) {
         if (p->tty) fprintf(stderr, "\r\033[K");
@@ -66,19 +76,40 @@ static void on_event(void *ctx, const lm_train_event *ev)
 
 /* ---- the run folder's report ---- */
 
+/* "eta1 0.0497, eta2 0.0122, gamma 0.905, weight_decay 0": the hyper-parameters the optimizer
+ * stepped with (for mass those of the form it stepped in). */
+static void format_hparams(const lm_optim_config *oc, char *buf, size_t len)
+{
+    unsigned skip = LM_OPT_SCHEDULE | LM_OPT_RESTART | LM_OPT_AUTO;
+    if (oc->kind == LM_OPTIM_MASS)
+        skip |= oc->mass_form == LM_MASS_ETA ? LM_OPT_LR | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE : LM_OPT_ETA1 | LM_OPT_ETA2 | LM_OPT_GAMMA;
+    size_t k = 0;
+    buf[0] = '\0';
+    for (unsigned bit = 1; bit < (1u << LM_OPT_COUNT) && k < len; bit <<= 1) {
+        char value[64];
+        if (!(lm_optim_kind_options(oc->kind) & bit) || (skip & bit)) continue;
+        lm_optim_config_format(oc, bit, value, sizeof value);
+        k += (size_t)snprintf(buf + k, len - k, "%s%s %.6g", k ? ", " : "", lm_optim_option_name(bit), strtod(value, NULL));
+    }
+}
+
 static void write_report(const lm_train_config *c, const lm_train_result *r, int plotted)
 {
-    char path[1100], text[8192];
+    char path[1100], text[8192], hp[512], sched[256];
     snprintf(path, sizeof path, "%s/report.md", c->out);
+    format_hparams(&r->optim, hp, sizeof hp);
+    lm_optim_config_format(&r->optim, LM_OPT_SCHEDULE, sched, sizeof sched);
     int k = snprintf(text, sizeof text,
                      "# Training run\n\n"
                      "| | |\n|---|---|\n| data | `%s` |\n| model | `%s` (%zu parameters, %s parameterization) |\n"
-                     "| optimizer | `%s`, lr %g, schedule `%s` |\n| batch | %d |\n| steps | %ld (%d epochs) |\n| seed | %llu |\n\n"
+                     "| optimizer | `%s`%s: %s |\n| schedule | `%s`%s |\n| batch | %d |\n| steps | %ld (%d epochs) |\n"
+                     "| seed | %llu |\n| linmass | %s |\n\n"
                      "## Measured\n\n| | |\n|---|---|\n| final train loss (running mean of the last epoch) | %.6g |\n"
                      "| test loss | %.6g |\n",
                      c->data, c->model, r->num_params, c->param == LM_PARAM_NTK ? "ntk" : "standard",
-                     lm_optim_kind_name(c->optim.kind), c->optim.lr, "see config.json", c->batch, r->steps,
-                     r->epochs_done, (unsigned long long)c->seed, r->train_loss, r->test_loss);
+                     lm_optim_kind_name(r->optim.kind), r->optim.auto_hp ? " (hyper-parameters from --auto)" : "", hp, sched,
+                     r->optim.restart ? ", optimizer state restarted at each drop" : "", c->batch, r->steps, r->epochs_done,
+                     (unsigned long long)c->seed, lm_version(), r->train_loss, r->test_loss);
     if (!isnan(r->test_acc)) k += snprintf(text + k, sizeof text - k, "| test accuracy | %.4f |\n", r->test_acc);
     k += snprintf(text + k, sizeof text - k, "| samples/s | %.0f |\n| wall time | %.1f s |\n\n", r->samples_per_sec,
                   r->wall_seconds);
@@ -112,13 +143,45 @@ static void print_json_summary(const lm_train_config *c, const lm_train_result *
     cJSON_Delete(o);
 }
 
+/* ---- the run ---- */
+
+/* The folder in single quotes unless it is plain (letters, digits, / . _ - + , : =). */
+static void shell_word(const char *s, char *buf, size_t len)
+{
+    if (s[0] && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,:=") == strlen(s)) {
+        snprintf(buf, len, "%s", s);
+        return;
+    }
+    size_t k = (size_t)snprintf(buf, len, "'");
+    for (; *s && k + 5 < len; s++) k += (size_t)snprintf(buf + k, len - k, *s == '\'' ? "'\\''" : "%c", *s);
+    snprintf(buf + k, len - k, "'");
+}
+
+/* The run stopped on a signal: where its checkpoint is and how to go on; 128 + the signal. */
+static int interrupted(const lm_train_config *tc, const lm_train_result *r)
+{
+    int sig = *tc->stop ? *tc->stop : SIGINT;
+    if (lm_dist_rank() == 0) {
+        char out[2200], launcher[64] = "";
+        shell_word(tc->out, out, sizeof out);
+        if (lm_dist_size() > 1) snprintf(launcher, sizeof launcher, "mpirun -np %d ", lm_dist_size());
+        fprintf(stderr, "linmass train: stopped by %s after step %ld; checkpoint %s\n", cli_signal_name(sig), r->steps, r->checkpoint);
+        fprintf(stderr, "resume with: %slinmass train --resume --out %s\n", launcher, out);
+    }
+    return 128 + sig;
+}
+
 int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
 {
     progress p = {json, cli_stderr_is_tty() && lm_dist_rank() == 0, cli_now(), command};
     tc->config_json = options_json;
+    /* from here on SIGINT and SIGTERM stop the run after a step, with a checkpoint; one that comes
+     * after the last step changes nothing: the run is whole, and its plots and report are written */
+    tc->stop = cli_catch_stop_signals();
     lm_train_result r;
     lm_status st = lm_train_run(tc, on_event, &p, &r);
     if (p.tty) fprintf(stderr, "\r\033[K");
+    if (st == LM_EINTERRUPTED) return interrupted(tc, &r);
     if (st) {
         int rc = cli_fail(command, st);
         if (lm_dist_failed()) lm_dist_abort(rc); /* MPI broke: the other ranks may be waiting */
@@ -141,15 +204,18 @@ int cmd_train(int argc, char **argv)
     train_cli_opts o;
     cli_command c;
     train_cli_init(&c, &o, "train", "linmass train [options]",
-                   "Train a model on a data set and write a run folder: config.json, metrics.jsonl,\n"
-                   "checkpoints/last.safetensors (weights, buffers, optimizer state, RNG position),\n"
-                   "plots/*.png and report.md. --resume continues bit-identically.");
+                   "Train a model on a data set and write a run folder: config.json (the options and the\n"
+                   "resolved hyper-parameters), metrics.jsonl, checkpoints/last.safetensors (weights, buffers,\n"
+                   "optimizer state, RNG position), plots/*.png and report.md. --resume continues bit-identically.");
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
-    if ((rc = train_cli_resolve(&c, &o, &tc))) return rc;
-    char *cfg = cli_options_json(&c);
-    rc = train_cli_run("train", &tc, cfg, o.json);
+    char *cfg = NULL;
+    if (!(rc = train_cli_resolve(&c, &o, &tc))) {
+        cfg = cli_options_json(&c);
+        rc = train_cli_run("train", &tc, cfg, o.json);
+    }
     free(cfg);
+    train_cli_free(&o);
     return rc;
 }
 
@@ -165,14 +231,14 @@ static void print_eval(int json, double loss, double acc, size_t n)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *dir = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = "standard";
+    const char *dir = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = NULL;
     int json = 0, batch = 256;
     cli_opt opts[] = {
         {"run", OPT_STRING, &dir, NULL, "run folder: model, data and checkpoint come from its config.json", 0},
-        {"checkpoint", OPT_STRING, &ckpt, NULL, "checkpoint file (with --model and --data)", 0},
+        {"checkpoint", OPT_STRING, &ckpt, NULL, "weights: a linmass checkpoint or a plain state_dict in safetensors (with --model and --data)", 0},
         {"model", OPT_STRING, &model, NULL, "model spec or preset", 0},
         {"data", OPT_STRING, &data, NULL, "data source (its test split is evaluated)", 0},
-        {"param", OPT_STRING, &param, "standard", "parameterization: standard or ntk", 0},
+        {"param", OPT_STRING, &param, NULL, "parameterization: standard or ntk (default: the checkpoint's, else standard)", 0},
         {"batch", OPT_INT, &batch, "256", "evaluation batch size", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
@@ -184,12 +250,13 @@ int cmd_eval(int argc, char **argv)
     if (dir && (ckpt || model || data || cli_given(&c, "param")))
         return cli_usage_error(&c, "--run conflicts with --checkpoint, --model, --data and --param (they come from the run)");
     if (!dir && (!ckpt || !model || !data)) return cli_usage_error(&c, "give --run DIR, or all of --checkpoint, --model and --data");
-    if (strcmp(param, "standard") && strcmp(param, "ntk")) return cli_usage_error(&c, "--param: '%s' is not standard or ntk", param);
     lm_run *run;
     lm_run_spec spec;
     lm_run_spec_init(&spec);
-    spec.data = data, spec.model = model, spec.param = strcmp(param, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
+    spec.data = data, spec.model = model;
+    if (!dir && (rc = cli_weights_param(&c, ckpt, param, &spec.param))) return rc;
     lm_status st = dir ? lm_run_open(dir, &run) : lm_run_open_checkpoint(&spec, ckpt, &run);
+    if (!st && !dir) cli_note_index_shift(ckpt, model, run->index_shift);
     double loss = NAN, acc = NAN;
     if (!st) st = lm_evaluate(run->model, run->test, batch, run->loss, &loss, &acc);
     if (!st) print_eval(json, loss, acc, run->test->n);

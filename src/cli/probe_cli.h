@@ -36,8 +36,8 @@ typedef struct {
 
 #define COMMON_OPTS(o, inputs_def, out_def)                                                                       \
     {"model", OPT_STRING, &(o).model, DEFAULT_MODEL, "model spec or preset (see linmass train --help)", 0},       \
-    {"param", OPT_STRING, &(o).param, "ntk", "parameterization: ntk (the theory's) or standard; --run: the run's", 0}, \
-    {"checkpoint", OPT_STRING, &(o).ckpt, NULL, "probe these weights (a linmass checkpoint of --model) instead of a random init", 0}, \
+    {"param", OPT_STRING, &(o).param, "ntk", "parameterization: ntk (the theory's) or standard; --run: the run's; --checkpoint: the one it records, else standard", 0}, \
+    {"checkpoint", OPT_STRING, &(o).ckpt, NULL, "probe these weights (a linmass checkpoint or a plain state_dict of --model) instead of a random init", 0}, \
     {"run", OPT_STRING, &(o).run, NULL, "probe a training run folder: model, data, param, seed and checkpoint from it", 0}, \
     {"data", OPT_STRING, &(o).data, DEFAULT_DATA, "data source; the inputs are the first --inputs training samples", 0}, \
     {"inputs", OPT_INT, &(o).inputs, inputs_def, "number of inputs N", 0},                                       \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/probe_cli.h"
+#include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/io.h"
 #include "linmass/probe.h"
@@ -122,7 +123,7 @@ static int setup_from_run(const cli_command *c, const common_opts *o, setup *s, 
  * or the training split's. */
 static int setup_weights(const cli_command *c, const common_opts *o, setup *s)
 {
-    int ch = s->train->shape.c, has_stats = 0;
+    int ch = s->train->shape.c;
     lm_status st = LM_OK;
     float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
     if (!mean || !sd) st = lm_fail(LM_ENOMEM, "out of memory");
@@ -131,9 +132,10 @@ static int setup_weights(const cli_command *c, const common_opts *o, setup *s)
         s->normalized = s->run->normalized;
         if (s->normalized) memcpy(mean, s->run->mean, ch * sizeof *mean), memcpy(sd, s->run->std, ch * sizeof *sd);
     } else if (!st && s->ckpt) {
-        st = lm_checkpoint_load_model(s->ckpt, s->m, mean, sd, ch, &has_stats);
+        lm_weights_load_opts w = {mean, sd, ch, 0, 0, 0};
+        st = lm_weights_load(s->ckpt, s->m, &w);
         s->has_ckpt = 1;
-        if (!st) s->normalized = has_stats;
+        if (!st) s->normalized = w.has_stats, cli_note_index_shift(s->ckpt, s->model, w.index_shift);
     } else if (!st && !o->no_normalize && !s->alias) {
         st = lm_dataset_channel_stats(s->train, mean, sd);
         s->normalized = 1;
@@ -174,8 +176,10 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     const char *param = o->param;
     int rc;
     if ((rc = setup_from_run(c, o, s, &param))) return rc;
-    if ((rc = parse_param(c, param, &s->param))) return rc;
-    if ((rc = parse_output(c, o->output, &s->output))) return rc;
+    /* a checkpoint's own parameterization, unless --param says */
+    rc = s->ckpt && !o->run ? cli_weights_param(c, s->ckpt, cli_given(c, "param") ? param : NULL, &s->param)
+                            : parse_param(c, param, &s->param);
+    if (rc || (rc = parse_output(c, o->output, &s->output))) return rc;
     if (o->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", o->inputs);
     if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
@@ -187,8 +191,6 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     s->n = o->inputs;
     s->nt = s->test ? (n_test < (int)s->test->n ? n_test : (int)s->test->n) : 0;
     if ((rc = setup_model(c, o, s)) || (rc = setup_weights(c, o, s))) return rc;
-    if (s->ckpt && !o->run && !cli_given(c, "param") && lm_dist_rank() == 0)
-        fprintf(stderr, "note: --param %s assumed for the checkpoint (checkpoints do not record it; --run does)\n", param);
     size_t nin = lm_shape_numel(s->train->shape);
     s->x = to_f64(s->train->x, (size_t)s->n * nin);
     if (s->nt) s->xt = to_f64(s->test->x, (size_t)s->nt * nin);

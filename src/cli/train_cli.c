@@ -1,10 +1,14 @@
 #include "cli/train_cli.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "linmass/dist.h"
+#include "linmass/run.h"
 #include "linmass/runtime.h"
+#include "linmass/train.h"
 
 static const char *const optim_names[] = {
 #define NAME(n, h) #n,
@@ -18,8 +22,8 @@ static const char *const optim_help[] = {
 };
 enum { N_OPTIM_OPTS = sizeof optim_names / sizeof *optim_names };
 
-_Static_assert(N_OPTIM_OPTS <= sizeof ((train_cli_opts *)0)->optim_text / sizeof(char *),
-               "train_cli_opts.optim_text holds every optimizer option");
+_Static_assert(N_OPTIM_OPTS <= sizeof ((train_cli_opts *)0)->optim_val / sizeof(double),
+               "train_cli_opts.optim_val holds every optimizer option");
 
 static char dashed[N_OPTIM_OPTS][32]; /* "--weight-decay" */
 
@@ -68,6 +72,131 @@ static const char linear_kernel_help[] =
     "  mass) sets it, or MaSS's eta1, eta2, gamma, from the constants for --batch. They see the raw\n"
     "  inputs (no standardisation: it would break interpolation and change H).\n";
 
+/* "optimizers and their defaults" for --help, from the optimizer table: every option each
+ * optimizer accepts with its default value. */
+static const char *optim_defaults_help(void)
+{
+    static char text[2048];
+    size_t k = (size_t)snprintf(text, sizeof text, "optimizers and their defaults (--optim NAME; any of its options may be given):\n");
+    for (int kind = 0; kind < LM_OPTIM_COUNT && k < sizeof text; kind++) {
+        lm_optim_config oc;
+        lm_optim_config_init(&oc, kind);
+        lm_optim_config_validate(&oc); /* fills both MaSS forms */
+        k += (size_t)snprintf(text + k, sizeof text - k, "  %-10s", lm_optim_kind_name(kind));
+        unsigned opts = lm_optim_kind_options(kind), n = 0;
+        for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE && k < sizeof text; bit <<= 1) {
+            char value[64], flag[32];
+            if (!(opts & bit)) continue;
+            lm_optim_config_format(&oc, bit, value, sizeof value);
+            k += (size_t)snprintf(text + k, sizeof text - k, "%s%s %.6g", n++ ? ", " : "",
+                                  flag_of(lm_optim_option_name(bit), flag, sizeof flag), strtod(value, NULL));
+        }
+        if (k < sizeof text) k += (size_t)snprintf(text + k, sizeof text - k, "\n");
+    }
+    if (k < sizeof text)
+        snprintf(text + k, sizeof text - k, "  (mass steps in the authors' form, --lr --alpha --kappa-tilde, or with --eta1 --eta2 --gamma\n"
+                                            "  given whole; the other form's values follow from it, docs/theory.md section 1.1)\n");
+    return text;
+}
+
+/* The options that define a run: a resume may not change them. */
+static const char *const run_defining[] = {"data", "model", "param", "optim", "seed", "batch", "max-train",
+                                           "val-fraction", "no-normalize", "augment", "auto", "auto-samples", "init-from"};
+/* The options of this invocation alone, never taken from the run. */
+static const char *const not_inherited[] = {"out", "resume", "overwrite", "json"};
+
+static int listed(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, list[i])) return 1;
+    return 0;
+}
+
+#define LISTED(name, list) listed(name, list, sizeof list / sizeof *list)
+
+static const char *resume_help(void)
+{
+    static char text[2048];
+    size_t k = (size_t)snprintf(text, sizeof text, "%s",
+        "interruptions and resumes:\n"
+        "  SIGINT (Ctrl-C) and SIGTERM (what schedulers send before they kill a job) stop the run after the\n"
+        "  current step with a checkpoint, print the command that resumes it and exit 130 or 143; a second\n"
+        "  signal ends the program at once (the last checkpoint stays whole).\n"
+        "  --resume takes every option not on its command line from OUT/config.json, so `linmass train\n"
+        "  --resume --out DIR` continues a run bit-identically; with no checkpoint there yet it starts the run\n"
+        "  from the beginning, so one command line serves every submission of a preemptible job. A resume may\n"
+        "  change the run's length, step sizes, schedule, threads and logging, evaluation and checkpoint\n"
+        "  cadence; an option that defines the run given with a value other than the run's is refused (exit 2):\n ");
+    for (size_t i = 0; i < sizeof run_defining / sizeof *run_defining && k < sizeof text; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", run_defining[i]);
+    if (k < sizeof text) snprintf(text + k, sizeof text - k, "\n");
+    return text;
+}
+
+/* 1 when option o holds the JSON value v (a missing or null v: an option without a value). */
+static int same_value(const cli_opt *o, const cJSON *v)
+{
+    switch (o->type) {
+    case OPT_FLAG: return cJSON_IsTrue(v) == (*(int *)o->dest != 0);
+    case OPT_INT: return cJSON_IsNumber(v) && v->valuedouble == *(int *)o->dest;
+    case OPT_U64: return cJSON_IsNumber(v) && v->valuedouble == (double)*(uint64_t *)o->dest;
+    case OPT_DOUBLE: return cJSON_IsNumber(v) && v->valuedouble == *(double *)o->dest;
+    case OPT_STRING: break;
+    }
+    const char *s = *(const char **)o->dest;
+    return s ? cJSON_IsString(v) && !strcmp(v->valuestring, s) : !v || cJSON_IsNull(v);
+}
+
+/* Option o from the run's value v; 2 (reported) when v is of another type. */
+static int take_value(const cli_command *c, const char *dir, cli_opt *o, const cJSON *v)
+{
+    int number = cJSON_IsNumber(v), ok = 1;
+    switch (o->type) {
+    case OPT_FLAG: ok = cJSON_IsBool(v), *(int *)o->dest = cJSON_IsTrue(v); break;
+    case OPT_INT: ok = number && v->valuedouble == (int)v->valuedouble, *(int *)o->dest = number ? (int)v->valuedouble : 0; break;
+    case OPT_U64: ok = number && v->valuedouble >= 0, *(uint64_t *)o->dest = number ? (uint64_t)v->valuedouble : 0; break;
+    case OPT_DOUBLE: /* earlier versions wrote the optimizer options as text */
+        ok = number || (cJSON_IsString(v) && *v->valuestring);
+        *(double *)o->dest = number ? v->valuedouble : ok ? strtod(v->valuestring, NULL) : 0;
+        break;
+    case OPT_STRING: ok = cJSON_IsString(v), *(const char **)o->dest = ok ? v->valuestring : NULL; break;
+    }
+    if (!ok) return cli_usage_error(c, "%s/config.json: option '%s' does not hold a value of its kind", dir, o->name);
+    o->seen = 1;
+    return 0;
+}
+
+/* --resume: the run's options where the command line gives none; a run-defining option given
+ * with another value is refused. */
+static int inherit(cli_command *c, train_cli_opts *o)
+{
+    char *text;
+    if (lm_run_read_options(o->out, &text)) return cli_usage_error(c, "%s", lm_error_message());
+    if (!text) return 0;
+    cJSON *run = cJSON_Parse(text);
+    free(text);
+    o->inherited = run;
+    for (int i = 0; i < c->nopts; i++) {
+        cli_opt *p = &c->opts[i];
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, p->name);
+        if (p->seen && LISTED(p->name, run_defining) && !same_value(p, v)) {
+            char *was = v ? cJSON_PrintUnformatted(v) : NULL;
+            int rc = cli_usage_error(c, "--%s contradicts the run in %s, which has %s %s: drop it to continue that run, or "
+                                        "start a new one in another folder", p->name, o->out, p->name, was ? was : "none");
+            free(was);
+            return rc;
+        }
+        if (!p->seen && v && !cJSON_IsNull(v) && !LISTED(p->name, not_inherited) && take_value(c, o->out, p, v)) return 2;
+    }
+    return 0;
+}
+
+void train_cli_free(train_cli_opts *o)
+{
+    cJSON_Delete(o->inherited);
+    o->inherited = NULL;
+}
+
 static void log_to_stderr(const char *line)
 {
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
@@ -90,13 +219,17 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
         {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
         {"seed", OPT_U64, &o->seed, "0", "seed of every random draw", 0},
         {"threads", OPT_INT, &o->threads, "0", "threads of the matrix products (0: all cores; 1 per rank under MPI); results are bit-identical per thread count", 0},
-        {"out", OPT_STRING, &o->out, "runs/train", "run folder", 0},
-        {"resume", OPT_FLAG, &o->resume, NULL, "continue from OUT/checkpoints/last.safetensors", 0},
+        {"out", OPT_STRING, &o->out, "runs/train", "run folder (an existing run is refused unless --resume or --overwrite)", 0},
+        {"resume", OPT_FLAG, &o->resume, NULL, "continue the run in OUT from its checkpoint (none yet: from the beginning); options not given come from OUT/config.json", 0},
+        {"overwrite", OPT_FLAG, &o->overwrite, NULL, "start a new run in OUT, replacing the run there", 0},
+        {"init-from", OPT_STRING, &o->init_from, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of --model", 0},
         {"val-fraction", OPT_DOUBLE, &o->val_fraction, "0", "fraction of the training split held out for validation", 0},
         {"no-normalize", OPT_FLAG, &o->no_normalize, NULL, "keep raw inputs (default: per-channel standardisation)", 0},
         {"augment", OPT_FLAG, &o->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
-        {"log-every", OPT_INT, &o->log_every, "100", "a metrics.jsonl line every this many steps", 0},
+        {"log-every", OPT_INT, &o->log_every, "100", "a metrics.jsonl line every this many steps, its train loss the mean over them", 0},
+        {"eval-every", OPT_INT, &o->eval_every, "0", "also evaluate (test, validation) every this many steps (0: at each epoch end only)", 0},
         {"ckpt-every", OPT_INT, &o->ckpt_every, "0", "also checkpoint every this many steps (0: at each epoch end only)", 0},
+        {"ckpt-minutes", OPT_DOUBLE, &o->ckpt_minutes, "0", "also checkpoint every this many minutes of wall time (0: off)", 0},
         {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
         {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0},
@@ -107,15 +240,21 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
     memcpy(o->opts, base, sizeof base);
     for (int i = 0; i < N_OPTIM_OPTS; i++) {
         flag_of(optim_names[i], dashed[i], sizeof dashed[i]);
-        o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_STRING, &o->optim_text[i], NULL, optim_help[i], 0};
+        o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_DOUBLE, &o->optim_val[i], NULL, optim_help[i], 0};
     }
-    static char epilog[8192];
-    snprintf(epilog, sizeof epilog, "%s%s\ndata sources:\n%s\n", cli_model_help(), linear_kernel_help, lm_data_sources_help());
+    static char epilog[12288];
+    snprintf(epilog, sizeof epilog, "%s\n%s%s\ndata sources:\n%s\n%s", optim_defaults_help(), cli_model_help(), linear_kernel_help,
+             lm_data_sources_help(), resume_help());
     *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
 }
 
-int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *tc)
+int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
 {
+    if (o->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
+    if (!o->resume && !o->overwrite && lm_run_exists(o->out))
+        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", o->out);
+    int rc = o->resume ? inherit(c, o) : 0;
+    if (rc) return rc;
     lm_train_config_init(tc);
     tc->data = o->data;
     tc->model = o->model;
@@ -125,9 +264,12 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     lm_optim_kind kind;
     if (lm_optim_kind_parse(o->optim, &kind)) return cli_usage_error(c, "--optim: '%s' is not %s", o->optim, optim_names_text());
     lm_optim_config_init(&tc->optim, kind);
-    for (int i = 0; i < N_OPTIM_OPTS; i++)
-        if (o->optim_text[i] && lm_optim_config_set(&tc->optim, optim_names[i], o->optim_text[i]))
+    for (int i = 0; i < N_OPTIM_OPTS; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "%.17g", o->optim_val[i]);
+        if (cli_given(c, dashed[i] + 2) && lm_optim_config_set(&tc->optim, optim_names[i], text))
             return cli_usage_error(c, "%s", lm_error_message());
+    }
     if (cli_given(c, "schedule") && lm_optim_config_set(&tc->optim, "schedule", o->schedule))
         return cli_usage_error(c, "%s", lm_error_message());
     if (o->restart) lm_optim_config_set(&tc->optim, "restart", "1");
@@ -137,11 +279,11 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     if (o->batch < 1) return cli_usage_error(c, "--batch %d must be at least 1", o->batch);
     if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs);
     if (o->steps < 0) return cli_usage_error(c, "--steps %d must not be negative", o->steps);
-    if (o->threads < 0 || o->threads > 1024) /* tens of thousands crash the OpenMP runtime */
-        return cli_usage_error(c, "--threads %d must be in 0..1024", o->threads);
     if (o->val_fraction < 0 || o->val_fraction >= 1) return cli_usage_error(c, "--val-fraction %g must be in [0, 1)", o->val_fraction);
     if (o->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", o->log_every);
     if (o->ckpt_every < 0) return cli_usage_error(c, "--ckpt-every %d must not be negative", o->ckpt_every);
+    if (o->eval_every < 0) return cli_usage_error(c, "--eval-every %d must not be negative", o->eval_every);
+    if (o->ckpt_minutes < 0) return cli_usage_error(c, "--ckpt-minutes %g must not be negative", o->ckpt_minutes);
     if (o->max_train < 0) return cli_usage_error(c, "--max-train %d must not be negative", o->max_train);
     if (strcmp(o->reduce, "ordered") && strcmp(o->reduce, "mpi"))
         return cli_usage_error(c, "--reduce: '%s' is not ordered or mpi", o->reduce);
@@ -172,10 +314,43 @@ int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *
     tc->sync_bn = o->sync_bn;
     tc->log_every = o->log_every;
     tc->ckpt_every = o->ckpt_every;
+    tc->eval_every = o->eval_every;
+    tc->ckpt_minutes = o->ckpt_minutes;
+    tc->init_from = o->init_from;
     tc->resume = o->resume;
     tc->max_train = o->max_train;
     tc->auto_samples = o->auto_samples;
     tc->log = log_to_stderr;
     lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
     return 0;
+}
+
+/* ---- weights files (eval, probes) ---- */
+
+/* The parameterisation of a weights file: --param, else the one the file records, else standard
+ * (PyTorch's layers), said in a note. 0 or the exit code. */
+int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param)
+{
+    lm_weights_info info;
+    if (given && strcmp(given, "standard") && strcmp(given, "ntk"))
+        return cli_usage_error(c, "--param: '%s' is not standard or ntk", given);
+    if (given) {
+        *param = strcmp(given, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
+        return 0;
+    }
+    lm_status st = lm_weights_info_read(file, &info);
+    if (st) return cli_fail(c->command, st);
+    *param = info.has_param ? info.param : LM_PARAM_STANDARD;
+    if (!info.has_param && lm_dist_rank() == 0)
+        fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
+                "give --param to choose\n", file, info.plain ? "a plain state_dict" : "an older checkpoint");
+    return 0;
+}
+
+/* A note when the file's layers were numbered lower than the model's (lm_weights_load). */
+void cli_note_index_shift(const char *file, const char *model, int shift)
+{
+    if (shift && lm_dist_rank() == 0)
+        fprintf(stderr, "note: %s numbers its layers %d lower than --model %s (it flattens in forward(), not in a layer): "
+                "tensor k.* loaded as (k+%d).*\n", file, shift, model, shift);
 }

@@ -5,7 +5,7 @@
 #include "cli/args.h"
 #include "linmass/train.h"
 
-/* the optimizer options, passed to lm_optim_config_set by name when given */
+/* the optimizer options (numbers), passed to lm_optim_config_set by name when given */
 #define TRAIN_OPTIM_OPTS(X) \
     X(lr, "step size (mass: the authors' eta)") \
     X(momentum, "momentum (sgd, heavyball, nesterov)") \
@@ -22,18 +22,19 @@
     X(kappa_tilde, "MaSS kappa-tilde")
 
 typedef struct {
-    const char *data, *model, *out, *param, *optim, *schedule;
-    const char *optim_text[16];
-    int batch, epochs, threads, json, resume, augment, no_normalize, log_every, restart, auto_hp;
-    long steps_l;
+    const char *data, *model, *out, *param, *optim, *schedule, *init_from;
+    double optim_val[16];
+    int batch, epochs, threads, json, resume, overwrite, augment, no_normalize, log_every, restart, auto_hp;
     int steps;
-    int ckpt_every, max_train, auto_samples;
+    int ckpt_every, eval_every, max_train, auto_samples;
+    double ckpt_minutes;
     const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
     const char *overlap; /* mpirun: on or off (lm_train_config.overlap) */
     int sync_bn;
     uint64_t seed;
     double val_fraction;
     cli_opt opts[48];
+    void *inherited; /* --resume: the run's config.json (a cJSON object), which owns the strings taken from it */
 } train_cli_opts;
 
 /* The help on --model: the spec syntax (lm_model_spec_help), presets and parameterizations. */
@@ -41,10 +42,21 @@ const char *cli_model_help(void);
 
 void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about);
 
-/* Options -> configuration; reports a usage error (returns 2) on bad values. */
-int train_cli_resolve(const cli_command *c, train_cli_opts *o, lm_train_config *tc);
+/* Options -> configuration; reports a usage error (returns 2) on bad values. With --resume the
+ * options not on the command line come from OUT/config.json, and one there that defines the run
+ * (data, model, optimizer, seed, batch, ...) given with another value is a usage error. */
+int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc);
+void train_cli_free(train_cli_opts *o);
 
-/* Run, print progress, write plots, report.md and config.json; the exit code. */
+/* Run, print progress, write plots, report.md and config.json; the exit code. SIGINT and
+ * SIGTERM stop the run after the current step with a checkpoint and the command that resumes
+ * it: exit 130 and 143. */
 int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json);
+
+/* Weights files (eval, probe): the parameterisation to build the model in, --param (given: not
+ * NULL), else the file's record, else standard with a note; 0 or the exit code. */
+int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param);
+/* A note on stderr when lm_weights_load loaded the file's layers under an index shift. */
+void cli_note_index_shift(const char *file, const char *model, int shift);
 
 #endif

@@ -41,6 +41,7 @@ const char *lm_status_name(lm_status s)
     case LM_EIO: return "I/O error";
     case LM_ENOMEM: return "out of memory";
     case LM_EDIVERGED: return "diverged";
+    case LM_EINTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }

@@ -183,13 +183,14 @@ static lm_status read_info(lm_checkpoint *c)
     return LM_OK;
 }
 
-lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out)
+static lm_status open_checkpoint(const char *path, int plain_ok, lm_checkpoint **out)
 {
     *out = NULL;
     lm_checkpoint *c = calloc(1, sizeof *c);
     if (!c) return lm_fail(LM_ENOMEM, "%s: out of memory", path);
     lm_status s = lm_st_open(path, &c->f);
-    if (s == LM_OK) s = read_info(c);
+    const char *fmt = s == LM_OK ? lm_st_meta(c->f, "format") : NULL;
+    if (s == LM_OK && !(plain_ok && (!fmt || strcmp(fmt, FORMAT_NAME)))) s = read_info(c);
     if (s != LM_OK) {
         lm_checkpoint_close(c);
         return s;
@@ -197,6 +198,10 @@ lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out)
     *out = c;
     return LM_OK;
 }
+
+lm_status lm_checkpoint_open(const char *path, lm_checkpoint **out) { return open_checkpoint(path, 0, out); }
+
+lm_status lm_checkpoint_open_weights(const char *path, lm_checkpoint **out) { return open_checkpoint(path, 1, out); }
 
 const lm_ckpt_info *lm_checkpoint_info(const lm_checkpoint *c) { return &c->info; }
 

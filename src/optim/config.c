@@ -100,6 +100,30 @@ const char *lm_optim_option_name(unsigned bit)
     return "?";
 }
 
+unsigned lm_optim_kind_options(lm_optim_kind k)
+{
+    const lm_optim_def *d = lm_optim_def_of(k);
+    return d ? d->options : 0;
+}
+
+size_t lm_optim_config_format(const lm_optim_config *c, unsigned bit, char *buf, size_t len)
+{
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const option_info *o = &options[i];
+        const void *field = (const char *)c + o->offset;
+        if (o->bit != bit) continue;
+        if (o->type == SCHEDULE) return lm_schedule_format(field, buf, len);
+        if (o->type == FLAG) return (size_t)snprintf(buf, len, "%d", *(const int *)field != 0);
+        double v = *(const double *)field; /* the shortest of 15 and 17 digits that reads back exactly */
+        char t[32];
+        snprintf(t, sizeof t, "%.15g", v);
+        if (strtod(t, NULL) != v) snprintf(t, sizeof t, "%.17g", v);
+        return (size_t)snprintf(buf, len, "%s", t);
+    }
+    if (len) buf[0] = '\0';
+    return 0;
+}
+
 static lm_status parse_real(const char *name, const char *value, double *out)
 {
     char *end;

@@ -211,23 +211,30 @@ lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r)
     }
     lm_status st = LM_OK;
     char spec[1024];
+    int done = 0; /* widths whose every seed is done */
     for (int i = 0; !st && i < nw; i++) {
         st = lm_spec_with_width(o->template_spec, o->widths[i], spec, sizeof spec);
         for (int s = 0; !st && s < seeds; s++) {
             lm_sweep_model info = {.width_index = i, .seed_index = s, .width = o->widths[i], .seed = o->seed + (uint64_t)s};
             st = one_model(o, spec, &info);
-            if (st) {
+            if (st && st != LM_EINTERRUPTED) {
                 lm_fail_context(st, "sweep: width %d, seed %d", o->widths[i], s);
                 break;
             }
             r->values[(size_t)i * seeds + s] = info.value;
             lw[(size_t)i * seeds + s] = o->widths[i];
+            if (s == seeds - 1) mean_sd(r, i), done = i + 1;
         }
-        if (!st) mean_sd(r, i);
     }
-    if (!st && nw > 1) st = lm_loglog_fit(lw, r->values, nw * seeds, &r->fit);
+    lm_status fit = LM_OK;
+    if (!st || st == LM_EINTERRUPTED) {
+        r->n_widths = done;
+        r->fit = (lm_fit){NAN, NAN, NAN, NAN, NAN, NAN, 0};
+        if (done > 1) fit = lm_loglog_fit(lw, r->values, done * seeds, &r->fit);
+    }
+    if (fit) st = fit;
     free(lw);
-    if (st) lm_sweep_free(r);
+    if (st && (st != LM_EINTERRUPTED || done == 0)) lm_sweep_free(r);
     return st;
 }
 

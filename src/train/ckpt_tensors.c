@@ -7,6 +7,7 @@
 
 #include "linmass/io.h"
 #include "linmass/train.h"
+#include "linmass/version.h"
 #include "train/train_internal.h"
 
 static lm_status list_add(lm_ckpt_list *l, const char *name, lm_dtype dt, int ndim, const int64_t *dims, void *data)
@@ -98,24 +99,47 @@ lm_status lm_ckpt_save_model(const char *path, const lm_ckpt_info *info, lm_mode
     return st;
 }
 
-lm_status lm_checkpoint_load_model(const char *path, lm_model *m, float *mean, float *std, int channels,
-                                   int *has_stats)
+cJSON *lm_hparams_object(const lm_optim_config *c)
 {
-    lm_checkpoint *c;
-    lm_status st = lm_checkpoint_open(path, &c);
-    if (st) return st;
-    lm_ckpt_list l = {0};
-    st = lm_ckpt_list_model(m, NULL, NULL, NULL, 0, &l);
-    if (!st) st = lm_checkpoint_read_all(c, l.t, l.n);
-    if (!st) lm_ckpt_list_restore_counts(m, &l);
-    int stats = mean && lm_checkpoint_has(c, "data.mean") && lm_checkpoint_has(c, "data.std");
-    if (!st && stats) {
-        lm_ckpt_tensor ts[2] = {{"data.mean", LM_DT_F32, 1, {channels}, mean},
-                                {"data.std", LM_DT_F32, 1, {channels}, std}};
-        st = lm_checkpoint_read_all(c, ts, 2);
+    cJSON *o = cJSON_CreateObject();
+    unsigned opts = lm_optim_kind_options(c->kind);
+    cJSON_AddStringToObject(o, "kind", lm_optim_kind_name(c->kind));
+    for (unsigned bit = 1; bit < (1u << LM_OPT_COUNT); bit <<= 1) {
+        char text[256];
+        if (!(opts & bit) || bit == LM_OPT_AUTO) continue;
+        lm_optim_config_format(c, bit, text, sizeof text);
+        const char *name = lm_optim_option_name(bit);
+        if (bit == LM_OPT_SCHEDULE) cJSON_AddStringToObject(o, name, text);
+        else if (bit == LM_OPT_NESTEROV || bit == LM_OPT_RESTART) cJSON_AddBoolToObject(o, name, text[0] == '1');
+        else cJSON_AddNumberToObject(o, name, strtod(text, NULL));
     }
-    if (has_stats) *has_stats = stats;
-    lm_ckpt_list_free(&l);
-    lm_checkpoint_close(c);
+    if (c->kind == LM_OPTIM_MASS) cJSON_AddStringToObject(o, "form", c->mass_form == LM_MASS_ETA ? "eta1, eta2, gamma" : "lr, alpha, kappa_tilde");
+    if (c->schedule.kind == LM_SCHED_COSINE) cJSON_AddNumberToObject(o, "schedule_epochs", c->schedule.total_epochs);
+    if (c->auto_hp) cJSON_AddBoolToObject(o, "auto", 1);
+    return o;
+}
+
+lm_status lm_ckpt_save_run(const char *path, lm_ckpt_info *info, lm_kv *extra, int n_extra, lm_model *m, lm_optim *o,
+                           lm_param_kind param, float *mean, float *std, int channels)
+{
+    char *hp = lm_hparams_text(lm_optim_hparams(o));
+    if (!hp) return lm_fail(LM_ENOMEM, "checkpoint: out of memory");
+    extra[n_extra++] = (lm_kv){"param", param == LM_PARAM_NTK ? "ntk" : "standard"};
+    extra[n_extra++] = (lm_kv){"linmass_version", lm_version()};
+    info->optimizer = lm_optim_kind_name(lm_optim_hparams(o)->kind);
+    info->optim_json = hp;
+    info->model = lm_model_spec(m);
+    info->extra = extra;
+    info->n_extra = n_extra;
+    lm_status st = lm_ckpt_save_model(path, info, m, o, mean, std, channels);
+    free(hp);
     return st;
+}
+
+char *lm_hparams_text(const lm_optim_config *c)
+{
+    cJSON *o = lm_hparams_object(c);
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return text;
 }

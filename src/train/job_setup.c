@@ -1,10 +1,14 @@
 /* The training job's set-up: the data (standardised from the training split's statistics), the
  * model, the hyper-parameters that auto_hp derives, the trainer, and rank 0's run folder. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "linmass/dist.h"
 #include "linmass/theory.h"
+#include "linmass/version.h"
 #include "train/train_internal.h"
 
 static lm_status load_data(lm_job *r)
@@ -82,12 +86,34 @@ static lm_status check_config(const lm_train_config *c)
     return LM_OK;
 }
 
-/* The model for the data, checked against it; "resolved" notes an expanded alias. */
+/* init_from's weights into the new model; a shifted index is noted (train.h, lm_weights_load). */
+static lm_status init_weights(lm_job *r)
+{
+    const lm_train_config *c = r->c;
+    lm_weights_load_opts w = {0};
+    lm_status st = lm_weights_load(c->init_from, r->m, &w);
+    if (st) return lm_fail_context(st, "initial weights");
+    cJSON *o = cJSON_AddObjectToObject(r->resolved, "init_from");
+    cJSON_AddStringToObject(o, "file", c->init_from);
+    cJSON_AddBoolToObject(o, "plain_state_dict", w.plain);
+    cJSON_AddNumberToObject(o, "index_shift", w.index_shift);
+    if (w.index_shift && c->log && r->rank == 0) {
+        char line[1200];
+        snprintf(line, sizeof line, "note: %s numbers its layers %d lower than model '%s' (a flatten in forward(), not a "
+                 "layer): tensor k.* loaded as (k+%d).*", c->init_from, w.index_shift, lm_model_spec(r->m), w.index_shift);
+        c->log(line);
+    }
+    return LM_OK;
+}
+
+/* The model for the data, checked against it, with init_from's weights; "resolved" notes an
+ * expanded alias. */
 static lm_status create_model(lm_job *r)
 {
     const lm_train_config *c = r->c;
     int classes = r->train->classes, targets = classes > 0 ? classes : r->train->target_dim;
     lm_status st = lm_run_model_create(&r->spec, r->train, &r->m);
+    if (!st && c->init_from) st = init_weights(r);
     if (st) return st;
     if (lm_run_raw_inputs(c->model)) {
         cJSON_AddStringToObject(r->resolved, "model_spec", lm_model_spec(r->m));
@@ -115,21 +141,23 @@ static lm_status create_trainer(lm_job *r)
     opts.sync_bn = c->sync_bn;
     opts.overlap = c->overlap;
     if (!st) st = lm_trainer_create(r->m, &oc, &opts, c->batch, &r->t);
-    if (!st) r->lr = lm_optim_hparams(lm_trainer_optim(r->t))->lr;
-    return st;
+    if (st) return st;
+    const lm_optim_config *hp = lm_optim_hparams(lm_trainer_optim(r->t));
+    r->lr = hp->lr;
+    cJSON *o = lm_hparams_object(hp);
+    if (!o) return lm_fail(LM_ENOMEM, "out of memory");
+    cJSON_AddItemToObject(r->resolved, "optimizer", o);
+    return LM_OK;
 }
 
-/* config.json: the options as given, and "resolved" when the run derived anything. */
+/* config.json: the options as given, and "resolved": what the run derived from them. */
 static lm_status write_config(lm_job *r)
 {
-    char *derived = NULL;
-    if (r->resolved->child) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddItemToObject(d, "resolved", cJSON_Duplicate(r->resolved, 1));
-        derived = cJSON_PrintUnformatted(d);
-        cJSON_Delete(d);
-        if (!derived) return lm_fail(LM_ENOMEM, "config.json: out of memory");
-    }
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddItemToObject(d, "resolved", cJSON_Duplicate(r->resolved, 1));
+    char *derived = cJSON_PrintUnformatted(d);
+    cJSON_Delete(d);
+    if (!derived) return lm_fail(LM_ENOMEM, "config.json: out of memory");
     lm_status st = lm_run_write_config(r->c->out, r->c->config_json, derived);
     free(derived);
     return st;
@@ -143,13 +171,22 @@ static lm_status open_folder(lm_job *r)
     snprintf(r->ckpt, sizeof r->ckpt, "%s/last.safetensors", dir);
     snprintf(r->metrics, sizeof r->metrics, "%s/metrics.jsonl", c->out);
     if (r->rank > 0) return LM_OK; /* the run folder is rank 0's; the state comes from it (lm_job_sync_ranks) */
-    /* a resume that cannot resume (no checkpoint, another model) must not touch the folder */
-    lm_status st = c->resume ? lm_job_resume(r) : LM_OK;
+    int resume = c->resume && access(r->ckpt, F_OK) == 0;
+    if (c->resume && !resume && c->log) {
+        char line[1200];
+        snprintf(line, sizeof line, "note: no checkpoint in %s yet: the run starts from the beginning", c->out);
+        c->log(line);
+    }
+    /* a resume that cannot resume (another model, a broken checkpoint) must not touch the folder;
+     * a run from the beginning must not leave another run's checkpoint to resume from */
+    lm_status st = resume ? lm_job_resume(r) : LM_OK;
+    if (!st && !resume && unlink(r->ckpt) != 0 && errno != ENOENT && errno != ENOTDIR)
+        st = lm_fail(LM_EIO, "%s: cannot remove the checkpoint of an earlier run: %s", r->ckpt, strerror(errno));
     if (!st) st = lm_mkdir_p(c->out);
     if (!st) st = lm_mkdir_p(dir);
     if (!st && c->config_json) st = write_config(r);
     if (st) return st;
-    r->mf = fopen(r->metrics, c->resume ? "a" : "w");
+    r->mf = fopen(r->metrics, resume ? "a" : "w");
     return r->mf ? LM_OK : lm_fail(LM_EIO, "%s: cannot open for writing", r->metrics);
 }
 
@@ -163,6 +200,8 @@ lm_status lm_job_setup(lm_job *r)
     lm_status st = check_config(c);
     if (!st) st = load_data(r);
     if (!st && !(r->resolved = cJSON_CreateObject())) st = lm_fail(LM_ENOMEM, "out of memory");
+    if (!st) cJSON_AddStringToObject(r->resolved, "version", lm_version());
+    if (!st) cJSON_AddStringToObject(r->resolved, "param", c->param == LM_PARAM_NTK ? "ntk" : "standard");
     if (!st) st = create_model(r);
     if (!st) st = create_trainer(r);
     if (st) return st;

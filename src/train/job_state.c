@@ -11,22 +11,20 @@
 lm_status lm_job_save(lm_job *r)
 {
     lm_optim *o = lm_trainer_optim(r->t);
-    char optim_t[32], metrics_bytes[32], sums[96];
+    char optim_t[32], metrics_bytes[32], sums[96], window[96];
     fflush(r->mf);
     snprintf(optim_t, sizeof optim_t, "%ld", lm_optim_step_count(o));
     snprintf(metrics_bytes, sizeof metrics_bytes, "%ld", ftell(r->mf));
     snprintf(sums, sizeof sums, "%.17g %.17g %ld", r->sum_loss, r->sum_acc, r->seen);
-    lm_kv extra[3] = {{"optim_step", optim_t}, {"metrics_bytes", metrics_bytes}, {"epoch_sums", sums}};
+    snprintf(window, sizeof window, "%.17g %.17g %ld", r->win_loss, r->win_acc, r->win_seen);
+    lm_kv extra[6] = {{"optim_step", optim_t}, {"metrics_bytes", metrics_bytes}, {"epoch_sums", sums}, {"window_sums", window}};
     lm_ckpt_info info = {0};
     info.step = (uint64_t)lm_trainer_step_count(r->t);
     info.epoch = (uint64_t)r->epoch;
     info.epoch_pos = r->epoch_pos;
     info.seed = r->c->seed;
-    info.optimizer = lm_optim_kind_name(r->c->optim.kind);
-    info.model = lm_model_spec(r->m);
-    info.extra = extra;
-    info.n_extra = 3;
-    return lm_ckpt_save_model(r->ckpt, &info, r->m, o, r->normalize ? r->mean : NULL, r->std, r->train->shape.c);
+    return lm_ckpt_save_run(r->ckpt, &info, extra, 4, r->m, o, r->spec.param, r->normalize ? r->mean : NULL, r->std,
+                            r->train->shape.c);
 }
 
 /* The checkpoint's run must be this one: the same model, optimizer and seed. */
@@ -38,14 +36,18 @@ static lm_status check_same_run(const lm_job *r, const lm_ckpt_info *info)
     if (strcmp(info->optimizer ? info->optimizer : "", optim))
         return lm_fail(LM_EINVAL, "%s: the checkpoint was trained with optimizer %s, not %s", r->ckpt,
                        info->optimizer ? info->optimizer : "?", optim);
+    const char *param = r->spec.param == LM_PARAM_NTK ? "ntk" : "standard";
+    for (int i = 0; i < info->n_extra; i++)
+        if (!strcmp(info->extra[i].key, "param") && strcmp(info->extra[i].value, param))
+            return lm_fail(LM_EINVAL, "%s: the checkpoint is of the %s parameterization, not %s", r->ckpt, info->extra[i].value, param);
     if (info->seed != r->c->seed)
         return lm_fail(LM_EINVAL, "%s: the checkpoint has seed %llu, not %llu", r->ckpt, (unsigned long long)info->seed,
                        (unsigned long long)r->c->seed);
     return LM_OK;
 }
 
-/* The position in the run and the epoch's sums; metrics written after the checkpoint belong to
- * the lost future and are cut. */
+/* The position in the run and the epoch's and the window's sums; metrics written after the
+ * checkpoint belong to the lost future and are cut. */
 static lm_status restore_position(lm_job *r, const lm_ckpt_info *info)
 {
     long metrics_bytes = -1;
@@ -57,6 +59,7 @@ static lm_status restore_position(lm_job *r, const lm_ckpt_info *info)
         if (!strcmp(key, "optim_step")) lm_optim_set_step_count(lm_trainer_optim(r->t), atol(value));
         if (!strcmp(key, "metrics_bytes")) metrics_bytes = atol(value);
         if (!strcmp(key, "epoch_sums")) sscanf(value, "%lf %lf %ld", &r->sum_loss, &r->sum_acc, &r->seen);
+        if (!strcmp(key, "window_sums")) sscanf(value, "%lf %lf %ld", &r->win_loss, &r->win_acc, &r->win_seen);
     }
     if (metrics_bytes >= 0 && truncate(r->metrics, metrics_bytes) != 0)
         return lm_fail(LM_EIO, "%s: cannot truncate to %ld bytes", r->metrics, metrics_bytes);
@@ -91,14 +94,16 @@ lm_status lm_job_sync_ranks(lm_job *r)
     if (!st) st = lm_dist_bcast(lm_model_buffers(r->m), lm_model_num_buffers(r->m) * sizeof(float), 0);
     for (int s = 0; !st && s < lm_optim_num_state(o); s++) st = lm_dist_bcast(lm_optim_state(o, s), np * sizeof(float), 0);
     struct {
-        long step, optim_step, seen;
+        long step, optim_step, seen, win_seen;
         int epoch;
         size_t epoch_pos;
-        double sum_loss, sum_acc;
-    } pos = {lm_trainer_step_count(r->t), lm_optim_step_count(o), r->seen, r->epoch, r->epoch_pos, r->sum_loss, r->sum_acc};
+        double sum_loss, sum_acc, win_loss, win_acc;
+    } pos = {lm_trainer_step_count(r->t), lm_optim_step_count(o), r->seen, r->win_seen, r->epoch, r->epoch_pos,
+             r->sum_loss, r->sum_acc, r->win_loss, r->win_acc};
     if (!st) st = lm_dist_bcast(&pos, sizeof pos, 0);
     r->seen = pos.seen, r->epoch = pos.epoch, r->epoch_pos = pos.epoch_pos;
     r->sum_loss = pos.sum_loss, r->sum_acc = pos.sum_acc;
+    r->win_seen = pos.win_seen, r->win_loss = pos.win_loss, r->win_acc = pos.win_acc;
     lm_trainer_set_position(r->t, pos.step, pos.epoch);
     lm_optim_set_step_count(o, pos.optim_step);
     return st;

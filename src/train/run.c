@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -87,6 +88,38 @@ lm_status lm_run_model_create(const lm_run_spec *s, const lm_dataset *train, lm_
 
 /* ---- opening a run ---- */
 
+int lm_run_exists(const char *dir)
+{
+    static const char *const files[] = {"config.json", "metrics.jsonl", "checkpoints/last.safetensors"};
+    char path[1100];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (strlen(dir) < 1000 && access(path, F_OK) == 0) return 1;
+    }
+    return 0;
+}
+
+lm_status lm_run_read_options(const char *dir, char **out)
+{
+    char path[1100], *text;
+    size_t len;
+    *out = NULL;
+    if (strlen(dir) > 1000) return lm_fail(LM_EINVAL, "run folder: the path is longer than 1000 characters");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (access(path, F_OK) != 0) return LM_OK;
+    if (lm_read_file(path, 1 << 20, &text, &len)) return lm_fail_context(LM_EINVAL, "run folder");
+    cJSON *cfg = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        return lm_fail(LM_EINVAL, "%s: not a JSON object", path);
+    }
+    cJSON_DeleteItemFromObject(cfg, "resolved");
+    *out = cJSON_PrintUnformatted(cfg);
+    cJSON_Delete(cfg);
+    return *out ? LM_OK : lm_fail(LM_ENOMEM, "%s: out of memory", path);
+}
+
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* The spec from config.json at path; its strings are new copies (free them) on success. */
@@ -153,7 +186,9 @@ static lm_status build_model(lm_run *r)
     lm_dataset *train = NULL;
     if (!st && kernel) st = lm_run_load_data(&r->spec, &train, NULL, NULL);
     if (!st) st = lm_run_model_create(&r->spec, train ? train : r->test, &r->model);
-    if (!st) st = lm_checkpoint_load_model(r->checkpoint, r->model, r->mean, r->std, r->test->shape.c, &r->normalized);
+    lm_weights_load_opts w = {r->mean, r->std, r->test->shape.c, 0, 0, 0};
+    if (!st) st = lm_weights_load(r->checkpoint, r->model, &w);
+    r->normalized = w.has_stats, r->plain = w.plain, r->index_shift = w.index_shift;
     if (!st && train && r->normalized) st = lm_dataset_normalize(train, r->mean, r->std);
     if (!st && train && r->normalized) st = lm_model_set_kernel_centres(r->model, train->x, train->n);
     lm_dataset_free(train);

@@ -85,15 +85,11 @@ lm_status lm_run_save(const char *dir, const lm_run_spec *spec, lm_trainer *t, c
     free(cfg);
     if (st) return st;
     snprintf(optim_t, sizeof optim_t, "%ld", lm_optim_step_count(o));
-    lm_kv extra[1] = {{"optim_step", optim_t}};
+    lm_kv extra[3] = {{"optim_step", optim_t}};
     lm_ckpt_info info = {0};
     info.step = (uint64_t)lm_trainer_step_count(t);
     info.epoch = (uint64_t)lm_trainer_epoch(t);
     info.seed = spec->seed;
-    info.optimizer = lm_optim_kind_name(lm_optim_hparams(o)->kind);
-    info.model = lm_model_spec(m);
-    info.extra = extra;
-    info.n_extra = 1;
     snprintf(path, sizeof path, "%s/checkpoints/last.safetensors", dir);
-    return lm_ckpt_save_model(path, &info, m, o, (float *)mean, (float *)std, lm_model_input_shape(m).c);
+    return lm_ckpt_save_run(path, &info, extra, 1, m, o, spec->param, (float *)mean, (float *)std, lm_model_input_shape(m).c);
 }

@@ -30,6 +30,18 @@ void lm_ckpt_list_restore_counts(lm_model *m, const lm_ckpt_list *l);
 lm_status lm_ckpt_save_model(const char *path, const lm_ckpt_info *info, lm_model *m, lm_optim *o, float *mean,
                              float *std, int channels);
 
+/* The hyper-parameters an optimizer steps with (after defaults and auto_hp), as a JSON object:
+ * "kind", every option the kind accepts (numbers; nesterov and restart as booleans; the
+ * schedule's spec), for mass the "form" it steps in, "schedule_epochs" for cosine, "auto". */
+cJSON *lm_hparams_object(const lm_optim_config *c);
+char *lm_hparams_text(const lm_optim_config *c); /* the same as text; free() it */
+
+/* A training checkpoint: info (position and seed filled by the caller) completed with the
+ * optimizer, its hyper-parameters and the model spec, and the metadata extra[0..n_extra) with
+ * "param" and "linmass_version" appended (extra has room for two more). */
+lm_status lm_ckpt_save_run(const char *path, lm_ckpt_info *info, lm_kv *extra, int n_extra, lm_model *m, lm_optim *o,
+                           lm_param_kind param, float *mean, float *std, int channels);
+
 /* ---- targets (evaluate.c) ---- */
 
 /* The targets the loss takes: y itself, or for the square loss on classes the one-hot rows of
@@ -55,6 +67,9 @@ typedef struct {
     size_t epoch_pos;
     double sum_loss, sum_acc; /* running sums over the current epoch, saved for resumes */
     long seen;
+    double win_loss, win_acc; /* the same since the last metrics line */
+    long win_seen;
+    double last_ckpt;  /* wall time of the last checkpoint (or the start), for ckpt_minutes */
     int rank, ranks;   /* lm_dist: rank 0 alone reads and writes the run folder */
 } lm_job;
 
