@@ -102,7 +102,23 @@ typedef struct {
     double floor;
     int norm, min;
     double tol;
+    double lower; /* a lower bound of the spectrum (restarts: minus the first run's norm) */
 } lz_want;
+
+/* A restart's floor test (docs/theory.md §7.4): no eigenvalue at or above the floor F is left when
+ * the run's largest Ritz value theta is below F and an eigenvalue at F or above could stay hidden
+ * only with a start-vector component c^2 < eps, eps (dim - locked) <= 1e-10: the Rayleigh quotient
+ * of T_{k-1}-filtered start vectors gives eps = (b - l) / ((F - b) T_{k-1}(1 + 2 (F - b) / (b - l))^2)
+ * with b = (theta + F) / 2 and l a lower bound of the spectrum. */
+static int nothing_above(const lz *L, double F, double l)
+{
+    double theta = L->d[L->k - 1];
+    if (!(theta < F) || L->k < 2) return 0;
+    double b = 0.5 * (theta + F), g = (F - b) / (b - l);
+    double log_t = (L->k - 1) * acosh(1 + 2 * g) - log(2.0); /* T_m(x) >= exp(m acosh x) / 2 */
+    double log_eps = log((b - l) / (F - b)) - 2 * log_t;
+    return log_eps + log((double)(L->dim - (size_t)L->nlock)) <= log(1e-10);
+}
 
 /* Whether the run may stop: every wanted Ritz value has residual bound <= tol max|theta|. */
 static int lz_done(const lz *L, const lz_want *w)
@@ -110,9 +126,7 @@ static int lz_done(const lz *L, const lz_want *w)
     if (w->top < 0) return 0;
     int k = L->k, inorm = fabs(L->d[0]) > fabs(L->d[k - 1]) ? 0 : k - 1;
     double lim = w->tol * L->scale;
-    /* a restart whose largest Ritz value lies below the floor by more than its residual bound has
-     * nothing left to lock */
-    if (w->floor > -INFINITY && L->d[k - 1] + lz_resid(L, k - 1) <= w->floor) return 1;
+    if (w->floor > -INFINITY && nothing_above(L, w->floor, w->lower)) return 1;
     int ok = (!w->norm || lz_resid(L, inorm) <= lim) && (!w->min || lz_resid(L, 0) <= lim);
     int t = 0;
     for (; t < w->top && t < k && (t == 0 || L->d[k - 1 - t] > w->floor); t++) ok = ok && lz_resid(L, k - 1 - t) <= lim;
@@ -319,7 +333,8 @@ static lm_status lanczos_deflated(size_t dim, lm_matvec_fn op, void *ctx, const 
         L.nlock = S.n;
         /* the first run converges what a single run would; later ones what could still enter
          * the top_k: the values above the top_k-th locked one */
-        lz_want want = {top_k, kth_largest(S.theta, S.n, top_k), runs == 0, runs == 0 && o->want_min, tol};
+        lz_want want = {top_k, kth_largest(S.theta, S.n, top_k), runs == 0, runs == 0 && o->want_min, tol,
+                        -(1 + 1e-6) * r->norm};
         int conv;
         st = lz_run(&L, start, &want, &conv);
         if (st) break;
@@ -355,7 +370,7 @@ static lm_status lanczos(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_op
     int conv = 0;
     st = start ? LM_OK : lm_fail(LM_ENOMEM, "lanczos: out of memory for vectors of %zu", dim);
     if (!st) random_unit(start, dim, o->seed, 0);
-    lz_want want = {1, -INFINITY, 1, o->want_min, o->tol > 0 ? o->tol : 1e-10};
+    lz_want want = {1, -INFINITY, 1, o->want_min, o->tol > 0 ? o->tol : 1e-10, 0};
     if (!st) st = lz_run(&L, start, &want, &conv);
     if (!st) lanczos_result(r, &L, 1, conv);
     lz_free(&L);
@@ -369,7 +384,7 @@ int lm_lanczos_quadrature(size_t dim, lm_matvec_fn op, void *ctx, const double *
     lz L;
     lm_status st = lz_alloc(&L, dim, op, ctx, k, 1, 0);
     int conv;
-    lz_want want = {-1, 0, 0, 0, 0};
+    lz_want want = {-1, 0, 0, 0, 0, 0};
     if (!st) st = lz_run(&L, v0, &want, &conv);
     if (!st)
         for (int j = 0; j < L.k; j++) nodes[j] = L.d[j], weights[j] = L.z[(size_t)j * L.k] * L.z[(size_t)j * L.k];
