@@ -16,7 +16,8 @@
  *     F_V(t) = mean_s mu_{v_s}(-inf, t] around F(t) (Var <= 2 F (1 - F) / p per probe, S probes);
  *     the sampling part alone, sup |F_V - F|, within 5 sigma;
  *   - exactness: an operator with 5 distinct eigenvalues closes the Krylov space after 5 steps
- *     and the quadrature is then the measure itself (1e-12);
+ *     and the quadrature is then the measure itself (1e-12); the two-node quadrature of
+ *     diag(1, 2, 3) in closed form (docs/theory.md §7.5's example);
  *   - the smoothed density integrates to 1 and matches its formula. */
 #include <math.h>
 #include <stdlib.h>
@@ -243,6 +244,22 @@ static void check_exact(void)
     for (int j = 0; j < r.n; j++) at += r.weights[j] * exp(-0.5 * pow((t[1234] - r.nodes[j]) / sigma, 2));
     CHECK_CLOSE(rho[1234], at / (sigma * sqrt(2 * M_PI)), 1e-12);
     free(t), free(rho);
+    lm_density_free(&r);
+
+    /* docs/theory.md §7.5's example: A = diag(1, 2, 3) and any Rademacher vector (entries +-1/sqrt 3,
+     * so (v . e_i)^2 = 1/3): two steps give the Gauss quadrature of the uniform measure on {1, 2, 3},
+     * nodes 2 -+ sqrt(2/3) with weights 1/2 */
+    double d3[3] = {1, 2, 3};
+    diag_op op3 = {3, d3};
+    lm_slq_opts o3 = {4, 2, LM_VECTORS_RADEMACHER, 7, 0};
+    CHECK(lm_slq(3, diag_apply, &op3, &o3, &r) == LM_OK);
+    CHECK(r.n == 8);
+    for (int j = 0; j < r.n; j++) {
+        CHECK_CLOSE(r.nodes[j], 2 + (j % 2 ? 1 : -1) * sqrt(2.0 / 3), 1e-14);
+        CHECK_CLOSE(r.weights[j], 0.125, 1e-14);
+    }
+    CHECK_CLOSE(r.trace, 6.0, 1e-14);
+    CHECK(r.trace_se < 1e-14);
     lm_density_free(&r);
 
     /* bad options and a basis over the cap */

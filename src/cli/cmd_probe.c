@@ -46,7 +46,7 @@ static const char *const hessian_about =
 typedef struct {
     probe_cli p;
     const char *method;
-    int steps, loss_top, hutch;
+    int steps, loss_top, hutch, no_per_input;
     double tol;
     lm_eig_method em;
     spectra_cli sp;
@@ -74,6 +74,7 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
         {"loss-top", OPT_INT, &h->loss_top, "5", "top eigenvalues of the loss Hessian (0: skip the loss Hessian; at most 32)", 0},
         {"hutchinson", OPT_INT, &h->hutch, "100", "Rademacher samples of the loss Hessian's Hutchinson trace (0: skip)", 0},
         {"max-memory", OPT_INT, &h->p.o.max_mem, "1024", "MB for a Lanczos basis (more: exit 1 naming the size)", 0},
+        {"no-per-input", OPT_FLAG, &h->no_per_input, NULL, "skip the per-input norms (one eigen-run per input): the averaged model's only", 0},
         SPECTRA_OPTS(h->sp),
     };
     snprintf(h->p.epilog, sizeof h->p.epilog,
@@ -86,8 +87,9 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
              "%s\n%s", probe_exit_help, cli_model_help());
     const char *usage = "linmass probe hessian [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR]\n"
                         "                            [--data SRC] [--inputs N] [--method lanczos|power] [--steps S] [--tol T]\n"
-                        "                            [--output k|sum] [--loss-top K] [--hutchinson S] [--density] [--block layer|tensor]\n"
-                        "                            [--gauss-newton] [--diagonal] [--widths W1,W2,...] [--seed N] [--json] [--out DIR]";
+                        "                            [--output k|sum] [--no-per-input] [--loss-top K] [--hutchinson S] [--density]\n"
+                        "                            [--block layer|tensor] [--gauss-newton] [--diagonal] [--widths W1,W2,...] [--seed N]\n"
+                        "                            [--json] [--out DIR]";
     int rc = parse_probe(&h->p, "probe hessian", usage, hessian_about, "16", "runs/probe-hessian", own,
                          (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
@@ -129,6 +131,7 @@ static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_h
     ho.coll = lm_dist_collective();
     ho.net.output = s->output;
     ho.eig = hessian_eig(h);
+    ho.skip_per_input = h->no_per_input;
     hr->per_input = per;
     if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->n, lm_model_num_params(s->m));
     lm_status st = per ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
@@ -200,8 +203,12 @@ static void hessian_text(sbuf *t, const hessian_cli *h, const setup *s, const lm
               hr->unconverged ? "" : " (every run converged)");
     sb_printf(t, "  ||H(fbar)||, fbar = mean_i f(x_i) (averaged model)   %-12.6g eigenvalue %.6g, %d products%s\n", hr->avg_norm,
               hr->avg.extreme, hr->avg.steps, hr->avg.converged ? "" : ", NOT converged");
-    sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
-    sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->n);
+    if (h->no_per_input) {
+        sb_printf(t, "  per-input norms skipped (--no-per-input)\n");
+    } else {
+        sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
+        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->n);
+    }
     sb_printf(t, "  %d Hessian-vector products, %.2f s%s%s\n", hr->steps, t_model, ranks_note(rn, sizeof rn),
               hr->unconverged ? "; some runs stopped at --steps without converging (raise --steps)" : "");
     if (!L->have) return;
@@ -249,10 +256,16 @@ static cJSON *hessian_json(const hessian_cli *h, const setup *s, const lm_hessia
     cJSON_AddStringToObject(res, "method", h->em == LM_EIG_LANCZOS ? "lanczos" : "power");
     cJSON_AddNumberToObject(res, "avg_norm", hr->avg_norm);
     cJSON_AddNumberToObject(res, "avg_eigenvalue", hr->avg.extreme);
-    cJSON_AddNumberToObject(res, "max_norm", hr->max_norm);
-    cJSON_AddNumberToObject(res, "argmax", hr->argmax);
-    cJSON_AddNumberToObject(res, "mean_norm", hr->mean_norm);
-    cJSON_AddItemToObject(res, "per_input", number_array(hr->per_input, s->n));
+    if (h->no_per_input) {
+        cJSON_AddNullToObject(res, "max_norm");
+        cJSON_AddNullToObject(res, "mean_norm");
+        cJSON_AddNullToObject(res, "per_input");
+    } else {
+        cJSON_AddNumberToObject(res, "max_norm", hr->max_norm);
+        cJSON_AddNumberToObject(res, "argmax", hr->argmax);
+        cJSON_AddNumberToObject(res, "mean_norm", hr->mean_norm);
+        cJSON_AddItemToObject(res, "per_input", number_array(hr->per_input, s->n));
+    }
     cJSON_AddNumberToObject(res, "hvp_products", hr->steps);
     cJSON_AddNumberToObject(res, "unconverged", hr->unconverged);
     cJSON_AddStringToObject(res, "definitions",
@@ -291,7 +304,7 @@ static int hessian_report(const hessian_cli *h, const spectra_ctx *x, const lm_h
     spectra_json(res, &h->sp, x, sr);
     cJSON_AddNumberToObject(res, "seconds", cli_now() - t0);
     const char *pngs[8] = {NULL};
-    pngs[0] = hessian_plot(h->p.o.out, s, hr, &t) ? "hessian_per_input.png" : NULL;
+    pngs[0] = !h->no_per_input && hessian_plot(h->p.o.out, s, hr, &t) ? "hessian_per_input.png" : NULL;
     int npng = 1 + spectra_plots(h->p.o.out, &h->sp, sr, &t, pngs + 1, 7);
     sb_printf(&t, "run folder: %s\n", h->p.o.out);
     int rc = write_run(&h->p.c, h->p.o.out, s, res, "linmass probe hessian", &t, pngs, npng);
