@@ -152,10 +152,12 @@ static int sweep_plots(const char *out, const sweep_table *T, const spectra_cli 
     if (sp->block && T->nb) {
         int nb = T->nb < LM_EIG_MAX_TOP ? T->nb : LM_EIG_MAX_TOP;
         plot_curve c[LM_EIG_MAX_TOP];
+        char label[LM_EIG_MAX_TOP][80];
         double *y = malloc((size_t)nb * T->nw * sizeof *y);
         for (int b = 0; y && b < nb; b++) {
             for (int i = 0; i < T->nw; i++) y[(size_t)b * T->nw + i] = T->block_norm[1][(size_t)i * T->nb + b];
-            c[b] = (plot_curve){.label = T->names[b], .n = T->nw, .x = T->width, .y = y + (size_t)b * T->nw};
+            snprintf(label[b], sizeof label[b], "block %s", T->names[b]);
+            c[b] = (plot_curve){.label = label[b], .n = T->nw, .x = T->width, .y = y + (size_t)b * T->nw};
         }
         plot_frame f = {.title = "Model Hessian (averaged model) per block over widths", .xlabel = "width",
                         .ylabel = "spectral norm of the block", .logx = 1, .logy = 1};
