@@ -1,5 +1,5 @@
 // ctest-labels: theory
-/* Exact expected dynamics (science.md 2.3-2.4): the second-moment operator against a brute-force
+/* Exact expected dynamics (docs/theory.md §2.3-2.4): the second-moment operator against a brute-force
  * enumeration of every sample path through the optimizer kernels, and the reference values:
  * MaSS rho = 0.9573 and SGD rho = 0.9934 on the 2-D Gaussian H = diag(1, 0.01); Nesterov with
  * eta = 1/L1 diverging for gamma >= 0.564 on one-active-coordinate data and near 0.65 on the
@@ -161,7 +161,7 @@ static void nesterov_diverges(void)
     }
 }
 
-/* Speed = -log rho; speed-ups over the best-tuned SGD (science.md 2.4). */
+/* Speed = -log rho; speed-ups over the best-tuned SGD (docs/theory.md §2.4). */
 static void speedup_table(void)
 {
     const double kappas[3] = {600, 6667, 60000}, mass_ref[3] = {3.89, 13.85, 44.0},
@@ -172,12 +172,12 @@ static void speedup_table(void)
         lm_constants c;
         lm_theory_best sgd, nest;
         CHECK(lm_moments_constants(&mo, 1, &c) == LM_OK);
-        CHECK(lm_theory_best_rate(&mo, LM_THEORY_SGD, 1, 15, &sgd) == LM_OK);
-        CHECK(lm_theory_best_rate(&mo, LM_THEORY_NESTEROV, 1, 15, &nest) == LM_OK);
+        CHECK(lm_theory_best_rate(&mo, LM_THEORY_SGD, 1, &(lm_theory_search_opts){.grid = 15}, &sgd) == LM_OK);
+        CHECK(lm_theory_best_rate(&mo, LM_THEORY_NESTEROV, 1, &(lm_theory_search_opts){.grid = 15}, &nest) == LM_OK);
         double mass = rate(&mo, LM_THEORY_MASS, c.mass_eta1, c.mass_eta2, c.mass_gamma, 1);
         double up_mass = log(mass) / log(sgd.rho), up_nest = log(nest.rho) / log(sgd.rho);
-        printf("kappa_1 %5.0f: best SGD rho %.7f (eta %.4f); best Nesterov %.3fx (science.md "
-               "%.2fx; eta %.4f gamma %.4f); MaSS (2.2) %.3fx (science.md %.2fx)\n", kappas[k],
+        printf("kappa_1 %5.0f: best SGD rho %.7f (eta %.4f); best Nesterov %.3fx (docs/theory.md "
+               "%.2fx; eta %.4f gamma %.4f); MaSS (2.2) %.3fx (docs/theory.md %.2fx)\n", kappas[k],
                sgd.rho, sgd.hp.eta1, up_nest, nest_ref[k], nest.hp.eta1, nest.hp.gamma, up_mass,
                mass_ref[k]);
         CHECK_CLOSE(up_mass, mass_ref[k], 0.01);
