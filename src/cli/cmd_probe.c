@@ -318,10 +318,14 @@ static int probe_hessian(int argc, char **argv)
 {
     hessian_cli h;
     int rc = hessian_args(&h, argc, argv);
-    if (rc) return rc == 1 ? 0 : rc;
+    if (rc) {
+        free(h.sp.widths);
+        return rc == 1 ? 0 : rc;
+    }
     setup s;
     if ((rc = setup_all(&h.p.c, &h.p.o, 0, &s, NULL))) {
         setup_free(&s);
+        free(h.sp.widths);
         return rc;
     }
     if (h.tmpl) h.p.o.model = h.tmpl; /* config.json records the template */
