@@ -12,6 +12,10 @@
  *   - Hessian-vector products and lm_hvp_value: to 1e-12, the same bits on both ranks;
  *   - gradient descent with the kernels split (linearity): every record bit-identical;
  *   - the kernel spectrum summary and the default step: bit-identical;
+ *   - the block kernel (nK x nK), by the Gram identity and by per-sample gradients: bit-identical;
+ *   - the matrix-free kernel operator K v = J (J^T v), the trace without K, and a spectral density
+ *     of the split loss Hessian: the same bits on both ranks, within 1e-12 of one process (the
+ *     density's extreme nodes to 1e-10);
  *   - a collective whose sum fails on one rank: both ranks return its failure (the agreement).
  * The collective must be called in the same order with the same sizes by both ranks: a
  * mismatch fails the test. */
@@ -198,6 +202,7 @@ static const double *ntk_x;
 static int ntk_n;
 static lm_ntk_method ntk_method;
 static size_t ntk_cap;
+static int ntk_block;
 
 static void ntk_probe(const lm_collective *coll, void *out)
 {
@@ -207,8 +212,9 @@ static void ntk_probe(const lm_collective *coll, void *out)
     ko.method = ntk_method;
     ko.mem_cap = ntk_cap;
     ko.coll = coll;
-    o->n = ntk_n;
-    o->K = malloc((size_t)ntk_n * ntk_n * sizeof *o->K);
+    ko.block = ntk_block;
+    o->n = (int)lm_ntk_dim(ntk_model, ntk_n, &ko);
+    o->K = malloc((size_t)o->n * o->n * sizeof *o->K);
     o->st = lm_probe_ntk(ntk_model, ntk_x, ntk_n, &ko, o->K, &o->info);
 }
 
@@ -219,7 +225,7 @@ static void check_kernel(const char *what, lm_model *m, const double *x, int n, 
     ntk_probe(NULL, &one);
     int calls = on_two_ranks(ntk_probe, &r0, &r1, -1);
     CHECK_MSG(one.st == LM_OK && r0.st == LM_OK && r1.st == LM_OK, "%s: %s", what, lm_error_message());
-    size_t bytes = (size_t)n * n * sizeof *one.K;
+    size_t bytes = (size_t)one.n * one.n * sizeof *one.K;
     CHECK_MSG(!memcmp(one.K, r0.K, bytes) && !memcmp(one.K, r1.K, bytes), "%s: the split kernel differs from one process's", what);
     CHECK(calls >= 2);
     if (method == LM_NTK_PER_SAMPLE) { /* each rank computed part of the gradient rows, together all of them */
@@ -227,8 +233,8 @@ static void check_kernel(const char *what, lm_model *m, const double *x, int n, 
                   r0.info.passes, r1.info.passes, one.info.passes);
         if (r0.info.block == n) CHECK(r0.info.passes + r1.info.passes == one.info.passes);
     }
-    printf("%-40s %dx%d, %d collective calls: bit-identical (backward passes: one process %ld, ranks %ld + %ld)\n", what, n, n,
-           calls, one.info.passes, r0.info.passes, r1.info.passes);
+    printf("%-40s %dx%d, %d collective calls: bit-identical (backward passes: one process %ld, ranks %ld + %ld)\n", what, one.n,
+           one.n, calls, one.info.passes, r0.info.passes, r1.info.passes);
     free(one.K), free(r0.K), free(r1.K);
 }
 
@@ -318,6 +324,67 @@ static void check_hessians(void)
     free(one.hv), free(one.grad), free(v);
 }
 
+/* ---- the kernel operator, the trace without K, a spectral density ---- */
+
+typedef struct {
+    lm_status st;
+    double *kv, trace;
+    lm_density d;
+} spectra_out;
+
+static void spectra_probe(const lm_collective *coll, void *out)
+{
+    spectra_out *o = out;
+    lm_ntk_opts ko = {0};
+    ko.block = 1;
+    ko.net.max_batch = 4;
+    ko.coll = coll;
+    lm_ntk_op *op = NULL;
+    o->st = lm_ntk_op_create(cnn, xc, NC, &ko, &op);
+    if (!o->st) {
+        size_t N = lm_ntk_op_dim(op);
+        double *v = malloc(N * sizeof *v);
+        lm_rand_normal_fill_f64(v, N, 1.0, 4, 4);
+        o->kv = malloc(N * sizeof *o->kv);
+        lm_ntk_op_apply(op, v, o->kv);
+        o->st = lm_ntk_op_status(op);
+        free(v);
+    }
+    lm_ntk_op_free(op);
+    if (!o->st) o->st = lm_probe_ntk_trace(cnn, xc, NC, &ko, &o->trace);
+    lm_hvp_opts ho = {0};
+    ho.net.max_batch = 4;
+    ho.target = LM_HVP_LOSS;
+    ho.loss = LM_LOSS_XENT;
+    ho.targets = labels;
+    ho.coll = coll;
+    lm_slq_opts so = {3, 20, LM_VECTORS_RADEMACHER, 5, 0};
+    if (!o->st) o->st = lm_probe_hessian_density(cnn, xc, NC, &ho, &so, &o->d);
+}
+
+static void check_spectra(void)
+{
+    spectra_out one = {0}, r[2];
+    memset(r, 0, sizeof r);
+    spectra_probe(NULL, &one);
+    on_two_ranks(spectra_probe, &r[0], &r[1], -1);
+    CHECK_MSG(one.st == LM_OK && r[0].st == LM_OK && r[1].st == LM_OK, "spectra: %s", lm_error_message());
+    size_t N = (size_t)NC * NCLS;
+    for (int k = 0; k < 2 && !r[k].st; k++) {
+        CHECK(max_rel(one.kv, r[k].kv, N) <= 1e-12 && !memcmp(r[k].kv, r[0].kv, N * sizeof *one.kv));
+        CHECK_CLOSE(r[k].trace, one.trace, 1e-12);
+        CHECK(r[k].trace == r[0].trace);
+        CHECK(r[k].d.n == one.d.n && !memcmp(r[k].d.nodes, r[0].d.nodes, one.d.n * sizeof *one.d.nodes));
+        CHECK(fabs(r[k].d.lambda_max - one.d.lambda_max) <= 1e-10 * fabs(one.d.lambda_max));
+        CHECK(fabs(r[k].d.lambda_min - one.d.lambda_min) <= 1e-10 * fabs(one.d.lambda_max));
+    }
+    printf("block kernel operator K v %.2g, trace %.2g relative to one process; density nodes [%.10g, %.10g] (one process "
+           "[%.10g, %.10g])\n", max_rel(one.kv, r[0].kv, N), fabs(r[0].trace - one.trace) / one.trace, r[0].d.lambda_min,
+           r[0].d.lambda_max, one.d.lambda_min, one.d.lambda_max);
+    for (int k = 0; k < 2; k++) free(r[k].kv), lm_density_free(&r[k].d);
+    free(one.kv), lm_density_free(&one.d);
+}
+
 /* ---- gradient descent with the kernels split, the spectrum summary, the default step ---- */
 
 typedef struct {
@@ -405,7 +472,12 @@ int main(void)
     check_kernel("per-sample, every row held (CNN)", cnn, xc, NC, LM_NTK_PER_SAMPLE, 0);
     size_t blocks = (size_t)NC * NC * sizeof(double) + 2 * 4 * pc * sizeof(double);
     check_kernel("per-sample, blocks of 4 rows (CNN)", cnn, xc, NC, LM_NTK_PER_SAMPLE, blocks);
+    ntk_block = 1;
+    check_kernel("block kernel, Gram identity (dense net)", dense_net, xd, ND, LM_NTK_GRAM, 0);
+    check_kernel("block kernel, per-sample rows (CNN)", cnn, xc, NC, LM_NTK_PER_SAMPLE, 0);
+    ntk_block = 0;
     check_hessians();
+    check_spectra();
     check_descent();
     check_failure_agreed();
     lm_model_free(dense_net), lm_model_free(cnn);

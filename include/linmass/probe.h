@@ -11,7 +11,8 @@
  * LM_OUTPUT_SUM sums over outputs:
  *   - Hessian probes: the Hessian of sum_k f_k, which is sum_k H(f_k);
  *   - tangent kernel: sum_k J_k J_k^T, the trace over the output axis (neural-tangents'
- *     trace_axes=(-1,)), never the nK x nK block kernel.
+ *     trace_axes=(-1,)); the nK x nK block kernel, which gradient descent on a multi-output
+ *     square loss sees, is asked for by lm_ntk_opts.block.
  * The linearity recorder needs one scalar output (K = 1 or an explicit k).
  *
  * Randomness (start vectors, Rademacher probes) comes only from linmass/rng.h, stream
@@ -64,23 +65,37 @@ typedef struct {
     double tol;      /* Lanczos: every wanted Ritz value has residual bound beta_j |s_j| <=
                       * tol * max|theta| (0: 1e-10). Power: stop once ||Hv|| changes by less
                       * than tol relatively (0: never, run max_steps). */
-    int top_k;       /* Lanczos: also converge the top_k largest (algebraic) eigenvalues */
+    int top_k;       /* Lanczos: also the top_k largest (algebraic) eigenvalues, each as often as
+                      * it occurs: for top_k > 1, runs with deflation and restarts (docs/theory.md
+                      * §7.4), each from a fresh start vector kept orthogonal to the converged
+                      * Ritz vectors, until no run finds a value above the top_k-th */
+    int want_min;    /* Lanczos: 1: the convergence test also covers the smallest Ritz value */
     lm_reorth reorth; /* AUTO: full reorthogonalization for top_k > 1 or a basis <= 16 MiB
                        * (within mem_cap), else the plain three-term recurrence, which
-                       * still converges to the extreme eigenvalue */
-    size_t mem_cap;  /* bytes for the Lanczos basis; 0: 512 MiB */
-    uint64_t seed;   /* start vector: lm_rand_normal(seed, LM_STREAM_PROBE + 1, i) */
+                       * still converges to the extreme eigenvalue. NONE with top_k > 1: LM_EINVAL */
+    size_t mem_cap;  /* bytes for the Lanczos basis (and, top_k > 1, 3 top_k + 2 more vectors);
+                      * 0: 512 MiB */
+    uint64_t seed;   /* start vector of run r: lm_rand_normal(seed, LM_STREAM_PROBE + 1, r dim + i) */
 } lm_eig_opts;
 
 typedef struct {
     double norm;       /* largest |eigenvalue|: the spectral norm */
     double extreme;    /* the signed eigenvalue of largest magnitude */
     double lambda_max, lambda_min; /* largest / smallest Ritz values (power: both = extreme) */
-    double top[LM_EIG_MAX_TOP];    /* the top_k largest Ritz values, descending */
+    double top[LM_EIG_MAX_TOP];    /* the top_k largest Ritz values, descending, repeated values
+                                    * as often as they occur (top_k > 1) */
+    double top_residual[LM_EIG_MAX_TOP]; /* how converged each is: ||A y - top[t] y|| for its unit
+                                    * Ritz vector y (top_k > 1: one more product each; top_k = 1:
+                                    * the bound beta_k |s_k|). An eigenvalue lies within it of top[t],
+                                    * and the ntop values match ntop eigenvalues counted with
+                                    * multiplicity within sqrt(sum_t top_residual[t]^2) (Kahan) */
     int ntop;
     double residual;   /* residual bound of the norm's Ritz pair (power: ||Hv - theta v||) */
+    double max_residual, min_residual; /* ... of lambda_max's and lambda_min's (first run) */
     int steps;         /* operator applications */
-    int converged;     /* 1 when the convergence test passed (Lanczos) or tol was met */
+    int runs;          /* Lanczos runs (restarts + 1) */
+    int converged;     /* 1 when the convergence test passed (Lanczos; top_k > 1: in every run, and
+                        * the last run found nothing above the top_k-th value) or tol was met */
     int reorth;        /* 1 when Lanczos reorthogonalised fully */
 } lm_eig_result;
 
@@ -96,7 +111,14 @@ LM_API lm_status lm_sym_eig(int n, const double *A, double *evals, double *vecs)
 
 typedef enum {
     LM_HVP_MODEL = 0, /* phi = sum_i c_i f(x_i): the model Hessian (c_i = 1/n by default) */
-    LM_HVP_LOSS = 1   /* phi = the loss of lm_loss_f64 (MSE: (1/2n) sum ||z - t||^2; XENT: mean) */
+    LM_HVP_LOSS = 1,  /* phi = the loss of lm_loss_f64 (MSE: (1/2n) sum ||z - t||^2; XENT: mean) */
+    /* The two parts of the loss Hessian, LOSS = GAUSS_NEWTON + RESIDUAL (docs/theory.md §7.7),
+     * each from one tangent forward and one backward per chunk: */
+    LM_HVP_GAUSS_NEWTON = 2, /* J^T H_l J v: the output tangent J v, times the loss Hessian in output
+                              * space H_l (MSE: I/n; softmax cross-entropy: (diag p - p p^T)/n per
+                              * sample), back through a plain backward (J^T) */
+    LM_HVP_RESIDUAL = 3      /* sum_i sum_k (dl/dz_ik) H_{f_k(x_i)} v: the model Hessians weighted by
+                              * the loss gradient (zero at interpolation) */
 } lm_hvp_target;
 
 typedef struct {
@@ -104,7 +126,7 @@ typedef struct {
     lm_hvp_target target;
     const double *coef;    /* LM_HVP_MODEL: n weights c_i; NULL: 1/n each */
     lm_loss_kind loss;     /* LM_HVP_LOSS */
-    const double *targets; /* LM_HVP_LOSS: MSE n x K values, XENT n class indices */
+    const double *targets; /* every target but MODEL: MSE n x K values, XENT n class indices */
     const lm_collective *coll; /* NULL: one process. Otherwise process r takes the inputs
                             * [n r / R, n (r+1) / R) and every product (and lm_hvp_value) is
                             * the ordered sum (coll->sum_f64) of the shares, so every process
@@ -133,7 +155,8 @@ LM_API void lm_hvp_apply(void *h, const double *v, double *hv);
 /* LM_OK, or the status of the first collective sum that failed in a split product (whose
  * result is then not to be trusted); lm_hvp_apply cannot return it. */
 LM_API lm_status lm_hvp_status(const lm_hvp *h);
-/* phi and its gradient at the current parameters (grad may be NULL). */
+/* phi and its gradient at the current parameters (grad may be NULL); the two parts of the loss
+ * Hessian give the loss and its gradient. */
 LM_API double lm_hvp_value(lm_hvp *h, double *grad);
 /* The float64 parameters the object works on (its own copy). */
 LM_API double *lm_hvp_params(lm_hvp *h);
@@ -201,6 +224,145 @@ typedef struct {
 LM_API lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
                                 const lm_loss_hessian_opts *o, lm_loss_hessian_result *r);
 
+/* The Gauss-Newton split of the loss Hessian (docs/theory.md §7.7): H = G + R with
+ * G = J^T H_l J and R = sum_i (dl/dz_i) H_{f(x_i)}. Each part as the loss Hessian probe reports
+ * it: the top eigenvalues (o->eig) and the Hutchinson trace, from the same Rademacher vectors for
+ * all three, so that the three traces add up sample by sample. */
+typedef struct {
+    lm_loss_hessian_result loss;         /* H */
+    lm_loss_hessian_result gauss_newton; /* G: positive semi-definite for both losses */
+    lm_loss_hessian_result residual;     /* R */
+} lm_gauss_newton_result;
+
+LM_API lm_status lm_probe_gauss_newton(const lm_model *m, const double *x, int n, const lm_loss_hessian_opts *o,
+                                lm_gauss_newton_result *r);
+
+/* ---- the diagonal and the trace of a symmetric operator (docs/theory.md §7.2, §7.8) ------ */
+
+typedef struct {
+    int exact_max; /* exact when dim <= exact_max: dim products with unit vectors, A_jj = (A e_j)_j;
+                    * 0: 2000; < 0: never */
+    int samples;   /* otherwise Hutchinson's estimator from this many Rademacher vectors; 0: 100 */
+    uint64_t seed; /* vector s, entry i: bit i % 128 of lm_philox(seed, LM_STREAM_PROBE + 2,
+                    * s ceil(dim / 128) + i / 128), 1 -> +1, 0 -> -1 */
+} lm_diag_opts;
+
+typedef struct {
+    double *diag;     /* caller's array of dim values, or NULL (the trace alone) */
+    double *se;       /* caller's array of dim standard errors (0 when exact), or NULL */
+    double trace;     /* sum of the diagonal: exact, or mean_s v_s^T A v_s */
+    double trace_se;  /* 0 when exact */
+    int exact;        /* 1: exact */
+    int samples;      /* Rademacher vectors used (0 when exact) */
+    int products;     /* operator applications */
+} lm_diag_result;
+
+/* diag(A) exactly or by Hutchinson, diag ~ mean_s v_s o (A v_s), with the standard error of each
+ * entry (the sample standard deviation of v_s,i (A v_s)_i over the vectors, / sqrt(samples)). */
+LM_API lm_status lm_sym_diagonal(size_t dim, lm_matvec_fn op, void *ctx, const lm_diag_opts *o, lm_diag_result *r);
+
+/* The diagonal of the Hessian that h selects (model, loss or a part), in state_dict order. */
+LM_API lm_status lm_probe_hessian_diagonal(const lm_model *m, const double *x, int n, const lm_hvp_opts *h,
+                                    const lm_diag_opts *o, lm_diag_result *r);
+
+/* ---- spectral density by stochastic Lanczos quadrature (docs/theory.md §7.5) ------------- */
+
+typedef enum { LM_VECTORS_RADEMACHER = 0, LM_VECTORS_GAUSSIAN = 1 } lm_random_vectors;
+
+typedef struct {
+    int probes;                /* random start vectors; 0: 10 */
+    int steps;                 /* Lanczos steps per vector, fully reorthogonalised; 0: 80 (at most
+                                * the dimension) */
+    lm_random_vectors vectors; /* Rademacher (entries +-1, drawn as lm_diag_opts says, on stream
+                                * LM_STREAM_PROBE + 3) or Gaussian (vector s, entry i:
+                                * lm_rand_normal(seed, LM_STREAM_PROBE + 3, s dim + i)), each
+                                * normalised to unit length */
+    uint64_t seed;
+    size_t mem_cap;            /* bytes for the basis (steps + 1 vectors); 0: 512 MiB */
+} lm_slq_opts;
+
+typedef struct {
+    size_t dim;
+    int probes, steps;  /* as run */
+    int n;              /* nodes in all: probe s has count[s] <= steps (fewer when its Krylov space
+                         * closes, when the quadrature is exact) */
+    double *nodes;      /* n Ritz values, probe by probe, ascending within each */
+    double *weights;    /* n weights: the squared first components of the eigenvectors of each
+                         * probe's tridiagonal, / probes: each probe's sum to 1 / probes, all to 1 */
+    int *count;         /* probes values */
+    double lambda_min, lambda_max; /* the smallest and largest node */
+    double trace, trace_se; /* dim times the mean over probes of v^T A v (= sum_j tau_j^2 theta_j),
+                         * with its standard error */
+    int products;       /* operator applications */
+} lm_density;
+
+/* The spectral density of the symmetric operator op of dimension dim: the probes' Ritz values
+ * (nodes) and weights, to be freed with lm_density_free. */
+LM_API lm_status lm_slq(size_t dim, lm_matvec_fn op, void *ctx, const lm_slq_opts *o, lm_density *d);
+LM_API void lm_density_free(lm_density *d);
+
+/* The default smoothing width: 1% of the span of the nodes (lambda_max - lambda_min), or 1e-3 of
+ * max |node| when they coincide (and 1 when every node is 0). */
+LM_API double lm_density_sigma(const lm_density *d);
+
+/* The smoothed density rho(t) = sum_j w_j exp(-(t - theta_j)^2 / (2 sigma^2)) / (sigma sqrt(2 pi))
+ * (it integrates to 1) on m >= 2 equally spaced points t from lambda_min - 4 sigma to lambda_max
+ * + 4 sigma, into t and rho (m values each). */
+LM_API void lm_density_smooth(const lm_density *d, double sigma, int m, double *t, double *rho);
+
+/* The spectral density of the Hessian that h selects (model, loss or a part). */
+LM_API lm_status lm_probe_hessian_density(const lm_model *m, const double *x, int n, const lm_hvp_opts *h,
+                                   const lm_slq_opts *o, lm_density *d);
+
+/* ---- per-layer and per-tensor blocks of a Hessian (docs/theory.md §7.6) --------------------- */
+
+typedef enum { LM_BLOCK_LAYER = 0, LM_BLOCK_TENSOR = 1 } lm_block_kind;
+
+typedef struct {
+    char name[64];        /* the state_dict name ("0.weight") or its layer prefix ("0") */
+    size_t offset, count; /* the parameters [offset, offset + count) */
+} lm_param_block;
+
+/* The model's parameter blocks in state_dict order: one per trainable tensor, or one per layer
+ * with parameters (consecutive tensors that share the name up to the last '.'). Writes up to max
+ * into out (which may be NULL) and returns how many there are. */
+LM_API int lm_param_blocks(const lm_model *m, lm_block_kind kind, lm_param_block *out, int max);
+
+/* The block P^T A P of a symmetric operator A of dimension dim (P: the block's columns of the
+ * identity): a matvec of dimension block.count, through full-length scratch vectors. */
+typedef struct {
+    lm_matvec_fn op;
+    void *ctx;
+    size_t dim;
+    lm_param_block block;
+    double *in, *out; /* dim values each */
+} lm_block_op;
+
+LM_API lm_status lm_block_op_init(lm_block_op *b, size_t dim, lm_matvec_fn op, void *ctx, const lm_param_block *block);
+/* out = P^T A P v (v and out: block.count values). Usable as an lm_matvec_fn with ctx = b. */
+LM_API void lm_block_op_apply(void *b, const double *v, double *out);
+LM_API void lm_block_op_free(lm_block_op *b);
+
+typedef struct {
+    lm_eig_opts eig;            /* top eigenvalues per block (eig.top_k; 0: 1) */
+    lm_diag_opts trace;         /* the block's trace: exact or Hutchinson (lm_sym_diagonal) */
+    const lm_slq_opts *density; /* the block's spectral density too; NULL: none */
+} lm_block_opts;
+
+typedef struct {
+    lm_param_block block;
+    lm_eig_result eig;     /* eig.norm: the block's spectral norm; eig.top: its top eigenvalues */
+    lm_diag_result trace;  /* trace.trace, trace.trace_se (diag and se are NULL) */
+    lm_density density;    /* zero unless asked */
+} lm_block_spectrum;
+
+/* The spectra of the blocks of the Hessian that h selects, in state_dict order: out has room for
+ * lm_param_blocks(m, kind, NULL, 0) entries; *count receives how many were filled. Free the
+ * densities with lm_block_spectra_free. */
+LM_API lm_status lm_probe_hessian_blocks(const lm_model *m, const double *x, int n, const lm_hvp_opts *h,
+                                  lm_block_kind kind, const lm_block_opts *o, lm_block_spectrum *out, int *count);
+LM_API void lm_block_spectra_free(lm_block_spectrum *b, int count);
+
 /* ---- the empirical tangent kernel ------------------------------------------------------ */
 
 typedef enum {
@@ -211,6 +373,9 @@ typedef enum {
 
 typedef struct {
     lm_probe_net net;
+    int block;      /* 1: the block kernel over every output (net.output is ignored), nK x nK with
+                     * row and column i K + k for output k of input i: K[iK+k][jK+l] =
+                     * <grad f_k(x_i), grad f_l(x_j)> (docs/theory.md §7.9) */
     lm_ntk_method method;
     size_t mem_cap; /* bytes for the kernel and its scratch (Gram matrices and activations, or
                      * gradient blocks); 0: 1 GiB. Over it: LM_ENOMEM naming the size needed. */
@@ -236,7 +401,11 @@ typedef struct {
  * dropout layers only. */
 LM_API int lm_ntk_gram_applies(const lm_model *m);
 
-/* K (n x n, row-major, symmetric) = J J^T for the selected output. info may be NULL. */
+/* The kernel's dimension: n, or n K for the block kernel. */
+LM_API size_t lm_ntk_dim(const lm_model *m, int n, const lm_ntk_opts *o);
+
+/* K (lm_ntk_dim square, row-major, symmetric) = J J^T for the selected output, or the block
+ * kernel. info may be NULL. */
 LM_API lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
                        double *K, lm_ntk_info *info);
 
@@ -256,11 +425,60 @@ typedef struct {
 /* The spectrum of a symmetric kernel (dsyevd); evals (n, ascending) may be NULL. */
 LM_API lm_status lm_kernel_spectrum(const double *K, int n, lm_spectrum *s, double *evals);
 
-/* The tangent kernel of lm_probe_ntk and its spectrum in one call. K (n x n) and evals (n,
- * ascending) receive the kernel and its eigenvalues when not NULL; info may be NULL. With
- * o->coll every process gets the same K and spectrum. */
+/* The tangent kernel of lm_probe_ntk and its spectrum in one call. K (N x N, N = lm_ntk_dim)
+ * and evals (N, ascending) receive the kernel and its eigenvalues when not NULL; info may be
+ * NULL. With o->coll every process gets the same K and spectrum. */
 LM_API lm_status lm_probe_ntk_spectrum(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
                                 double *K, double *evals, lm_spectrum *s, lm_ntk_info *info);
+
+/* ---- tangent kernels too large to store (docs/theory.md §7.9) ---------------------------- */
+
+/* The kernel as an operator, K v = J (J^T v), never formed: J^T v by one batched backward (a VJP)
+ * with the output gradient v, then J u by one batched tangent forward (a JVP) with the parameter
+ * tangent u, in chunks of net.max_batch. One output: dimension n; the sum over outputs: one pair
+ * of passes per output; the block kernel (o->block): dimension n K, one pair of passes. Memory:
+ * two executors of net.max_batch samples and three p-vectors (lm_ntk_op_bytes), whatever n. With
+ * o->coll, process r takes the inputs [n r / R, n (r+1) / R): J^T v is summed over the processes
+ * and the rows of J u gathered, so every process gets the same product. x must outlive it. */
+typedef struct lm_ntk_op lm_ntk_op;
+
+LM_API lm_status lm_ntk_op_create(const lm_model *m, const double *x, int n, const lm_ntk_opts *o, lm_ntk_op **out);
+LM_API void lm_ntk_op_free(lm_ntk_op *k);
+LM_API size_t lm_ntk_op_dim(const lm_ntk_op *k);
+/* The bytes the operator holds (executors and vectors). */
+LM_API size_t lm_ntk_op_bytes(const lm_ntk_op *k);
+/* kv = K v. Also usable as an lm_matvec_fn with ctx = k. */
+LM_API void lm_ntk_op_apply(void *k, const double *v, double *kv);
+/* LM_OK, or the first failed collective call of a product. */
+LM_API lm_status lm_ntk_op_status(const lm_ntk_op *k);
+
+/* The trace of the kernel without forming it: sum_i ||grad f(x_i)||^2 (summed over the outputs
+ * for the sum and the block kernel), from the Gram identity's diagonal (one batched backward per
+ * output, dense networks) or from single-sample gradients (any model). With o->coll the inputs are
+ * split and the sums added. */
+LM_API lm_status lm_probe_ntk_trace(const lm_model *m, const double *x, int n, const lm_ntk_opts *o, double *trace);
+
+typedef struct {
+    lm_ntk_opts ntk; /* net, block, coll; mem_cap (0: 1 GiB) bounds the operator and the Lanczos
+                      * basis together: the basis gets what the operator leaves, and the plain
+                      * three-term recurrence runs when a full basis does not fit */
+    lm_eig_opts eig; /* Lanczos (method, mem_cap and want_min are set here); max_steps 0: 100 */
+} lm_ntk_matfree_opts;
+
+typedef struct {
+    double lambda_max, lambda_min; /* extreme Ritz values, with eig.max_residual, eig.min_residual */
+    double trace;                  /* lm_probe_ntk_trace */
+    double lr_catapult;            /* 2 / lambda_max (infinite when lambda_max <= 0) */
+    lm_eig_result eig;
+    size_t dim;                    /* n, or n K for the block kernel */
+    size_t bytes;                  /* planned: the operator, the Lanczos basis and the tridiagonal */
+} lm_ntk_matfree_result;
+
+/* lambda_max, lambda_min and the trace of the tangent kernel on n inputs without forming it:
+ * Lanczos on lm_ntk_op (whose convergence test covers both ends) and lm_probe_ntk_trace. LM_ENOMEM
+ * when the operator alone exceeds the cap. */
+LM_API lm_status lm_probe_ntk_matfree(const lm_model *m, const double *x, int n, const lm_ntk_matfree_opts *o,
+                               lm_ntk_matfree_result *r);
 
 /* ---- linearity and PL* along full-batch gradient descent ------------------------------- */
 

@@ -18,14 +18,15 @@ from ._lib import LinmassError
 from .convert import from_torch, to_torch
 from .model import Model
 from .probes import HessianNorm, Linearity, LossHessian, hessian_norm, linearity, loss_hessian, ntk
+from .spectra import SpectralDensity, hessian_density
 from .theory import constants, theory_rate
 from .training import TrainResult, train
 
 __version__ = "0.1.0"
 
 __all__ = ["LinmassError", "Model", "from_torch", "to_torch", "ntk", "hessian_norm",
-           "loss_hessian", "linearity", "constants", "theory_rate", "train", "set_threads", "get_threads",
-           "library_version", "HessianNorm", "LossHessian", "Linearity", "TrainResult"]
+           "loss_hessian", "hessian_density", "linearity", "constants", "theory_rate", "train", "set_threads", "get_threads",
+           "library_version", "HessianNorm", "LossHessian", "SpectralDensity", "Linearity", "TrainResult"]
 
 
 def set_threads(t):

@@ -78,13 +78,15 @@ class ProbeNet(ctypes.Structure):
 
 class EigOpts(ctypes.Structure):
     _fields_ = [("method", c_int), ("max_steps", c_int), ("tol", c_double), ("top_k", c_int),
-                ("reorth", c_int), ("mem_cap", c_size_t), ("seed", c_uint64)]
+                ("want_min", c_int), ("reorth", c_int), ("mem_cap", c_size_t), ("seed", c_uint64)]
 
 
 class EigResult(ctypes.Structure):
     _fields_ = [("norm", c_double), ("extreme", c_double), ("lambda_max", c_double),
-                ("lambda_min", c_double), ("top", c_double * LM_EIG_MAX_TOP), ("ntop", c_int),
-                ("residual", c_double), ("steps", c_int), ("converged", c_int), ("reorth", c_int)]
+                ("lambda_min", c_double), ("top", c_double * LM_EIG_MAX_TOP),
+                ("top_residual", c_double * LM_EIG_MAX_TOP), ("ntop", c_int), ("residual", c_double),
+                ("max_residual", c_double), ("min_residual", c_double), ("steps", c_int),
+                ("runs", c_int), ("converged", c_int), ("reorth", c_int)]
 
 
 class HessianOpts(ctypes.Structure):
@@ -109,7 +111,7 @@ class LossHessianResult(ctypes.Structure):
 
 
 class NtkOpts(ctypes.Structure):
-    _fields_ = [("net", ProbeNet), ("method", c_int), ("mem_cap", c_size_t),
+    _fields_ = [("net", ProbeNet), ("block", c_int), ("method", c_int), ("mem_cap", c_size_t),
                 ("coll", POINTER(Collective))]
 
 

@@ -8,6 +8,7 @@
  * lm_dist_collective), every rank ends with the same numbers, and rank 0 alone prints and
  * writes. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/plot.h"
 #include "cli/probe_cli.h"
+#include "cli/probe_spectra.h"
 #include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/io.h"
@@ -34,14 +36,22 @@ static const char *const hessian_about =
     "Hutchinson trace (Rademacher probes) on the same inputs and their targets. The loss is\n"
     "linmass's: mean cross-entropy on classes (as torch's CrossEntropyLoss), or MSE\n"
     "(1/2n) sum_i ||f(x_i) - y_i||^2, which is K/2 times torch's MSELoss(reduction='mean') for K\n"
-    "outputs: multiply PyHessian's MSE numbers by K/2 to compare.";
+    "outputs: multiply PyHessian's MSE numbers by K/2 to compare. Several top eigenvalues come with\n"
+    "their multiplicities (Lanczos with deflation and restarts) and a residual ||H y - theta y|| each.\n"
+    "Beyond the norm (docs/theory.md §7.4-7.8): --density (the spectral density of the loss and model\n"
+    "Hessians by stochastic Lanczos quadrature), --block layer|tensor (each block's top eigenvalues, trace\n"
+    "and density), --gauss-newton (H = J^T H_l J + sum_i dl/dz_i H_f(x_i)), --diagonal, and --widths\n"
+    "(a width sweep of the split and the block norms).";
 
 typedef struct {
     probe_cli p;
     const char *method;
-    int steps, loss_top, hutch;
+    int steps, loss_top, hutch, no_per_input;
     double tol;
     lm_eig_method em;
+    spectra_cli sp;
+    const char *tmpl;   /* --widths: the model template */
+    char first[1024];   /* ... with the first width */
 } hessian_cli;
 
 /* The loss Hessian's part of the probe: skipped (why says why) when the loss is not defined for
@@ -56,6 +66,7 @@ typedef struct {
 
 static int hessian_args(hessian_cli *h, int argc, char **argv)
 {
+    memset(h, 0, sizeof *h);
     cli_opt own[] = {
         {"method", OPT_STRING, &h->method, "lanczos", "lanczos (with a convergence test) or power", 0},
         {"steps", OPT_INT, &h->steps, "0", "most operator applications per eigenvalue run (0: 100 Lanczos, 300 power)", 0},
@@ -63,16 +74,22 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
         {"loss-top", OPT_INT, &h->loss_top, "5", "top eigenvalues of the loss Hessian (0: skip the loss Hessian; at most 32)", 0},
         {"hutchinson", OPT_INT, &h->hutch, "100", "Rademacher samples of the loss Hessian's Hutchinson trace (0: skip)", 0},
         {"max-memory", OPT_INT, &h->p.o.max_mem, "1024", "MB for a Lanczos basis (more: exit 1 naming the size)", 0},
+        {"no-per-input", OPT_FLAG, &h->no_per_input, NULL, "skip the per-input norms (one eigen-run per input): the averaged model's only", 0},
+        SPECTRA_OPTS(h->sp),
     };
     snprintf(h->p.epilog, sizeof h->p.epilog,
              "examples:\n"
              "  linmass probe hessian --inputs 16\n"
              "  linmass probe hessian --model dense:1024,tanh,dense:1024,tanh,dense:1 --method power --steps 300\n"
-             "  linmass probe hessian --run runs/train --inputs 32 --output 3   (a trained fcn, output 3)\n\n%s\n%s",
-             probe_exit_help, cli_model_help());
+             "  linmass probe hessian --run runs/train --inputs 32 --output 3   (a trained fcn, output 3)\n"
+             "  linmass probe hessian --run runs/train --inputs 1000 --density --block layer --gauss-newton\n"
+             "  linmass probe hessian --model dense:W,tanh,dense:W,tanh,dense:1 --widths 64,256,1024 --gauss-newton --block layer\n\n"
+             "%s\n%s", probe_exit_help, cli_model_help());
     const char *usage = "linmass probe hessian [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR]\n"
                         "                            [--data SRC] [--inputs N] [--method lanczos|power] [--steps S] [--tol T]\n"
-                        "                            [--output k|sum] [--loss-top K] [--hutchinson S] [--seed N] [--json] [--out DIR]";
+                        "                            [--output k|sum] [--no-per-input] [--loss-top K] [--hutchinson S] [--density]\n"
+                        "                            [--block layer|tensor] [--gauss-newton] [--diagonal] [--widths W1,W2,...] [--seed N]\n"
+                        "                            [--json] [--out DIR]";
     int rc = parse_probe(&h->p, "probe hessian", usage, hessian_about, "16", "runs/probe-hessian", own,
                          (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
@@ -85,6 +102,14 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
     if (h->loss_top < 0 || h->loss_top > LM_EIG_MAX_TOP)
         return cli_usage_error(c, "--loss-top %d must be in 0..%d", h->loss_top, LM_EIG_MAX_TOP);
     if (h->hutch < 0) return cli_usage_error(c, "--hutchinson %d must not be negative", h->hutch);
+    if ((rc = spectra_check(c, &h->sp))) return rc;
+    if (h->sp.widths && h->p.o.run) return cli_usage_error(c, "--widths builds its models from --model: drop --run");
+    if (h->sp.widths && h->p.o.ckpt) return cli_usage_error(c, "--widths builds its models from --model: drop --checkpoint");
+    if (h->sp.widths) { /* set up with the first width's model */
+        h->tmpl = h->p.o.model;
+        if ((rc = spectra_width_spec(c, h->tmpl, h->sp.widths[0], h->first, sizeof h->first))) return rc;
+        h->p.o.model = h->first;
+    }
     return 0;
 }
 
@@ -106,6 +131,7 @@ static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_h
     ho.coll = lm_dist_collective();
     ho.net.output = s->output;
     ho.eig = hessian_eig(h);
+    ho.skip_per_input = h->no_per_input;
     hr->per_input = per;
     if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->n, lm_model_num_params(s->m));
     lm_status st = per ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
@@ -130,13 +156,14 @@ static double *loss_targets(const setup *s, lm_loss_kind kind)
     return t;
 }
 
-/* The loss Hessian, when the loss is defined for this model and data; 0 or the exit code. */
-static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
+/* The loss and its targets, when the loss is defined for this model and data (L->why says why not);
+ * 0 or the exit code. */
+static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
 {
     const lm_dataset *d = s->train;
     L->want = h->loss_top > 0 || h->hutch > 0;
     L->kind = d->classes && !s->alias ? LM_LOSS_XENT : LM_LOSS_MSE;
-    if (!L->want) return 0;
+    if (!L->want && !spectra_wanted(&h->sp)) return 0;
     int need = d->classes ? d->classes : d->target_dim;
     if (s->K != need) {
         snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->K, s->K == 1 ? "" : "s", s->data,
@@ -145,6 +172,13 @@ static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
         return 0;
     }
     L->targets = loss_targets(s, L->kind);
+    return L->targets ? 0 : probe_fail(&h->p.c, lm_fail(LM_ENOMEM, "out of memory"));
+}
+
+/* The loss Hessian, when the loss is defined; 0 or the exit code. */
+static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
+{
+    if (!L->want || !L->targets || L->have) return 0;
     lm_loss_hessian_opts lo = {0};
     lo.loss = L->kind;
     lo.targets = L->targets;
@@ -153,9 +187,7 @@ static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
     lo.eig.top_k = h->loss_top > 0 ? h->loss_top : 1;
     lo.hutchinson = h->hutch > 0 ? h->hutch : -1;
     lo.coll = lm_dist_collective();
-    lm_status st = L->targets ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
-    if (lo.coll) st = lm_dist_agree(st);
-    if (!st) st = lm_probe_loss_hessian(s->m, s->x, s->n, &lo, &L->r);
+    lm_status st = lm_probe_loss_hessian(s->m, s->x, s->n, &lo, &L->r);
     if (st) return probe_fail(&h->p.c, st);
     L->have = 1;
     return 0;
@@ -171,8 +203,12 @@ static void hessian_text(sbuf *t, const hessian_cli *h, const setup *s, const lm
               hr->unconverged ? "" : " (every run converged)");
     sb_printf(t, "  ||H(fbar)||, fbar = mean_i f(x_i) (averaged model)   %-12.6g eigenvalue %.6g, %d products%s\n", hr->avg_norm,
               hr->avg.extreme, hr->avg.steps, hr->avg.converged ? "" : ", NOT converged");
-    sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
-    sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->n);
+    if (h->no_per_input) {
+        sb_printf(t, "  per-input norms skipped (--no-per-input)\n");
+    } else {
+        sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
+        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->n);
+    }
     sb_printf(t, "  %d Hessian-vector products, %.2f s%s%s\n", hr->steps, t_model, ranks_note(rn, sizeof rn),
               hr->unconverged ? "; some runs stopped at --steps without converging (raise --steps)" : "");
     if (!L->have) return;
@@ -180,8 +216,10 @@ static void hessian_text(sbuf *t, const hessian_cli *h, const setup *s, const lm
     sb_printf(t, "loss Hessian (%s; PyHessian's object), loss %.6g\n",
               L->kind == LM_LOSS_XENT ? "mean cross-entropy" : "MSE (1/2n) sum ||f(x_i) - y_i||^2", lr->loss);
     if (h->loss_top > 0) {
-        sb_printf(t, "  top %d eigenvalues (Lanczos%s):", lr->eig.ntop, lr->eig.converged ? "" : ", not converged");
-        for (int i = 0; i < lr->eig.ntop; i++) sb_printf(t, " %.6g", lr->eig.top[i]);
+        sb_printf(t, "  top %d eigenvalues (Lanczos%s%s), each with its residual ||H y - theta y||:\n   ", lr->eig.ntop,
+                  lr->eig.ntop > 1 ? " with deflation, repeated values as often as they occur" : "",
+                  lr->eig.converged ? "" : "; NOT converged: raise --steps");
+        for (int i = 0; i < lr->eig.ntop; i++) sb_printf(t, " %.6g (%.1e)", lr->eig.top[i], lr->eig.top_residual[i]);
         sb_printf(t, "\n");
     }
     if (h->hutch > 0)
@@ -198,7 +236,11 @@ static void loss_json(cJSON *res, const hessian_cli *h, const loss_part *L)
     cJSON *l = cJSON_AddObjectToObject(res, "loss_hessian");
     cJSON_AddStringToObject(l, "loss", L->kind == LM_LOSS_XENT ? "xent_mean" : "mse_half_mean");
     cJSON_AddNumberToObject(l, "value", L->r.loss);
-    if (h->loss_top > 0) cJSON_AddItemToObject(l, "top", number_array(L->r.eig.top, L->r.eig.ntop));
+    if (h->loss_top > 0) {
+        cJSON_AddItemToObject(l, "top", number_array(L->r.eig.top, L->r.eig.ntop));
+        cJSON_AddItemToObject(l, "top_residual", number_array(L->r.eig.top_residual, L->r.eig.ntop));
+        cJSON_AddBoolToObject(l, "converged", L->r.eig.converged);
+    }
     if (h->hutch > 0) {
         cJSON_AddNumberToObject(l, "trace", L->r.trace);
         cJSON_AddNumberToObject(l, "trace_se", L->r.trace_se);
@@ -214,10 +256,16 @@ static cJSON *hessian_json(const hessian_cli *h, const setup *s, const lm_hessia
     cJSON_AddStringToObject(res, "method", h->em == LM_EIG_LANCZOS ? "lanczos" : "power");
     cJSON_AddNumberToObject(res, "avg_norm", hr->avg_norm);
     cJSON_AddNumberToObject(res, "avg_eigenvalue", hr->avg.extreme);
-    cJSON_AddNumberToObject(res, "max_norm", hr->max_norm);
-    cJSON_AddNumberToObject(res, "argmax", hr->argmax);
-    cJSON_AddNumberToObject(res, "mean_norm", hr->mean_norm);
-    cJSON_AddItemToObject(res, "per_input", number_array(hr->per_input, s->n));
+    if (h->no_per_input) {
+        cJSON_AddNullToObject(res, "max_norm");
+        cJSON_AddNullToObject(res, "mean_norm");
+        cJSON_AddNullToObject(res, "per_input");
+    } else {
+        cJSON_AddNumberToObject(res, "max_norm", hr->max_norm);
+        cJSON_AddNumberToObject(res, "argmax", hr->argmax);
+        cJSON_AddNumberToObject(res, "mean_norm", hr->mean_norm);
+        cJSON_AddItemToObject(res, "per_input", number_array(hr->per_input, s->n));
+    }
     cJSON_AddNumberToObject(res, "hvp_products", hr->steps);
     cJSON_AddNumberToObject(res, "unconverged", hr->unconverged);
     cJSON_AddStringToObject(res, "definitions",
@@ -245,17 +293,21 @@ static int hessian_plot(const char *out, const setup *s, const lm_hessian_result
     return plotted;
 }
 
-static int hessian_report(const hessian_cli *h, const setup *s, const lm_hessian_result *hr, const loss_part *L,
-                          double t0, double t_model)
+static int hessian_report(const hessian_cli *h, const spectra_ctx *x, const lm_hessian_result *hr, const loss_part *L,
+                          const spectra_run *sr, double t0, double t_model)
 {
+    const setup *s = x->s;
     sbuf t = {0};
     hessian_text(&t, h, s, hr, L, t_model);
+    spectra_text(&t, &h->sp, x, sr);
     cJSON *res = hessian_json(h, s, hr, L);
+    spectra_json(res, &h->sp, x, sr);
     cJSON_AddNumberToObject(res, "seconds", cli_now() - t0);
-    int plotted = hessian_plot(h->p.o.out, s, hr, &t);
+    const char *pngs[8] = {NULL};
+    pngs[0] = !h->no_per_input && hessian_plot(h->p.o.out, s, hr, &t) ? "hessian_per_input.png" : NULL;
+    int npng = 1 + spectra_plots(h->p.o.out, &h->sp, sr, &t, pngs + 1, 7);
     sb_printf(&t, "run folder: %s\n", h->p.o.out);
-    const char *pngs[1] = {plotted ? "hessian_per_input.png" : NULL};
-    int rc = write_run(&h->p.c, h->p.o.out, s, res, "linmass probe hessian", &t, pngs, 1);
+    int rc = write_run(&h->p.c, h->p.o.out, s, res, "linmass probe hessian", &t, pngs, npng);
     if (!rc) emit(h->p.o.json, &t, res);
     cJSON_Delete(res);
     free(t.s);
@@ -266,22 +318,37 @@ static int probe_hessian(int argc, char **argv)
 {
     hessian_cli h;
     int rc = hessian_args(&h, argc, argv);
-    if (rc) return rc == 1 ? 0 : rc;
+    if (rc) {
+        free(h.sp.widths);
+        return rc == 1 ? 0 : rc;
+    }
     setup s;
     if ((rc = setup_all(&h.p.c, &h.p.o, 0, &s, NULL))) {
         setup_free(&s);
+        free(h.sp.widths);
         return rc;
     }
+    if (h.tmpl) h.p.o.model = h.tmpl; /* config.json records the template */
     lm_hessian_result hr = {0};
     loss_part L = {0};
-    double *per = calloc(s.n, sizeof *per), t0 = cli_now(), t_model = 0;
-    rc = hessian_model(&h, &s, per, &hr);
-    if (!rc) {
+    spectra_run sr = {0};
+    spectra_ctx x = {&s, 0, NULL, hessian_eig(&h), h.loss_top, h.hutch};
+    double *per = NULL, t0 = cli_now(), t_model = 0;
+    rc = loss_prepare(&h, &s, &L);
+    x.kind = L.kind, x.targets = L.targets;
+    if (!rc && h.sp.widths) {
+        rc = spectra_sweep(&h.p.c, &h.p.o, &h.sp, &s, &x);
+    } else if (!rc) {
+        per = calloc(s.n, sizeof *per);
+        rc = hessian_model(&h, &s, per, &hr);
         t_model = cli_now() - t0;
-        rc = hessian_loss(&h, &s, &L);
+        if (!rc) rc = spectra_compute(&h.p.c, &h.sp, &x, &sr);
+        if (!rc && sr.have_gn) L.r = sr.gn.loss, L.have = 1; /* the split computed the loss Hessian */
+        if (!rc) rc = hessian_loss(&h, &s, &L);
+        if (!rc && lm_dist_rank() == 0) rc = hessian_report(&h, &x, &hr, &L, &sr, t0, t_model); /* every rank has the numbers */
     }
-    if (!rc && lm_dist_rank() == 0) rc = hessian_report(&h, &s, &hr, &L, t0, t_model); /* every rank has the numbers */
-    free(per), free(L.targets);
+    spectra_free(&sr);
+    free(per), free(L.targets), free(h.sp.widths);
     setup_free(&s);
     return rc;
 }
@@ -313,44 +380,61 @@ static lm_status write_npy(const char *path, const double *K, int n)
 static const char *const ntk_about =
     "The empirical tangent kernel K = J J^T on N inputs (docs/theory.md §4.1), in float64: K_ij =\n"
     "<grad_w f(x_i), grad_w f(x_j)> for the chosen output, or, with --output sum, sum_k J_k J_k^T (the\n"
-    "trace over the output axis, neural-tangents' trace_axes=(-1,)), never the NK x NK block kernel.\n"
+    "trace over the output axis, neural-tangents' trace_axes=(-1,)), or with --output block the NK x NK\n"
+    "block kernel K[iK+k][jK+l] = <grad f_k(x_i), grad f_l(x_j)> (docs/theory.md §7.9).\n"
     "Dense networks use the layer-wise Gram identity (sum over layers of (A A^T) o (D D^T) + D D^T:\n"
     "memory O(N^2 + N width), never the N x p Jacobian); other layers (conv, residual, batch norm) use\n"
     "per-sample gradients in blocks that fit --max-memory. Prints lambda_min (the PL* constant of\n"
-    "docs/theory.md §5), lambda_max (2/lambda_max is the catapult step), the condition number and the\n"
-    "trace, by a symmetric eigen-decomposition (LAPACK dsyevd); --save writes K as a .npy file\n"
-    "(numpy.load reads it).";
+    "docs/theory.md §5), lambda_max, the condition number and the trace, by a symmetric\n"
+    "eigen-decomposition (LAPACK dsyevd); --save writes K as a .npy file (numpy.load reads it).\n"
+    "The catapult step 2/lambda_max is that of the kernel gradient descent sees: one output's kernel\n"
+    "for --output k, and for several outputs summed the block kernel (multi-output square loss), whose\n"
+    "lambda_max comes from Lanczos on K v = J (J^T v) without forming it.\n"
+    "--matrix-free: lambda_max, lambda_min and the trace without forming K (Lanczos on K v = J (J^T v),\n"
+    "one backward and one tangent forward pass over the inputs per product; the trace from per-sample\n"
+    "gradient norms): N up to 10^5 inputs within --max-memory.";
 
 typedef struct {
     probe_cli p;
     const char *method, *save;
     lm_ntk_method nm;
+    int block, matfree, steps;
 } ntk_cli;
 
-/* The probe's outcome: the kernel, its eigenvalues and their summary. */
+/* The probe's outcome: the kernel, its eigenvalues and their summary; or the matrix-free
+ * extremes; and the block kernel's lambda_max when it governs the catapult step. */
 typedef struct {
     double *K, *ev;
+    size_t N; /* the kernel's dimension */
     lm_spectrum sp;
     lm_ntk_info info;
+    lm_ntk_matfree_result mf, blk;
+    int have_blk;
     double t0, t_kernel;
 } ntk_run;
 
 static int ntk_args(ntk_cli *k, int argc, char **argv)
 {
+    memset(k, 0, sizeof *k);
     cli_opt own[] = {
         {"method", OPT_STRING, &k->method, "auto", "auto (Gram identity when every layer allows it), gram or per-sample", 0},
         {"save", OPT_STRING, &k->save, NULL, "also write the N x N kernel to this .npy file (float64)", 0},
         {"max-memory", OPT_INT, &k->p.o.max_mem, "1024", "MB for the kernel and its scratch (more: exit 1 naming the size)", 0},
+        {"matrix-free", OPT_FLAG, &k->matfree, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
+        {"steps", OPT_INT, &k->steps, "0", "Lanczos steps of the matrix-free runs (0: 100)", 0},
     };
     snprintf(k->p.epilog, sizeof k->p.epilog,
+             "--output also takes 'block': the NK x NK block kernel of every output.\n"
              "examples:\n"
              "  linmass probe ntk --inputs 256 --save K.npy\n"
              "  linmass probe ntk --data fashion-mnist --model dense:1024,relu,dense:1024,relu,dense:10 --output sum\n"
+             "  linmass probe ntk --data fashion-mnist --model fcn --inputs 64 --output block\n"
+             "  linmass probe ntk --data fashion-mnist --model fcn --inputs 100000 --output 0 --matrix-free --max-memory 512\n"
              "  linmass probe ntk --data fashion-mnist --model conv:32x3,relu,gap,dense:10 --param standard --inputs 64\n\n%s\n%s",
              probe_exit_help, cli_model_help());
     const char *usage = "linmass probe ntk [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR] [--data SRC]\n"
-                        "                        [--inputs N] [--output k|sum] [--method auto|gram|per-sample] [--save FILE.npy]\n"
-                        "                        [--max-memory MB] [--json] [--out DIR]";
+                        "                        [--inputs N] [--output k|sum|block] [--method auto|gram|per-sample] [--save FILE.npy]\n"
+                        "                        [--matrix-free [--steps S]] [--max-memory MB] [--json] [--out DIR]";
     int rc = parse_probe(&k->p, "probe ntk", usage, ntk_about, "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own),
                          argc, argv);
     if (rc) return rc;
@@ -359,51 +443,116 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     else if (!strcmp(k->method, "per-sample")) k->nm = LM_NTK_PER_SAMPLE;
     else return cli_usage_error(&k->p.c, "--method: '%s' is not auto, gram or per-sample", k->method);
     if (k->save && !*k->save) return cli_usage_error(&k->p.c, "--save needs a file name");
+    if (k->save && k->matfree) return cli_usage_error(&k->p.c, "--matrix-free forms no kernel to --save");
+    if (k->steps < 0) return cli_usage_error(&k->p.c, "--steps %d must not be negative", k->steps);
+    k->block = !strcmp(k->p.o.output, "block");
+    if (k->block) k->p.o.output = "sum"; /* the set-up's check; the block kernel covers every output */
     return 0;
 }
 
-/* The kernel and its spectrum on every rank; 0 or the exit code. */
+static lm_ntk_opts ntk_opts(const ntk_cli *k, const setup *s)
+{
+    lm_ntk_opts ko = {0};
+    ko.net.output = s->output;
+    ko.block = k->block;
+    ko.method = k->nm;
+    ko.mem_cap = (size_t)k->p.o.max_mem * MB;
+    ko.coll = lm_dist_collective();
+    return ko;
+}
+
+/* lambda_max and lambda_min without K (block: of the block kernel). */
+static lm_status ntk_matfree(const ntk_cli *k, const setup *s, int block, lm_ntk_matfree_result *r)
+{
+    lm_ntk_matfree_opts mo = {0};
+    mo.ntk = ntk_opts(k, s);
+    mo.ntk.block = block;
+    mo.eig.max_steps = k->steps;
+    mo.eig.seed = k->p.o.seed;
+    return lm_probe_ntk_matfree(s->m, s->x, s->n, &mo, r);
+}
+
+/* The kernel and its spectrum (or the matrix-free extremes) on every rank; 0 or the exit code. */
 static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
 {
     if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->m))
         return cli_usage_error(&k->p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use per-sample)",
                                lm_model_spec(s->m));
-    r->K = malloc((size_t)s->n * s->n * sizeof *r->K);
-    r->ev = malloc(s->n * sizeof *r->ev);
-    lm_ntk_opts ko = {0};
-    ko.net.output = s->output;
-    ko.method = k->nm;
-    ko.mem_cap = (size_t)k->p.o.max_mem * MB;
-    ko.coll = lm_dist_collective();
+    lm_ntk_opts ko = ntk_opts(k, s);
+    r->N = lm_ntk_dim(s->m, s->n, &ko);
     r->t0 = cli_now();
-    if (lm_dist_rank() == 0) fprintf(stderr, "probe ntk: %d inputs, %zu parameters ...\n", s->n, lm_model_num_params(s->m));
-    lm_status st = r->K && r->ev ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for a %d x %d kernel", s->n, s->n);
-    if (ko.coll) st = lm_dist_agree(st);
-    if (!st) st = lm_probe_ntk_spectrum(s->m, s->x, s->n, &ko, r->K, r->ev, &r->sp, &r->info);
+    if (lm_dist_rank() == 0)
+        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->n, lm_model_num_params(s->m), k->matfree ? ", matrix-free" : "");
+    lm_status st = LM_OK;
+    if (k->matfree) {
+        st = ntk_matfree(k, s, k->block, &r->mf);
+    } else {
+        r->K = malloc(r->N * r->N * sizeof *r->K);
+        r->ev = malloc(r->N * sizeof *r->ev);
+        st = r->K && r->ev ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for a %zu x %zu kernel", r->N, r->N);
+        if (ko.coll) st = lm_dist_agree(st);
+        if (!st) st = lm_probe_ntk_spectrum(s->m, s->x, s->n, &ko, r->K, r->ev, &r->sp, &r->info);
+    }
     r->t_kernel = cli_now() - r->t0;
+    /* several outputs summed: gradient descent on the square loss sees the block kernel */
+    if (!st && !k->block && s->output == LM_OUTPUT_SUM && s->K > 1) {
+        st = ntk_matfree(k, s, 1, &r->blk);
+        r->have_blk = !st;
+    }
     return st ? probe_fail(&k->p.c, st) : 0;
+}
+
+static const char *kernel_name(const ntk_cli *k, const setup *s, char *buf, size_t len)
+{
+    char oname[64];
+    if (k->block) snprintf(buf, len, "the block kernel of %d outputs", s->K);
+    else snprintf(buf, len, "%s", output_name(s, oname, sizeof oname));
+    return buf;
+}
+
+/* The catapult step and the kernel it comes from. */
+static double ntk_catapult(const ntk_run *r, int matfree, double *lambda_max)
+{
+    *lambda_max = r->have_blk ? r->blk.lambda_max : matfree ? r->mf.lambda_max : r->sp.lambda_max;
+    return *lambda_max > 0 ? 2 / *lambda_max : INFINITY;
 }
 
 static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r)
 {
-    char oname[64], rn[64];
+    char kname[96], rn[64];
     const lm_spectrum *sp = &r->sp;
     describe_setup(t, s);
-    sb_printf(t, "tangent kernel K = J J^T of %s, %d x %d, float64\n", output_name(s, oname, sizeof oname), s->n, s->n);
-    if (r->info.method == LM_NTK_GRAM)
-        sb_printf(t, "  method        Gram identity (dense layers), %.1f MB, %.2f s%s\n", r->info.bytes / 1048576.0, r->t_kernel,
-                  ranks_note(rn, sizeof rn));
-    else
-        sb_printf(t, "  method        per-sample gradients, blocks of %d rows, %ld backward passes%s, %.1f MB, %.2f s%s\n",
-                  r->info.block, r->info.passes, lm_dist_size() > 1 ? " on rank 0" : "", r->info.bytes / 1048576.0, r->t_kernel,
-                  ranks_note(rn, sizeof rn));
-    sb_printf(t, "  lambda_min    %.6g%s\n", sp->lambda_min, sp->lambda_min > 0 ? "" : "   (not positive: no PL* on these inputs)");
-    sb_printf(t, "  lambda_max    %.6g   (gradient descent on 1/2 ||F - y||^2 catapults above lr 2/lambda_max = %.4g)\n",
-              sp->lambda_max, sp->lr_catapult);
-    sb_printf(t, "  condition     %.6g\n", sp->cond);
-    sb_printf(t, "  trace         %.6g   (mean diagonal %.6g)\n", sp->trace, sp->mean_diag);
-    sb_printf(t, "  frobenius     %.6g\n", sp->frobenius);
-    if (k->save) sb_printf(t, "kernel saved: %s (%d x %d float64, NPY 1.0)\n", k->save, s->n, s->n);
+    sb_printf(t, "tangent kernel K = J J^T of %s, %zu x %zu, float64\n", kernel_name(k, s, kname, sizeof kname), r->N, r->N);
+    if (k->matfree) {
+        const lm_ntk_matfree_result *m = &r->mf;
+        sb_printf(t, "  method        matrix-free: Lanczos on K v = J (J^T v), %d products, %.1f MB planned, %.2f s%s\n", m->eig.steps,
+                  m->bytes / 1048576.0, r->t_kernel, ranks_note(rn, sizeof rn));
+        sb_printf(t, "  lambda_min    %.6g   (residual bound %.2g%s)\n", m->lambda_min, m->eig.min_residual,
+                  m->eig.converged ? "" : "; NOT converged: raise --steps");
+        sb_printf(t, "  lambda_max    %.6g   (residual bound %.2g)\n", m->lambda_max, m->eig.max_residual);
+        sb_printf(t, "  trace         %.6g   (mean diagonal %.6g; per-sample gradient norms, no K)\n", m->trace, m->trace / r->N);
+    } else {
+        if (r->info.method == LM_NTK_GRAM)
+            sb_printf(t, "  method        Gram identity (dense layers), %.1f MB, %.2f s%s\n", r->info.bytes / 1048576.0, r->t_kernel,
+                      ranks_note(rn, sizeof rn));
+        else
+            sb_printf(t, "  method        per-sample gradients, blocks of %d rows, %ld backward passes%s, %.1f MB, %.2f s%s\n",
+                      r->info.block, r->info.passes, lm_dist_size() > 1 ? " on rank 0" : "", r->info.bytes / 1048576.0,
+                      r->t_kernel, ranks_note(rn, sizeof rn));
+        sb_printf(t, "  lambda_min    %.6g%s\n", sp->lambda_min, sp->lambda_min > 0 ? "" : "   (not positive: no PL* on these inputs)");
+        sb_printf(t, "  lambda_max    %.6g\n", sp->lambda_max);
+        sb_printf(t, "  condition     %.6g\n", sp->cond);
+        sb_printf(t, "  trace         %.6g   (mean diagonal %.6g)\n", sp->trace, sp->mean_diag);
+        sb_printf(t, "  frobenius     %.6g\n", sp->frobenius);
+    }
+    double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
+    if (r->have_blk)
+        sb_printf(t, "  block kernel  lambda_max %.6g (the %zu x %zu kernel of every output: what gradient descent on the\n"
+                     "                multi-output square loss sees; Lanczos, residual bound %.2g)\n",
+                  lmax, r->blk.dim, r->blk.dim, r->blk.eig.max_residual);
+    sb_printf(t, "  catapult      gradient descent on 1/2 ||F - y||^2 catapults above lr 2/lambda_max = %.4g (%s)\n", lr,
+              r->have_blk ? "of the block kernel" : "of this kernel");
+    if (k->save) sb_printf(t, "kernel saved: %s (%zu x %zu float64, NPY 1.0)\n", k->save, r->N, r->N);
 }
 
 static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
@@ -412,16 +561,32 @@ static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", "ntk");
     add_common_json(res, s, k->p.o.out);
-    cJSON_AddStringToObject(res, "kernel", s->output == LM_OUTPUT_SUM && s->K > 1 ? "sum over outputs" : "one output");
-    cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM ? "gram" : "per-sample");
-    cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
-    cJSON_AddNumberToObject(res, "lambda_min", sp->lambda_min);
-    cJSON_AddNumberToObject(res, "lambda_max", sp->lambda_max);
-    cJSON_AddNumberToObject(res, "cond", sp->cond);
-    cJSON_AddNumberToObject(res, "trace", sp->trace);
-    cJSON_AddNumberToObject(res, "frobenius", sp->frobenius);
-    cJSON_AddNumberToObject(res, "lr_catapult", sp->lr_catapult);
-    cJSON_AddItemToObject(res, "eigenvalues", number_array(r->ev, s->n));
+    cJSON_AddStringToObject(res, "kernel", k->block ? "block" : s->output == LM_OUTPUT_SUM && s->K > 1 ? "sum over outputs" : "one output");
+    cJSON_AddNumberToObject(res, "dim", (double)r->N);
+    if (k->matfree) {
+        cJSON_AddStringToObject(res, "method", "matrix-free");
+        cJSON_AddNumberToObject(res, "bytes", (double)r->mf.bytes);
+        cJSON_AddNumberToObject(res, "lambda_min", r->mf.lambda_min);
+        cJSON_AddNumberToObject(res, "lambda_max", r->mf.lambda_max);
+        cJSON_AddNumberToObject(res, "lambda_min_residual", r->mf.eig.min_residual);
+        cJSON_AddNumberToObject(res, "lambda_max_residual", r->mf.eig.max_residual);
+        cJSON_AddBoolToObject(res, "converged", r->mf.eig.converged);
+        cJSON_AddNumberToObject(res, "products", r->mf.eig.steps);
+        cJSON_AddNumberToObject(res, "trace", r->mf.trace);
+    } else {
+        cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM ? "gram" : "per-sample");
+        cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
+        cJSON_AddNumberToObject(res, "lambda_min", sp->lambda_min);
+        cJSON_AddNumberToObject(res, "lambda_max", sp->lambda_max);
+        cJSON_AddNumberToObject(res, "cond", sp->cond);
+        cJSON_AddNumberToObject(res, "trace", sp->trace);
+        cJSON_AddNumberToObject(res, "frobenius", sp->frobenius);
+        cJSON_AddItemToObject(res, "eigenvalues", number_array(r->ev, (int)r->N));
+    }
+    double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
+    if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", lmax);
+    cJSON_AddNumberToObject(res, "lr_catapult", lr);
+    cJSON_AddStringToObject(res, "lr_catapult_kernel", r->have_blk || k->block ? "block" : "this");
     if (k->save) cJSON_AddStringToObject(res, "npy", k->save);
     else cJSON_AddNullToObject(res, "npy");
     cJSON_AddNumberToObject(res, "seconds", cli_now() - r->t0);
@@ -445,12 +610,12 @@ static int ntk_plot(const char *out, int n, const double *ev, sbuf *t)
 
 static int ntk_report(const ntk_cli *k, const setup *s, const ntk_run *r)
 {
-    lm_status st = k->save ? write_npy(k->save, r->K, s->n) : LM_OK;
+    lm_status st = k->save ? write_npy(k->save, r->K, (int)r->N) : LM_OK;
     if (st) return cli_fail(k->p.c.command, st);
     sbuf t = {0};
     ntk_text(&t, k, s, r);
     cJSON *res = ntk_json(k, s, r);
-    int plotted = ntk_plot(k->p.o.out, s->n, r->ev, &t);
+    int plotted = !k->matfree && ntk_plot(k->p.o.out, (int)r->N, r->ev, &t);
     sb_printf(&t, "run folder: %s\n", k->p.o.out);
     const char *pngs[1] = {plotted ? "ntk_spectrum.png" : NULL};
     int rc = write_run(&k->p.c, k->p.o.out, s, res, "linmass probe ntk", &t, pngs, 1);
@@ -467,7 +632,10 @@ static int probe_ntk(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     setup s;
     ntk_run r = {0};
-    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL))) rc = ntk_compute(&k, &s, &r);
+    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL))) {
+        if (k.block) k.p.o.output = "block"; /* config.json records what was asked */
+        rc = ntk_compute(&k, &s, &r);
+    }
     if (!rc && lm_dist_rank() == 0) rc = ntk_report(&k, &s, &r); /* every rank has K; rank 0 reports */
     free(r.K), free(r.ev);
     setup_free(&s);

@@ -54,7 +54,7 @@ extern const char *const probe_exit_help;
  * live as long as the command), the command and its help texts. */
 typedef struct {
     common_opts o;
-    cli_opt opts[24];
+    cli_opt opts[40];
     cli_command c;
     char epilog[8192], usage[600];
 } probe_cli;

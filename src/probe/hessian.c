@@ -38,7 +38,9 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
     if (!o) o = &defaults;
     *out = NULL;
     if (n < 1) return lm_fail(LM_EINVAL, "hessian-vector product: %d inputs", n);
-    if (o->target == LM_HVP_LOSS && !o->targets)
+    if (o->target < LM_HVP_MODEL || o->target > LM_HVP_RESIDUAL)
+        return lm_fail(LM_EINVAL, "hessian-vector product: unknown target %d", (int)o->target);
+    if (o->target != LM_HVP_MODEL && !o->targets)
         return lm_fail(LM_EINVAL, "hessian-vector product: the loss needs targets");
     lm_hvp *h = calloc(1, sizeof *h);
     lm_status st = h ? lm_pnet_init(&h->net, m, &o->net) : lm_fail(LM_ENOMEM, "hessian-vector product: out of memory");
@@ -110,12 +112,14 @@ static void reduce(lm_hvp *h, double *buf, size_t len)
 }
 
 /* gz (and gzdot) of phi for the chunk [i0, i0 + nc); returns the chunk's phi and its weight in
- * the total (losses are means over the chunk). */
+ * the total (losses are means over the chunk). The residual part keeps gzdot = 0 (the model's
+ * Hessians weighted by the loss gradient); the Gauss-Newton part uses gzdot = H_l zdot alone. */
 static double chunk_seed(lm_hvp *h, int i0, int nc, const double *z, const double *zdot,
                          double *weight)
 {
     int K = h->net.K;
-    if (h->target == LM_HVP_LOSS) {
+    if (h->target != LM_HVP_MODEL) {
+        if (h->target == LM_HVP_RESIDUAL) zdot = NULL;
         const double *t = h->targets + (size_t)i0 * (h->loss == LM_LOSS_MSE ? K : 1);
         *weight = (double)nc / h->n;
         return lm_loss_f64(h->loss, z, t, nc, K, h->gz, zdot, zdot ? h->gzdot : NULL);
@@ -145,9 +149,11 @@ void lm_hvp_apply(void *ctx, const double *v, double *hv)
         const double *z = lm_forward_f64(h->e, h->x + (size_t)i0 * h->net.nin, nc, h->net.mode, v);
         double weight;
         chunk_seed(h, i0, nc, z, lm_output_dot_f64(h->e), &weight);
-        /* the model's gzdot is zero: phi is linear in the output */
         double *dst = i0 == h->lo ? hv : h->tmp;
-        lm_backward_f64(h->e, h->gz, h->grad, NULL, h->gzdot, dst);
+        if (h->target == LM_HVP_GAUSS_NEWTON) /* J^T (H_l J v): a plain backward from gzdot */
+            lm_backward_f64(h->e, h->gzdot, dst, NULL, NULL, NULL);
+        else /* the model's and the residual part's gzdot is zero: phi is linear in the output */
+            lm_backward_f64(h->e, h->gz, h->grad, NULL, h->gzdot, dst);
         if (i0 == h->lo) {
             if (weight != 1)
                 for (size_t j = 0; j < np; j++) hv[j] *= weight;
@@ -167,7 +173,7 @@ double lm_hvp_value(lm_hvp *h, double *grad)
         int nc = h->hi - i0 < h->cap ? h->hi - i0 : h->cap;
         const double *z = lm_forward_f64(h->e, h->x + (size_t)i0 * h->net.nin, nc, h->net.mode, NULL);
         double weight;
-        phi += chunk_seed(h, i0, nc, z, NULL, &weight) * (h->target == LM_HVP_LOSS ? weight : 1);
+        phi += chunk_seed(h, i0, nc, z, NULL, &weight) * (h->target != LM_HVP_MODEL ? weight : 1);
         if (!grad) continue;
         double *dst = i0 == h->lo ? grad : h->tmp;
         lm_backward_f64(h->e, h->gz, dst, NULL, NULL, NULL);
@@ -297,53 +303,42 @@ lm_status lm_probe_tanh_output_term(const lm_model *m, const double *x, int n, c
 
 /* ---- the loss Hessian ---- */
 
-lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
-                                const lm_loss_hessian_opts *o, lm_loss_hessian_result *r)
+lm_status lm_loss_hessian_part(const lm_model *m, const double *x, int n, const lm_loss_hessian_opts *o,
+                               lm_hvp_target target, lm_loss_hessian_result *r)
 {
     memset(r, 0, sizeof *r);
     if (!o || !o->targets) return lm_fail(LM_EINVAL, "loss Hessian: targets are required");
     lm_hvp_opts ho = {0};
     ho.net = o->net;
-    ho.target = LM_HVP_LOSS;
+    ho.target = target;
     ho.loss = o->loss;
     ho.targets = o->targets;
     ho.coll = o->coll;
     lm_hvp *h;
     lm_status st = lm_hvp_create(m, x, n, &ho, &h);
-    if (st) return lm_fail_context(st, "loss Hessian");
+    if (st) return st;
     r->loss = lm_hvp_value(h, NULL);
     lm_eig_opts eo = o->eig;
     if (eo.top_k < 1) eo.top_k = 1;
     st = lm_sym_extreme_eig(h->net.np, lm_hvp_apply, h, &eo, &r->eig);
-    int samples = o->hutchinson == 0 ? 100 : o->hutchinson;
-    size_t p = h->net.np;
-    double *v = samples > 0 ? malloc(p * sizeof *v) : NULL, *hv = samples > 0 ? malloc(p * sizeof *hv) : NULL;
-    if (!st && samples > 0 && (!v || !hv)) st = lm_fail(LM_ENOMEM, "loss Hessian: out of memory");
     if (!st) st = h->st;
     st = lm_coll_agree(h->coll, st);
-    double sum = 0, sum2 = 0;
-    for (int s = 0; !st && s < samples; s++) {
-        /* Rademacher signs: one bit per parameter from Philox blocks of 128 bits */
-        uint64_t blocks = (p + 127) / 128;
-        for (size_t i = 0; i < p; i += 128) {
-            uint32_t bits[4];
-            lm_philox(eo.seed, LM_STREAM_PROBE + 2, (uint64_t)s * blocks + i / 128, bits);
-            for (size_t j = 0; j < 128 && i + j < p; j++) v[i + j] = (bits[j / 32] >> (j % 32)) & 1 ? 1.0 : -1.0;
-        }
-        lm_hvp_apply(h, v, hv);
-        double q = 0;
-        for (size_t i = 0; i < p; i++) q += v[i] * hv[i];
-        sum += q;
-        sum2 += q * q;
-    }
-    if (!st) st = h->st;
+    int samples = o->hutchinson == 0 ? 100 : o->hutchinson;
     if (!st && samples > 0) {
-        r->samples = samples;
-        r->trace = sum / samples;
-        double var = samples > 1 ? (sum2 - samples * r->trace * r->trace) / (samples - 1) : 0;
-        r->trace_se = sqrt(fmax(var, 0) / samples);
+        lm_diag_opts d = {-1, samples, eo.seed}; /* the trace alone, never the whole diagonal */
+        lm_diag_result dr = {0};
+        st = lm_sym_diagonal(h->net.np, lm_hvp_apply, h, &d, &dr);
+        if (!st) st = h->st;
+        r->samples = dr.samples, r->trace = dr.trace, r->trace_se = dr.trace_se;
+        st = lm_coll_agree(h->coll, st);
     }
-    free(v), free(hv);
     lm_hvp_free(h);
+    return st;
+}
+
+lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
+                                const lm_loss_hessian_opts *o, lm_loss_hessian_result *r)
+{
+    lm_status st = lm_loss_hessian_part(m, x, n, o, LM_HVP_LOSS, r);
     return st ? lm_fail_context(st, "loss Hessian") : LM_OK;
 }

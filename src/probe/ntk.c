@@ -9,6 +9,10 @@
  * cap; K_IJ = G_I G_J^T. When all n rows fit, one pass and K in row blocks of 64; otherwise a
  * block I is held while every later block J is recomputed.
  *
+ * The block kernel (docs/theory.md §7.9), nK x nK, is the same with a row per (input, output):
+ * per-sample gradient rows of every output, or the Gram identity with every output's
+ * sensitivities kept, K[iK+k][jK+l] += (s^2 <a_i, a_j> + [bias]) <d_ik, d_jl>.
+ *
  * Over several processes (an injected collective) each does a share of either and K is summed
  * across them, each entry from the one process that formed it: bit-identical to one process. */
 #include <cblas.h>
@@ -41,6 +45,19 @@ static int has_kind(const lm_seq *s, lm_layer_kind kind)
         if (has_kind(&L->branch[0], kind) || has_kind(&L->branch[1], kind)) return 1;
     }
     return 0;
+}
+
+lm_status lm_ntk_check_mode(const lm_pnet *net)
+{
+    if (net->mode != LM_MODE_EVAL && (has_kind(&net->m->top, L_BN) || has_kind(&net->m->top, L_DROPOUT)))
+        return lm_fail(LM_EINVAL, "tangent kernel: per-sample gradients of a model with batch norm or dropout "
+                                  "need the evaluation mode");
+    return LM_OK;
+}
+
+size_t lm_ntk_dim(const lm_model *m, int n, const lm_ntk_opts *o)
+{
+    return (size_t)n * (o && o->block ? lm_shape_numel(m->out) : 1);
 }
 
 /* Mirror the lower triangle of the row-major n x n matrix K into the upper one. */
@@ -127,6 +144,96 @@ static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K,
     return st;
 }
 
+/* The block kernel by the Gram identity: one sensitivity pass per output, every dense layer's
+ * sensitivities kept (K blocks of n x units), then per layer and output pair (k, l) the rows this
+ * process owns: K[iK+k][jK+l] += (s^2 <a_i, a_j> + [bias]) <d_ik, d_jl>. */
+typedef struct {
+    int n, K, nl, out, seen;
+    const lm_layer **L;  /* the dense layers, in callback order (the last one first) */
+    const double **A;    /* their input activations (the executor's, valid after the forward) */
+    double **D;          /* their sensitivities: output k's n x units block at k n units */
+} gram_block_ctx;
+
+static void gram_block_store(void *vctx, const lm_layer *L, int n, const double *A, const double *D)
+{
+    gram_block_ctx *c = vctx;
+    int l = c->seen++;
+    c->L[l] = L, c->A[l] = A;
+    memcpy(c->D[l] + (size_t)c->out * n * L->dense.units, D, (size_t)n * L->dense.units * sizeof *D);
+}
+
+static void gram_block_layer(const gram_block_ctx *c, int l, int rank, int ranks, double *GA, double *GD, double *Kb)
+{
+    const lm_layer *L = c->L[l];
+    int n = c->n, K = c->K, a = (int)lm_shape_numel(L->in), b = L->dense.units;
+    size_t N = (size_t)n * K;
+    double s2 = L->scale * L->scale, bias = L->dense.bias ? 1.0 : 0.0;
+    for (int i0 = rank * GRAM_ROWS; i0 < n; i0 += ranks * GRAM_ROWS) {
+        int rows = n - i0 < GRAM_ROWS ? n - i0 : GRAM_ROWS;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, a, 1.0, c->A[l] + (size_t)i0 * a, a, c->A[l], a,
+                    0.0, GA, n);
+        for (int k = 0; k < K; k++)
+            for (int k2 = 0; k2 < K; k2++) {
+                const double *Dk = c->D[l] + (size_t)k * n * b, *Dl = c->D[l] + (size_t)k2 * n * b;
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, b, 1.0, Dk + (size_t)i0 * b, b, Dl, b, 0.0,
+                            GD, n);
+                for (int r = 0; r < rows; r++) {
+                    double *row = Kb + ((size_t)(i0 + r) * K + k) * N + k2;
+                    const double *ga = GA + (size_t)r * n, *gd = GD + (size_t)r * n;
+                    for (int j = 0; j < n; j++) row[(size_t)j * K] += (s2 * ga[j] + bias) * gd[j];
+                }
+            }
+    }
+}
+
+static size_t gram_block_bytes(const lm_model *m, int n)
+{
+    size_t K = lm_shape_numel(m->out), N = (size_t)n * K, kept = 0;
+    for (int i = 0; i < m->top.n; i++)
+        if (m->top.layers[i].kind == L_DENSE) kept += K * (size_t)n * m->top.layers[i].dense.units;
+    size_t rows = n < GRAM_ROWS ? (size_t)n : GRAM_ROWS;
+    return gram_bytes(m, n) - (size_t)n * n * sizeof(double) + (N * N + kept + rows * n) * sizeof(double);
+}
+
+static lm_status ntk_gram_block(const lm_pnet *net, const double *x, int n, double *Kb, const lm_collective *coll)
+{
+    const lm_model *m = net->m;
+    int K = net->K, nl = 0;
+    for (int i = 0; i < m->top.n; i++) nl += m->top.layers[i].kind == L_DENSE;
+    gram_block_ctx c = {n, K, nl, 0, 0, calloc(nl, sizeof *c.L), calloc(nl, sizeof *c.A), calloc(nl, sizeof *c.D)};
+    lm_exec_f64 *e = NULL;
+    lm_status st = lm_exec_create_f64(m, n, 0, &e);
+    size_t rows = n < GRAM_ROWS ? (size_t)n : GRAM_ROWS;
+    double *GA = malloc(rows * n * sizeof *GA), *GD = malloc(rows * n * sizeof *GD), *gz = calloc((size_t)n * K, sizeof *gz);
+    int ok = c.L && c.A && c.D && GA && GD && gz;
+    for (int i = m->top.n - 1, l = 0; ok && i >= 0; i--) /* the callback's order: the last layer first */
+        if (m->top.layers[i].kind == L_DENSE)
+            ok = (c.D[l++] = malloc((size_t)K * n * m->top.layers[i].dense.units * sizeof(double))) != NULL;
+    if (!st && !ok) st = lm_fail(LM_ENOMEM, "block tangent kernel: out of memory for %d inputs and %d outputs", n, K);
+    st = lm_coll_agree(coll, st);
+    if (!st) {
+        lm_exec_bind_f64(e, net->w, net->buf);
+        lm_forward_f64(e, x, n, net->mode, NULL);
+        for (c.out = 0; c.out < K; c.out++) {
+            for (int i = 0; i < n; i++) {
+                if (c.out) gz[(size_t)i * K + c.out - 1] = 0;
+                gz[(size_t)i * K + c.out] = 1;
+            }
+            c.seen = 0;
+            lm_exec_dense_sensitivities_f64(e, gz, gram_block_store, &c);
+        }
+        size_t N = (size_t)n * K;
+        memset(Kb, 0, N * N * sizeof *Kb);
+        for (int l = 0; l < nl; l++) gram_block_layer(&c, l, lm_coll_rank(coll), lm_coll_size(coll), GA, GD, Kb);
+        st = lm_coll_sum(coll, Kb, N * N); /* each entry from one process, the others add zeros */
+        if (!st) mirror_lower(Kb, (int)N);
+    }
+    for (int l = 0; c.D && l < nl; l++) free(c.D[l]);
+    free(c.L), free(c.A), free(c.D), free(GA), free(GD), free(gz);
+    lm_exec_free_f64(e);
+    return st;
+}
+
 /* ---- per-sample gradients ---- */
 
 typedef struct {
@@ -135,17 +242,23 @@ typedef struct {
     const double *x;
     double *gz;
     long passes;
+    int block;     /* rows are (input, output) pairs: row r is output r % K of input r / K */
+    int forwarded; /* the input of the executor's last forward (-1: none) */
 } rows_ctx;
 
-/* Gradient rows of output k for samples [i0, i0 + b) into G (b x p). */
-static void grad_rows(rows_ctx *c, int k, int i0, int b, double *G)
+/* Gradient rows [r0, r0 + b) into G (b x p): row r is output k of input r, or for the block
+ * kernel output r % K of input r / K. */
+static void grad_rows(rows_ctx *c, int k, int r0, int b, double *G)
 {
     size_t p = c->net->np;
-    memset(c->gz, 0, c->net->K * sizeof *c->gz);
-    c->gz[k] = 1;
-    for (int i = 0; i < b; i++) {
-        lm_forward_f64(c->e, c->x + (size_t)(i0 + i) * c->net->nin, 1, c->net->mode, NULL);
-        lm_backward_f64(c->e, c->gz, G + (size_t)i * p, NULL, NULL, NULL);
+    int K = c->net->K;
+    for (int r = r0; r < r0 + b; r++) {
+        int i = c->block ? r / K : r, out = c->block ? r % K : k;
+        if (i != c->forwarded) lm_forward_f64(c->e, c->x + (size_t)i * c->net->nin, 1, c->net->mode, NULL);
+        c->forwarded = i;
+        memset(c->gz, 0, K * sizeof *c->gz);
+        c->gz[out] = 1;
+        lm_backward_f64(c->e, c->gz, G + (size_t)(r - r0) * p, NULL, NULL, NULL);
         c->passes++;
     }
 }
@@ -209,9 +322,10 @@ static void per_sample_blocked(rows_ctx *c, int n, int k, int B, int rank, int r
     }
 }
 
-static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, double *K, size_t cap,
+static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int inputs, int block, double *K, size_t cap,
                                 lm_ntk_info *info, const lm_collective *coll)
 {
+    int n = block ? inputs * net->K : inputs; /* rows of K */
     size_t p = net->np, row = p * sizeof(double), kbytes = (size_t)n * n * sizeof(double);
     int B;
     if (cap >= kbytes + (size_t)n * row) B = n;
@@ -223,11 +337,10 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, doub
     int rank = lm_coll_rank(coll), ranks = lm_coll_size(coll);
     /* MPI counts are ints: gathering more than 2^31 - 1 values takes the blocked scheme */
     if (B == n && ranks > 1 && (size_t)n * p > 2147483647u) B = (n + 1) / 2;
-    if ((net->mode != LM_MODE_EVAL) && (has_kind(&net->m->top, L_BN) || has_kind(&net->m->top, L_DROPOUT)))
-        return lm_fail(LM_EINVAL, "tangent kernel: per-sample gradients of a model with batch norm or dropout "
-                                  "need the evaluation mode");
-    rows_ctx c = {net, NULL, x, NULL, 0};
-    lm_status st = lm_exec_create_f64(net->m, 1, 0, &c.e);
+    lm_status st = lm_ntk_check_mode(net);
+    if (st) return st;
+    rows_ctx c = {net, NULL, x, NULL, 0, block, -1};
+    st = lm_exec_create_f64(net->m, 1, 0, &c.e);
     double *GI = malloc((size_t)B * row), *GJ = B < n ? malloc((size_t)B * row) : NULL;
     size_t *lo = malloc((size_t)(ranks + 1) * sizeof *lo);
     c.gz = malloc(net->K * sizeof *c.gz);
@@ -236,6 +349,7 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, doub
     st = lm_coll_agree(coll, st); /* every process goes on, or none */
     int k0, k1;
     lm_pnet_outputs(net, &k0, &k1);
+    if (block) k0 = 0, k1 = 1; /* one pass over the (input, output) rows */
     if (!st) {
         lm_exec_bind_f64(c.e, net->w, net->buf);
         memset(K, 0, kbytes);
@@ -268,6 +382,8 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
     memset(info, 0, sizeof *info);
     if (n < 1) return lm_fail(LM_EINVAL, "tangent kernel: %d inputs", n);
     size_t cap = o->mem_cap ? o->mem_cap : (size_t)1 << 30;
+    if (o->block && (double)n * lm_shape_numel(m->out) > 2147483647.0)
+        return lm_fail(LM_EINVAL, "block tangent kernel: %d inputs x %zu outputs is too many rows", n, lm_shape_numel(m->out));
     int gram = lm_ntk_gram_applies(m);
     lm_ntk_method method = o->method == LM_NTK_AUTO ? (gram ? LM_NTK_GRAM : LM_NTK_PER_SAMPLE) : o->method;
     if (method == LM_NTK_GRAM && !gram)
@@ -280,14 +396,16 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
     if (st) return lm_fail_context(st, "tangent kernel");
     info->method = method;
     if (method == LM_NTK_GRAM) {
-        info->bytes = gram_bytes(m, n);
+        info->bytes = o->block ? gram_block_bytes(m, n) : gram_bytes(m, n);
         if (info->bytes > cap)
             st = lm_fail(LM_ENOMEM, "tangent kernel: the Gram identity needs %zu bytes for %d inputs (the cap is %zu)",
                          info->bytes, n, cap);
+        else if (o->block)
+            st = ntk_gram_block(&net, x, n, K, lm_coll_active(o->coll));
         else
             st = ntk_gram(&net, x, n, K, lm_coll_active(o->coll));
     } else {
-        st = ntk_per_sample(&net, x, n, K, cap, info, lm_coll_active(o->coll));
+        st = ntk_per_sample(&net, x, n, o->block, K, cap, info, lm_coll_active(o->coll));
     }
     lm_pnet_free(&net);
     return st;
@@ -319,11 +437,12 @@ lm_status lm_probe_ntk_spectrum(const lm_model *m, const double *x, int n, const
 {
     memset(s, 0, sizeof *s);
     if (n < 1) return lm_fail(LM_EINVAL, "tangent kernel: %d inputs", n);
-    double *Kn = K ? K : malloc((size_t)n * n * sizeof *Kn);
-    lm_status st = Kn ? LM_OK : lm_fail(LM_ENOMEM, "tangent kernel: out of memory for a %d x %d kernel", n, n);
+    size_t N = lm_ntk_dim(m, n, o);
+    double *Kn = K ? K : malloc(N * N * sizeof *Kn);
+    lm_status st = Kn ? LM_OK : lm_fail(LM_ENOMEM, "tangent kernel: out of memory for a %zu x %zu kernel", N, N);
     st = lm_coll_agree(o ? o->coll : NULL, st); /* every process goes on, or none */
     if (!st) st = lm_probe_ntk(m, x, n, o, Kn, info);
-    if (!st) st = lm_kernel_spectrum(Kn, n, s, evals);
+    if (!st) st = lm_kernel_spectrum(Kn, (int)N, s, evals);
     if (!K) free(Kn);
     return st;
 }

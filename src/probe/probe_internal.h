@@ -4,6 +4,7 @@
 #define LM_PROBE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "linmass/exec.h"
 #include "linmass/probe.h"
@@ -25,6 +26,26 @@ lm_status lm_pnet_init(lm_pnet *p, const lm_model *m, const lm_probe_net *o);
 void lm_pnet_free(lm_pnet *p);
 /* The output columns phi uses: [*k0, *k1). */
 void lm_pnet_outputs(const lm_pnet *p, int *k0, int *k1);
+
+/* The loss Hessian probe on one part of it (LM_HVP_LOSS, LM_HVP_GAUSS_NEWTON or LM_HVP_RESIDUAL):
+ * the loss, the top eigenvalues and the Hutchinson trace (hessian.c). */
+lm_status lm_loss_hessian_part(const lm_model *m, const double *x, int n, const lm_loss_hessian_opts *o,
+                               lm_hvp_target target, lm_loss_hessian_result *r);
+
+/* Rademacher vector s of (seed, stream): entry i is bit i % 128 of lm_philox(seed, stream,
+ * s ceil(dim / 128) + i / 128), 1 -> +1, 0 -> -1 (diagonal.c). */
+void lm_rademacher(uint64_t seed, uint64_t stream, uint64_t s, double *v, size_t dim);
+
+/* k Lanczos steps, fully reorthogonalised, from the unit vector v0: the Ritz values (ascending)
+ * into nodes and the squared first components of the tridiagonal's eigenvectors into weights
+ * (eig.c, docs/theory.md §7.5). Returns the steps done (fewer when the Krylov space closes), or
+ * -1 with *status set. */
+int lm_lanczos_quadrature(size_t dim, lm_matvec_fn op, void *ctx, const double *v0, int k, double *nodes,
+                          double *weights, lm_status *status);
+
+/* LM_EINVAL when per-sample gradients are not those of the batch: batch norm or dropout outside
+ * the evaluation mode (ntk.c). */
+lm_status lm_ntk_check_mode(const lm_pnet *net);
 
 /* The injected collective (collective.c): NULL or size 1 is one process, where these do
  * nothing (rank 0 of 1, the whole range). */
