@@ -74,9 +74,28 @@ bad theory --population gaussian:cond=0.5
 bad constants --population $pop --batch 0
 bad constants --population foo:d=2
 bad constants
-# kernel features: a Gaussian kernel's k(x, x) = 1, so the exact L1 is at most 1 times the
-# subsample scaling, and kappa-tilde is at least the rank and at most the subsample size
-json_check "j['d'] == 200 and 0 < j['mu'] <= j['L'] <= j['L1'] <= j['L1_bound'] * (1 + 1e-9) and j['rank'] <= j['kappa_tilde'] <= 200 + 1e-6" \
+# kernel regression in the RKHS (docs/theory.md §2.1) on the 48 training rows of a 60-row csv
+# written here (the last 12 are its test split):
+# H = K/n, so L = lambda_max(K)/n and mu = lambda_min(K)/n with K computed here by NumPy; a
+# Gaussian kernel's k(x, x) = 1 gives L1 = 1, and a full-rank K gives kappa-tilde = n = 48
+"$py" - "$dir/k.csv" <<'PY'
+import sys
+import numpy as np
+rng = np.random.default_rng(3)
+x = rng.normal(size=(60, 3)).round(4)
+y = rng.normal(size=(60, 1)).round(4)
+np.savetxt(sys.argv[1], np.hstack([x, y]), delimiter=",", fmt="%.4f")
+x = x[:48].astype(np.float32).astype(np.float64)  # the training split, as linmass reads it
+K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1) / (2 * 1.0 ** 2))
+ev = np.linalg.eigvalsh(K)
+open(sys.argv[1] + ".want", "w").write("%r %r" % (ev[-1] / 48, ev[0] / 48))
+PY
+read -r want_L want_mu <"$dir/k.csv.want"
+json_check "j['n'] == 48 and j['rank'] == 48 and $(close "j['L'] / $want_L" 1 1e-6) and $(close "j['mu'] / $want_mu" 1 1e-6) and $(close "j['L1']" 1 1e-6) and $(close "j['kappa_tilde']" 48 1e-6)" \
+    constants --data "csv:$dir/k.csv" --model kernel:gaussian:1
+# a subsample of 200 of 400 points: L1 = 1 still; kappa-tilde is at least the rank and at most
+# the subsample size (the full K would give up to 400)
+json_check "j['d'] == 200 and 0 < j['mu'] <= j['L'] <= 1 and $(close "j['L1']" 1 1e-6) and j['rank'] <= j['kappa_tilde'] <= 200 + 1e-6" \
     constants --data synth:linreg:n=400,d=10 --model kernel:gaussian:2 --kernel-samples 200
 bad constants --data synth:linreg:n=100,d=5 --model kernel:foo:1
 bad constants --population $pop --model kernel:gaussian:1

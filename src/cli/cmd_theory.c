@@ -91,8 +91,9 @@ static int load_data(const cli_command *c, const char *src, long max_samples, ui
     return 0;
 }
 
-/* Kernel models: the constants of the kernel machine's features, rows of the kernel matrix on a
- * subsample of at most `rows` training points (lm_model_linear_features, as --auto uses). */
+/* Kernel models: the constants of kernel regression in the RKHS (docs/theory.md §2.1), from the
+ * kernel matrix of a random subsample of at most `rows` training points, exact when there are
+ * no more (lm_model_linear_features, as --auto uses). */
 static int load_kernel_features(const cli_command *c, const char *src, const char *model, long max_samples,
                                 int rows, uint64_t seed, source *s)
 {
@@ -120,7 +121,11 @@ static int load_kernel_features(const cli_command *c, const char *src, const cha
     s->mo.d = d;
     s->mo.n = r;
     s->mo.X = s->X;
-    snprintf(s->label, sizeof s->label, "%s features of %s (train, %zu centres, subsample %d)", model, src, n, r);
+    if ((size_t)r < n)
+        snprintf(s->label, sizeof s->label, "%s in the RKHS on %s (train, %zu points; kernel matrix of a random %d)",
+                 model, src, n, r);
+    else
+        snprintf(s->label, sizeof s->label, "%s in the RKHS on %s (train, kernel matrix of all %zu points)", model, src, n);
     return 0;
 }
 
