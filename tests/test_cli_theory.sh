@@ -97,6 +97,24 @@ json_check "j['n'] == 48 and j['rank'] == 48 and $(close "j['L'] / $want_L" 1 1e
 # the subsample size (the full K would give up to 400)
 json_check "j['d'] == 200 and 0 < j['mu'] <= j['L'] <= 1 and $(close "j['L1']" 1 1e-6) and j['rank'] <= j['kappa_tilde'] <= 200 + 1e-6" \
     constants --data synth:linreg:n=400,d=10 --model kernel:gaussian:2 --kernel-samples 200
+# theory on the first 12 of them: the exact rate of kernel SGD in the RKHS at batch 1, against the
+# spectral radius of the second-moment map A -> (1/n) sum_i (I - lr z_i z_i^T) A (I - lr z_i z_i^T)
+# built by NumPy on feature rows z_i with z z^T = K (any such factor: the rate depends on K alone)
+"$py" - "$dir/k.csv" <<'PY'
+import sys
+import numpy as np
+x = np.loadtxt(sys.argv[1], delimiter=",")[:12, :3].astype(np.float32).astype(np.float64)
+K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1) / (2 * 1.0 ** 2))
+z = np.linalg.cholesky(K)
+I = np.eye(12)
+M = sum(np.kron(I - 0.8 * np.outer(r, r), I - 0.8 * np.outer(r, r)) for r in z) / 12
+open(sys.argv[1] + ".rho", "w").write("%r" % max(abs(np.linalg.eigvals(M))))
+PY
+want_rho=$(cat "$dir/k.csv.rho")
+json_check "$(close "j['rho'] / $want_rho" 1 1e-9) and j['rho'] < 1" \
+    theory --data "csv:$dir/k.csv" --max-samples 12 --model kernel:gaussian:1 --optim sgd --lr 0.8 --batch 1
+bad theory --data "csv:$dir/k.csv" --model kernel:gaussian:1 --optim sgd
+bad theory --population $pop --model kernel:gaussian:1
 bad constants --data synth:linreg:n=100,d=5 --model kernel:foo:1
 bad constants --population $pop --model kernel:gaussian:1
 bad constants --data synth:linreg:n=100,d=5 --model kernel:gaussian:1 --kernel-samples 1
