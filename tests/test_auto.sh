@@ -4,7 +4,8 @@
 # trained by MaSS and by SGD with hyper-parameters from the data converges in 20 epochs (the
 # final train loss below 1e-6 of the initial one: the first logged step's batch loss at w0),
 # MaSS ends below SGD, and config.json records the choice (sgd lr = 1/L_m; mass eta1 = 1/L_m
-# with eta2 and gamma). A small Gaussian-kernel machine with --auto trains without diverging.
+# with eta2 and gamma). A small Gaussian-kernel machine with --auto trains in the RKHS without
+# diverging, with L1 = 1.
 # --auto with a model outside the theory, another optimizer, or an explicit step size exits 2
 # with one line.
 set -uo pipefail
@@ -53,10 +54,11 @@ sys.exit(0 if good else 1)
 PY
 grep -q "mass eta1" "$dir/mass.err" && ok "--auto prints its choice" || bad "no --auto line on stderr"
 
-# a kernel machine: centres from the training inputs, constants from a subsample of 100
+# a kernel machine in the RKHS: centres from the training inputs, constants from the kernel
+# matrix of a subsample of 100 (L1 = 1: a Gaussian kernel has k(x, x) = 1)
 if "$bin" train --data synth:linreg:n=300,d=5 --model kernel:gaussian:2 --optim mass --auto --auto-samples 100 \
     --batch 16 --epochs 3 --json --out "$dir/kernel" >"$dir/kernel.json" 2>"$dir/kernel.err" &&
-    $py -c 'import json,sys; j=json.loads(open(sys.argv[1]).read().splitlines()[-1]); c=json.load(open(sys.argv[2]))["resolved"]; sys.exit(not (j["num_params"] == 300 and c["model_spec"] == "kernelfeat:gaussian:2:300,flatten,dense:1:nobias" and c["auto"]["features"] == 100 and j["train_loss"] < 1))' \
+    $py -c 'import json,sys; j=json.loads(open(sys.argv[1]).read().splitlines()[-1]); c=json.load(open(sys.argv[2]))["resolved"]; sys.exit(not (j["num_params"] == 300 and c["model_spec"] == "kernelfeat:gaussian:2:300:rkhs,flatten,dense:1:nobias" and c["auto"]["features"] == 100 and abs(c["auto"]["L1"] - 1) < 1e-6 and j["train_loss"] < 1))' \
         "$dir/kernel.json" "$dir/kernel/config.json"; then
     ok "kernel:gaussian --auto"
 else

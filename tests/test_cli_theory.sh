@@ -74,10 +74,47 @@ bad theory --population gaussian:cond=0.5
 bad constants --population $pop --batch 0
 bad constants --population foo:d=2
 bad constants
-# kernel features: a Gaussian kernel's k(x, x) = 1, so the exact L1 is at most 1 times the
-# subsample scaling, and kappa-tilde is at least the rank and at most the subsample size
-json_check "j['d'] == 200 and 0 < j['mu'] <= j['L'] <= j['L1'] <= j['L1_bound'] * (1 + 1e-9) and j['rank'] <= j['kappa_tilde'] <= 200 + 1e-6" \
+# kernel regression in the RKHS (docs/theory.md §2.1) on the 48 training rows of a 60-row csv
+# written here (the last 12 are its test split):
+# H = K/n, so L = lambda_max(K)/n and mu = lambda_min(K)/n with K computed here by NumPy; a
+# Gaussian kernel's k(x, x) = 1 gives L1 = 1, and a full-rank K gives kappa-tilde = n = 48
+"$py" - "$dir/k.csv" <<'PY'
+import sys
+import numpy as np
+rng = np.random.default_rng(3)
+x = rng.normal(size=(60, 3)).round(4)
+y = rng.normal(size=(60, 1)).round(4)
+np.savetxt(sys.argv[1], np.hstack([x, y]), delimiter=",", fmt="%.4f")
+x = x[:48].astype(np.float32).astype(np.float64)  # the training split, as linmass reads it
+K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1) / (2 * 1.0 ** 2))
+ev = np.linalg.eigvalsh(K)
+open(sys.argv[1] + ".want", "w").write("%r %r" % (ev[-1] / 48, ev[0] / 48))
+PY
+read -r want_L want_mu <"$dir/k.csv.want"
+json_check "j['n'] == 48 and j['rank'] == 48 and $(close "j['L'] / $want_L" 1 1e-6) and $(close "j['mu'] / $want_mu" 1 1e-6) and $(close "j['L1']" 1 1e-6) and $(close "j['kappa_tilde']" 48 1e-6)" \
+    constants --data "csv:$dir/k.csv" --model kernel:gaussian:1
+# a subsample of 200 of 400 points: L1 = 1 still; kappa-tilde is at least the rank and at most
+# the subsample size (the full K would give up to 400)
+json_check "j['d'] == 200 and 0 < j['mu'] <= j['L'] <= 1 and $(close "j['L1']" 1 1e-6) and j['rank'] <= j['kappa_tilde'] <= 200 + 1e-6" \
     constants --data synth:linreg:n=400,d=10 --model kernel:gaussian:2 --kernel-samples 200
+# theory on the first 12 of them: the exact rate of kernel SGD in the RKHS at batch 1, against the
+# spectral radius of the second-moment map A -> (1/n) sum_i (I - lr z_i z_i^T) A (I - lr z_i z_i^T)
+# built by NumPy on feature rows z_i with z z^T = K (any such factor: the rate depends on K alone)
+"$py" - "$dir/k.csv" <<'PY'
+import sys
+import numpy as np
+x = np.loadtxt(sys.argv[1], delimiter=",")[:12, :3].astype(np.float32).astype(np.float64)
+K = np.exp(-((x[:, None, :] - x[None, :, :]) ** 2).sum(-1) / (2 * 1.0 ** 2))
+z = np.linalg.cholesky(K)
+I = np.eye(12)
+M = sum(np.kron(I - 0.8 * np.outer(r, r), I - 0.8 * np.outer(r, r)) for r in z) / 12
+open(sys.argv[1] + ".rho", "w").write("%r" % max(abs(np.linalg.eigvals(M))))
+PY
+want_rho=$(cat "$dir/k.csv.rho")
+json_check "$(close "j['rho'] / $want_rho" 1 1e-9) and j['rho'] < 1" \
+    theory --data "csv:$dir/k.csv" --max-samples 12 --model kernel:gaussian:1 --optim sgd --lr 0.8 --batch 1
+bad theory --data "csv:$dir/k.csv" --model kernel:gaussian:1 --optim sgd
+bad theory --population $pop --model kernel:gaussian:1
 bad constants --data synth:linreg:n=100,d=5 --model kernel:foo:1
 bad constants --population $pop --model kernel:gaussian:1
 bad constants --data synth:linreg:n=100,d=5 --model kernel:gaussian:1 --kernel-samples 1

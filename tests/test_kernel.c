@@ -1,8 +1,11 @@
-/* Linear and kernel models: the dense:N:nobias flag, the kernelfeat layer (spec, refusals,
- * kernel rows against a direct float64 computation in both precisions, the zero JVP, the NaN
- * input gradient), gradients and Hessian-vector products of a whole kernel machine against
- * central differences, the aliases "linear" and "kernel:TYPE:BW", and the float64 features
- * that --auto hands to lm_linreg_constants. */
+/* Linear and kernel models: the dense:N:nobias flag, the kernelfeat layer (spec, the :rkhs flag,
+ * refusals, kernel rows against a direct float64 computation in both precisions, the zero JVP,
+ * the NaN input gradient), gradients and Hessian-vector products of a whole kernel machine
+ * against central differences, the aliases "linear" and "kernel:TYPE:BW", and the float64
+ * features that --auto and constants hand to lm_linreg_constants: for an RKHS kernel machine
+ * the constants of docs/theory.md §2.1 against the kernel matrix computed here and its
+ * eigenvalues by a Jacobi iteration written here (L = lambda_max(K)/n, mu = lambda_min(K)/n,
+ * L1 = 1, kappa-tilde = n for a full-rank K), and against the document's worked example. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,11 @@ static void test_spec_errors(void)
         {"kernelfeat:laplacian:1:0", "centres"},
         {"kernelfeat:laplacian:1:3x", "centres"},
         {"dense:3,kernelfeat:gaussian:1:4", "first layer"},
+        {"kernelfeat:gaussian:1:4:rkhs:rkhs", "only :rkhs"},
+        {"kernelfeat:gaussian:1:4:ekhs", "only :rkhs"},
+        {"kernelfeat:gaussian:1:4:rkhs,flatten,dense:3", "dense:K:nobias"},
+        {"kernelfeat:gaussian:1:4:rkhs,flatten,dense:3:nobias,tanh", "dense:K:nobias"},
+        {"kernelfeat:gaussian:1:4:rkhs,dense:5:nobias,dense:3:nobias", "dense:K:nobias"},
         {"linear", "linmass train expands"},
         {"kernel:gaussian:1", "linmass train expands"},
     };
@@ -64,9 +72,9 @@ static void test_aliases(void)
     char buf[128];
     CHECK(!strcmp(lm_model_alias_spec("linear", 3, 100, buf, sizeof buf), "dense:3:nobias"));
     CHECK(!strcmp(lm_model_alias_spec("kernel:gaussian:5", 10, 10000, buf, sizeof buf),
-                  "kernelfeat:gaussian:5:10000,flatten,dense:10:nobias"));
+                  "kernelfeat:gaussian:5:10000:rkhs,flatten,dense:10:nobias"));
     CHECK(!strcmp(lm_model_alias_spec("kernel:laplacian:0.5", 1, 7, buf, sizeof buf),
-                  "kernelfeat:laplacian:0.5:7,flatten,dense:1:nobias"));
+                  "kernelfeat:laplacian:0.5:7:rkhs,flatten,dense:1:nobias"));
     CHECK(lm_model_alias_spec("fcn", 10, 10, buf, sizeof buf) == NULL);
     CHECK(lm_model_alias_spec("dense:3:nobias", 10, 10, buf, sizeof buf) == NULL);
     /* the expanded kernel machine: state_dict "2.weight" (K x N) and nothing else */
@@ -79,11 +87,19 @@ static void test_aliases(void)
     const lm_tensor_info *t = lm_model_find_tensor(m, "2.weight");
     CHECK(t && t->dims[0] == 3 && t->dims[1] == 5);
     CHECK(lm_model_kernel_centres(m) == 5);
+    CHECK(lm_model_kernel_rkhs(m) == 1);
     float x[20] = {0};
     CHECK(lm_model_set_kernel_centres(m, x, 4) == LM_EINVAL);
     lm_model_free(m);
+    CHECK(lm_model_create("kernelfeat:gaussian:2:5,flatten,dense:3:nobias", (lm_shape){4, 1, 1}, LM_PARAM_STANDARD, 1,
+                          &m) == LM_OK);
+    CHECK(lm_model_kernel_rkhs(m) == 0); /* the Euclidean variant */
+    float gz[3] = {1, 2, 3}, grad[15];
+    const uint32_t idx[1] = {0};
+    CHECK(lm_model_rkhs_gradient(m, gz, idx, 1, grad) == LM_EINVAL);
+    lm_model_free(m);
     CHECK(lm_model_create("dense:2", (lm_shape){4, 1, 1}, LM_PARAM_STANDARD, 1, &m) == LM_OK);
-    CHECK(lm_model_kernel_centres(m) == 0);
+    CHECK(lm_model_kernel_centres(m) == 0 && lm_model_kernel_rkhs(m) == 0);
     CHECK(lm_model_set_kernel_centres(m, x, 4) == LM_EINVAL);
     lm_model_free(m);
 }
@@ -251,6 +267,108 @@ static void test_features(void)
     lm_model_free(m);
 }
 
+/* All eigenvalues of the symmetric n x n A (destroyed) by cyclic Jacobi rotations, unsorted. */
+static void jacobi_eigenvalues(int n, double *A, double *ev)
+{
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0;
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) off += A[p * n + q] * A[p * n + q];
+        if (off < 1e-300) break;
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) {
+                double apq = A[p * n + q];
+                if (apq == 0) continue;
+                double theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
+                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
+                double c = 1 / sqrt(t * t + 1), s = t * c;
+                for (int k = 0; k < n; k++) { /* A P, then P^T (A P) */
+                    double akp = A[k * n + p], akq = A[k * n + q];
+                    A[k * n + p] = c * akp - s * akq, A[k * n + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < n; k++) {
+                    double apk = A[p * n + k], aqk = A[q * n + k];
+                    A[p * n + k] = c * apk - s * aqk, A[q * n + k] = s * apk + c * aqk;
+                }
+            }
+    }
+    for (int i = 0; i < n; i++) ev[i] = A[i * n + i];
+}
+
+/* The constants of an RKHS kernel machine's features on all n samples. */
+static lm_constants rkhs_constants(const char *type, double bw, lm_param_kind param, const float *x, int n, int d,
+                                   int max_rows, int *rows)
+{
+    char spec[128];
+    snprintf(spec, sizeof spec, "kernelfeat:%s:%g:%d:rkhs,flatten,dense:2:nobias", type, bw, n);
+    lm_model *m = NULL;
+    lm_constants k;
+    memset(&k, 0, sizeof k);
+    double *phi = NULL;
+    int cols = 0;
+    *rows = 0;
+    CHECK(lm_model_create(spec, (lm_shape){d, 1, 1}, param, 1, &m) == LM_OK);
+    if (!m) return k;
+    CHECK(lm_model_set_kernel_centres(m, x, (size_t)n) == LM_OK);
+    CHECK(lm_model_linear_features(m, x, (size_t)n, max_rows, 2, &phi, rows, &cols) == LM_OK);
+    CHECK(cols == *rows);
+    if (phi) CHECK(lm_linreg_constants(phi, *rows, cols, 1, &k) == LM_OK);
+    free(phi);
+    /* its samples are its centres: other samples are refused */
+    int r2, c2;
+    CHECK(lm_model_linear_features(m, x, (size_t)n - 1, 0, 2, &phi, &r2, &c2) == LM_EINVAL && !phi);
+    lm_model_free(m);
+    return k;
+}
+
+static double rel(double got, double want) { return fabs(got - want) / fabs(want); }
+
+/* docs/theory.md §2.1's worked example: x = 0..4 on a line, Gaussian BW 1. Then 40 random points
+ * against the kernel matrix and its eigenvalues computed here; a subsample; ntk; Laplacian. */
+static void test_rkhs_constants(void)
+{
+    int rows;
+    float line[5] = {0, 1, 2, 3, 4};
+    lm_constants k = rkhs_constants("gaussian", 1, LM_PARAM_STANDARD, line, 5, 1, 0, &rows);
+    printf("worked example: L %.7g mu %.7g kappa %.6g L1 %.9f kappa-tilde %.9f\n", k.L, k.mu, k.kappa, k.L1, k.kappa_tilde);
+    CHECK(rows == 5 && k.rank == 5);
+    CHECK(rel(k.L, 2.2170844 / 5) < 1e-6 && rel(k.mu, 0.0987163 / 5) < 1e-6 && rel(k.kappa, 22.4591) < 1e-5);
+    CHECK(fabs(k.L1 - 1) < 1e-9 && fabs(k.kappa_tilde - 5) < 1e-9);
+
+    enum { N = 40, D = 4 };
+    float x[N * D];
+    double K[N * N], ev[N];
+    lm_rand_normal_fill_f32(x, N * D, 1.0, 13, 1);
+    const double bw = 1.2;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double r2 = 0;
+            for (int c = 0; c < D; c++) r2 += ((double)x[i * D + c] - x[j * D + c]) * ((double)x[i * D + c] - x[j * D + c]);
+            K[i * N + j] = exp(-r2 / (2 * bw * bw));
+        }
+    jacobi_eigenvalues(N, K, ev);
+    double top = ev[0], low = ev[0];
+    for (int i = 1; i < N; i++) top = fmax(top, ev[i]), low = fmin(low, ev[i]);
+    k = rkhs_constants("gaussian", bw, LM_PARAM_STANDARD, x, N, D, 0, &rows);
+    printf("40 points: L %.9g (lambda_max(K)/n %.9g), mu %.6g (%.6g), L1 %.12f, kappa-tilde %.9f\n", k.L, top / N, k.mu,
+           low / N, k.L1, k.kappa_tilde);
+    CHECK(rows == N && k.rank == N);
+    CHECK_MSG(rel(k.L, top / N) < 1e-9, "L %.12g, lambda_max(K)/n %.12g", k.L, top / N);
+    CHECK_MSG(rel(k.mu, low / N) < 1e-7, "mu %.12g, lambda_min(K)/n %.12g", k.mu, low / N);
+    CHECK_MSG(fabs(k.L1 - 1) < 1e-9, "L1 %.12g, not 1", k.L1);
+    CHECK_MSG(fabs(k.kappa_tilde - N) < 1e-7, "kappa-tilde %.12g, not n = %d", k.kappa_tilde, N);
+    /* ntk: f = K a / sqrt(n), so every eigenvalue of H is divided by n */
+    lm_constants kn = rkhs_constants("gaussian", bw, LM_PARAM_NTK, x, N, D, 0, &rows);
+    CHECK(rel(kn.L, top / N / N) < 1e-9 && rel(kn.L1, 1.0 / N) < 1e-9 && fabs(kn.kappa_tilde - N) < 1e-7);
+    /* a subsample of 10 points: L1 still 1, kappa-tilde its rank 10 (the full K gives 40) */
+    k = rkhs_constants("gaussian", bw, LM_PARAM_STANDARD, x, N, D, 10, &rows);
+    CHECK(rows == 10 && k.rank == 10 && fabs(k.L1 - 1) < 1e-9 && fabs(k.kappa_tilde - 10) < 1e-7);
+    /* Laplacian: k(x, x) = 1 exactly too */
+    k = rkhs_constants("laplacian", 2, LM_PARAM_STANDARD, x, N, D, 0, &rows);
+    CHECK_MSG(fabs(k.L1 - 1) < 1e-9 && fabs(k.kappa_tilde - N) < 1e-7, "laplacian: L1 %.12g, kappa-tilde %.12g", k.L1,
+              k.kappa_tilde);
+}
+
 int main(void)
 {
     test_nobias();
@@ -261,5 +379,6 @@ int main(void)
     test_machine_derivatives(LM_PARAM_STANDARD);
     test_machine_derivatives(LM_PARAM_NTK);
     test_features();
+    test_rkhs_constants();
     return check_summary();
 }

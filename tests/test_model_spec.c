@@ -330,6 +330,7 @@ static const struct {
     {"gelu", &lm_act_def},             {"identity", &lm_act_def},
     {"dropout:0.25", &lm_dropout_def}, {"bn", &lm_bn_def},
     {"res:8/2:pad", &lm_res_def},      {"kernelfeat:gaussian:2:5", &lm_kernelfeat_def},
+    {"kernelfeat:laplacian:0.5:3:rkhs", &lm_kernelfeat_def},
 };
 
 /* The whole text of path, or NULL when there is no such file. */

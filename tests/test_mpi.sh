@@ -2,7 +2,8 @@
 # ctest-labels: mpi
 # Data-parallel training over MPI (mpirun -np 2): two ranks sharing a global batch of B give the
 # weights of one rank with batch B (to 1e-6 relative; dropout, augmentation and an uneven split
-# included), and with --sync-bn so does a model with batch norm (weights, running statistics and
+# included; and a kernel machine trained in the RKHS, each rank's share giving its part of the
+# gradient), and with --sync-bn so does a model with batch norm (weights, running statistics and
 # the test loss; an empty share included), while without it the weights differ; two launches
 # of the same job are bit-identical; a rank killed mid-run fails the whole job and leaves the
 # last checkpoint intact; --resume finishes it with 1 or 2 ranks; SIGTERM on one rank stops
@@ -63,6 +64,13 @@ compare "$(ckpt two)" "$(ckpt two-again)" 0
 echo "2 ranks with --reduce mpi (MPI_Allreduce) against 1 rank:"
 "${mpi[@]}" "$bin" train "${common[@]}" --reduce mpi --out "$dir/two-mpi" >/dev/null
 compare "$(ckpt one)" "$(ckpt two-mpi)" 1e-6
+
+echo "a kernel machine in the RKHS (MaSS, --auto), 1 rank against 2 ranks sharing batches of 45:"
+kern=(--data synth:linreg:n=300,d=5 --model kernel:gaussian:2 --batch 45 --steps 14 --seed 5 --optim mass --auto
+      --auto-samples 100)
+"$bin" train "${kern[@]}" --out "$dir/k1" >/dev/null 2>&1
+"${mpi[@]}" "$bin" train "${kern[@]}" --out "$dir/k2" >/dev/null 2>&1
+compare "$(ckpt k1)" "$(ckpt k2)" 1e-6
 
 echo "rank 1 killed at step 16 (the last checkpoint is step 14):"
 if LINMASS_KILL_AT_STEP=16 LINMASS_KILL_RANK=1 "${mpi[@]}" "$bin" train "${common[@]}" --out "$dir/cut" \

@@ -22,10 +22,11 @@ expect mass-rate true
 expect batch-regimes true
 # the training claims in their quick settings (a few epochs on Fashion-MNIST subsets, narrow
 # networks for the CNN and the ResNet), as measured: MaSS does not end ahead of the others there
-# (the reports give the numbers and say that this disagrees with the paper), except for the
-# kernel machine with hyper-parameters from the constants
+# (the reports give the numbers and say that this disagrees with the paper). The kernel machine,
+# trained in the RKHS (docs/theory.md §2.1), neither: Nesterov (gamma 0.9 at SGD's step 1/L_m)
+# ends lowest, MaSS second (measured 5.7e-5 against 1.5e-4 after 30 epochs on 1000 points)
 expect mass-vs-baselines-fcn false
-expect kernel-regression true
+expect kernel-regression false
 expect mass-vs-baselines-cnn false
 expect resnet false
 # transition to linearity and PL* (science.md 4-5). nonlinear-output does not hold in the quick

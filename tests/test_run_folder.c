@@ -2,8 +2,9 @@
  * opens with lm_run_open to the model it trained, for
  *   a classification run: a model with dropout on a 3-class csv, standardised inputs, a
  *     validation hold-out and max_train (cross-entropy);
- *   a kernel run: kernel:gaussian:8 on the same csv (the square loss on one-hot rows, raw
- *     inputs, the centres rebuilt from the training split after max_train and the hold-out).
+ *   a kernel run: kernel:gaussian:8 on the same csv (trained in the RKHS, the square loss on
+ *     one-hot rows, raw inputs, the centres rebuilt from the training split after max_train and
+ *     the hold-out), reopened as the RKHS kernel machine.
  * "The same model" is checked end to end: the job's own last evaluation of its in-memory model
  * (test and validation loss and accuracy) is reproduced bit for bit by the opened model on the
  * opened test split and on the validation split rebuilt from the spec, which needs the same
@@ -158,6 +159,8 @@ static void one_run(const case_t *k, const char *data, const char *dir, const ch
     if (!run) return;
     CHECK(!strcmp(run->spec.data, data) && !strcmp(run->spec.model, k->model) && run->spec.seed == SEED);
     CHECK(run->spec.max_train == 60 && run->spec.val_fraction == 0.25 && run->spec.param == LM_PARAM_STANDARD);
+    CHECK_MSG(lm_model_kernel_rkhs(run->model) == (k->loss == LM_LOSS_MSE), "%s: reopened as %s", k->name,
+              lm_model_spec(run->model)); /* the kernel machine reopens as the RKHS one it trained */
     check_same_model(k, run, &res);
     if (bin) check_cli(k, bin, out, run, &res);
     lm_run_close(run);

@@ -6,7 +6,9 @@
  *   runs), adam, on a 3-class csv with cross-entropy and a model with dropout (the masks'
  *   keying by seed, step and sample);
  *   sgd on synth:teacher (regression: the square loss on target rows);
- *   mass on the linear alias (the square loss on one-hot rows of classes, raw inputs).
+ *   mass on the linear alias (the square loss on one-hot rows of classes, raw inputs);
+ *   sgd with momentum on the kernel alias, trained in the RKHS, where the loop hands the step
+ *   each sample's index in the batch order (lm_trainer_step_indexed) as the job does.
  * Then the step's refusals: options that do not fit the model, a batch larger than the
  * trainer's, and a diverging loss (LM_EDIVERGED naming the step). */
 // ctest-labels: unit
@@ -73,7 +75,7 @@ static lm_status epoch_of_steps(lm_trainer *t, const lm_dataset *train, int e, f
         int b = (int)(n - at < BATCH ? n - at : BATCH);
         st = lm_batch_gather(train, perm, at, b, xb, yb, 0, SEED, (uint64_t)lm_trainer_step_count(t));
         lm_step_info info;
-        if (!st) st = lm_trainer_step(t, xb, yb, b, &info);
+        if (!st) st = lm_trainer_step_indexed(t, xb, yb, perm + at, b, &info); /* kernels: the centres */
         if (st) break;
         sum += info.loss * b;
         CHECK(info.b == b && info.step == lm_trainer_step_count(t) - 1);
@@ -234,6 +236,7 @@ int main(void)
         {"adam", data, net, "adam", "constant", 0},
         {"teacher", "synth:teacher:n=64,d=5", "dense:12,tanh,dropout:0.2,dense:1", "sgd", "constant", 0},
         {"linear", data, "linear", "mass", "constant", 0},
+        {"kernel", data, "kernel:gaussian:2", "sgd", "constant", 0},
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) bit_identical(&runs[i], dir);
     bad_options();

@@ -8,8 +8,11 @@
  * layers and their syntax are listed by lm_model_spec_help.
  * Whole-model aliases, expanded by lm_model_alias_spec (the trainer knows K and N):
  *   linear               dense:K:nobias, linear regression f(x) = <w, x> per output
- *   kernel:gaussian:BW   kernelfeat:gaussian:BW:N,flatten,dense:K:nobias, a kernel machine
- *   kernel:laplacian:BW  f(x) = sum_j a_j k(c_j, x) over the N training inputs as centres
+ *   kernel:gaussian:BW   kernelfeat:gaussian:BW:N:rkhs,flatten,dense:K:nobias, a kernel machine
+ *   kernel:laplacian:BW  f(x) = sum_j a_j k(c_j, x) over the N training inputs as centres,
+ *                        trained by kernel SGD in the RKHS (docs/theory.md §2.1); without
+ *                        :rkhs the same model trains by the Euclidean gradient in a (linear
+ *                        regression on the kernel rows as features)
  * Presets: fcn, cnn, resnet20, resnet32 (see lm_preset_spec). */
 #ifndef LINMASS_MODEL_H
 #define LINMASS_MODEL_H
@@ -93,12 +96,26 @@ LM_API double lm_model_forward_macs(const lm_model *m);
 /* ---- linear and kernel models (docs/theory.md §2.1) ---- */
 
 /* Expand the aliases "linear" (into "dense:K:nobias") and "kernel:gaussian:BW" /
- * "kernel:laplacian:BW" (into "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias") for K = `outputs`
- * and N = `centres`, into buf. Returns buf, or NULL when spec is no alias. */
+ * "kernel:laplacian:BW" (into "kernelfeat:TYPE:BW:N:rkhs,flatten,dense:K:nobias") for
+ * K = `outputs` and N = `centres`, into buf. Returns buf, or NULL when spec is no alias. */
 LM_API const char *lm_model_alias_spec(const char *spec, int outputs, size_t centres, char *buf, size_t len);
 
 /* The number of kernel centres the model's first layer expects (0: no kernel layer). */
 LM_API size_t lm_model_kernel_centres(const lm_model *m);
+
+/* 1 when m is an RKHS kernel machine, kernelfeat:TYPE:BW:N:rkhs,flatten,dense:K:nobias (what the
+ * kernel aliases expand to): its coefficients train by kernel SGD in the RKHS, through
+ * lm_model_rkhs_gradient (train.h: lm_trainer_step_indexed). 0 otherwise. */
+LM_API int lm_model_kernel_rkhs(const lm_model *m);
+
+/* The RKHS gradient of an RKHS kernel machine (docs/theory.md §2.1) for n samples that are its
+ * centres idx[0..n): with gz (n x K) the loss's gradient in the outputs f(x_i) (the loss's 1/m
+ * included), grad (all lm_model_num_params values) gets scale * sum of gz_i over the samples
+ * whose centre is j in coefficient column j, and zero in the columns of no sample (scale: the
+ * dense layer's ntk factor, else 1). So a step changes only the batch's coefficients:
+ * a_B <- a_B - (eta/m)(f(x_B) - y_B) for plain SGD on the square loss. LM_EINVAL for a model that
+ * is no RKHS kernel machine, or an index that is not below the number of centres. */
+LM_API lm_status lm_model_rkhs_gradient(const lm_model *m, const float *gz, const uint32_t *idx, int n, float *grad);
 
 /* Copy n centres (n x numel(input), row-major) into the kernel layer, where they live in the
  * buffer array without a tensor name: checkpoints do not hold them, so whoever loads a kernel
@@ -107,12 +124,21 @@ LM_API size_t lm_model_kernel_centres(const lm_model *m);
 LM_API lm_status lm_model_set_kernel_centres(lm_model *m, const float *x, size_t n);
 
 /* The float64 features of a model that is linear in its parameters ([kernelfeat,] flatten...,
- * dense:K:nobias), for lm_linreg_constants: for linear models the flattened inputs; for kernel
- * models the kernel rows, on a random subsample (from `seed`) of at most max_rows samples and
- * max_rows centres, scaled by sqrt(N / centres used) so that inner products of rows estimate
- * those over all N centres. Either way times the dense layer's ntk factor. x is the n x numel
- * (input) data (for kernels, the training inputs). *phi (rows x cols, malloc'ed) belongs to the
- * caller. max_rows <= 0: no subsample. LM_EINVAL for any other model. */
+ * dense:K:nobias), for lm_linreg_constants, on a random subsample (from `seed`) of at most
+ * max_rows of the n samples (max_rows <= 0: all, in their order), times the dense layer's ntk
+ * factor:
+ *   - linear models: the flattened inputs (cols = numel(input));
+ *   - RKHS kernel machines (lm_model_kernel_rkhs): x must be the N centres (n = N); the features
+ *     psi (rows x rows) of the subsample's feature maps k(x_i, .), psi psi^T = K_r, the r x r
+ *     kernel matrix of the subsample: psi = V Lambda^{1/2} from K_r = V Lambda V^T
+ *     (docs/theory.md §2.1). So L = lambda_max(K_r)/r, L1 = 1 when k(x, x) = 1, and with r = n
+ *     every constant is exact; a subsample of r < n points estimates L (the top of the spectrum
+ *     of K/n) and keeps L1, but its mu is that of r points (larger than the full K's) and its
+ *     kappa-tilde is at least its rank, r when K_r has full rank, where the full K gives up to n;
+ *   - other kernel models (the Euclidean gradient): the kernel rows over at most max_rows of
+ *     the N centres (the same permutation), scaled by sqrt(N / centres used) so that inner
+ *     products of rows estimate those over all N centres.
+ * *phi (rows x cols, malloc'ed) belongs to the caller. LM_EINVAL for any other model. */
 LM_API lm_status lm_model_linear_features(const lm_model *m, const float *x, size_t n, int max_rows,
                                    uint64_t seed, double **phi, int *rows, int *cols);
 

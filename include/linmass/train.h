@@ -96,8 +96,20 @@ LM_API lm_status lm_trainer_create(lm_model *m, const lm_optim_config *oc, const
 LM_API void lm_trainer_free(lm_trainer *t);
 
 /* One optimizer step on b samples (1 <= b <= max_batch): x holds b inputs of the model's input
- * shape, y b class indices (opts.classes > 0) or b target rows. info may be NULL. */
+ * shape, y b class indices (opts.classes > 0) or b target rows. info may be NULL.
+ * lm_trainer_step_indexed with idx NULL: LM_EINVAL for an RKHS kernel machine. */
 LM_API lm_status lm_trainer_step(lm_trainer *t, const float *x, const float *y, int b, lm_step_info *info);
+
+/* lm_trainer_step with idx[i], sample i's index among the model's kernel centres (the training
+ * inputs: x_i must be centre idx[i]). An RKHS kernel machine (lm_model_kernel_rkhs) needs them:
+ * its gradient is the RKHS gradient (lm_model_rkhs_gradient) at the evaluation point, so the
+ * step of plain SGD on the square loss is a_B <- a_B - (eta/m)(f(x_B) - y_B) on the batch's
+ * coefficients alone, and momentum, MaSS and Adam act on the whole coefficient vector with that
+ * gradient as usual (docs/theory.md §2.1). Under mpirun each rank builds its share's part and
+ * the sum over the ranks is the global batch's gradient. Other models ignore idx (may be NULL).
+ * LM_EINVAL for idx NULL with an RKHS kernel machine or an index not below its centres. */
+LM_API lm_status lm_trainer_step_indexed(lm_trainer *t, const float *x, const float *y, const uint32_t *idx, int b,
+                                  lm_step_info *info);
 
 /* Mean loss and accuracy (NAN without classes) of n samples in evaluation mode at the visible
  * weights w, in batches of max_batch; several ranks take contiguous shares (and rank 0's batch

@@ -98,10 +98,12 @@ static int load_data(const cli_command *c, const char *src, long max_samples, ui
     return 0;
 }
 
-/* Kernel models: the constants of the kernel machine's features, rows of the kernel matrix on a
- * subsample of at most `rows` training points (lm_model_linear_features, as --auto uses). */
+/* Kernel models: the features of kernel regression in the RKHS (docs/theory.md §2.1), from the
+ * kernel matrix of a random subsample of at most `rows` training points, exact when there are
+ * no more (lm_model_linear_features, as --auto uses). max_points > 0: more training points than
+ * that are refused (theory: one feature per point). */
 static int load_kernel_features(const cli_command *c, const char *src, const char *model, long max_samples,
-                                int rows, uint64_t seed, source *s)
+                                int rows, int max_points, uint64_t seed, source *s)
 {
     lm_dataset *ds = NULL;
     lm_model *m = NULL;
@@ -110,6 +112,12 @@ static int load_kernel_features(const cli_command *c, const char *src, const cha
     if (st) return cli_fail(c->command, st);
     size_t n = ds->n;
     if (max_samples > 0 && (size_t)max_samples < n) n = (size_t)max_samples;
+    if (max_points > 0 && n > (size_t)max_points) {
+        lm_dataset_free(ds);
+        return cli_usage_error(c, "--model %s: %s has %zu training points, and kernel regression in the RKHS has one "
+                               "feature per point; %s allows at most %d (use --max-samples)", model, src, n, c->command,
+                               max_points);
+    }
     int outputs = ds->classes > 0 ? ds->classes : ds->target_dim;
     if (!lm_model_alias_spec(model, outputs, n, spec, sizeof spec) || strncmp(model, "kernel:", 7)) {
         lm_dataset_free(ds);
@@ -127,7 +135,11 @@ static int load_kernel_features(const cli_command *c, const char *src, const cha
     s->mo.d = d;
     s->mo.n = r;
     s->mo.X = s->X;
-    snprintf(s->label, sizeof s->label, "%s features of %s (train, %zu centres, subsample %d)", model, src, n, r);
+    if ((size_t)r < n)
+        snprintf(s->label, sizeof s->label, "%s in the RKHS on %s (train, %zu points; kernel matrix of a random %d)",
+                 model, src, n, r);
+    else
+        snprintf(s->label, sizeof s->label, "%s in the RKHS on %s (train, kernel matrix of all %zu points)", model, src, n);
     return 0;
 }
 
@@ -139,6 +151,17 @@ static int open_source(const cli_command *c, const char *data, const char *pop, 
     if (max_samples < 0) return cli_usage_error(c, "--max-samples: %ld is negative", max_samples);
     if (pop) return open_population(c, pop, s);
     return load_data(c, data, max_samples, seed, data_max_dim, why, s);
+}
+
+/* --model linear (the data as they are, through open_source) or a kernel machine (with --data). */
+static int open_model_source(const cli_command *c, const char *data, const char *pop, const char *model, long max_samples,
+                             int rows, int max_points, uint64_t seed, int data_max_dim, const char *why, source *s)
+{
+    if (!strcmp(model, "linear")) return open_source(c, data, pop, max_samples, seed, data_max_dim, why, s);
+    memset(s, 0, sizeof *s);
+    if (!data || pop) return cli_usage_error(c, "--model %s needs --data (and no --population)", model);
+    if (max_samples < 0) return cli_usage_error(c, "--max-samples: %ld is negative", max_samples);
+    return load_kernel_features(c, data, model, max_samples, rows, max_points, seed, s);
 }
 
 static int source_constants(const cli_command *c, const source *s, int m, lm_constants *k)
@@ -292,13 +315,7 @@ int cmd_constants(int argc, char **argv)
     if (kernel_rows < 2 || kernel_rows > MAX_DATA_DIM)
         return cli_usage_error(&c, "--kernel-samples: %d is not in 2..%d", kernel_rows, MAX_DATA_DIM);
     source s = {0};
-    if (strcmp(model, "linear")) {
-        if (!data || pop) return cli_usage_error(&c, "--model %s needs --data (and no --population)", model);
-        if (max_samples < 0) return cli_usage_error(&c, "--max-samples: %d is negative", max_samples);
-        rc = load_kernel_features(&c, data, model, max_samples, kernel_rows, seed, &s);
-    } else {
-        rc = open_source(&c, data, pop, max_samples, seed, MAX_DATA_DIM, "", &s);
-    }
+    rc = open_model_source(&c, data, pop, model, max_samples, kernel_rows, 0, seed, MAX_DATA_DIM, "", &s);
     lm_constants k;
     assumptions a;
     if (!rc) rc = source_constants(&c, &s, m, &k);
@@ -485,7 +502,7 @@ static int theory_best(const theory_args *a, const source *s, const lm_constants
 
 int cmd_theory(int argc, char **argv)
 {
-    const char *data = NULL, *pop = NULL;
+    const char *data = NULL, *pop = NULL, *model = "linear";
     int max_samples = 0;
     uint64_t seed = 0;
     theory_args a = {.optim = "mass"};
@@ -504,11 +521,12 @@ int cmd_theory(int argc, char **argv)
         {"grid", OPT_INT, &a.grid, "0", "grid points per hyper-parameter for --best (>= 5; 0: 12 for small problems, fewer as d grows)", 0},
         {"threads", OPT_INT, &a.threads, "0", "--best: evaluations in parallel (0: all cores)", 0},
         {"max-samples", OPT_INT, &max_samples, "0", "use only the first N training samples (0: all)", 0},
+        {"model", OPT_STRING, &model, "linear", "linear, or kernel:gaussian:BW / kernel:laplacian:BW (with --data): kernel regression in the RKHS, exact on at most 30 training points", 0},
         {"seed", OPT_U64, &seed, "0", "seed of synthetic data sources", 0},
         {"json", OPT_FLAG, &a.json, NULL, "print one JSON object", 0},
     };
     cli_command c = {"theory",
-                     "linmass theory --data SRC | --population SPEC --optim sgd|nesterov|mass [--lr | --eta1 --eta2 "
+                     "linmass theory --data SRC [--model linear|kernel:...] | --population SPEC --optim sgd|nesterov|mass [--lr | --eta1 --eta2 "
                      "--gamma | --alpha --kappa-tilde] [--batch m] [--best [--grid G] [--threads T]] [--json]",
                      "The exact asymptotic contraction factor rho of E|w - w*|^2 per step of SGD, Nesterov or MaSS "
                      "on linear regression with an interpolating w* (docs/theory.md §2.3): the spectral radius of the "
@@ -519,8 +537,9 @@ int cmd_theory(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     if ((rc = parse_theory_args(&c, &a))) return rc;
     source s;
-    rc = open_source(&c, data, pop, max_samples, seed, LM_THEORY_MAX_DIM,
-                     " (the second-moment operator has d(2d+1) rows); use --population for larger d", &s);
+    rc = open_model_source(&c, data, pop, model, max_samples, LM_THEORY_MAX_DIM, LM_THEORY_MAX_DIM, seed,
+                           LM_THEORY_MAX_DIM, " (the second-moment operator has d(2d+1) rows); use --population for larger d",
+                           &s);
     if (!rc && s.population && s.mo.d > LM_THEORY_MAX_DIAG_DIM)
         rc = cli_usage_error(&c, "population d = %d: theory allows at most %d", s.mo.d, LM_THEORY_MAX_DIAG_DIM);
     lm_constants k;

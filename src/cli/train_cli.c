@@ -66,11 +66,17 @@ static const char linear_kernel_help[] =
     "linear and kernel models (--model; docs/theory.md section 2.1):\n"
     "  linear                 f(x) = <w, x> per output, no bias (dense:K:nobias on the flat input)\n"
     "  kernel:gaussian:BW     f(x) = sum_j a_j k(c_j, x) over the n training inputs as centres\n"
-    "  kernel:laplacian:BW    (--max-train N: N centres), k = exp(-|x-c|^2/(2 BW^2)) or exp(-|x-c|/BW)\n"
+    "  kernel:laplacian:BW    (--max-train N: N centres), k = exp(-|x-c|^2/(2 BW^2)) or exp(-|x-c|/BW),\n"
+    "                         trained by kernel SGD in the RKHS: a step changes only the batch's\n"
+    "                         coefficients (sgd: a_B -= (lr/m)(f(x_B) - y_B); H = K/n, L1 = 1). The\n"
+    "                         spec kernelfeat:TYPE:BW:N,flatten,dense:K:nobias (no :rkhs) is the\n"
+    "                         Euclidean gradient instead: linear regression on kernel rows, H = K^2/n\n"
     "  Both minimise (1/n) sum_i 1/2 (f(x_i) - y_i)^2, one-hot y on classes (linmass's MSE loss\n"
     "  (1/2n) sum |z - t|^2), so the optimal SGD step is exactly 1/L_m; --auto (with --optim sgd or\n"
-    "  mass) sets it, or MaSS's eta1, eta2, gamma, from the constants for --batch. They see the raw\n"
-    "  inputs (no standardisation: it would break interpolation and change H).\n";
+    "  mass) sets it, or MaSS's eta1, eta2, gamma, from the constants for --batch (kernels: those of\n"
+    "  the kernel matrix of --auto-samples random points, exact when n is not larger; see\n"
+    "  linmass constants --model kernel:...). They see the raw inputs (no standardisation: it\n"
+    "  would break interpolation and change H).\n";
 
 /* "optimizers and their defaults" for --help, from the optimizer table: every option each
  * optimizer accepts with its default value. */

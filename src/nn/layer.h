@@ -36,7 +36,7 @@ struct lm_layer {
         struct { lm_act fn; } act;
         struct { double p; } dropout;
         struct { int channels, stride, pad_shortcut; } res; /* pad_shortcut: zero padding */
-        struct { int centres, type; double bandwidth; } kernelfeat; /* nn/layers/kernel.c */
+        struct { int centres, type, rkhs; double bandwidth; } kernelfeat; /* nn/layers/kernel.c */
     };
     double scale;    /* 1/sqrt(fan-in) under the ntk parameterization, else 1 */
     size_t poff, np; /* slice of the flat parameter array */
@@ -122,6 +122,10 @@ struct lm_model {
     lm_tensor_info *tensors;
     int num_tensors;
 };
+
+/* nn/layers/kernel.c: LM_EINVAL when a kernelfeat:...:rkhs layer is followed by anything but
+ * flatten and one dense:K:nobias (the RKHS step trains the coefficients of a kernel machine). */
+lm_status lm_kernel_check_model(const lm_model *m);
 
 /* Common helpers for layer modules. */
 void lm_init_normal(float *w, size_t n, double std, uint64_t seed, int layer_id, int tensor);

@@ -315,7 +315,8 @@ lm_status lm_model_create(const char *spec, lm_shape in, lm_param_kind param, ui
         m->num_layers_total = b.next_id;
         m->num_seqs = b.next_seq;
         layout_seq(m, &m->top);
-        if ((double)m->np + m->nb > LM_MODEL_MAX_SIZE)
+        st = lm_kernel_check_model(m);
+        if (!st && (double)m->np + m->nb > LM_MODEL_MAX_SIZE)
             st = lm_fail(LM_EINVAL, "model spec '%s': %zu parameters and buffers, more than %.0f",
                          m->spec, m->np + m->nb, LM_MODEL_MAX_SIZE);
     }

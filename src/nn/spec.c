@@ -90,7 +90,8 @@ int lm_layer_parse(const char *token, lm_layer *L, char *why, size_t len)
     if (head == 6 && (!strncmp(token, "linear", 6) || !strncmp(token, "kernel", 6)))
         snprintf(why, len, "'linear' and 'kernel:TYPE:BW' are whole models that linmass train expands "
                            "from the data (lm_model_alias_spec): as layers write dense:K:nobias, or "
-                           "kernelfeat:TYPE:BW:N,flatten,dense:K:nobias");
+                           "kernelfeat:TYPE:BW:N:rkhs,flatten,dense:K:nobias (without :rkhs: the Euclidean "
+                           "gradient in the coefficients)");
     else unknown(why, len);
     return 0;
 }

@@ -176,7 +176,7 @@ static lm_status run_epoch(lm_job *r, const plan *p, lm_train_callback cb, void 
         long step = lm_trainer_step_count(r->t);
         lm_status st = lm_batch_gather(r->train, r->perm, r->epoch_pos, b, r->xb, r->yb, c->augment, c->seed, (uint64_t)step);
         lm_step_info info;
-        if (!st) st = lm_trainer_step(r->t, r->xb, r->yb, b, &info);
+        if (!st) st = lm_trainer_step_indexed(r->t, r->xb, r->yb, r->perm + r->epoch_pos, b, &info); /* kernels' centres */
         if (st) return diverged(r, st);
         if (r->train->classes > 0) r->sum_acc += info.acc * b, r->win_acc += info.acc * b;
         r->epoch_pos += b;

@@ -119,6 +119,9 @@ static lm_status create_model(lm_job *r)
         cJSON_AddStringToObject(r->resolved, "model_spec", lm_model_spec(r->m));
         cJSON_AddBoolToObject(r->resolved, "normalized", r->normalize);
     }
+    if (c->augment && lm_model_kernel_rkhs(r->m))
+        return lm_fail(LM_EINVAL, "model '%s': augmentation would move the samples off their centres, and the RKHS "
+                       "step puts each sample's residual on its own centre", c->model);
     int k = (int)lm_shape_numel(lm_model_output_shape(r->m));
     if (lm_run_loss(c->model, classes) == LM_LOSS_XENT && k != classes)
         return lm_fail(LM_EINVAL, "model '%s' has %d outputs but data '%s' has %d classes", c->model, k, c->data, classes);

@@ -1,6 +1,7 @@
 /* The training step (train.h): forward and backward at the optimizer's evaluation point on this
  * rank's share of an in-memory batch, the loss, the gradient sum over the ranks, the optimizer
- * step with the schedule's factor. */
+ * step with the schedule's factor. An RKHS kernel machine takes the RKHS gradient at the
+ * samples' centres instead of the backward pass (lm_model_rkhs_gradient). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct lm_trainer {
     lm_trainer_opts opts;
     lm_dist_reducer *red; /* several ranks with opts.overlap: the gradient sum runs in backward */
     int max_batch, k, ranks;
+    int rkhs; /* lm_model_kernel_rkhs: the gradient is the RKHS one, with no backward pass */
     size_t in, np;
     float *gz, *tb, *grad;
     long step;
@@ -81,6 +83,7 @@ lm_status lm_trainer_create(lm_model *m, const lm_optim_config *oc, const lm_tra
     t->in = lm_shape_numel(lm_model_input_shape(m));
     t->np = lm_model_num_params(m);
     t->ranks = lm_dist_size();
+    t->rkhs = lm_model_kernel_rkhs(m);
     int share = (max_batch + t->ranks - 1) / t->ranks; /* the most samples of a batch one rank takes */
     st = lm_optim_create(oc, lm_model_params(m), t->np, &t->o);
     if (!st) st = lm_exec_create_f32(m, share, 0, &t->e);
@@ -92,7 +95,7 @@ lm_status lm_trainer_create(lm_model *m, const lm_optim_config *oc, const lm_tra
         t->grad = malloc((t->np ? t->np : 1) * sizeof *t->grad);
         if (!t->gz || !t->grad || (onehot && !t->tb)) st = lm_fail(LM_ENOMEM, "trainer: out of memory");
     }
-    if (!st && t->ranks > 1 && opts->overlap) st = overlap_reducer(t);
+    if (!st && t->ranks > 1 && opts->overlap && !t->rkhs) st = overlap_reducer(t);
     if (st) {
         lm_trainer_free(t);
         return st;
@@ -112,9 +115,11 @@ void lm_trainer_free(lm_trainer *t)
     free(t);
 }
 
-/* Forward, loss and backward on this rank's share [lo, lo + nb) of the b samples; the loss and
- * accuracy of the whole batch (summed over the ranks) in *loss, *acc. */
-static lm_status forward_backward(lm_trainer *t, const float *x, const float *y, int b, double *loss, double *acc)
+/* Forward, loss and backward (an RKHS kernel machine: its gradient at the centres idx) on this
+ * rank's share [lo, lo + nb) of the b samples; the loss and accuracy of the whole batch (summed
+ * over the ranks) in *loss, *acc. */
+static lm_status forward_backward(lm_trainer *t, const float *x, const float *y, const uint32_t *idx, int b,
+                                  double *loss, double *acc)
 {
     size_t share_lo, share_hi;
     lm_dist_share((size_t)b, &share_lo, &share_hi);
@@ -138,7 +143,9 @@ static lm_status forward_backward(lm_trainer *t, const float *x, const float *y,
     }
     if (!isfinite(*loss))
         return lm_fail(LM_EDIVERGED, "diverged at step %ld (epoch %d): the loss is %g", t->step, t->epoch, *loss);
-    if (nb) lm_backward_f32(t->e, t->gz, t->grad, NULL, NULL, NULL); /* with red: buckets start inside */
+    if (t->rkhs) { /* idx was checked alike on every rank, so no rank fails here alone */
+        if ((st = lm_model_rkhs_gradient(t->m, t->gz, idx + lo, nb, t->grad))) return st;
+    } else if (nb) lm_backward_f32(t->e, t->gz, t->grad, NULL, NULL, NULL); /* with red: buckets start inside */
     else lm_backward_empty_f32(t->e, t->grad); /* zeros; sync_bn: joins the sums */
     if (t->red) st = lm_dist_reducer_finish(t->red);
     else if (t->ranks > 1) st = lm_dist_allreduce_f32(t->grad, t->np);
@@ -147,11 +154,24 @@ static lm_status forward_backward(lm_trainer *t, const float *x, const float *y,
 
 lm_status lm_trainer_step(lm_trainer *t, const float *x, const float *y, int b, lm_step_info *info)
 {
+    return lm_trainer_step_indexed(t, x, y, NULL, b, info);
+}
+
+lm_status lm_trainer_step_indexed(lm_trainer *t, const float *x, const float *y, const uint32_t *idx, int b,
+                                  lm_step_info *info)
+{
     if (b < 1 || b > t->max_batch)
         return lm_fail(LM_EINVAL, "trainer: batch of %d samples, not in 1..%d", b, t->max_batch);
+    if (t->rkhs && !idx)
+        return lm_fail(LM_EINVAL, "trainer: model '%s' is an RKHS kernel machine: its step needs each sample's index "
+                       "among the centres (lm_trainer_step_indexed)", lm_model_spec(t->m));
+    for (int i = 0; t->rkhs && i < b; i++) /* the whole batch, the same on every rank */
+        if (idx[i] >= lm_model_kernel_centres(t->m))
+            return lm_fail(LM_EINVAL, "trainer: sample %d of the batch has centre index %u, but model '%s' has %zu "
+                           "centres", i, idx[i], lm_model_spec(t->m), lm_model_kernel_centres(t->m));
     const lm_optim_config *hp = lm_optim_hparams(t->o);
     double factor = lm_schedule_factor(&hp->schedule, t->epoch, t->step), loss, acc;
-    lm_status st = forward_backward(t, x, y, b, &loss, &acc);
+    lm_status st = forward_backward(t, x, y, idx, b, &loss, &acc);
     if (st) return st;
     lm_optim_step(t->o, t->grad, factor);
     if (info) *info = (lm_step_info){t->step, b, loss, t->opts.classes > 0 ? acc : NAN, factor};
