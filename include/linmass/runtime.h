@@ -13,6 +13,10 @@ void lm_set_threads(int t);
 int lm_get_threads(void);
 int lm_num_cores(void);
 
+/* The instruction set of the convolution kernels: "avx512", "avx2" or "generic" (the widest
+ * the CPU has, or a narrower one named by the environment variable LINMASS_ISA). */
+const char *lm_kernel_isa(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include "core/real.h"
 #include "linmass/exec.h"
 #include "nn/layer.h"
+#include "nn/layout.h"
 
 #if defined(LM_F64)
 #define cblas_xgemm cblas_dgemm
@@ -38,13 +39,15 @@ typedef struct {
     real *buf;     /* the layer's buffer slice */
     const real *v; /* the layer's parameter tangent slice (tangent mode), else NULL */
     real *scr;     /* the layer's scratch */
+    int in_blk, out_blk; /* layouts of x (and gx) and of y (and gy): 1 blocked, 0 plain (nn/layout.h) */
 } R(lm_call);
 
 /* The type-dependent half of a layer module: its mathematics (lm_layer_def.ops_f32/_f64). */
 typedef struct R(lm_layer_ops) {
     /* Scratch (in reals) the layer needs for a batch of n, with or without tangents. It
      * persists from forward to backward. */
-    size_t (*scratch)(const lm_layer *L, int n, int tangent);
+    size_t (*scratch)(const lm_layer *L, int n, int tangent); /* the blocked layout's padding
+                                                                * included, if it takes that */
     void (*forward)(const R(lm_call) *c, R(lm_ports) *p);
     void (*backward)(const R(lm_call) *c, R(lm_ports) *p);
     /* Optional: temporary memory (in reals) for one forward or backward call, shared by all
@@ -66,11 +69,15 @@ struct R(lm_exec) {
     int n;
     const real *x;   /* input of the last forward */
     real **act, **dact; /* [layer id] output and tangent */
+    unsigned char *blk; /* [layer id] layouts: bit 0 the input's, bit 1 the output's (exec.c) */
+    size_t *widest;     /* [seq id] values per sample of the widest activation, in its layout */
+    real *view;         /* lm_exec_layer_output's plain copy of a blocked output */
     real **scr;         /* [layer id] scratch */
     real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg */
     real *zeros;        /* zero tangent for the model input */
     real *zero_v;       /* zero parameter tangent */
-    real *work;         /* the layers' shared temporary workspace */
+    real *work;         /* the layers' shared temporary workspace (64-byte aligned, in work_mem) */
+    void *work_mem;
     lm_grad_ready_fn grad_ready; /* lm_exec_set_grad_hook: called per top-level layer in backward */
     void *grad_ready_ctx;
     void *mem;
