@@ -94,10 +94,10 @@ bad "classes" "'0'" -- train --data "idx:$fix/img:classes=0"
 bad "synth:linreg" "'-5'" -- train --data synth:linreg:n=-5
 bad "cond" -- train --data synth:linreg:n=20,d=4,cond=0 --model dense:1
 bad "unknown data source" "nosuch:x" -- train --data nosuch:x
-bad "--resume" "No such file" -- train "${S[@]}" --resume
+bad "resume: " "No such file" -- train "${S[@]}" --resume
 bad "not 'dense:2,relu,dense:1'" -- train --data synth:linreg:n=20,d=4 --model dense:2,relu,dense:1 --resume --out "$fix/run"
 bad "seed 0, not 3" -- train "${S[@]}" --resume --out "$fix/run" --seed 3
-bad "--optim sgd, not adam" -- train "${S[@]}" --resume --out "$fix/run" --optim adam
+bad "optimizer sgd, not adam" -- train "${S[@]}" --resume --out "$fix/run" --optim adam
 cmp -s "$fix/run/config.json" "$fix/config.before" && pass=$((pass+1)) ||
     { fail=$((fail+1)); echo "FAIL: a refused --resume rewrote the run's config.json"; }
 bad "is a directory" -- eval --checkpoint "$fix/folder" --model dense:1 --data synth:linreg:n=20,d=4

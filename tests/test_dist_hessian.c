@@ -1,6 +1,6 @@
-/* Hessian-vector products split across ranks (lm_hvp_opts.distribute and the Hessian probes'
- * distribute). On a small CNN with 37 inputs in chunks of 8 (so the ranks' shares are uneven and
- * chunked), each rank checks:
+/* Hessian-vector products split across ranks (the probes' collective: lm_dist_collective in
+ * lm_hvp_opts.coll and the Hessian probes' coll). On a small CNN with 37 inputs in chunks of 8
+ * (so the ranks' shares are uneven and chunked), each rank checks:
  *   - the split product H v against one process's, to 1e-12 relative (model and both losses);
  *     so are phi and its gradient (lm_hvp_value);
  *   - the identity H(sum_i c_i f_i) v = sum_i c_i H(f_i) v, the right side from single-input
@@ -9,7 +9,7 @@
  *   - the model Hessian probe: per-input norms (split over the inputs, gathered) bit-identical
  *     to one process's; the averaged model's norm to 1e-12 relative;
  *   - the loss Hessian probe: top eigenvalues, Hutchinson trace, loss to 1e-12 relative.
- * ctest runs it as one rank (distribute then changes nothing); tests/test_mpi.sh runs it under
+ * ctest runs it as one rank (no collective then: nothing is split); tests/test_mpi.sh runs it under
  * mpirun -np 2. */
 #include <math.h>
 #include <stdlib.h>
@@ -58,7 +58,7 @@ static void check_products(const lm_model *m, const double *x, const double *v, 
     o.targets = targets;
     lm_hvp *h1, *hd;
     CHECK_MSG(lm_hvp_create(m, x, N, &o, &h1) == LM_OK, "%s: %s", what, lm_error_message());
-    o.distribute = 1;
+    o.coll = lm_dist_collective();
     CHECK_MSG(lm_hvp_create(m, x, N, &o, &hd) == LM_OK, "%s: %s", what, lm_error_message());
     size_t p = lm_hvp_dim(h1);
     double *a = malloc(p * sizeof *a), *b = malloc(p * sizeof *b), *ga = malloc(p * sizeof *ga),
@@ -90,7 +90,7 @@ static void check_sum_identity(const lm_model *m, const double *x, const double 
     o.net.output = 1;
     o.net.max_batch = 8;
     o.coef = coef;
-    o.distribute = 1;
+    o.coll = lm_dist_collective();
     lm_hvp *h;
     CHECK_MSG(lm_hvp_create(m, x, N, &o, &h) == LM_OK, "%s", lm_error_message());
     size_t p = lm_hvp_dim(h), nin = CH * SIDE * SIDE;
@@ -119,7 +119,7 @@ static void check_model_hessian(const lm_model *m, const double *x)
     lm_hessian_result r1 = {0}, rd = {0};
     r1.per_input = per1;
     CHECK_MSG(lm_probe_model_hessian(m, x, N, &o, &r1) == LM_OK, "%s", lm_error_message());
-    o.distribute = 1;
+    o.coll = lm_dist_collective();
     rd.per_input = perd;
     CHECK_MSG(lm_probe_model_hessian(m, x, N, &o, &rd) == LM_OK, "%s", lm_error_message());
     CHECK_MSG(!memcmp(per1, perd, sizeof per1), "the per-input norms differ from one process's");
@@ -145,7 +145,7 @@ static void check_loss_hessian(const lm_model *m, const double *x, const double 
     o.hutchinson = 20;
     lm_loss_hessian_result r1, rd;
     CHECK_MSG(lm_probe_loss_hessian(m, x, N, &o, &r1) == LM_OK, "%s", lm_error_message());
-    o.distribute = 1;
+    o.coll = lm_dist_collective();
     CHECK_MSG(lm_probe_loss_hessian(m, x, N, &o, &rd) == LM_OK, "%s", lm_error_message());
     CHECK(r1.eig.ntop == 3 && rd.eig.ntop == 3);
     double e = 0;

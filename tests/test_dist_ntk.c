@@ -1,5 +1,5 @@
-/* The tangent kernel split across ranks (lm_ntk_opts.distribute), bit-identical to one
- * process's K on every rank:
+/* The tangent kernel split across ranks (lm_ntk_opts.coll = lm_dist_collective()),
+ * bit-identical to one process's K on every rank:
  *   - the Gram identity: K over 700 inputs of a dense net (three row blocks of 256);
  *   - per-sample gradients of a CNN (any model), 300 inputs (two row blocks), three outputs
  *     summed: the gradient rows split over the ranks and gathered;
@@ -39,7 +39,7 @@ static double *per_sample_pair(const lm_model *m, const double *x, int n, size_t
     lm_status st = lm_probe_ntk(m, x, n, &o, K1, NULL);
     double t1 = now();
     CHECK_MSG(st == LM_OK, "%s, one process: %s", what, lm_error_message());
-    o.distribute = 1;
+    o.coll = lm_dist_collective();
     st = lm_probe_ntk(m, x, n, &o, Kd, info);
     double t2 = now();
     CHECK_MSG(st == LM_OK, "%s, rank %d of %d: %s", what, rank, ranks, lm_error_message());
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
     st = lm_probe_ntk(m, x, N, &o, K1, NULL);
     double t1 = now();
     CHECK_MSG(st == LM_OK, "one process: %s", lm_error_message());
-    o.distribute = 1;
+    o.coll = lm_dist_collective();
     st = lm_probe_ntk(m, x, N, &o, Kd, NULL);
     double t2 = now();
     CHECK_MSG(st == LM_OK, "rank %d of %d: %s", rank, ranks, lm_error_message());

@@ -5,7 +5,7 @@
 #     followed by --resume: the final checkpoint is bit-identical to an uninterrupted run's.
 #     Even trials die at a random step (LINMASS_KILL_AT_STEP), odd ones get a real kill -9 from
 #     outside after a random delay, which can land anywhere, also inside a checkpoint write.
-#  2. an output folder that cannot be written (under a regular file; a full 64 KiB tmpfs when
+#  2. an output folder that cannot be written (under a regular file; a full 256 KiB tmpfs when
 #     this runs as root and may mount) gives one clear line, exit 1 or 2, and the checkpoint
 #     written before stays readable and unchanged.
 #  3. a NaN in the data is refused at load (exit 2, naming the line); an absurd learning rate
@@ -123,10 +123,10 @@ else
     echo "faults: note: running as root, which may write anywhere: the read-only folder case is left out"
 fi
 
-# a full disk: a 64 KiB tmpfs, filled up after the first good checkpoint
+# a full disk: a 256 KiB tmpfs (room for the run folder with its figures), filled up after the first good checkpoint
 mnt=$dir/tiny
 mkdir -p "$mnt"
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k tmpfs "$mnt" 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=256k tmpfs "$mnt" 2>/dev/null; then
     full=(--data "$data" --model "dense:200,dense:1" --batch 10 --seed 1 --log-every 1 --ckpt-every 1)
     "$bin" train "${full[@]}" --steps 2 --out "$mnt/run" >/dev/null 2>"$dir/err" || { no "run on the tmpfs failed"; cat "$dir/err"; }
     cp "$mnt/run/checkpoints/last.safetensors" "$dir/full-before"
@@ -144,7 +144,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k tmpfs "$mnt" 2>/dev/null; th
     "$bin" train "${full[@]}" --steps 6 --resume --out "$mnt/run" >/dev/null 2>"$dir/err" && ok ||
         { no "after freeing space, --resume failed"; cat "$dir/err"; }
     umount "$mnt" && mnt=""
-    echo "faults: full 64 KiB tmpfs: one-line error, last good checkpoint intact, resumable once freed"
+    echo "faults: full 256 KiB tmpfs: one-line error, last good checkpoint intact, resumable once freed"
 else
     mnt=""
     echo "faults: note: cannot mount a tmpfs here (not root, or not allowed): the full-disk case is left out"

@@ -1,4 +1,4 @@
-/* The linearity / PL* recorder (science.md section 5: L = 1/2 ||F - y||^2):
+/* The linearity / PL* recorder (docs/theory.md §5: L = 1/2 ||F - y||^2):
  *   - a linear model f = w.x/sqrt(d) + b, whose GD residuals follow (I - lr K)^t exactly: the
  *     recorded losses match that (1e-10), the kernel never changes and f = f_lin (1e-12), the
  *     loss ratio respects 1 - lr lambda_min(K), and the catapult flag is raised exactly above
@@ -111,8 +111,10 @@ static void check_linear_model(void)
     CHECK(st == LM_EDIVERGED);
     CHECK(res.n_records >= 1);
     lm_linearity_free(&res);
-    /* bad arguments */
-    o.lr = 0;
+    /* bad arguments (0 is the default step 1/lambda_max(K_0), test_probe_plstar.c) */
+    o.lr = -0.1;
+    CHECK(lm_probe_linearity(m, x, N, &o, &res) == LM_EINVAL);
+    o.lr = NAN;
     CHECK(lm_probe_linearity(m, x, N, &o, &res) == LM_EINVAL);
     lm_model_free(m);
 }

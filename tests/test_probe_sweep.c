@@ -1,12 +1,13 @@
 // ctest-labels: slow
-/* Width sweeps and the claims of science.md section 4.2 on quick settings (NTK
+/* Width sweeps and the claims of docs/theory.md §4.2 on quick settings (NTK
  * parameterization, float64, widths 64..1024, inputs in R^16 drawn N(0, 1)):
  *   1. 2-hidden-layer tanh net, linear output: slope of log ||H_f|| against log m in
  *      [-0.65, -0.35] (the theory: -0.5 up to logarithms);
  *   3. the same with a tanh output: slope above -0.15 (no decrease);
  *   4. a width-1 bottleneck in the middle: slope above -0.15;
  *   5. the relative kernel change after full-batch GD falls with width (slope about -1:
- *      asserted in [-1.5, -0.6]).
+ *      asserted in [-1.5, -0.6]), each model at its own step 1/lambda_max(K_0), half its
+ *      catapult threshold (the hook checks that no model is in the catapult regime).
  * ||H_f|| is the mean over inputs of the per-input spectral norm (Lanczos, tolerance 1e-6).
  * Also the fitting helpers against hand-computed values. */
 #include <math.h>
@@ -61,6 +62,18 @@ static lm_fit hessian_sweep(const char *tmpl, int n, int seeds)
     return fit;
 }
 
+/* Every model of the kernel-change sweep: its default step, below the catapult threshold. */
+static lm_status check_step(void *ctx, const lm_sweep_model *m)
+{
+    int *catapults = ctx;
+    const lm_linearity_result *r = m->linearity;
+    *catapults += r->catapult;
+    CHECK_MSG(r->lr_auto && r->lr == 1 / r->lambda_max0 && r->lr < r->lr_catapult,
+              "width %d, seed %d: step %g, 1/lambda_max(K_0) %g, catapult above %g", m->width, m->seed_index, r->lr,
+              1 / r->lambda_max0, r->lr_catapult);
+    return LM_OK;
+}
+
 static lm_fit kernel_change_sweep(void)
 {
     enum { D = 8, N = 8 };
@@ -79,16 +92,19 @@ static lm_fit kernel_change_sweep(void)
     o.x = x;
     o.n = N;
     o.linearity.y = y;
-    o.linearity.lr = 0.1; /* lambda_max(K0) is about 17 here: below the catapult threshold */
-    o.linearity.steps = 200;
+    o.linearity.steps = 200; /* lr 0: each model's 1/lambda_max(K_0) */
     o.linearity.record_every = 200;
+    int catapults = 0;
+    o.on_model = check_step;
+    o.hook_ctx = &catapults;
     lm_sweep_result r;
     double t0 = now();
     lm_status st = lm_sweep_width(&o, &r);
     CHECK_MSG(st == LM_OK, "kernel change: %s", lm_error_message());
+    CHECK_MSG(catapults == 0, "%d models in the catapult regime", catapults);
     lm_fit fit = r.fit;
     if (!st) {
-        printf("relative kernel change after 200 GD steps (%.1f s)\n", now() - t0);
+        printf("relative kernel change after 200 GD steps at 1/lambda_max(K_0) (%.1f s)\n", now() - t0);
         for (int i = 0; i < 5; i++) printf("  m %4d  %.5f +- %.5f\n", widths[i], r.mean[i], r.sd[i]);
         printf("  slope %.3f, 95%% interval [%.3f, %.3f]\n", fit.slope, fit.ci_lo, fit.ci_hi);
     }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "linmass/collective.h"
 #include "linmass/error.h"
 
 #ifdef __cplusplus
@@ -72,6 +73,12 @@ lm_status lm_dist_allgather_rows_f64(double *buf, size_t row, const size_t *lo);
 /* Agree on a status: returns LM_OK when every rank passed LM_OK; otherwise, on every rank, the
  * status and message of the lowest failing rank (prefixed "rank R: " when R > 0). */
 lm_status lm_dist_agree(lm_status st);
+
+/* The job's collective for the probes (linmass/probe.h): this rank and the job's size,
+ * lm_dist_allreduce_f64 (rank order in the ORDERED reduce mode, the default),
+ * lm_dist_allgather_rows_f64 and lm_dist_agree. NULL without a job of several ranks (one
+ * process). Call it after lm_dist_init. */
+const lm_collective *lm_dist_collective(void);
 
 /* 1 once an MPI call has failed: the ranks may now disagree, and the program should end the
  * job with lm_dist_abort. */

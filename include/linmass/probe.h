@@ -1,4 +1,4 @@
-/* Probes of a model (science.md sections 4-6): the model Hessian's spectral norm, the loss
+/* Probes of a model (docs/theory.md §4-6): the model Hessian's spectral norm, the loss
  * Hessian's top eigenvalues and trace, the empirical tangent kernel and its spectrum, the
  * linearity / PL* recorder along gradient descent, and width sweeps with a log-log slope.
  *
@@ -15,13 +15,18 @@
  * The linearity recorder needs one scalar output (K = 1 or an explicit k).
  *
  * Randomness (start vectors, Rademacher probes) comes only from linmass/rng.h, stream
- * LM_STREAM_PROBE + k, so a probe with the same seed gives the same numbers. */
+ * LM_STREAM_PROBE + k, so a probe with the same seed gives the same numbers.
+ *
+ * Several processes (the `coll` options, linmass/collective.h; under MPI lm_dist_collective):
+ * each process calls the probe with the same model, inputs and options and its own collective;
+ * the work is split over them and every process gets the same numbers. NULL: one process. */
 #ifndef LINMASS_PROBE_H
 #define LINMASS_PROBE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "linmass/collective.h"
 #include "linmass/exec.h"
 #include "linmass/model.h"
 
@@ -97,13 +102,13 @@ typedef struct {
     const double *coef;    /* LM_HVP_MODEL: n weights c_i; NULL: 1/n each */
     lm_loss_kind loss;     /* LM_HVP_LOSS */
     const double *targets; /* LM_HVP_LOSS: MSE n x K values, XENT n class indices */
-    int distribute;        /* 1: collective over the lm_dist ranks (mpirun): rank r takes the
-                            * inputs [n r / R, n (r+1) / R) and every product (and
-                            * lm_hvp_value) is the ordered all-reduce (lm_dist_allreduce_f64)
-                            * of the shares, so every rank gets the same bits; within 1e-15 or
-                            * so of one process's, not bit-identical (the sums group
-                            * differently). Every rank must then call every function below
-                            * that computes, in the same order, with the same arguments. */
+    const lm_collective *coll; /* NULL: one process. Otherwise process r takes the inputs
+                            * [n r / R, n (r+1) / R) and every product (and lm_hvp_value) is
+                            * the ordered sum (coll->sum_f64) of the shares, so every process
+                            * gets the same bits; within 1e-15 or so of one process's, not
+                            * bit-identical (the sums group differently). Every process must
+                            * then call every function below that computes, in the same order,
+                            * with the same arguments. */
 } lm_hvp_opts;
 
 typedef struct lm_hvp lm_hvp;
@@ -115,13 +120,14 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
                         lm_hvp **out);
 void lm_hvp_free(lm_hvp *h);
 size_t lm_hvp_dim(const lm_hvp *h);
-/* Point the product at other inputs (same model; any n, chunked; split over the ranks when
- * distributing, one input included: one rank then computes and the others add zeros). */
+/* Point the product at other inputs (same model; any n, chunked; split over the processes
+ * with a collective, one input included: one process then computes and the others add
+ * zeros). */
 void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
                        const double *targets);
 /* hv = H v. Also usable as an lm_matvec_fn with ctx = h. */
 void lm_hvp_apply(void *h, const double *v, double *hv);
-/* LM_OK, or the status of the first all-reduce that failed in a distributed product (whose
+/* LM_OK, or the status of the first collective sum that failed in a split product (whose
  * result is then not to be trusted); lm_hvp_apply cannot return it. */
 lm_status lm_hvp_status(const lm_hvp *h);
 /* phi and its gradient at the current parameters (grad may be NULL). */
@@ -138,10 +144,10 @@ typedef struct {
     lm_eig_opts eig;
     int skip_per_input; /* 1: only the averaged model */
     int skip_average;   /* 1: only the per-input norms */
-    int distribute;     /* 1: collective over the lm_dist ranks (mpirun): the averaged model's
-                         * products are split over the inputs (lm_hvp_opts.distribute: within
-                         * rounding of one process); the per-input runs are split over the
-                         * inputs and gathered, bit-identical to one process */
+    const lm_collective *coll; /* NULL: one process. Otherwise the averaged model's products
+                         * are split over the inputs (lm_hvp_opts.coll: within rounding of one
+                         * process); the per-input runs are split over the inputs and gathered,
+                         * bit-identical to one process */
 } lm_hessian_opts;
 
 typedef struct {
@@ -159,6 +165,17 @@ typedef struct {
 lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
                                  const lm_hessian_opts *o, lm_hessian_result *r);
 
+/* For an output f = tanh(f~): the model m is f~ (the net without its final tanh). On n inputs,
+ * the root mean square of f~(x_i), and the mean over the inputs of |tanh''(f~(x_i))| K~(x_i, x_i)
+ * with K~(x, x) = ||grad f~(x)||^2: the norm of the rank-one term tanh''(f~) grad f~ grad f~^T
+ * that the output adds to the model Hessian (docs/theory.md §4.2). */
+typedef struct {
+    double rms;  /* sqrt(mean_i f~(x_i)^2) */
+    double term; /* mean_i |tanh''(f~(x_i))| ||grad f~(x_i)||^2 */
+} lm_tanh_output_term;
+lm_status lm_probe_tanh_output_term(const lm_model *m, const double *x, int n, const lm_probe_net *net,
+                                    lm_tanh_output_term *r);
+
 /* ---- the loss Hessian (as PyHessian reports it) ---------------------------------------- */
 
 typedef struct {
@@ -167,7 +184,7 @@ typedef struct {
     const double *targets; /* MSE: n x K values; XENT: n class indices */
     lm_eig_opts eig;       /* top_k: how many top eigenvalues (0: 1) */
     int hutchinson;        /* Rademacher samples for the trace; 0: 100; < 0: skip */
-    int distribute;        /* 1: every product split over the lm_dist ranks (lm_hvp_opts) */
+    const lm_collective *coll; /* NULL: one process; else every product split (lm_hvp_opts) */
 } lm_loss_hessian_opts;
 
 typedef struct {
@@ -194,22 +211,22 @@ typedef struct {
     lm_ntk_method method;
     size_t mem_cap; /* bytes for the kernel and its scratch (Gram matrices and activations, or
                      * gradient blocks); 0: 1 GiB. Over it: LM_ENOMEM naming the size needed. */
-    int distribute; /* 1: collective over the lm_dist ranks (mpirun); every rank gets K
-                     * bit-identical to one process's. Gram identity: each rank forms the row
-                     * blocks of K it owns (every R-th block of 256 inputs) and K is summed
-                     * across ranks (each entry comes from one rank, the others add zeros).
-                     * Per-sample, when every gradient row fits: rank r computes the rows of
-                     * inputs [n r / R, n (r+1) / R), the rows are gathered, and each rank forms
+    const lm_collective *coll; /* NULL: one process. Otherwise every process gets K
+                     * bit-identical to one process's. Gram identity: each process forms the
+                     * row blocks of K it owns (every R-th block of 256 inputs) and K is summed
+                     * (each entry comes from one process, the others add zeros). Per-sample,
+                     * when every gradient row fits: process r computes the rows of inputs
+                     * [n r / R, n (r+1) / R), the rows are gathered, and each process forms
                      * its row blocks of K (blocks of 64 dealt in snake order: 0 1 1 0 0 1 ..
-                     * on 2 ranks); when they do not fit, rank r takes every
-                     * R-th block row of the blocked scheme (its gradient blocks and products) */
+                     * on 2 processes); when they do not fit, process r takes every R-th block
+                     * row of the blocked scheme (its gradient blocks and products) */
 } lm_ntk_opts;
 
 typedef struct {
     lm_ntk_method method; /* the one used */
     size_t bytes;         /* the memory it planned */
     int block;            /* per-sample: gradient rows held at once */
-    long passes;          /* per-sample: single-sample backward passes (on this rank) */
+    long passes;          /* per-sample: single-sample backward passes (on this process) */
 } lm_ntk_info;
 
 /* 1 when the Gram identity applies: a top-level sequence of dense, flatten, activation and
@@ -220,30 +237,44 @@ int lm_ntk_gram_applies(const lm_model *m);
 lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
                        double *K, lm_ntk_info *info);
 
+/* The summary of a tangent kernel's spectrum. For gradient descent w <- w - lr grad L on
+ * L = 1/2 ||F - y||^2 (docs/theory.md §4.3, §5): lambda_min is the PL* constant on these inputs
+ * (when positive), lr_catapult the step above which descent leaves the linear regime. */
 typedef struct {
-    double lambda_min, lambda_max, cond, trace, frobenius;
+    double lambda_min, lambda_max;
+    double cond;        /* lambda_max / lambda_min (infinite when lambda_min <= 0) */
+    double trace;
+    double mean_diag;   /* trace / n: the mean of K(x_i, x_i) */
+    double frobenius;
+    double lr_catapult; /* 2 / lambda_max (infinite when lambda_max <= 0) */
+    double lr_default;  /* 1 / lambda_max, half the catapult threshold (0 when lambda_max <= 0) */
 } lm_spectrum;
 
-/* The spectrum of a symmetric kernel (dsyevd); evals (n, ascending) may be NULL. cond is
- * lambda_max / lambda_min (infinite when lambda_min <= 0). */
+/* The spectrum of a symmetric kernel (dsyevd); evals (n, ascending) may be NULL. */
 lm_status lm_kernel_spectrum(const double *K, int n, lm_spectrum *s, double *evals);
+
+/* The tangent kernel of lm_probe_ntk and its spectrum in one call. K (n x n) and evals (n,
+ * ascending) receive the kernel and its eigenvalues when not NULL; info may be NULL. With
+ * o->coll every process gets the same K and spectrum. */
+lm_status lm_probe_ntk_spectrum(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
+                                double *K, double *evals, lm_spectrum *s, lm_ntk_info *info);
 
 /* ---- linearity and PL* along full-batch gradient descent ------------------------------- */
 
-/* Convention (science.md section 5): L(w) = 1/2 ||F(w) - y||^2, F stacking f(w; x_i) over the
- * n training inputs, without a 1/n; grad L = J^T (F - y); PL ratio ||grad L||^2 / (2 L),
- * which is >= lambda_min(K). GD: w <- w - lr * grad L. */
+/* Convention (docs/theory.md §5): L(w) = 1/2 ||F(w) - y||^2, F stacking f(w; x_i) over the n
+ * training inputs, without a 1/n; grad L = J^T (F - y); PL ratio ||grad L||^2 / (2 L), which
+ * is >= lambda_min(K); mu-PL*: 1/2 ||grad L||^2 >= mu L. GD: w <- w - lr * grad L. */
 typedef struct {
     lm_probe_net net;        /* net.params: w0 (NULL: the model's) */
     const double *y;         /* n targets */
-    double lr;               /* eta */
+    double lr;               /* eta; 0: 1/lambda_max(K_0), half the catapult threshold */
     int steps;               /* T */
     int record_every;        /* record at t = 0, k, 2k, ... and T; 0: max(1, T / 10) */
     const double *x_test;    /* held-out inputs for |f - f_lin| (may be NULL) */
     int n_test;
-    lm_ntk_opts ntk;         /* method, memory cap and distribute of the kernels (net is taken
-                              * from above); with ntk.distribute every rank runs the same descent
-                              * and the kernels are split over the ranks */
+    lm_ntk_opts ntk;         /* method, memory cap and collective of the kernels (net is taken
+                              * from above); with ntk.coll every process runs the same descent
+                              * and the kernels are split over the processes */
 } lm_linearity_opts;
 
 typedef struct {
@@ -255,11 +286,28 @@ typedef struct {
     double lin_gap_rms;   /* root mean square of the same */
     double lambda_min, lambda_max; /* of K_t */
     double pl_ratio;      /* ||grad L(w_t)||^2 / (2 L(w_t)) */
+    double pl_over_lambda_min; /* pl_ratio / lambda_min(K_t) (>= 1; NAN when lambda_min <= 0) */
     double loss_ratio;    /* L(w_{t+1}) / L(w_t) */
-    double bound;         /* 1 - lr * lambda_min(K_t) */
+    double bound;         /* 1 - lr * lambda_min(K_t): the PL* bound on loss_ratio */
+    double rate_bound;    /* L_0 (1 - lr mu)^t, mu of the PL* summary: the whole run's bound */
+    double path_bound;    /* L_0 times the earlier records' bounds, each raised to the steps
+                           * until the next record: with record_every 1 the step-by-step PL*
+                           * bound L_0 prod_{s < t} (1 - lr lambda_min(K_s)) */
 } lm_linearity_record;
 
+/* The run against PL* (docs/theory.md §5), from the records. */
 typedef struct {
+    double mu;            /* min over the records of lambda_min(K_t): the PL* constant on the path */
+    double loss_next;     /* L(w_{T+1}), the loss after the last step */
+    double rate_bound;    /* L_0 (1 - lr mu)^(T+1) (1 - lr mu clamped at 0): its PL* bound */
+    double worst_excess;  /* max over the records of loss_ratio - bound (<= 0: all below) */
+    int below_bound;      /* every recorded loss ratio <= 1 - lr lambda_min(K_t) */
+    int pl_ge_lambda_min; /* every PL ratio >= lambda_min(K_t) (to 1e-9 relative) */
+} lm_plstar_summary;
+
+typedef struct {
+    double lr;            /* the step used: lm_linearity_opts.lr, or 1/lambda_max(K_0) */
+    int lr_auto;          /* 1 when lr is the default 1/lambda_max(K_0) */
     double lambda_min0, lambda_max0;
     double lr_catapult;   /* 2 / lambda_max(K_0) */
     int catapult;         /* 1 when lr > lr_catapult: the measurement is in the catapult regime */
@@ -267,6 +315,7 @@ typedef struct {
     int steps_done;
     lm_linearity_record *records; /* allocated by the probe: free with lm_linearity_free */
     int n_records;
+    lm_plstar_summary plstar; /* set when the run finished (LM_OK) */
     double *params_final; /* w_T (num_params), allocated by the probe */
 } lm_linearity_result;
 
@@ -274,6 +323,22 @@ typedef struct {
 lm_status lm_probe_linearity(const lm_model *m, const double *x, int n,
                              const lm_linearity_opts *o, lm_linearity_result *r);
 void lm_linearity_free(lm_linearity_result *r);
+
+/* The records whose loss ratio exceeds the bound weakened by a smoothness slack e,
+ * 1 - (1 - e) lr lambda_min(K_t): the guarantee when the smoothness along the step is up to
+ * (1 + e) times the one lr was chosen for. */
+int lm_linearity_steps_above(const lm_linearity_result *r, double slack);
+
+/* beta, the smoothness of L(w) = 1/2 ||F(w) - y||^2 at the parameters of net (the spectral norm
+ * of its Hessian: the loss Hessian probe on the MSE, times n), by Lanczos with eig; the PL* rate
+ * guarantee holds for lr <= 1/beta. The model must have one output. */
+lm_status lm_probe_gd_smoothness(const lm_model *m, const double *x, int n, const double *y,
+                                 const lm_probe_net *net, const lm_eig_opts *eig, double *beta);
+
+/* Inputs for gradient-descent experiments: x (n x d) with N(0, 1) entries (lm_rand_normal,
+ * seed, stream LM_STREAM_DATA + 2) and y (n) uniform in (-0.8, 0.8) (seed + 1, the same
+ * stream), targets that a tanh output can reach. */
+void lm_probe_regression_data(uint64_t seed, int n, int d, double *x, double *y);
 
 /* ---- width sweeps ---------------------------------------------------------------------- */
 
@@ -299,6 +364,23 @@ typedef struct {
     int dof;
 } lm_fit;
 
+/* What the sweep hands its hook after each model: the probe's whole result, valid during the
+ * call only (copy what is wanted). */
+typedef struct {
+    int width_index, seed_index;
+    int width;
+    uint64_t seed;                /* the model's initialisation seed */
+    const lm_model *model;
+    double value;                 /* the swept value */
+    const lm_hessian_result *hessian;     /* LM_SWEEP_HESSIAN, else NULL */
+    const lm_spectrum *ntk;               /* LM_SWEEP_NTK, else NULL */
+    const lm_linearity_result *linearity; /* LM_SWEEP_LINEARITY, else NULL */
+} lm_sweep_model;
+
+/* Called once per model, in order (width by width, seeds within a width); a status other than
+ * LM_OK stops the sweep with it. */
+typedef lm_status (*lm_sweep_hook)(void *ctx, const lm_sweep_model *model);
+
 typedef struct {
     const char *template_spec; /* every 'W' is replaced by the width: "dense:W,tanh,dense:1" */
     lm_shape in;
@@ -313,9 +395,9 @@ typedef struct {
     int n;
     lm_hessian_opts hessian;   /* options of each probe; net.params / buffers are ignored */
     lm_ntk_opts ntk;
-    lm_linearity_opts linearity;
-    void (*progress)(void *ctx, int width_index, int seed_index, double value);
-    void *progress_ctx;
+    lm_linearity_opts linearity; /* linearity.lr 0: each model's own 1/lambda_max(K_0) */
+    lm_sweep_hook on_model;    /* may be NULL */
+    void *hook_ctx;
 } lm_sweep_opts;
 
 typedef struct {
@@ -328,6 +410,12 @@ typedef struct {
 
 lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r);
 void lm_sweep_free(lm_sweep_result *r);
+
+/* One step for every model of a linearity sweep: 1 / the larger lambda_max(K_0) of the narrowest
+ * and the widest model at the first seed (o->linearity's net, output and kernel options). Below
+ * every model's catapult threshold when lambda_max(K_0) is monotone in the width. LM_EINVAL
+ * when that lambda_max is not positive. */
+lm_status lm_sweep_shared_lr(const lm_sweep_opts *o, double *lr);
 
 /* The template with every 'W' replaced by `width`. */
 lm_status lm_spec_with_width(const char *tmpl, int width, char *buf, size_t len);

@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -48,6 +49,82 @@ static void print_help(const cli_command *c)
     }
     printf("  %-24s %s\n", "--help", "show this help and exit");
     if (c->epilog) printf("\n%s", c->epilog);
+}
+
+/* Edit distance of a[0..la) and b: insertions, deletions, substitutions and swaps of two
+ * neighbours each count 1 (names are short: longer words count as far). */
+static size_t edit_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b), d[33][33];
+    if (la > 32 || lb > 32) return (size_t)-1;
+    for (size_t i = 0; i <= la; i++) d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+const char *cli_nearest(const char *word, size_t len, const char *const *names, int n)
+{
+    const char *best = NULL, *prefixed = NULL;
+    size_t best_d = len >= 6 ? 3 : 2;
+    int prefixes = 0;
+    for (int i = 0; i < n; i++) {
+        size_t d = edit_distance(word, len, names[i]);
+        if (d < best_d) best_d = d, best = names[i];
+        if (len >= 3 && !strncmp(names[i], word, len)) prefixes++, prefixed = names[i];
+    }
+    return best ? best : prefixes == 1 ? prefixed : NULL;
+}
+
+static int unknown_option(const cli_command *c, const char *arg, size_t len)
+{
+    const char *names[257];
+    int n = 0;
+    for (int k = 0; k < c->nopts && n < 256; k++) names[n++] = c->opts[k].name;
+    names[n++] = "help";
+    const char *near = cli_nearest(arg + 2, len, names, n);
+    if (near) return cli_usage_error(c, "unknown option '%.*s' (did you mean --%s?)", (int)(len + 2), arg, near);
+    return cli_usage_error(c, "unknown option '%.*s'", (int)(len + 2), arg);
+}
+
+static cli_opt *find_option(cli_command *c, const char *name, size_t len)
+{
+    for (int k = 0; k < c->nopts; k++)
+        if (strlen(c->opts[k].name) == len && !strncmp(c->opts[k].name, name, len)) return &c->opts[k];
+    return NULL;
+}
+
+/* The value after "--NAME" (not "--NAME=VALUE") looks like an option where it should not: a
+ * number option never takes "--x" or "-x" (a letter), a text option never "--x" (spell such a
+ * value --NAME=--x). */
+static int option_as_value(cli_command *c, const cli_opt *o, const char *val)
+{
+    int numeric = o->type == OPT_INT || o->type == OPT_U64 || o->type == OPT_DOUBLE;
+    if (numeric && val[0] == '-' && (val[1] == '-' || isalpha((unsigned char)val[1])))
+        return cli_usage_error(c, "--%s needs %s, got '%s'", o->name, o->type == OPT_DOUBLE ? "a number" : "a whole number", val);
+    if (o->type != OPT_STRING || strncmp(val, "--", 2)) return 0;
+    if (find_option(c, val + 2, strcspn(val + 2, "=")) || !strcmp(val, "--help"))
+        return cli_usage_error(c, "--%s needs a value, got the option '%s'", o->name, val);
+    return cli_usage_error(c, "--%s needs a value, got '%s' (write --%s=%s if that is the value)", o->name, val,
+                           o->name, val);
+}
+
+/* Options with one meaning in every command that declares them. */
+static int check_shared(const cli_command *c, const cli_opt *o)
+{
+    if (o->type == OPT_INT && !strcmp(o->name, "threads")) {
+        int t = *(int *)o->dest;
+        if (t < 0 || t > CLI_MAX_THREADS) return cli_usage_error(c, "--threads %d must be in 0..%d", t, CLI_MAX_THREADS);
+    }
+    return 0;
 }
 
 static int set_value(cli_command *c, cli_opt *o, const char *text, int from_default)
@@ -106,10 +183,8 @@ int cli_parse(cli_command *c, int argc, char **argv)
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        cli_opt *o = NULL;
-        for (int k = 0; k < c->nopts; k++)
-            if (strlen(c->opts[k].name) == len && !strncmp(c->opts[k].name, name, len)) o = &c->opts[k];
-        if (!o) return cli_usage_error(c, "unknown option '%.*s'", (int)(len + 2), a);
+        cli_opt *o = find_option(c, name, len);
+        if (!o) return unknown_option(c, a, len);
         if (o->seen) return cli_usage_error(c, "--%s given twice", o->name);
         o->seen = 1;
         if (o->type == OPT_FLAG) {
@@ -119,7 +194,7 @@ int cli_parse(cli_command *c, int argc, char **argv)
         }
         const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!val) return cli_usage_error(c, "--%s needs a value", o->name);
-        if (set_value(c, o, val, 0)) return 2;
+        if ((!eq && option_as_value(c, o, val)) || set_value(c, o, val, 0) || check_shared(c, o)) return 2;
     }
     return 0;
 }

@@ -30,8 +30,21 @@ typedef struct {
 } cli_command;
 
 /* Parse argv (after the command name). Returns 0 to go on, 1 when --help was printed
- * (exit 0), 2 on a usage error (already reported on stderr). Defaults are applied first. */
+ * (exit 0), 2 on a usage error (already reported on stderr). Defaults are applied first.
+ *
+ * The same rules hold in every command, without code of its own:
+ * - an unknown option names the nearest one ("unknown option '--epoch' (did you mean
+ *   --epochs?)");
+ * - a number option followed by an option ("--lr --out DIR") says that it needs a number and
+ *   got '--out'; a text option followed by one of the command's options likewise;
+ * - options with one meaning everywhere are checked here for whichever command declares them:
+ *   --threads N must be in 0..CLI_MAX_THREADS (0: all cores). */
+enum { CLI_MAX_THREADS = 1024 }; /* tens of thousands crash the OpenMP runtime */
 int cli_parse(cli_command *c, int argc, char **argv);
+
+/* The entry of names[0..n) nearest to word[0..len) (Levenshtein distance, at most 1, or 2 for
+ * words of six letters or more; or the one name that starts with the word), NULL if none. */
+const char *cli_nearest(const char *word, size_t len, const char *const *names, int n);
 
 /* Was the option given on the command line? */
 int cli_given(const cli_command *c, const char *name);

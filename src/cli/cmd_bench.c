@@ -11,10 +11,10 @@
  * Timing follows torch_ref.py: 5 warm-up steps, then steps until --seconds have passed. Results
  * go to stdout (one JSON object per workload with --json); progress goes to stderr.
  *
- * Under mpirun the training workloads run as lm_train_run does: each rank computes its
- * contiguous share of the batch, the ranks sum the loss (one small all-reduce) and the
- * gradients (overlapped with the backward pass unless --overlap off), and rank 0 reports
- * samples/s of the whole (global) batch with the all-reduce's cost per step. The other
+ * The training workloads time lm_trainer_step, the step of linmass train: under mpirun each
+ * rank computes its contiguous share of the batch, the ranks sum the loss (one small
+ * all-reduce) and the gradients (overlapped with the backward pass unless --overlap off), and
+ * rank 0 reports samples/s of the whole (global) batch with the all-reduce's cost per step. The other
  * workloads refuse to run under mpirun. */
 #include <cblas.h>
 #include <stdio.h>
@@ -148,27 +148,20 @@ static void add_dist_keys(bench_result *r, const lm_dist_stats *a, const lm_dist
 static lm_status train_bench(const train_workload *w, double seconds, int fixed_steps, int overlap, bench_result *r)
 {
     lm_model *m = NULL;
-    lm_exec_f32 *e = NULL;
-    lm_optim *o = NULL;
-    lm_dist_reducer *red = NULL;
+    lm_trainer *t = NULL;
     lm_status st = lm_model_create(w->spec, w->in, LM_PARAM_STANDARD, 0, &m);
     lm_optim_config oc;
     lm_optim_config_init(&oc, LM_OPTIM_NESTEROV);
     oc.lr = 0.01;
     oc.momentum = 0.9;
-    /* the batch is global: this rank takes samples [lo, lo + nb) (lm_dist_share), as lm_train_run */
-    int n = w->batch, R = lm_dist_size(), rank = lm_dist_rank();
-    size_t share_lo, share_hi;
-    lm_dist_share((size_t)n, &share_lo, &share_hi);
-    int lo = (int)share_lo, nb = (int)(share_hi - share_lo);
-    if (!st) st = lm_optim_create(&oc, lm_model_params(m), lm_model_num_params(m), &o);
-    if (!st) st = lm_exec_create_f32(m, nb > 0 ? nb : 1, 0, &e);
-    int k = m ? (int)lm_shape_numel(lm_model_output_shape(m)) : 0;
-    size_t in = lm_shape_numel(w->in), np = m ? lm_model_num_params(m) : 0;
+    lm_trainer_opts opts;
+    lm_trainer_opts_init(&opts, 10);
+    opts.overlap = overlap;
+    int n = w->batch, R = lm_dist_size();
+    if (!st) st = lm_trainer_create(m, &oc, &opts, n, &t); /* the step linmass train takes */
+    size_t in = lm_shape_numel(w->in);
     float *x = malloc((size_t)n * in * sizeof *x), *y = malloc((size_t)n * sizeof *y);
-    float *gz = malloc((size_t)n * k * sizeof *gz), *grad = m ? malloc(np * sizeof *grad) : NULL;
-    if (!st && (!x || !y || !gz || !grad)) st = lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
-    if (!st && R > 1 && overlap) st = lm_train_overlap_reducer(e, grad, np, &red); /* as lm_train_run */
+    if (!st && (!x || !y)) st = lm_fail(LM_ENOMEM, "bench %s: out of memory", w->name);
     if (R > 1) st = lm_dist_agree(st);
     if (!st) {
         lm_rand_normal_fill_f32(x, (uint64_t)n * in, 1, 0, LM_STREAM_DATA);
@@ -177,51 +170,32 @@ static lm_status train_bench(const train_workload *w, double seconds, int fixed_
             lm_philox(0, LM_STREAM_DATA + 1, (uint64_t)i, u);
             y[i] = (float)(u[0] % 10);
         }
-        double t0 = 0, t = 0, c0 = 0, c1 = 0;
+        double t0 = 0, now = 0, c0 = 0, c1 = 0;
         long steps = 0;
         lm_dist_stats d0 = {0}, d1;
         for (long s = -5; !st; s++) {
             if (s == 0) t0 = cli_now(), c0 = cpu_now(), lm_dist_get_stats(&d0); /* s < 0: warm-up */
-            int stop = fixed_steps ? s >= fixed_steps : s >= 1 && t - t0 >= seconds;
-            if (stop && R == 1) break;
-            lm_exec_bind_f32(e, lm_optim_eval_point(o), lm_model_buffers(m));
-            lm_exec_set_rng_f32(e, 0, (uint64_t)(s + 5));
-            lm_exec_set_rng_offset_f32(e, (uint64_t)lo);
-            const float *z = nb ? lm_forward_f32(e, x + (size_t)lo * in, nb, LM_MODE_TRAIN, NULL) : NULL;
-            double loss = nb ? lm_loss_f32(LM_LOSS_XENT, z, y + lo, nb, k, gz, NULL, NULL) : 0;
-            if (R > 1) { /* the trainer's per-step loss sum; it carries rank 0's decision to stop */
-                double sums[2] = {loss * nb, rank == 0 && stop};
-                if ((st = lm_dist_allreduce_f64(sums, 2))) break;
-                loss = sums[0] / n, stop = sums[1] > 0;
-                for (size_t i = 0; i < (size_t)nb * k; i++) gz[i] *= (float)((double)nb / n);
-            }
-            if (stop) break;
-            if (loss != loss) st = lm_fail(LM_EDIVERGED, "bench %s: the loss is NaN at step %ld", w->name, s + 5);
-            if (nb) lm_backward_f32(e, gz, grad, NULL, NULL, NULL); /* with red: buckets start inside */
-            else memset(grad, 0, np * sizeof *grad);
-            lm_status sum = red ? lm_dist_reducer_finish(red) : R > 1 ? lm_dist_allreduce_f32(grad, np) : LM_OK;
-            if (!st) st = sum;
-            lm_optim_step(o, grad, 1.0);
+            int stop = fixed_steps ? s >= fixed_steps : s >= 1 && now - t0 >= seconds;
+            if (R > 1) st = lm_dist_bcast(&stop, sizeof stop, 0); /* rank 0's clock decides */
+            if (st || stop) break;
+            if ((st = lm_trainer_step(t, x, y, n, NULL))) lm_fail_context(st, "bench %s", w->name);
             if (s >= 0) steps++;
-            t = cli_now(), c1 = cpu_now();
+            now = cli_now(), c1 = cpu_now();
         }
         lm_dist_get_stats(&d1);
-        r->rate = steps * n / (t - t0);
+        r->rate = steps * n / (now - t0);
         r->gflops = r->rate * 3 * 2 * lm_model_forward_macs(m) / 1e9;
         r->extra_key[0] = "batch", r->extra[0] = n;
         r->extra_key[1] = "steps", r->extra[1] = (double)steps;
         r->extra_key[2] = "max_rss_mib", r->extra[2] = max_rss_mib();
         /* the share of the cores the process got: below 1 on a loaded machine */
-        r->extra_key[3] = "cpu_fraction", r->extra[3] = (c1 - c0) / (t - t0) / lm_get_threads();
+        r->extra_key[3] = "cpu_fraction", r->extra[3] = (c1 - c0) / (now - t0) / lm_get_threads();
         r->n_extra = 4;
-        if (R > 1) add_dist_keys(r, &d0, &d1, steps, red != NULL);
+        if (R > 1) add_dist_keys(r, &d0, &d1, steps, overlap);
     }
     r->rate_key = "samples_per_sec";
-    if (red) lm_exec_set_grad_hook_f32(e, NULL, NULL);
-    lm_dist_reducer_free(red);
-    free(x), free(y), free(gz), free(grad);
-    lm_exec_free_f32(e);
-    lm_optim_free(o);
+    free(x), free(y);
+    lm_trainer_free(t);
     lm_model_free(m);
     return st;
 }

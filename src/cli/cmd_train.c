@@ -13,6 +13,7 @@
 #include "linmass/data.h"
 #include "linmass/dist.h"
 #include "linmass/io.h"
+#include "linmass/run.h"
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
@@ -154,14 +155,20 @@ int cmd_train(int argc, char **argv)
 
 /* ---- linmass eval ---- */
 
+static void print_eval(int json, double loss, double acc, size_t n)
+{
+    if (json && isnan(acc)) printf("{\"test_loss\":%.8g,\"n\":%zu}\n", loss, n);
+    else if (json) printf("{\"test_loss\":%.8g,\"test_acc\":%.8g,\"n\":%zu}\n", loss, acc, n);
+    else printf("test loss %.6f%s", loss, isnan(acc) ? "\n" : "");
+    if (!json && !isnan(acc)) printf("  accuracy %.4f  (%zu samples)\n", acc, n);
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *run = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = "standard";
-    long max_train = 0;
-    int square = 0;
+    const char *dir = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = "standard";
     int json = 0, batch = 256;
     cli_opt opts[] = {
-        {"run", OPT_STRING, &run, NULL, "run folder: model, data and checkpoint come from its config.json", 0},
+        {"run", OPT_STRING, &dir, NULL, "run folder: model, data and checkpoint come from its config.json", 0},
         {"checkpoint", OPT_STRING, &ckpt, NULL, "checkpoint file (with --model and --data)", 0},
         {"model", OPT_STRING, &model, NULL, "model spec or preset", 0},
         {"data", OPT_STRING, &data, NULL, "data source (its test split is evaluated)", 0},
@@ -174,93 +181,18 @@ int cmd_eval(int argc, char **argv)
                      NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
-    char ckpt_buf[1100];
-    cJSON *cfg = NULL;
-    if (run) {
-        if (ckpt || model || data || cli_given(&c, "param"))
-            return cli_usage_error(&c, "--run conflicts with --checkpoint, --model, --data and --param (they come from the run)");
-        char path[1100], *text;
-        size_t len;
-        snprintf(path, sizeof path, "%s/config.json", run);
-        lm_status st = lm_read_file(path, 1 << 20, &text, &len);
-        if (st) return cli_fail("eval", LM_EINVAL);
-        cfg = cJSON_Parse(text);
-        free(text);
-        cJSON *m = cJSON_GetObjectItem(cfg, "model"), *d = cJSON_GetObjectItem(cfg, "data"), *p = cJSON_GetObjectItem(cfg, "param");
-        if (!cJSON_IsString(m) || !cJSON_IsString(d)) {
-            cJSON_Delete(cfg);
-            fprintf(stderr, "linmass eval: %s: no 'model' and 'data' strings\n", path);
-            return 2;
-        }
-        model = m->valuestring;
-        /* linear and kernel aliases were expanded by the trainer: use what it built */
-        cJSON *res = cJSON_GetObjectItem(cfg, "resolved"), *spec = cJSON_GetObjectItem(res, "model_spec");
-        if (cJSON_IsString(spec)) model = spec->valuestring, square = 1; /* trained on the square loss */
-        cJSON *mt = cJSON_GetObjectItem(cfg, "max-train");
-        if (cJSON_IsNumber(mt)) max_train = (long)mt->valuedouble;
-        data = d->valuestring;
-        if (cJSON_IsString(p)) param = p->valuestring;
-        snprintf(ckpt_buf, sizeof ckpt_buf, "%s/checkpoints/last.safetensors", run);
-        ckpt = ckpt_buf;
-    } else if (!ckpt || !model || !data) {
-        return cli_usage_error(&c, "give --run DIR, or all of --checkpoint, --model and --data");
-    }
+    if (dir && (ckpt || model || data || cli_given(&c, "param")))
+        return cli_usage_error(&c, "--run conflicts with --checkpoint, --model, --data and --param (they come from the run)");
+    if (!dir && (!ckpt || !model || !data)) return cli_usage_error(&c, "give --run DIR, or all of --checkpoint, --model and --data");
     if (strcmp(param, "standard") && strcmp(param, "ntk")) return cli_usage_error(&c, "--param: '%s' is not standard or ntk", param);
-    lm_dataset *test = NULL;
-    lm_model *m = NULL;
-    lm_status st = lm_data_load(data, LM_SPLIT_TEST, 0, &test);
-    if (!st) st = lm_model_create(model, test->shape, strcmp(param, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK, 0, &m);
-    if (!st && lm_model_kernel_centres(m)) { /* a kernel machine's centres are its training inputs */
-        lm_dataset *train = NULL;
-        st = lm_data_load(data, LM_SPLIT_TRAIN, 0, &train);
-        if (!st && max_train > 0 && (size_t)max_train < train->n) train->n = (size_t)max_train;
-        if (!st) st = lm_model_set_kernel_centres(m, train->x, train->n);
-        lm_dataset_free(train);
-    }
-    float *mean = NULL, *sd = NULL;
-    int has_stats = 0;
-    if (!st) {
-        mean = calloc(test->shape.c, sizeof *mean);
-        sd = calloc(test->shape.c, sizeof *sd);
-        st = lm_checkpoint_load_model(ckpt, m, mean, sd, test->shape.c, &has_stats);
-    }
-    if (!st && has_stats) st = lm_dataset_normalize(test, mean, sd);
+    lm_run *run;
+    lm_run_spec spec;
+    lm_run_spec_init(&spec);
+    spec.data = data, spec.model = model, spec.param = strcmp(param, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
+    lm_status st = dir ? lm_run_open(dir, &run) : lm_run_open_checkpoint(&spec, ckpt, &run);
     double loss = NAN, acc = NAN;
-    if (!st) st = lm_evaluate(m, test, batch, test->classes && !square ? LM_LOSS_XENT : LM_LOSS_MSE, &loss, &acc);
-    if (!st) {
-        if (json && isnan(acc)) printf("{\"test_loss\":%.8g,\"n\":%zu}\n", loss, test->n);
-        else if (json) printf("{\"test_loss\":%.8g,\"test_acc\":%.8g,\"n\":%zu}\n", loss, acc, test->n);
-        else printf("test loss %.6f%s", loss, isnan(acc) ? "\n" : "");
-        if (!json && !isnan(acc)) printf("  accuracy %.4f  (%zu samples)\n", acc, test->n);
-    }
-    free(mean), free(sd);
-    lm_model_free(m);
-    lm_dataset_free(test);
-    cJSON_Delete(cfg);
+    if (!st) st = lm_evaluate(run->model, run->test, batch, run->loss, &loss, &acc);
+    if (!st) print_eval(json, loss, acc, run->test->n);
+    lm_run_close(run);
     return st ? cli_fail("eval", st) : 0;
-}
-
-/* ---- linmass plot ---- */
-
-int cmd_plot(int argc, char **argv)
-{
-    const char *out = "runs/compare.png", *key = "train_loss", *dirs[64];
-    int linear = 0;
-    cli_opt opts[] = {
-        {"out", OPT_STRING, &out, "runs/compare.png", "PNG to write", 0},
-        {"metric", OPT_STRING, &key, "train_loss", "metrics.jsonl key: train_loss, test_loss, test_acc, train_acc, val_loss", 0},
-        {"linear", OPT_FLAG, &linear, NULL, "linear y axis (losses default to a log scale)", 0},
-    };
-    cli_command c = {"plot", "linmass plot [options] RUN_DIR...", "Overlay several runs' curves on one PNG.", opts,
-                     sizeof opts / sizeof *opts, NULL, dirs, 64, 0};
-    int rc = cli_parse(&c, argc, argv);
-    if (rc) return rc == 1 ? 0 : rc;
-    if (!c.npositional) return cli_usage_error(&c, "name at least one run folder");
-    int logy = !linear && strstr(key, "loss") != NULL;
-    if (!plot_runs(out, key, logy, dirs, c.npositional)) {
-        fprintf(stderr, "linmass plot: no plot written (is gnuplot installed? do the folders hold metrics.jsonl?)\n");
-        return 1;
-    }
-    printf("%s\n", out);
-    return 0;
 }

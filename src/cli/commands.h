@@ -11,5 +11,6 @@ int cmd_constants(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #endif

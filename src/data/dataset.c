@@ -11,8 +11,8 @@
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
+/* No heading of its own: each command's --help puts it under one. */
 static const char sources_help[] =
-    "Data sources (--data):\n"
     "  fashion-mnist            default; " FASHION_MNIST_DIR " (Debian package\n"
     "                           dataset-fashion-mnist) or $LINMASS_FASHION_MNIST_DIR\n"
     "  mnist:DIR                IDX files {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]\n"
@@ -24,7 +24,7 @@ static const char sources_help[] =
     "  synth:linreg[:n=1000,d=50,cond=100,noise=0,rotate=0,ntest=n,seed=S]\n"
     "                           Gaussian x, spectrum 1..1/cond, y = <w*,x> (interpolating)\n"
     "  synth:decoupled[:n=1000,cond=100,ntest=n,seed=S]\n"
-    "                           one-active-coordinate 2-D data of science.md 2.4\n"
+    "                           one-active-coordinate 2-D data (docs/theory.md §2.4)\n"
     "  synth:teacher[:n=1000,d=20,width=100,ntest=n,seed=S]\n"
     "                           targets of a random one-hidden-layer tanh network\n"
     "  (synthetic data use the run's seed unless seed=S is given; test = a separate draw)\n";

@@ -130,59 +130,46 @@ static void dims_text(const idx_file *f, char *buf, size_t len)
         k += (size_t)snprintf(buf + k, len - k, d ? "x%u" : "%u", f->dims[d]);
 }
 
-/* Read and check one IDX file: ndim in [ndim_lo, ndim_hi], a known type, and exactly as many
- * bytes after the header as the dimensions say. */
-static lm_status idx_read(const char *dir, const char *prefix, const char *kind, const char *idxn,
-                          int ndim_lo, int ndim_hi, idx_file *f)
+/* The rank must be in [lo, hi]; `magic` is the file's first four bytes. */
+static lm_status check_rank(const idx_file *f, uint32_t magic, int lo, int hi)
 {
-    gzFile g;
-    memset(f, 0, sizeof *f);
-    lm_status s = open_idx(dir, prefix, kind, idxn, f->path, sizeof f->path, &g);
-    if (s) return s;
+    if (f->ndim >= lo && f->ndim <= hi) return LM_OK;
+    if (lo == hi)
+        return lm_fail(LM_EINVAL, "%s: magic 0x%08x says %d dimensions, expected %d", f->path, magic,
+                       f->ndim, lo);
+    return lm_fail(LM_EINVAL, "%s: magic 0x%08x says %d dimensions, expected %d to %d", f->path,
+                   magic, f->ndim, lo, hi);
+}
 
+/* Decode an open IDX stream: a known type, ndim in [ndim_lo, ndim_hi], and exactly as many
+ * bytes after the header as the dimensions say. */
+static lm_status idx_decode(gzFile g, const char *kind, int ndim_lo, int ndim_hi, idx_file *f)
+{
+    lm_status s;
     unsigned char head[4 + 4 * 4];
     long long got = read_all(g, f->path, head, 4, &s);
-    if (got < 0) goto fail;
-    if (got < 4) {
-        s = lm_fail(LM_EINVAL, "%s: truncated: %lld bytes, shorter than the 4-byte IDX magic",
-                    f->path, got);
-        goto fail;
-    }
+    if (got < 0) return s;
+    if (got < 4)
+        return lm_fail(LM_EINVAL, "%s: truncated: %lld bytes, shorter than the 4-byte IDX magic",
+                       f->path, got);
     f->type = head[2];
     f->ndim = head[3];
-    if (head[0] || head[1] || !type_name(f->type) || f->ndim < 1) {
-        s = lm_fail(LM_EINVAL, "%s: wrong magic number 0x%02x%02x%02x%02x (not an IDX file)",
-                    f->path, head[0], head[1], head[2], head[3]);
-        goto fail;
-    }
-    if (f->ndim < ndim_lo || f->ndim > ndim_hi) {
-        if (ndim_lo == ndim_hi)
-            s = lm_fail(LM_EINVAL, "%s: magic 0x%08x says %d dimensions, expected %d", f->path,
-                        be32(head), f->ndim, ndim_lo);
-        else
-            s = lm_fail(LM_EINVAL, "%s: magic 0x%08x says %d dimensions, expected %d to %d",
-                        f->path, be32(head), f->ndim, ndim_lo, ndim_hi);
-        goto fail;
-    }
+    if (head[0] || head[1] || !type_name(f->type) || f->ndim < 1)
+        return lm_fail(LM_EINVAL, "%s: wrong magic number 0x%02x%02x%02x%02x (not an IDX file)",
+                       f->path, head[0], head[1], head[2], head[3]);
+    if ((s = check_rank(f, be32(head), ndim_lo, ndim_hi))) return s;
     got = read_all(g, f->path, head + 4, 4 * (size_t)f->ndim, &s);
-    if (got < 0) goto fail;
-    if (got < 4 * f->ndim) {
-        s = lm_fail(LM_EINVAL, "%s: truncated header: %lld of %d dimension bytes", f->path, got,
-                    4 * f->ndim);
-        goto fail;
-    }
+    if (got < 0) return s;
+    if (got < 4 * f->ndim)
+        return lm_fail(LM_EINVAL, "%s: truncated header: %lld of %d dimension bytes", f->path, got,
+                       4 * f->ndim);
     f->bytes = type_size(f->type);
     for (int d = 0; d < f->ndim; d++) {
         f->dims[d] = be32(head + 4 + 4 * d);
-        if (f->dims[d] == 0) {
-            s = lm_fail(LM_EINVAL, "%s: header dimension %d is 0", f->path, d + 1);
-            goto fail;
-        }
-        if (f->bytes > ((size_t)1 << 40) / f->dims[d]) {
-            s = lm_fail(LM_EINVAL, "%s: header dimensions are absurdly large (over 1 TiB of data)",
-                        f->path);
-            goto fail;
-        }
+        if (f->dims[d] == 0) return lm_fail(LM_EINVAL, "%s: header dimension %d is 0", f->path, d + 1);
+        if (f->bytes > ((size_t)1 << 40) / f->dims[d])
+            return lm_fail(LM_EINVAL, "%s: header dimensions are absurdly large (over 1 TiB of data)",
+                           f->path);
         f->bytes *= f->dims[d];
     }
 
@@ -190,38 +177,80 @@ static lm_status idx_read(const char *dir, const char *prefix, const char *kind,
     size_t cap = f->bytes + 1 < ((size_t)1 << 26) ? f->bytes + 1 : ((size_t)1 << 26), have = 0;
     for (;;) {
         unsigned char *nb = realloc(f->data, cap);
-        if (!nb) {
-            s = lm_fail(LM_ENOMEM, "%s: cannot allocate %zu bytes", f->path, cap);
-            goto fail;
-        }
+        if (!nb) return lm_fail(LM_ENOMEM, "%s: cannot allocate %zu bytes", f->path, cap);
         f->data = nb;
         got = read_all(g, f->path, f->data + have, cap - have, &s);
-        if (got < 0) goto fail;
+        if (got < 0) return s;
         have += (size_t)got;
         if (have < cap || cap == f->bytes + 1) break;
         cap = cap * 2 < f->bytes + 1 ? cap * 2 : f->bytes + 1;
     }
-    if (have != f->bytes) {
-        /* count what is really there, for a message that states both numbers */
-        unsigned char scratch[65536];
-        while ((got = read_all(g, f->path, scratch, sizeof scratch, &s)) > 0) have += (size_t)got;
-        if (got < 0) goto fail;
-        char dims[64];
-        dims_text(f, dims, sizeof dims);
-        size_t header = 4 + 4 * (size_t)f->ndim;
-        s = lm_fail(LM_EINVAL,
-                    "%s: header says %u %s (%s %s, %zu bytes with the header) but the file holds "
-                    "%zu bytes",
-                    f->path, f->dims[0], kind, dims, type_name(f->type), header + f->bytes,
-                    header + have);
-        goto fail;
+    if (have == f->bytes) return LM_OK;
+    /* count what is really there, for a message that states both numbers */
+    unsigned char scratch[65536];
+    while ((got = read_all(g, f->path, scratch, sizeof scratch, &s)) > 0) have += (size_t)got;
+    if (got < 0) return s;
+    char dims[64];
+    dims_text(f, dims, sizeof dims);
+    size_t header = 4 + 4 * (size_t)f->ndim;
+    return lm_fail(LM_EINVAL,
+                   "%s: header says %u %s (%s %s, %zu bytes with the header) but the file holds "
+                   "%zu bytes",
+                   f->path, f->dims[0], kind, dims, type_name(f->type), header + f->bytes,
+                   header + have);
+}
+
+/* A decoded file from the cache (cache.c): meta holds type, rank and dimensions. 0 when the
+ * entry does not describe a well-formed file (then it is decoded afresh). */
+static int idx_from_cache(lm_cache_entry *e, idx_file *f)
+{
+    f->type = (int)e->meta[0];
+    f->ndim = (int)e->meta[1];
+    if (!type_name(f->type) || f->ndim < 1 || f->ndim > 4) return 0;
+    f->bytes = type_size(f->type);
+    for (int d = 0; d < f->ndim; d++) {
+        f->dims[d] = (uint32_t)e->meta[2 + d];
+        if (e->meta[2 + d] == 0 || e->meta[2 + d] > UINT32_MAX) return 0;
+        f->bytes *= f->dims[d];
     }
+    if (f->bytes != e->len) return 0;
+    f->data = e->data;
+    e->data = NULL;
+    return 1;
+}
+
+static void idx_to_cache(lm_cache_entry *e, const idx_file *f)
+{
+    e->meta[0] = (uint64_t)f->type;
+    e->meta[1] = (uint64_t)f->ndim;
+    for (int d = 0; d < 4; d++) e->meta[2 + d] = d < f->ndim ? f->dims[d] : 0;
+    e->data = f->data;
+    e->len = f->bytes;
+    lm_cache_store(e);
+    e->data = NULL;
+}
+
+/* Read and check one IDX file; a gzip file's decoded bytes come from the cache when it holds
+ * them, and go into it when not. */
+static lm_status idx_read(const char *dir, const char *prefix, const char *kind, const char *idxn,
+                          int ndim_lo, int ndim_hi, idx_file *f)
+{
+    gzFile g;
+    memset(f, 0, sizeof *f);
+    lm_status s = open_idx(dir, prefix, kind, idxn, f->path, sizeof f->path, &g);
+    if (s) return s;
+    lm_cache_entry e = {.usable = 0};
+    int cached = !gzdirect(g) && lm_cache_load(f->path, &e) && idx_from_cache(&e, f);
+    free(e.data);
+    e.data = NULL;
+    if (cached) s = check_rank(f, (uint32_t)f->type << 8 | (uint32_t)f->ndim, ndim_lo, ndim_hi);
+    else s = idx_decode(g, kind, ndim_lo, ndim_hi, f);
     gzclose(g);
-    return LM_OK;
-fail:
-    gzclose(g);
-    free(f->data);
-    f->data = NULL;
+    if (!s && !cached && e.usable) idx_to_cache(&e, f);
+    if (s) {
+        free(f->data);
+        f->data = NULL;
+    }
     return s;
 }
 

@@ -271,6 +271,34 @@ lm_status lm_dist_agree(lm_status st) { return st; }
 
 #endif
 
+/* ---- the probes' collective (linmass/collective.h) ---- */
+
+static lm_status coll_sum(void *ctx, double *buf, size_t n)
+{
+    (void)ctx;
+    return lm_dist_allreduce_f64(buf, n);
+}
+
+static lm_status coll_gather(void *ctx, double *buf, size_t row, const size_t *lo)
+{
+    (void)ctx;
+    return lm_dist_allgather_rows_f64(buf, row, lo);
+}
+
+static lm_status coll_agree(void *ctx, lm_status st)
+{
+    (void)ctx;
+    return lm_dist_agree(st);
+}
+
+const lm_collective *lm_dist_collective(void)
+{
+    static lm_collective c;
+    if (D.size == 1) return NULL;
+    c = (lm_collective){D.rank, D.size, NULL, coll_sum, coll_gather, coll_agree};
+    return &c;
+}
+
 /* ---- the overlapped reducer (dist.h) ----
  * A bucket goes idle -> PHASE1 (ordered: the all-to-all; mpi: the all-reduce) -> [ordered:
  * SUMMED (its slice added) -> GATHER (the all-gather)] -> DONE. Collectives start in one order

@@ -34,12 +34,12 @@ static int ritz(int k, const double *alpha, const double *beta, double *d, doubl
     return info;
 }
 
-static lm_status lanczos(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_opts *o,
-                         lm_eig_result *r)
+/* The Lanczos steps m, the eigenvalues wanted and whether the basis is kept for full
+ * reorthogonalization, from the options and the memory cap. */
+static lm_status lanczos_plan(size_t dim, const lm_eig_opts *o, int *steps, int *top, int *full_out)
 {
     int m = o->max_steps > 0 ? o->max_steps : 100;
     if ((size_t)m > dim) m = (int)dim;
-    double tol = o->tol > 0 ? o->tol : 1e-10;
     int top_k = o->top_k > 1 ? o->top_k : 1;
     if (top_k > LM_EIG_MAX_TOP) return lm_fail(LM_EINVAL, "lanczos: top_k %d exceeds %d", top_k, LM_EIG_MAX_TOP);
     if (top_k > m) top_k = m;
@@ -63,6 +63,34 @@ static lm_status lanczos(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_op
     if (o->reorth == LM_REORTH_FULL && (size_t)(m + 1) * vec > cap)
         return lm_fail(LM_ENOMEM, "lanczos: a full basis of %d vectors needs %zu bytes (cap %zu)", m + 1,
                        (size_t)(m + 1) * vec, cap);
+    *steps = m, *top = top_k, *full_out = full;
+    return LM_OK;
+}
+
+/* The result from the k Ritz values d (ascending). */
+static void lanczos_result(lm_eig_result *r, const double *d, int k, int top_k, double resid, int converged, int full)
+{
+    int inorm = fabs(d[0]) > fabs(d[k - 1]) ? 0 : k - 1;
+    r->norm = fabs(d[inorm]);
+    r->extreme = d[inorm];
+    r->lambda_max = d[k - 1];
+    r->lambda_min = d[0];
+    r->ntop = top_k < k ? top_k : k;
+    for (int t = 0; t < r->ntop; t++) r->top[t] = d[k - 1 - t];
+    r->residual = resid;
+    r->steps = k;
+    r->converged = converged;
+    r->reorth = full;
+}
+
+static lm_status lanczos(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_opts *o,
+                         lm_eig_result *r)
+{
+    int m = 0, top_k = 1, full = 0;
+    lm_status st = lanczos_plan(dim, o, &m, &top_k, &full);
+    if (st) return st;
+    double tol = o->tol > 0 ? o->tol : 1e-10;
+    size_t vec = dim * sizeof(double);
     size_t nvec = full ? (size_t)m + 1 : 3;
     double *V = malloc(nvec * vec), *w = malloc(vec), *coef = malloc((m + 1) * sizeof *coef);
     double *alpha = malloc(m * sizeof *alpha), *beta = malloc(m * sizeof *beta);
@@ -114,22 +142,9 @@ static lm_status lanczos(size_t dim, lm_matvec_fn op, void *ctx, const lm_eig_op
         if (j + 1 < m) cblas_dcopy((int)dim, w, 1, VEC(j + 1), 1), cblas_dscal((int)dim, 1.0 / beta[j], VEC(j + 1), 1);
     }
 #undef VEC
-    lm_status st = LM_OK;
     if (bad == 1) st = lm_fail(LM_EDIVERGED, "lanczos: the operator returned NaN or Inf at step %d", k);
     else if (bad == 2) st = lm_fail(LM_EINVAL, "lanczos: the tridiagonal eigensolver failed at step %d", k);
-    else {
-        int inorm = fabs(d[0]) > fabs(d[k - 1]) ? 0 : k - 1;
-        r->norm = fabs(d[inorm]);
-        r->extreme = d[inorm];
-        r->lambda_max = d[k - 1];
-        r->lambda_min = d[0];
-        r->ntop = top_k < k ? top_k : k;
-        for (int t = 0; t < r->ntop; t++) r->top[t] = d[k - 1 - t];
-        r->residual = resid;
-        r->steps = k;
-        r->converged = converged;
-        r->reorth = full;
-    }
+    else lanczos_result(r, d, k, top_k, resid, converged, full);
     free(V), free(w), free(coef), free(alpha), free(beta), free(d), free(s), free(z), free(work);
     return st;
 }

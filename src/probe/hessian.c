@@ -2,15 +2,15 @@
  * executor), the spectral norm of the model Hessian per input and for the averaged model, the
  * loss Hessian's top eigenvalues and its Hutchinson trace.
  *
- * Over MPI ranks (distribute): rank r takes the contiguous share [n r / R, n (r+1) / R) of the
- * inputs; a product is the ordered all-reduce of the shares' products, so every rank holds the
- * same bits and runs the same eigen-iteration. The per-input norms are whole eigen-runs on
- * single inputs: the inputs are split and the norms gathered, bit-identical to one process. */
+ * Over several processes (an injected collective): process r takes the contiguous share
+ * [n r / R, n (r+1) / R) of the inputs; a product is the ordered sum of the shares' products, so
+ * every process holds the same bits and runs the same eigen-iteration. The per-input norms are
+ * whole eigen-runs on single inputs: the inputs are split and the norms gathered, bit-identical
+ * to one process. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "linmass/dist.h"
 #include "linmass/rng.h"
 #include "probe/probe_internal.h"
 
@@ -22,20 +22,12 @@ struct lm_hvp {
     lm_loss_kind loss;
     const double *x, *coef, *targets;
     int n;
-    int distribute; /* sum the ranks' shares (set by the options) */
-    int split;      /* the current inputs are split: distribute and not a per-input run */
-    int lo, hi;     /* this rank's share of the inputs */
-    lm_status st;   /* the first failed all-reduce (lm_hvp_apply cannot return it) */
+    const lm_collective *coll; /* the processes' shares are summed (NULL: one process) */
+    int split;      /* the current inputs are split: a collective and not a per-input run */
+    int lo, hi;     /* this process's share of the inputs */
+    lm_status st;   /* the first failed collective sum (lm_hvp_apply cannot return it) */
     double *gz, *gzdot, *grad, *tmp;
 };
-
-/* This rank's share [*lo, *hi) of n items split contiguously over the ranks. */
-static void share(int n, int split, int *lo, int *hi)
-{
-    size_t a = 0, b = (size_t)n;
-    if (split) lm_dist_share((size_t)n, &a, &b);
-    *lo = (int)a, *hi = (int)b;
-}
 
 /* ---- Hessian-vector products ---- */
 
@@ -50,7 +42,7 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
         return lm_fail(LM_EINVAL, "hessian-vector product: the loss needs targets");
     lm_hvp *h = calloc(1, sizeof *h);
     lm_status st = h ? lm_pnet_init(&h->net, m, &o->net) : lm_fail(LM_ENOMEM, "hessian-vector product: out of memory");
-    if (o->distribute) st = lm_dist_agree(st); /* every rank goes on, or none */
+    st = lm_coll_agree(o->coll, st); /* every process goes on, or none */
     if (st) {
         if (h) lm_pnet_free(&h->net);
         free(h);
@@ -59,7 +51,7 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
     h->cap = n < h->net.max_batch ? n : h->net.max_batch;
     h->target = o->target;
     h->loss = o->loss;
-    h->distribute = o->distribute && lm_dist_size() > 1;
+    h->coll = lm_coll_active(o->coll);
     lm_hvp_set_inputs(h, x, n, o->coef, o->targets);
     st = lm_exec_create_f64(m, h->cap, LM_EXEC_TANGENT, &h->e);
     size_t nz = (size_t)h->cap * h->net.K;
@@ -69,7 +61,7 @@ lm_status lm_hvp_create(const lm_model *m, const double *x, int n, const lm_hvp_
     h->tmp = malloc(h->net.np * sizeof *h->tmp);
     if (!st && (!h->gz || !h->gzdot || !h->grad || !h->tmp))
         st = lm_fail(LM_ENOMEM, "hessian-vector product: out of memory for %zu parameters", h->net.np);
-    if (h->distribute) st = lm_dist_agree(st);
+    st = lm_coll_agree(h->coll, st);
     if (st) {
         lm_hvp_free(h);
         return st;
@@ -99,20 +91,21 @@ static void set_inputs(lm_hvp *h, const double *x, int n, const double *coef, co
     h->coef = coef;
     h->targets = targets;
     h->split = split;
-    share(n, split, &h->lo, &h->hi);
+    h->lo = 0, h->hi = n;
+    if (split) lm_coll_share(h->coll, n, &h->lo, &h->hi);
 }
 
 void lm_hvp_set_inputs(lm_hvp *h, const double *x, int n, const double *coef,
                        const double *targets)
 {
-    set_inputs(h, x, n, coef, targets, h->distribute);
+    set_inputs(h, x, n, coef, targets, h->coll != NULL);
 }
 
-/* Sum a product over the ranks when the inputs are split; remembers the first failure. */
+/* Sum a product over the processes when the inputs are split; remembers the first failure. */
 static void reduce(lm_hvp *h, double *buf, size_t len)
 {
     if (!h->split) return;
-    lm_status st = lm_dist_allreduce_f64(buf, len);
+    lm_status st = lm_coll_sum(h->coll, buf, len);
     if (st && !h->st) h->st = st;
 }
 
@@ -146,7 +139,7 @@ void lm_hvp_apply(void *ctx, const double *v, double *hv)
 {
     lm_hvp *h = ctx;
     size_t np = h->net.np;
-    if (h->lo == h->hi) memset(hv, 0, np * sizeof *hv); /* more ranks than inputs */
+    if (h->lo == h->hi) memset(hv, 0, np * sizeof *hv); /* more processes than inputs */
     for (int i0 = h->lo; i0 < h->hi; i0 += h->cap) {
         int nc = h->hi - i0 < h->cap ? h->hi - i0 : h->cap;
         const double *z = lm_forward_f64(h->e, h->x + (size_t)i0 * h->net.nin, nc, h->net.mode, v);
@@ -210,27 +203,27 @@ lm_status lm_hvp_dense(lm_hvp *h, double *H)
 
 /* ---- the model Hessian ---- */
 
-/* The per-input norms: rank r runs the inputs of its share alone and the (norm, steps,
- * converged) rows are gathered, so every rank reduces the same n rows in input order. */
+/* The per-input norms: process r runs the inputs of its share alone and the (norm, steps,
+ * converged) rows are gathered, so every process reduces the same n rows in input order. */
 static lm_status per_input_norms(lm_hvp *h, const double *x, int n, const lm_hessian_opts *o, lm_hessian_result *r)
 {
-    int split = h->distribute;
+    const lm_collective *c = h->coll;
     double *rows = malloc((size_t)n * 3 * sizeof *rows);
-    size_t *lo = malloc((size_t)(lm_dist_size() + 1) * sizeof *lo);
+    size_t *lo = malloc((size_t)(lm_coll_size(c) + 1) * sizeof *lo);
     lm_status st = rows && lo ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for %d per-input norms", n);
-    if (split) st = lm_dist_agree(st);
-    int i0 = 0, i1 = n;
-    share(n, split, &i0, &i1);
+    st = lm_coll_agree(c, st);
+    int i0, i1;
+    lm_coll_share(c, n, &i0, &i1);
     for (int i = i0; !st && i < i1; i++) {
         lm_eig_result e;
         set_inputs(h, x + (size_t)i * h->net.nin, 1, NULL, NULL, 0);
         st = lm_sym_extreme_eig(h->net.np, lm_hvp_apply, h, &o->eig, &e);
         if (!st) rows[3 * i] = e.norm, rows[3 * i + 1] = e.steps, rows[3 * i + 2] = e.converged;
     }
-    if (split) {
-        st = lm_dist_agree(st);
-        for (int q = 0; !st && q <= lm_dist_size(); q++) lo[q] = (size_t)((long long)n * q / lm_dist_size());
-        if (!st) st = lm_dist_allgather_rows_f64(rows, 3, lo);
+    if (c) {
+        st = lm_coll_agree(c, st);
+        lm_coll_bounds(c, n, lo);
+        if (!st) st = lm_coll_gather_rows(c, rows, 3, lo);
     }
     for (int i = 0; !st && i < n; i++) {
         double norm = rows[3 * i];
@@ -256,14 +249,14 @@ lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
     lm_hvp_opts ho = {0};
     ho.net = o->net;
     ho.target = LM_HVP_MODEL;
-    ho.distribute = o->distribute;
+    ho.coll = o->coll;
     lm_hvp *h;
     lm_status st = lm_hvp_create(m, x, n, &ho, &h);
     if (st) return lm_fail_context(st, "model Hessian");
     if (!o->skip_average) {
         st = lm_sym_extreme_eig(h->net.np, lm_hvp_apply, h, &o->eig, &r->avg);
         if (!st) st = h->st;
-        if (h->distribute) st = lm_dist_agree(st);
+        st = lm_coll_agree(h->coll, st);
         r->avg_norm = r->avg.norm;
         r->steps += r->avg.steps;
         r->unconverged += !r->avg.converged;
@@ -271,6 +264,35 @@ lm_status lm_probe_model_hessian(const lm_model *m, const double *x, int n,
     if (!st && !o->skip_per_input) st = per_input_norms(h, x, n, o, r);
     lm_hvp_free(h);
     return st ? lm_fail_context(st, "model Hessian") : LM_OK;
+}
+
+/* ---- the rank-one term of a tanh output ---- */
+
+lm_status lm_probe_tanh_output_term(const lm_model *m, const double *x, int n, const lm_probe_net *net,
+                                    lm_tanh_output_term *r)
+{
+    memset(r, 0, sizeof *r);
+    if (n < 1) return lm_fail(LM_EINVAL, "tanh output term: %d inputs", n);
+    lm_hvp_opts ho = {0};
+    if (net) ho.net = *net;
+    ho.target = LM_HVP_MODEL;
+    lm_hvp *h;
+    lm_status st = lm_hvp_create(m, x, 1, &ho, &h);
+    if (st) return lm_fail_context(st, "tanh output term");
+    size_t np = h->net.np;
+    double *g = malloc(np * sizeof *g), ss = 0, tt = 0;
+    for (int i = 0; g && i < n; i++) {
+        lm_hvp_set_inputs(h, x + (size_t)i * h->net.nin, 1, NULL, NULL);
+        double f = lm_hvp_value(h, g), k = 0, th = tanh(f);
+        for (size_t j = 0; j < np; j++) k += g[j] * g[j];
+        ss += f * f / n;
+        tt += fabs(2 * th * (1 - th * th)) * k / n; /* |tanh''(f)| K(x, x) */
+    }
+    if (g) r->rms = sqrt(ss), r->term = tt;
+    else st = lm_fail(LM_ENOMEM, "tanh output term: out of memory for %zu parameters", np);
+    free(g);
+    lm_hvp_free(h);
+    return st;
 }
 
 /* ---- the loss Hessian ---- */
@@ -285,7 +307,7 @@ lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
     ho.target = LM_HVP_LOSS;
     ho.loss = o->loss;
     ho.targets = o->targets;
-    ho.distribute = o->distribute;
+    ho.coll = o->coll;
     lm_hvp *h;
     lm_status st = lm_hvp_create(m, x, n, &ho, &h);
     if (st) return lm_fail_context(st, "loss Hessian");
@@ -298,7 +320,7 @@ lm_status lm_probe_loss_hessian(const lm_model *m, const double *x, int n,
     double *v = samples > 0 ? malloc(p * sizeof *v) : NULL, *hv = samples > 0 ? malloc(p * sizeof *hv) : NULL;
     if (!st && samples > 0 && (!v || !hv)) st = lm_fail(LM_ENOMEM, "loss Hessian: out of memory");
     if (!st) st = h->st;
-    if (h->distribute) st = lm_dist_agree(st);
+    st = lm_coll_agree(h->coll, st);
     double sum = 0, sum2 = 0;
     for (int s = 0; !st && s < samples; s++) {
         /* Rademacher signs: one bit per parameter from Philox blocks of 128 bits */

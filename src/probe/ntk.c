@@ -1,6 +1,6 @@
 /* The empirical tangent kernel K = J J^T in float64.
  *
- * Gram identity (all-dense nets, science.md 4.3 and 6): a dense layer y = s W a + b with
+ * Gram identity (all-dense nets, docs/theory.md §4.3 and §6): a dense layer y = s W a + b with
  * input activations A (n x a) and output sensitivities D = d f / d y (n x b) contributes
  * s^2 (A A^T) o (D D^T) for W and D D^T for b. One batched forward and one batched backward
  * with the output gradient 1 per sample give every A and D: memory O(n^2 + n * width).
@@ -9,14 +9,13 @@
  * cap; K_IJ = G_I G_J^T. When all n rows fit, one pass and K in row blocks of 64; otherwise a
  * block I is held while every later block J is recomputed.
  *
- * Over MPI ranks (distribute) each rank does a share of either and K is summed across the
- * ranks, each entry from the one rank that formed it: bit-identical to one process. */
+ * Over several processes (an injected collective) each does a share of either and K is summed
+ * across them, each entry from the one process that formed it: bit-identical to one process. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "linmass/dist.h"
 #include "probe/probe_internal.h"
 
 static int layer_ok_for_gram(const lm_layer *L)
@@ -57,7 +56,7 @@ enum { GRAM_ROWS = 256 }; /* rows of the Gram matrices formed at once */
 
 typedef struct {
     int n;
-    int rank, ranks; /* this rank forms row blocks rank, rank + ranks, ... */
+    int rank, ranks; /* this process forms row blocks rank, rank + ranks, ... */
     double *K;       /* lower triangle accumulates */
     double *GA, *GD; /* GRAM_ROWS x n scratch */
 } gram_ctx;
@@ -96,18 +95,18 @@ static size_t gram_bytes(const lm_model *m, int n)
            sizeof(double);
 }
 
-static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K, int distribute)
+static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K, const lm_collective *coll)
 {
     lm_exec_f64 *e = NULL;
     lm_status st = lm_exec_create_f64(net->m, n, 0, &e);
     int k0, k1, Kout = net->K;
     lm_pnet_outputs(net, &k0, &k1);
     size_t rows = n < GRAM_ROWS ? (size_t)n : GRAM_ROWS;
-    gram_ctx c = {n, distribute ? lm_dist_rank() : 0, distribute ? lm_dist_size() : 1, K,
-                  malloc(rows * n * sizeof(double)), malloc(rows * n * sizeof(double))};
+    gram_ctx c = {n, lm_coll_rank(coll), lm_coll_size(coll), K, malloc(rows * n * sizeof(double)),
+                  malloc(rows * n * sizeof(double))};
     double *gz = calloc((size_t)n * Kout, sizeof *gz);
     if (!st && (!c.GA || !c.GD || !gz)) st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d inputs", n);
-    if (distribute) st = lm_dist_agree(st); /* all ranks go on, or none */
+    st = lm_coll_agree(coll, st); /* every process goes on, or none */
     if (!st) {
         lm_exec_bind_f64(e, net->w, net->buf);
         memset(K, 0, (size_t)n * n * sizeof *K);
@@ -119,8 +118,8 @@ static lm_status ntk_gram(const lm_pnet *net, const double *x, int n, double *K,
             }
             lm_exec_dense_sensitivities_f64(e, gz, gram_layer, &c);
         }
-        /* each entry comes from one rank, the others add exact zeros */
-        if (distribute) st = lm_dist_allreduce_f64(K, (size_t)n * n);
+        /* each entry comes from one process, the others add exact zeros */
+        st = lm_coll_sum(coll, K, (size_t)n * n);
         if (!st) mirror_lower(K, n);
     }
     free(c.GA), free(c.GD), free(gz);
@@ -153,8 +152,8 @@ static void grad_rows(rows_ctx *c, int k, int i0, int b, double *G)
 
 enum { PRODUCT_ROWS = 64 }; /* rows of K formed at once from gathered gradient rows */
 
-/* The rank that forms row block b of K: blocks go out in snake order (0 1 .. R-1 R-1 .. 1 0 0 1
- * ..), which balances the triangle's growing rows across the ranks. */
+/* The process that forms row block b of K: blocks go out in snake order (0 1 .. R-1 R-1 .. 1 0
+ * 0 1 ..), which balances the triangle's growing rows across the processes. */
 static int block_owner(int b, int ranks)
 {
     int c = b % (2 * ranks);
@@ -162,8 +161,8 @@ static int block_owner(int b, int ranks)
 }
 
 /* K's lower triangle += G G^T, G holding all n gradient rows (n x p), in the row blocks of
- * PRODUCT_ROWS that this rank owns (a dsyrk for the diagonal block, a dgemm left of it): the
- * same BLAS calls whatever the number of ranks. */
+ * PRODUCT_ROWS that this process owns (a dsyrk for the diagonal block, a dgemm left of it): the
+ * same BLAS calls whatever the number of processes. */
 static void rows_product(const double *G, int n, size_t p, int rank, int ranks, double *K)
 {
     for (int b = 0, i0 = 0; i0 < n; b++, i0 += PRODUCT_ROWS) {
@@ -177,20 +176,21 @@ static void rows_product(const double *G, int n, size_t p, int rank, int ranks, 
     }
 }
 
-/* Every gradient row fits: rank r computes the rows of its share of the inputs, the rows are
- * gathered, and each rank forms its row blocks of K. */
-static lm_status per_sample_whole(rows_ctx *c, int n, int k, int rank, int ranks, const size_t *lo, double *G,
+/* Every gradient row fits: process r computes the rows of its share of the inputs, the rows
+ * are gathered, and each process forms its row blocks of K. */
+static lm_status per_sample_whole(rows_ctx *c, int n, int k, const lm_collective *coll, const size_t *lo, double *G,
                                   double *K)
 {
     size_t p = c->net->np;
+    int rank = lm_coll_rank(coll);
     grad_rows(c, k, (int)lo[rank], (int)(lo[rank + 1] - lo[rank]), G + lo[rank] * p);
-    lm_status st = ranks > 1 ? lm_dist_allgather_rows_f64(G, p, lo) : LM_OK;
-    if (!st) rows_product(G, n, p, rank, ranks, K);
+    lm_status st = lm_coll_gather_rows(coll, G, p, lo);
+    if (!st) rows_product(G, n, p, rank, lm_coll_size(coll), K);
     return st;
 }
 
-/* Blocks of B < n rows: block row I (every ranks-th one is this rank's) holds G_I while every
- * later block J is recomputed. */
+/* Blocks of B < n rows: block row I (every ranks-th one is this process's) holds G_I while
+ * every later block J is recomputed. */
 static void per_sample_blocked(rows_ctx *c, int n, int k, int B, int rank, int ranks, double *GI, double *GJ,
                                double *K)
 {
@@ -210,7 +210,7 @@ static void per_sample_blocked(rows_ctx *c, int n, int k, int B, int rank, int r
 }
 
 static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, double *K, size_t cap,
-                                lm_ntk_info *info, int distribute)
+                                lm_ntk_info *info, const lm_collective *coll)
 {
     size_t p = net->np, row = p * sizeof(double), kbytes = (size_t)n * n * sizeof(double);
     int B;
@@ -220,7 +220,7 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, doub
         return lm_fail(LM_ENOMEM, "tangent kernel: per-sample gradients need at least %zu bytes for %d inputs "
                                   "and %zu parameters (the cap is %zu)", kbytes + 2 * row, n, p, cap);
     if (B > n) B = n;
-    int rank = distribute ? lm_dist_rank() : 0, ranks = distribute ? lm_dist_size() : 1;
+    int rank = lm_coll_rank(coll), ranks = lm_coll_size(coll);
     /* MPI counts are ints: gathering more than 2^31 - 1 values takes the blocked scheme */
     if (B == n && ranks > 1 && (size_t)n * p > 2147483647u) B = (n + 1) / 2;
     if ((net->mode != LM_MODE_EVAL) && (has_kind(&net->m->top, L_BN) || has_kind(&net->m->top, L_DROPOUT)))
@@ -233,20 +233,20 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, doub
     c.gz = malloc(net->K * sizeof *c.gz);
     if (!st && (!GI || (B < n && !GJ) || !c.gz || !lo))
         st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d gradient rows", B);
-    if (distribute) st = lm_dist_agree(st); /* all ranks go on, or none */
+    st = lm_coll_agree(coll, st); /* every process goes on, or none */
     int k0, k1;
     lm_pnet_outputs(net, &k0, &k1);
     if (!st) {
         lm_exec_bind_f64(c.e, net->w, net->buf);
         memset(K, 0, kbytes);
-        for (int q = 0; q <= ranks; q++) lo[q] = (size_t)((long long)n * q / ranks);
+        lm_coll_bounds(coll, n, lo);
     }
     for (int k = k0; !st && k < k1; k++) {
-        if (B == n) st = per_sample_whole(&c, n, k, rank, ranks, lo, GI, K);
+        if (B == n) st = per_sample_whole(&c, n, k, coll, lo, GI, K);
         else per_sample_blocked(&c, n, k, B, rank, ranks, GI, GJ, K);
     }
-    /* each entry comes from one rank, the others add exact zeros */
-    if (!st && ranks > 1) st = lm_dist_allreduce_f64(K, (size_t)n * n);
+    /* each entry comes from one process, the others add exact zeros */
+    if (!st) st = lm_coll_sum(coll, K, (size_t)n * n);
     if (!st) mirror_lower(K, n);
     if (info) {
         info->block = B;
@@ -285,9 +285,9 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
             st = lm_fail(LM_ENOMEM, "tangent kernel: the Gram identity needs %zu bytes for %d inputs (the cap is %zu)",
                          info->bytes, n, cap);
         else
-            st = ntk_gram(&net, x, n, K, o->distribute);
+            st = ntk_gram(&net, x, n, K, lm_coll_active(o->coll));
     } else {
-        st = ntk_per_sample(&net, x, n, K, cap, info, o->distribute && lm_dist_size() > 1);
+        st = ntk_per_sample(&net, x, n, K, cap, info, lm_coll_active(o->coll));
     }
     lm_pnet_free(&net);
     return st;
@@ -304,9 +304,26 @@ lm_status lm_kernel_spectrum(const double *K, int n, lm_spectrum *s, double *eva
         s->lambda_max = ev[n - 1];
         s->cond = ev[0] > 0 ? ev[n - 1] / ev[0] : INFINITY;
         for (int i = 0; i < n; i++) s->trace += K[(size_t)i * n + i];
+        s->mean_diag = s->trace / n;
         for (size_t i = 0; i < (size_t)n * n; i++) s->frobenius += K[i] * K[i];
         s->frobenius = sqrt(s->frobenius);
+        s->lr_catapult = s->lambda_max > 0 ? 2 / s->lambda_max : INFINITY;
+        s->lr_default = s->lambda_max > 0 ? 1 / s->lambda_max : 0;
     }
     if (!evals) free(ev);
+    return st;
+}
+
+lm_status lm_probe_ntk_spectrum(const lm_model *m, const double *x, int n, const lm_ntk_opts *o,
+                                double *K, double *evals, lm_spectrum *s, lm_ntk_info *info)
+{
+    memset(s, 0, sizeof *s);
+    if (n < 1) return lm_fail(LM_EINVAL, "tangent kernel: %d inputs", n);
+    double *Kn = K ? K : malloc((size_t)n * n * sizeof *Kn);
+    lm_status st = Kn ? LM_OK : lm_fail(LM_ENOMEM, "tangent kernel: out of memory for a %d x %d kernel", n, n);
+    st = lm_coll_agree(o ? o->coll : NULL, st); /* every process goes on, or none */
+    if (!st) st = lm_probe_ntk(m, x, n, o, Kn, info);
+    if (!st) st = lm_kernel_spectrum(Kn, n, s, evals);
+    if (!K) free(Kn);
     return st;
 }

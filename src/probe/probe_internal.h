@@ -26,6 +26,19 @@ void lm_pnet_free(lm_pnet *p);
 /* The output columns phi uses: [*k0, *k1). */
 void lm_pnet_outputs(const lm_pnet *p, int *k0, int *k1);
 
+/* The injected collective (collective.c): NULL or size 1 is one process, where these do
+ * nothing (rank 0 of 1, the whole range). */
+const lm_collective *lm_coll_active(const lm_collective *c); /* c when size > 1, else NULL */
+int lm_coll_rank(const lm_collective *c);
+int lm_coll_size(const lm_collective *c);
+lm_status lm_coll_agree(const lm_collective *c, lm_status st);
+lm_status lm_coll_sum(const lm_collective *c, double *buf, size_t n);
+lm_status lm_coll_gather_rows(const lm_collective *c, double *buf, size_t row, const size_t *lo);
+/* lo[0..size]: the processes' contiguous shares of n items, [n r / R, n (r+1) / R). */
+void lm_coll_bounds(const lm_collective *c, int n, size_t *lo);
+/* This process's share [*lo, *hi) of n items. */
+void lm_coll_share(const lm_collective *c, int n, int *lo, int *hi);
+
 /* From src/nn/engine/sensitivity.c (the f64 instance): a batched backward through an all-dense
  * network that hands every dense layer's input activations and output sensitivities to cb.
  * Returns 0 when the model is not all-dense. */

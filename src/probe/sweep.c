@@ -98,64 +98,99 @@ lm_status lm_spec_with_width(const char *tmpl, int width, char *buf, size_t len)
     return LM_OK;
 }
 
-/* ---- one probe value ---- */
+/* ---- one model ---- */
 
-static lm_status probe_value(const lm_model *m, const lm_sweep_opts *o, double *value)
+/* The probe's result on one model, for the value and the hook. */
+typedef struct {
+    lm_hessian_result hessian;
+    lm_spectrum ntk;
+    lm_linearity_result linearity;
+} model_result;
+
+static lm_status hessian_value(const lm_model *m, const lm_sweep_opts *o, lm_sweep_value what, model_result *mr,
+                               lm_sweep_model *info)
 {
-    lm_status st;
-    lm_sweep_value what = o->value;
-    if (o->probe == LM_SWEEP_HESSIAN) {
-        if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_HESS_MEAN;
-        if (what < LM_SWEEP_HESS_MEAN || what > LM_SWEEP_HESS_AVG)
-            return lm_fail(LM_EINVAL, "sweep: value %d is not a Hessian value", (int)what);
-        lm_hessian_opts ho = o->hessian;
-        ho.net.params = ho.net.buffers = NULL;
-        ho.skip_average = what != LM_SWEEP_HESS_AVG;
-        ho.skip_per_input = what == LM_SWEEP_HESS_AVG;
-        lm_hessian_result hr = {0};
-        st = lm_probe_model_hessian(m, o->x, o->n, &ho, &hr);
-        *value = what == LM_SWEEP_HESS_AVG ? hr.avg_norm : what == LM_SWEEP_HESS_MAX ? hr.max_norm : hr.mean_norm;
-        return st;
-    }
-    if (o->probe == LM_SWEEP_NTK) {
-        if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_NTK_LAMBDA_MAX;
-        if (what < LM_SWEEP_NTK_LAMBDA_MIN || what > LM_SWEEP_NTK_TRACE)
-            return lm_fail(LM_EINVAL, "sweep: value %d is not a kernel value", (int)what);
-        lm_ntk_opts ko = o->ntk;
-        ko.net.params = ko.net.buffers = NULL;
-        double *K = malloc((size_t)o->n * o->n * sizeof *K);
-        if (!K) return lm_fail(LM_ENOMEM, "sweep: out of memory for a %d x %d kernel", o->n, o->n);
-        lm_spectrum sp;
-        st = lm_probe_ntk(m, o->x, o->n, &ko, K, NULL);
-        if (!st) st = lm_kernel_spectrum(K, o->n, &sp, NULL);
-        free(K);
-        if (!st)
-            *value = what == LM_SWEEP_NTK_LAMBDA_MIN ? sp.lambda_min
-                   : what == LM_SWEEP_NTK_TRACE      ? sp.trace
-                                                     : sp.lambda_max;
-        return st;
-    }
-    if (o->probe == LM_SWEEP_LINEARITY) {
-        if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_LIN_KERNEL;
-        if (what < LM_SWEEP_LIN_KERNEL || what > LM_SWEEP_LIN_DIST)
-            return lm_fail(LM_EINVAL, "sweep: value %d is not a linearity value", (int)what);
-        lm_linearity_opts lo = o->linearity;
-        lo.net.params = lo.net.buffers = NULL;
-        lm_linearity_result lr;
-        st = lm_probe_linearity(m, o->x, o->n, &lo, &lr);
-        if (!st) {
-            const lm_linearity_record *last = &lr.records[lr.n_records - 1];
-            *value = what == LM_SWEEP_LIN_GAP ? last->lin_gap_max
-                   : what == LM_SWEEP_LIN_DIST ? last->dist
-                                               : last->kernel_change;
-        }
-        lm_linearity_free(&lr);
-        return st;
-    }
-    return lm_fail(LM_EINVAL, "sweep: unknown probe %d", (int)o->probe);
+    if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_HESS_MEAN;
+    if (what < LM_SWEEP_HESS_MEAN || what > LM_SWEEP_HESS_AVG)
+        return lm_fail(LM_EINVAL, "sweep: value %d is not a Hessian value", (int)what);
+    lm_hessian_opts ho = o->hessian;
+    ho.net.params = ho.net.buffers = NULL;
+    ho.skip_average = what != LM_SWEEP_HESS_AVG;
+    ho.skip_per_input = what == LM_SWEEP_HESS_AVG;
+    lm_status st = lm_probe_model_hessian(m, o->x, o->n, &ho, &mr->hessian);
+    const lm_hessian_result *h = &mr->hessian;
+    info->value = what == LM_SWEEP_HESS_AVG ? h->avg_norm : what == LM_SWEEP_HESS_MAX ? h->max_norm : h->mean_norm;
+    info->hessian = h;
+    return st;
+}
+
+static lm_status ntk_value(const lm_model *m, const lm_sweep_opts *o, lm_sweep_value what, model_result *mr,
+                           lm_sweep_model *info)
+{
+    if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_NTK_LAMBDA_MAX;
+    if (what < LM_SWEEP_NTK_LAMBDA_MIN || what > LM_SWEEP_NTK_TRACE)
+        return lm_fail(LM_EINVAL, "sweep: value %d is not a kernel value", (int)what);
+    lm_ntk_opts ko = o->ntk;
+    ko.net.params = ko.net.buffers = NULL;
+    const lm_spectrum *sp = &mr->ntk;
+    lm_status st = lm_probe_ntk_spectrum(m, o->x, o->n, &ko, NULL, NULL, &mr->ntk, NULL);
+    info->value = what == LM_SWEEP_NTK_LAMBDA_MIN ? sp->lambda_min
+                : what == LM_SWEEP_NTK_TRACE      ? sp->trace
+                                                  : sp->lambda_max;
+    info->ntk = sp;
+    return st;
+}
+
+static lm_status linearity_value(const lm_model *m, const lm_sweep_opts *o, lm_sweep_value what, model_result *mr,
+                                 lm_sweep_model *info)
+{
+    if (what == LM_SWEEP_DEFAULT) what = LM_SWEEP_LIN_KERNEL;
+    if (what < LM_SWEEP_LIN_KERNEL || what > LM_SWEEP_LIN_DIST)
+        return lm_fail(LM_EINVAL, "sweep: value %d is not a linearity value", (int)what);
+    lm_linearity_opts lo = o->linearity;
+    lo.net.params = lo.net.buffers = NULL;
+    lm_status st = lm_probe_linearity(m, o->x, o->n, &lo, &mr->linearity);
+    if (st) return st;
+    const lm_linearity_record *last = &mr->linearity.records[mr->linearity.n_records - 1];
+    info->value = what == LM_SWEEP_LIN_GAP ? last->lin_gap_max : what == LM_SWEEP_LIN_DIST ? last->dist : last->kernel_change;
+    info->linearity = &mr->linearity;
+    return st;
+}
+
+/* Build the model at one width and seed, probe it, hand the result to the hook. */
+static lm_status one_model(const lm_sweep_opts *o, const char *spec, lm_sweep_model *info)
+{
+    lm_model *m;
+    lm_status st = lm_model_create(spec, o->in, o->param, info->seed, &m);
+    if (st) return st;
+    model_result mr;
+    memset(&mr, 0, sizeof mr);
+    info->model = m;
+    info->value = NAN;
+    if (o->probe == LM_SWEEP_HESSIAN) st = hessian_value(m, o, o->value, &mr, info);
+    else if (o->probe == LM_SWEEP_NTK) st = ntk_value(m, o, o->value, &mr, info);
+    else if (o->probe == LM_SWEEP_LINEARITY) st = linearity_value(m, o, o->value, &mr, info);
+    else st = lm_fail(LM_EINVAL, "sweep: unknown probe %d", (int)o->probe);
+    if (!st && o->on_model) st = o->on_model(o->hook_ctx, info);
+    lm_linearity_free(&mr.linearity);
+    lm_model_free(m);
+    info->model = NULL;
+    info->hessian = NULL, info->ntk = NULL, info->linearity = NULL;
+    return st;
 }
 
 /* ---- the sweep ---- */
+
+static void mean_sd(lm_sweep_result *r, int i)
+{
+    int seeds = r->seeds;
+    const double *v = r->values + (size_t)i * seeds;
+    for (int s = 0; s < seeds; s++) r->mean[i] += v[s] / seeds;
+    if (seeds < 2) return;
+    double ss = 0;
+    for (int s = 0; s < seeds; s++) ss += (v[s] - r->mean[i]) * (v[s] - r->mean[i]);
+    r->sd[i] = sqrt(ss / (seeds - 1));
+}
 
 lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r)
 {
@@ -179,29 +214,16 @@ lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r)
     for (int i = 0; !st && i < nw; i++) {
         st = lm_spec_with_width(o->template_spec, o->widths[i], spec, sizeof spec);
         for (int s = 0; !st && s < seeds; s++) {
-            lm_model *m;
-            st = lm_model_create(spec, o->in, o->param, o->seed + (uint64_t)s, &m);
-            if (st) break;
-            double v = NAN;
-            st = probe_value(m, o, &v);
-            lm_model_free(m);
+            lm_sweep_model info = {.width_index = i, .seed_index = s, .width = o->widths[i], .seed = o->seed + (uint64_t)s};
+            st = one_model(o, spec, &info);
             if (st) {
                 lm_fail_context(st, "sweep: width %d, seed %d", o->widths[i], s);
                 break;
             }
-            r->values[(size_t)i * seeds + s] = v;
+            r->values[(size_t)i * seeds + s] = info.value;
             lw[(size_t)i * seeds + s] = o->widths[i];
-            r->mean[i] += v / seeds;
-            if (o->progress) o->progress(o->progress_ctx, i, s, v);
         }
-        if (!st && seeds > 1) {
-            double ss = 0;
-            for (int s = 0; s < seeds; s++) {
-                double d = r->values[(size_t)i * seeds + s] - r->mean[i];
-                ss += d * d;
-            }
-            r->sd[i] = sqrt(ss / (seeds - 1));
-        }
+        if (!st) mean_sd(r, i);
     }
     if (!st && nw > 1) st = lm_loglog_fit(lw, r->values, nw * seeds, &r->fit);
     free(lw);
@@ -213,4 +235,32 @@ void lm_sweep_free(lm_sweep_result *r)
 {
     free(r->values), free(r->mean), free(r->sd);
     r->values = r->mean = r->sd = NULL;
+}
+
+lm_status lm_sweep_shared_lr(const lm_sweep_opts *o, double *lr)
+{
+    *lr = NAN;
+    if (!o || !o->template_spec || !o->widths || o->n_widths < 1 || !o->x || o->n < 1)
+        return lm_fail(LM_EINVAL, "sweep: a template, widths and inputs are required");
+    lm_ntk_opts ko = o->linearity.ntk;
+    ko.net = o->linearity.net;
+    ko.net.params = ko.net.buffers = NULL;
+    double lmax = 0;
+    char spec[1024];
+    lm_status st = LM_OK;
+    for (int e = 0; !st && e < 2; e++) { /* the narrowest, then the widest */
+        int wi = 0;
+        for (int i = 1; i < o->n_widths; i++)
+            if (e ? o->widths[i] > o->widths[wi] : o->widths[i] < o->widths[wi]) wi = i;
+        lm_model *m = NULL;
+        lm_spectrum sp;
+        st = lm_spec_with_width(o->template_spec, o->widths[wi], spec, sizeof spec);
+        if (!st) st = lm_model_create(spec, o->in, o->param, o->seed, &m);
+        if (!st) st = lm_probe_ntk_spectrum(m, o->x, o->n, &ko, NULL, NULL, &sp, NULL);
+        if (!st) lmax = fmax(lmax, sp.lambda_max);
+        lm_model_free(m);
+    }
+    if (!st && !(lmax > 0)) st = lm_fail(LM_EINVAL, "sweep: lambda_max(K_0) is %g: give a learning rate", lmax);
+    if (!st) *lr = 1 / lmax;
+    return st;
 }

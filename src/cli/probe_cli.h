@@ -1,0 +1,116 @@
+/* What linmass probe and linmass sweep share (probe_setup.c): the options every probe takes,
+ * the model and inputs they resolve to, the ranks under mpirun, the run folder and the printed
+ * summary. */
+#ifndef LM_CLI_PROBE_CLI_H
+#define LM_CLI_PROBE_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli/args.h"
+#include "linmass/data.h"
+#include "linmass/model.h"
+#include "linmass/run.h"
+
+#define DEFAULT_MODEL "dense:512,tanh,dense:512,tanh,dense:1"
+#define DEFAULT_TEMPLATE "dense:W,tanh,dense:W,tanh,dense:1"
+#define DEFAULT_DATA "synth:teacher"
+#define MB ((size_t)1 << 20)
+
+/* A growing text buffer: the printed summary, which report.md also holds. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- options every probe shares ---- */
+
+typedef struct {
+    const char *model, *param, *ckpt, *run, *data, *output, *out;
+    int inputs, json, threads, no_normalize, max_mem;
+    uint64_t seed;
+} common_opts;
+
+#define COMMON_OPTS(o, inputs_def, out_def)                                                                       \
+    {"model", OPT_STRING, &(o).model, DEFAULT_MODEL, "model spec or preset (see linmass train --help)", 0},       \
+    {"param", OPT_STRING, &(o).param, "ntk", "parameterization: ntk (the theory's) or standard; --run: the run's", 0}, \
+    {"checkpoint", OPT_STRING, &(o).ckpt, NULL, "probe these weights (a linmass checkpoint of --model) instead of a random init", 0}, \
+    {"run", OPT_STRING, &(o).run, NULL, "probe a training run folder: model, data, param, seed and checkpoint from it", 0}, \
+    {"data", OPT_STRING, &(o).data, DEFAULT_DATA, "data source; the inputs are the first --inputs training samples", 0}, \
+    {"inputs", OPT_INT, &(o).inputs, inputs_def, "number of inputs N", 0},                                       \
+    {"output", OPT_STRING, &(o).output, "sum", "model output probed: k (0-based) or sum (over outputs; = 0 for one output)", 0}, \
+    {"no-normalize", OPT_FLAG, &(o).no_normalize, NULL, "raw inputs (default: standardised as training does; a checkpoint's own statistics)", 0}, \
+    {"seed", OPT_U64, &(o).seed, "0", "seed of the random init, the synthetic data and the probe's random vectors", 0}, \
+    {"threads", OPT_INT, &(o).threads, "0", "threads (0: all cores; 1 per rank under mpirun)", 0},                                     \
+    {"out", OPT_STRING, &(o).out, out_def, "run folder: config.json, result.json, plots/*.png, report.md", 0},     \
+    {"json", OPT_FLAG, &(o).json, NULL, "print one JSON object last on stdout (the summary goes to stderr)", 0}
+
+extern const char *const probe_exit_help;
+
+/* A probe command: the common options and its own (which the parser marks as seen, so they
+ * live as long as the command), the command and its help texts. */
+typedef struct {
+    common_opts o;
+    cli_opt opts[24];
+    cli_command c;
+    char epilog[8192], usage[600];
+} probe_cli;
+
+/* Parse argv into the common options (--inputs and --out defaults given) followed by the
+ * probe's own nown options; cli_parse's return code (1: --help was printed). */
+int parse_probe(probe_cli *p, const char *command, const char *usage, const char *about, const char *inputs_def,
+                const char *out_def, const cli_opt *own, int nown, int argc, char **argv);
+
+/* What the shared options resolve to: the model (with its weights), the inputs, the data. */
+typedef struct {
+    const cli_command *c;
+    lm_dataset *train, *test;
+    lm_model *m;
+    double *x, *xt; /* n training inputs and nt held-out (test split) inputs, float64 */
+    int n, nt, K, output, alias, normalized, has_ckpt;
+    lm_param_kind param;
+    const char *model, *data, *ckpt;
+    char spec_buf[1024];
+    uint64_t data_seed;
+    lm_run *run; /* --run: the opened run folder, which owns m */
+} setup;
+
+/* The set-up of every probe: model, inputs, their scalar targets when y is not NULL, and
+ * (rank 0's) run folder; 0 or the exit code, agreed by every rank under mpirun. n_test:
+ * held-out inputs wanted from the test split (0: none). */
+int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y);
+void setup_free(setup *s);
+
+int parse_param(const cli_command *c, const char *text, lm_param_kind *p);
+int parse_output(const cli_command *c, const char *text, int *out);
+int load_split(const cli_command *c, const char *data, lm_split split, uint64_t seed, lm_dataset **ds);
+double *to_f64(const float *x, size_t count);
+/* One scalar target per input for output k: the regression target k, or 1{class = k}. */
+int scalar_targets(const setup *s, double **y);
+int prepare_out(const cli_command *c, const char *out);
+
+/* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
+ * ends the MPI job when MPI itself broke. */
+int probe_fail(const cli_command *c, lm_status st);
+/* ", split over R MPI ranks" under mpirun, else "". */
+const char *ranks_note(char *buf, size_t len);
+const char *param_name(lm_param_kind p);
+const char *output_name(const setup *s, char *buf, size_t len);
+void describe_setup(sbuf *t, const setup *s);
+void add_common_json(cJSON *o, const setup *s, const char *out);
+cJSON *number_array(const double *v, int n);
+
+/* config.json (the options, and what they resolved to; s may be NULL), result.json,
+ * report.md with the summary and the PNGs (NULL entries skipped); 0 or the exit code. */
+int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+              const sbuf *text, const char *const *pngs, int npng);
+/* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
+void emit(int json, const sbuf *text, cJSON *result);
+
+/* probe_gd.c: linmass probe linearity (plstar 0) and linmass probe plstar (plstar 1). */
+int probe_gd(int argc, char **argv, int plstar);
+
+#endif

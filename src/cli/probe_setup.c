@@ -1,0 +1,360 @@
+/* What linmass probe and linmass sweep share (probe_cli.h): resolving the common options to a
+ * model and inputs, the ranks under mpirun, the run folder and the printed summary. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/probe_cli.h"
+#include "linmass/dist.h"
+#include "linmass/io.h"
+#include "linmass/probe.h"
+#include "linmass/run.h"
+#include "linmass/runtime.h"
+#include "linmass/train.h"
+
+const char *const probe_exit_help =
+    "exit codes: 0 done; 2 bad usage or bad input (one line on stderr): unknown values, --inputs out of\n"
+    "range, a checkpoint whose tensors do not fit --model, unreadable data; 1 a runtime failure: the\n"
+    "memory a probe needs exceeds --max-memory (the message names the bytes needed: the input is valid,\n"
+    "the budget is not, so raise --max-memory or lower --inputs), divergence, a folder not writable.\n";
+
+void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0) return;
+    if (b->n + need + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->n + need + 1) cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) return;
+        b->s = s, b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    b->n += need;
+}
+
+int parse_probe(probe_cli *p, const char *command, const char *usage, const char *about, const char *inputs_def,
+                const char *out_def, const cli_opt *own, int nown, int argc, char **argv)
+{
+    cli_opt common[] = {COMMON_OPTS(p->o, inputs_def, out_def)};
+    int nc = (int)(sizeof common / sizeof *common);
+    memcpy(p->opts, common, sizeof common);
+    memcpy(p->opts + nc, own, nown * sizeof *own);
+    p->c = (cli_command){command, usage, about, p->opts, nc + nown, p->epilog, NULL, 0, 0};
+    return cli_parse(&p->c, argc, argv);
+}
+
+/* ---- the model and the inputs ---- */
+
+void setup_free(setup *s)
+{
+    if (!s->run) lm_model_free(s->m);
+    lm_run_close(s->run);
+    lm_dataset_free(s->train);
+    lm_dataset_free(s->test);
+    free(s->x), free(s->xt);
+}
+
+int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
+{
+    if (!strcmp(text, "ntk")) *p = LM_PARAM_NTK;
+    else if (!strcmp(text, "standard")) *p = LM_PARAM_STANDARD;
+    else return cli_usage_error(c, "--param: '%s' is not ntk or standard", text);
+    return 0;
+}
+
+/* "sum" -> LM_OUTPUT_SUM, "k" -> k */
+int parse_output(const cli_command *c, const char *text, int *out)
+{
+    if (!strcmp(text, "sum")) {
+        *out = LM_OUTPUT_SUM;
+        return 0;
+    }
+    char *end;
+    long k = strtol(text, &end, 10);
+    if (end == text || *end || k < 0 || k > 1000000) return cli_usage_error(c, "--output: '%s' is not sum or an output index", text);
+    *out = (int)k;
+    return 0;
+}
+
+int load_split(const cli_command *c, const char *data, lm_split split, uint64_t seed, lm_dataset **ds)
+{
+    lm_status st = lm_data_load(data, split, seed, ds);
+    if (st == LM_EIO) st = LM_EINVAL; /* data that cannot be read is bad input, as for train */
+    return st ? cli_fail(c->command, st) : 0;
+}
+
+double *to_f64(const float *x, size_t count)
+{
+    double *d = malloc((count ? count : 1) * sizeof *d);
+    if (d)
+        for (size_t i = 0; i < count; i++) d[i] = x[i];
+    return d;
+}
+
+/* --run DIR: the model, data, param, seed and checkpoint of a training run folder. */
+static int setup_from_run(const cli_command *c, const common_opts *o, setup *s, const char **param_io)
+{
+    const char *param = *param_io;
+    if (o->run) {
+        if (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data") || cli_given(c, "param"))
+            return cli_usage_error(c, "--run takes the model, data, parameterization and checkpoint from the run folder: "
+                                      "drop --checkpoint, --model, --data and --param");
+        lm_status st = lm_run_open(o->run, &s->run);
+        if (st) return cli_fail(c->command, st);
+        s->model = s->run->spec.model;
+        s->data = s->run->spec.data;
+        param = s->run->spec.param == LM_PARAM_NTK ? "ntk" : "standard";
+        if (!cli_given(c, "seed")) s->data_seed = s->run->spec.seed;
+        s->ckpt = s->run->checkpoint;
+    }
+    *param_io = param;
+    return 0;
+}
+
+/* The weights (a checkpoint) and the normalisation of the data: a checkpoint's own statistics,
+ * or the training split's. */
+static int setup_weights(const cli_command *c, const common_opts *o, setup *s)
+{
+    int ch = s->train->shape.c, has_stats = 0;
+    lm_status st = LM_OK;
+    float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
+    if (!mean || !sd) st = lm_fail(LM_ENOMEM, "out of memory");
+    if (!st && s->run) {
+        s->has_ckpt = 1;
+        s->normalized = s->run->normalized;
+        if (s->normalized) memcpy(mean, s->run->mean, ch * sizeof *mean), memcpy(sd, s->run->std, ch * sizeof *sd);
+    } else if (!st && s->ckpt) {
+        st = lm_checkpoint_load_model(s->ckpt, s->m, mean, sd, ch, &has_stats);
+        s->has_ckpt = 1;
+        if (!st) s->normalized = has_stats;
+    } else if (!st && !o->no_normalize && !s->alias) {
+        st = lm_dataset_channel_stats(s->train, mean, sd);
+        s->normalized = 1;
+    }
+    if (!st && s->normalized) st = lm_dataset_normalize(s->train, mean, sd);
+    if (!st && s->normalized && s->test) st = lm_dataset_normalize(s->test, mean, sd);
+    free(mean), free(sd);
+    return st ? cli_fail(c->command, st) : 0;
+}
+
+/* The model from --model (a preset resolved for the data), checked against --output. */
+static int setup_model(const cli_command *c, const common_opts *o, setup *s)
+{
+    int targets = s->train->classes ? s->train->classes : s->train->target_dim;
+    const char *spec = lm_model_alias_spec(s->model, targets, s->train->n, s->spec_buf, sizeof s->spec_buf);
+    if (spec && strstr(spec, "kernelfeat") && !s->run)
+        return cli_usage_error(c, "--model %s: kernel models are not probed (checkpoints do not hold their centres)", s->model);
+    s->alias = spec != NULL;
+    s->m = s->run ? s->run->model : NULL; /* --run: the run's model, kernel centres and all */
+    lm_status st = s->m ? LM_OK : lm_model_create(spec ? spec : s->model, s->train->shape, s->param, o->seed, &s->m);
+    if (st) return cli_fail(c->command, st);
+    s->K = (int)lm_shape_numel(lm_model_output_shape(s->m));
+    if (s->output >= s->K)
+        return cli_usage_error(c, "--output %d: the model has %d output%s (0..%d, or sum)", s->output, s->K, s->K == 1 ? "" : "s", s->K - 1);
+    return 0;
+}
+
+/* The model and the inputs, from the shared options; 0 or the exit code. n_test: held-out
+ * inputs wanted from the test split (0: none). */
+static int setup_load(const cli_command *c, const common_opts *o, int n_test, setup *s)
+{
+    memset(s, 0, sizeof *s);
+    s->c = c;
+    s->model = o->model;
+    s->data = o->data;
+    s->ckpt = o->ckpt;
+    s->data_seed = o->seed;
+    const char *param = o->param;
+    int rc;
+    if ((rc = setup_from_run(c, o, s, &param))) return rc;
+    if ((rc = parse_param(c, param, &s->param))) return rc;
+    if ((rc = parse_output(c, o->output, &s->output))) return rc;
+    if (o->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", o->inputs);
+    if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
+    if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
+    lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
+    if ((rc = load_split(c, s->data, LM_SPLIT_TRAIN, s->data_seed, &s->train))) return rc;
+    if (n_test > 0 && (rc = load_split(c, s->data, LM_SPLIT_TEST, s->data_seed, &s->test))) return rc;
+    if ((size_t)o->inputs > s->train->n)
+        return cli_usage_error(c, "--inputs %d: %s has only %zu training samples", o->inputs, s->data, s->train->n);
+    s->n = o->inputs;
+    s->nt = s->test ? (n_test < (int)s->test->n ? n_test : (int)s->test->n) : 0;
+    if ((rc = setup_model(c, o, s)) || (rc = setup_weights(c, o, s))) return rc;
+    if (s->ckpt && !o->run && !cli_given(c, "param") && lm_dist_rank() == 0)
+        fprintf(stderr, "note: --param %s assumed for the checkpoint (checkpoints do not record it; --run does)\n", param);
+    size_t nin = lm_shape_numel(s->train->shape);
+    s->x = to_f64(s->train->x, (size_t)s->n * nin);
+    if (s->nt) s->xt = to_f64(s->test->x, (size_t)s->nt * nin);
+    if (!s->x || (s->nt && !s->xt)) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory for the inputs"));
+    return 0;
+}
+
+int scalar_targets(const setup *s, double **y)
+{
+    const lm_dataset *d = s->train;
+    int k = s->output == LM_OUTPUT_SUM ? 0 : s->output;
+    if (s->output == LM_OUTPUT_SUM && s->K != 1)
+        return cli_usage_error(s->c, "gradient descent on one scalar output: the model has %d outputs, give --output k", s->K);
+    if (d->classes && s->K != d->classes)
+        return cli_usage_error(s->c, "%s has %d classes: use a model with %d outputs and --output k (the target is 1{class = k})",
+                               s->data, d->classes, d->classes);
+    if (!d->classes && d->target_dim != s->K)
+        return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim, s->K);
+    *y = malloc(s->n * sizeof **y);
+    if (!*y) return cli_fail(s->c->command, lm_fail(LM_ENOMEM, "out of memory"));
+    for (int i = 0; i < s->n; i++)
+        (*y)[i] = d->classes ? (double)((int)d->y[i] == k) : d->y[(size_t)i * d->target_dim + k];
+    return 0;
+}
+
+int prepare_out(const cli_command *c, const char *out)
+{
+    char plots[1100];
+    snprintf(plots, sizeof plots, "%s/plots", out);
+    lm_status st = lm_mkdir_p(plots);
+    return st ? cli_fail(c->command, st) : 0;
+}
+
+/* ---- several ranks ---- */
+
+/* Under mpirun: 0 on every rank when every rank's rc is 0; otherwise every rank returns an
+ * exit code, so that none waits in a collective for a rank that gave up. Rank 0 tells. */
+static int agree_rc(const cli_command *c, int rc)
+{
+    if (lm_dist_size() == 1) return rc;
+    lm_status st = rc ? lm_fail(rc == 2 ? LM_EINVAL : LM_EIO, "failed before the probe (see rank 0's message, or run "
+                                                              "it without mpirun)") : LM_OK;
+    st = lm_dist_agree(st);
+    return st && !rc ? cli_fail(c->command, st) : rc;
+}
+
+int probe_fail(const cli_command *c, lm_status st)
+{
+    int rc;
+    if (st == LM_ENOMEM) {
+        if (lm_dist_rank() == 0 || lm_dist_failed())
+            fprintf(stderr, "linmass %s: %s; raise --max-memory (MB) or lower --inputs\n", c->command, lm_error_message());
+        rc = 1;
+    } else {
+        rc = cli_fail(c->command, st);
+    }
+    if (lm_dist_failed()) lm_dist_abort(rc); /* the other ranks may be waiting */
+    return rc;
+}
+
+int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y)
+{
+    int rc = setup_load(c, o, n_test, s);
+    if (!rc && y) rc = scalar_targets(s, y);
+    if ((rc = agree_rc(c, rc))) return rc;
+    return agree_rc(c, lm_dist_rank() == 0 ? prepare_out(c, o->out) : 0);
+}
+
+const char *ranks_note(char *buf, size_t len)
+{
+    if (lm_dist_size() > 1) snprintf(buf, len, ", split over %d MPI ranks", lm_dist_size());
+    else buf[0] = 0;
+    return buf;
+}
+
+const char *param_name(lm_param_kind p) { return p == LM_PARAM_NTK ? "ntk" : "standard"; }
+
+/* ---- the run folder and the summary ---- */
+
+static void add_resolved(cJSON *cfg, const setup *s)
+{
+    cJSON *r = cJSON_AddObjectToObject(cfg, "resolved");
+    cJSON_AddStringToObject(r, "model", s->model);
+    cJSON_AddStringToObject(r, "model_spec", lm_model_spec(s->m));
+    cJSON_AddStringToObject(r, "data", s->data);
+    cJSON_AddStringToObject(r, "param", param_name(s->param));
+    cJSON_AddNumberToObject(r, "data_seed", (double)s->data_seed);
+    if (s->ckpt) cJSON_AddStringToObject(r, "checkpoint", s->ckpt);
+    cJSON_AddBoolToObject(r, "normalized", s->normalized);
+}
+
+static lm_status write_json(const char *out, const char *name, const cJSON *j)
+{
+    char path[1100], *js = cJSON_Print(j);
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    lm_status st = js ? lm_write_file_atomic(path, js, strlen(js)) : lm_fail(LM_ENOMEM, "out of memory");
+    free(js);
+    return st;
+}
+
+int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+              const sbuf *text, const char *const *pngs, int npng)
+{
+    char *opts = cli_options_json(c), path[1100];
+    cJSON *cfg = cJSON_Parse(opts);
+    free(opts);
+    cJSON_AddStringToObject(cfg, "command", c->command);
+    if (s) add_resolved(cfg, s);
+    lm_status st = write_json(out, "config.json", cfg);
+    cJSON_Delete(cfg);
+    if (!st) st = write_json(out, "result.json", result);
+    if (!st) {
+        sbuf r = {0};
+        sb_printf(&r, "# %s\n\n```\n%s```\n\n", title, text->s ? text->s : "");
+        for (int i = 0; i < npng; i++)
+            if (pngs[i]) sb_printf(&r, "![%s](plots/%s)\n\n", pngs[i], pngs[i]);
+        snprintf(path, sizeof path, "%s/report.md", out);
+        st = lm_write_file_atomic(path, r.s, r.n);
+        free(r.s);
+    }
+    return st ? cli_fail(c->command, st) : 0;
+}
+
+void emit(int json, const sbuf *text, cJSON *result)
+{
+    fputs(text->s ? text->s : "", json ? stderr : stdout);
+    if (json) {
+        char *s = cJSON_PrintUnformatted(result);
+        printf("%s\n", s);
+        free(s);
+    }
+    fflush(stdout);
+}
+
+const char *output_name(const setup *s, char *buf, size_t len)
+{
+    if (s->output == LM_OUTPUT_SUM) snprintf(buf, len, s->K == 1 ? "the output" : "sum over %d outputs", s->K);
+    else snprintf(buf, len, "output %d of %d", s->output, s->K);
+    return buf;
+}
+
+void describe_setup(sbuf *t, const setup *s)
+{
+    sb_printf(t, "model %s (%zu parameters, %s parameterization, %s)\n", lm_model_spec(s->m), lm_model_num_params(s->m),
+              param_name(s->param), s->has_ckpt ? s->ckpt : "random init");
+    sb_printf(t, "inputs: the first %d training samples of %s%s\n", s->n, s->data, s->normalized ? ", standardised" : "");
+}
+
+void add_common_json(cJSON *o, const setup *s, const char *out)
+{
+    cJSON_AddStringToObject(o, "model", lm_model_spec(s->m));
+    cJSON_AddNumberToObject(o, "num_params", (double)lm_model_num_params(s->m));
+    cJSON_AddStringToObject(o, "param", param_name(s->param));
+    cJSON_AddStringToObject(o, "data", s->data);
+    cJSON_AddNumberToObject(o, "inputs", s->n);
+    if (s->output == LM_OUTPUT_SUM) cJSON_AddStringToObject(o, "output", "sum");
+    else cJSON_AddNumberToObject(o, "output", s->output);
+    if (s->ckpt) cJSON_AddStringToObject(o, "checkpoint", s->ckpt);
+    else cJSON_AddNullToObject(o, "checkpoint");
+    cJSON_AddStringToObject(o, "run", out);
+    cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
+}
+
+cJSON *number_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
