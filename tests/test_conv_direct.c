@@ -133,7 +133,7 @@ static void compare(const setup *s, const char *what, const double *ref, const d
 
 static void run_case(const dcase *c, uint64_t seed)
 {
-    setup s = {c};
+    setup s = {.c = c};
     CHECK(lm_model_create(c->spec, c->in, LM_PARAM_STANDARD, seed, &s.m) == LM_OK);
     if (!s.m) return;
     s.np = lm_model_num_params(s.m);

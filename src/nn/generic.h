@@ -11,6 +11,7 @@
 #include "linmass/exec.h"
 #include "nn/layer.h"
 #include "nn/layout.h"
+#include "nn/sensitivity.h"
 
 #if defined(LM_F64)
 #define cblas_xgemm cblas_dgemm
@@ -27,7 +28,8 @@ typedef struct {
     real *y, *dy;       /* output (n x out) and its tangent */
     const real *gy, *dgy; /* gradient with respect to y, and its tangent */
     real *gx, *dgx;     /* gradient with respect to x, and its tangent */
-    real *gw, *dgw;     /* parameter gradient slice, and its tangent (the H v slice) */
+    real *gw, *dgw;     /* parameter gradient slice, and its tangent (the H v slice); gw is NULL when
+                         * no parameter gradient is wanted (sensitivity passes: nn/sensitivity.h) */
 } R(lm_ports);
 
 typedef struct {
@@ -79,6 +81,8 @@ struct R(lm_exec) {
     real *work;         /* the layers' shared temporary workspace (64-byte aligned, in work_mem) */
     void *work_mem;
     lm_grad_ready_fn grad_ready; /* lm_exec_set_grad_hook: called per top-level layer in backward */
+    R(lm_sens_fn) sens;          /* lm_exec_set_sens_hook: called per layer with parameters */
+    void *sens_ctx;
     void *grad_ready_ctx;
     void *mem;
     lm_channel_sum_fn channel_sum; /* lm_exec_set_channel_sum: synchronised batch norm, or NULL */
@@ -93,6 +97,10 @@ const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real 
 void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, const real *dx,
                         const real *gy, const real *dgy, real *gx, real *dgx, real *gw,
                         real *dgw);
+
+/* The parameter gradients of one layer per sample (nn/sensitivity.h), by kind */
+lm_status R(lm_conv_sample_grads)(const R(lm_sens) *s, real *G, size_t ldg);
+lm_status R(lm_bn_sample_grads)(const R(lm_sens) *s, real *G, size_t ldg);
 
 /* y (n x o) = s * x (n x i) * W^T (W is o x i) [+ beta*y] */
 static inline void R(lm_gemm_nt)(int n, int o, int i, real s, const real *x, const real *W,

@@ -38,6 +38,16 @@ static inline size_t lm_offset(lm_shape s, int blk, int c, int h, int w)
     return (((size_t)(c / B) * s.h + h) * s.w + w) * B + c % B;
 }
 
+/* One block's lanes as a vector (GCC's vector extension, lowered to the build's registers), for
+ * element-wise loops over the blocked layout: lm_vload and lm_vstore take any real-aligned
+ * address, lm_vselect(m, a, b) is a where the mask m (from a comparison) is set, else b. */
+typedef real lm_vblk __attribute__((vector_size(LM_VB * sizeof(real))));
+typedef real lm_vblk_u __attribute__((vector_size(LM_VB * sizeof(real)), aligned(sizeof(real)), may_alias));
+typedef __typeof__((lm_vblk){0} > (lm_vblk){0}) lm_vmask;
+#define lm_vload(p) ((lm_vblk) * (const lm_vblk_u *)(p))
+#define lm_vstore(p, v) (*(lm_vblk_u *)(p) = (v))
+#define lm_vselect(m, a, b) ((lm_vblk)(((m) & (lm_vmask)(a)) | (~(m) & (lm_vmask)(b))))
+
 /* y (n samples, layout `to`) = x (layout `from`); padding lanes of a blocked y are zeroed. x and
  * y do not overlap. */
 void R(lm_relayout)(lm_shape s, int n, const real *x, int from, real *y, int to);

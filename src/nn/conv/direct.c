@@ -19,6 +19,8 @@
  *
  * The batch is split into shares of samples as the im2col path's (nn/conv/conv.h); results are
  * bit-identical for a given instruction set (core/simd.h) and thread count. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/conv/conv.h"
@@ -420,11 +422,11 @@ static void unpack_grad(const dplan *d, const double *part, real s, int bias, re
     const lm_conv_geom *g = &d->g;
     int kk = g->k * g->k;
     for (int o = 0; o < g->O; o++)
-        for (int c = 0; c < g->C; c++)
-            for (int t = 0; t < kk; t++) {
-                size_t blk = ((size_t)(o / VB) * d->Cbi + c / VB) * kk + t;
-                gw[((size_t)o * g->C + c) * kk + t] = s * (real)part[blk * BLK + (size_t)(c % VB) * VB + o % VB];
-            }
+        for (int c = 0; c < g->C; c++) {
+            const double *src = part + ((size_t)(o / VB) * d->Cbi + c / VB) * kk * BLK + (size_t)(c % VB) * VB + o % VB;
+            real *dst = gw + ((size_t)o * g->C + c) * kk;
+            for (int t = 0; t < kk; t++) dst[t] = s * (real)src[t * BLK];
+        }
     if (bias)
         for (int o = 0; o < g->O; o++) gw[(size_t)g->O * g->C * kk + o] = (real)part[d->wsz + o];
 }
@@ -532,10 +534,12 @@ static void backward_share(void *arg, int k)
     share_buf S = share_buffers(j->c, d, k);
     for (int i = n0; i < n1; i++) {
         int more = i > n0;
-        fill_input(d, p->x + i * j->in_n, S.xp);
         fill_grad(d, p->gy + i * j->out_n, S.gp);
-        weight_grad(d, S.xp, S.gp, more, S.part, S.tile);
-        bias_grad(d, S.gp, more, S.part);
+        if (p->gw) {
+            fill_input(d, p->x + i * j->in_n, S.xp);
+            weight_grad(d, S.xp, S.gp, more, S.part, S.tile);
+            bias_grad(d, S.gp, more, S.part);
+        }
         if (p->dgy) { /* dgW = s (dx g^T + x dg^T), dgb = sum dg */
             fill_input(d, p->dx + i * j->in_n, S.dxp);
             fill_grad(d, p->dgy + i * j->out_n, S.dgp);
@@ -578,8 +582,53 @@ void R(lm_conv_direct_backward)(const R(lm_call) *c, R(lm_ports) *p)
     int nt = lm_conv_threads((size_t)d.g.O * d.g.hw * d.g.ckk, c->n), tangent = p->dgy != NULL;
     j.K = lm_conv_shares(nt, c->n);
     lm_par_run(nt, j.K, backward_share, &j);
+    if (!p->gw) return;
     sum_partials(c, &d, j.K, tangent);
     share_buf S0 = share_buffers(c, &d, 0);
     unpack_grad(&d, S0.part, s, c->L->conv.bias, p->gw);
     if (tangent) unpack_grad(&d, S0.dpart, s, c->L->conv.bias, p->dgw);
+}
+
+/* ---- per-sample weight gradients (nn/sensitivity.h) ---- */
+
+typedef struct {
+    const R(lm_sens) *s;
+    const dplan *d;
+    real *G, *mem;
+    size_t ldg, slice, in_n, out_n;
+    int K;
+} sample_job;
+
+static void sample_share(void *arg, int k)
+{
+    const sample_job *j = arg;
+    const dplan *d = j->d;
+    const R(lm_sens) *s = j->s;
+    real *xp = j->mem + (size_t)k * j->slice, *gp = xp + align16(d->xn), *tile = gp + align16(d->gn);
+    double *part = (double *)(void *)(tile + LM_TILE_NB * BLK);
+    int n0, n1;
+    lm_conv_share_range(s->n, k, j->K, &n0, &n1);
+    for (int i = n0; i < n1; i++) {
+        fill_input(d, s->x + i * j->in_n, xp);
+        fill_grad(d, s->gy + i * j->out_n, gp);
+        weight_grad(d, xp, gp, 0, part, tile);
+        bias_grad(d, gp, 0, part);
+        unpack_grad(d, part, (real)s->L->scale, s->L->conv.bias, j->G + i * j->ldg);
+    }
+}
+
+/* Each sample's gradient on its own (no partial sums to add): any stride, either layout */
+lm_status R(lm_conv_sample_grads)(const R(lm_sens) *s, real *G, size_t ldg)
+{
+    dplan d = make_plan(s->L, s->x_blk, s->gy_blk);
+    sample_job j = {s, &d, G, NULL, ldg, 0, lm_numel_in(s->L->in, s->x_blk), lm_numel_in(s->L->out, s->gy_blk), 1};
+    int nt = lm_conv_threads((size_t)d.g.O * d.g.hw * d.g.ckk, s->n);
+    j.K = lm_conv_shares(nt, s->n);
+    j.slice = align16(d.xn) + align16(d.gn) + LM_TILE_NB * BLK + align16(doubles(d.part));
+    void *mem = malloc((size_t)j.K * j.slice * sizeof(real) + 64);
+    if (!mem) return lm_fail(LM_ENOMEM, "per-sample gradients of layer %s: out of memory", s->L->name);
+    j.mem = (real *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+    lm_par_run(nt, j.K, sample_share, &j);
+    free(mem);
+    return LM_OK;
 }

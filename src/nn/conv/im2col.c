@@ -398,7 +398,8 @@ static void backward_share(void *arg, int k)
     int n0, n1;
     lm_conv_share_range(j->c->n, k, j->K, &n0, &n1);
     group_buf B = group_buffers(j->c, &j->g, k, n1 - n0);
-    backward_range(j->c, j->p, &j->g, &B, n0, n1, k ? B.gw : j->p->gw, k ? B.dgw : j->p->dgw);
+    int own = k || !j->p->gw; /* no gradient wanted: share 0 fills its partial too, unused */
+    backward_range(j->c, j->p, &j->g, &B, n0, n1, own ? B.gw : j->p->gw, k ? B.dgw : j->p->dgw);
 }
 
 void R(lm_conv_im2col_backward)(const R(lm_call) *c, R(lm_ports) *p)
@@ -413,7 +414,7 @@ void R(lm_conv_im2col_backward)(const R(lm_call) *c, R(lm_ports) *p)
     int blas = nt > 1 ? lm_blas_single() : 1;
     lm_par_run(nt, j.K, backward_share, &j);
     lm_blas_restore(blas);
-    for (int k = 1; k < j.K; k++) { /* in share order: the sum does not depend on scheduling */
+    for (int k = 1; p->gw && k < j.K; k++) { /* in share order: the sum does not depend on scheduling */
         group_buf B = group_buffers(c, g, k, 1);
         add_partial(p->gw, B.gw, nw);
         if (p->dgw) add_partial(p->dgw, B.dgw, nw);

@@ -181,6 +181,12 @@ int R(lm_exec_grad_slices)(const R(lm_exec) *e, size_t *offsets, int max)
     return count;
 }
 
+void R(lm_exec_set_sens_hook)(R(lm_exec) *e, R(lm_sens_fn) fn, void *ctx)
+{
+    e->sens = fn;
+    e->sens_ctx = fn ? ctx : NULL;
+}
+
 void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
 {
     e->sample_offset = offset;
@@ -237,10 +243,14 @@ void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, co
         p.dgy = tangent ? dgy : NULL;
         p.gx = i ? g[cur] : gx;
         p.dgx = tangent && p.gx ? (i ? dg[cur] : dgx) : NULL;
-        p.gw = gw + L->poff;
+        p.gw = gw ? gw + L->poff : NULL;
         p.dgw = tangent ? dgw + L->poff : NULL;
         R(lm_ops_of)(L)->backward(&c, &p);
-        if (e->grad_ready && s == &e->m->top && L->np) e->grad_ready(e->grad_ready_ctx, L->poff, L->np);
+        if (e->grad_ready && gw && s == &e->m->top && L->np) e->grad_ready(e->grad_ready_ctx, L->poff, L->np);
+        if (e->sens && L->np && !L->branch[0].n && !L->branch[1].n) { /* a block's are its branches' */
+            R(lm_sens) info = {L, n, e->mode, c.w, c.scr, p.x, p.gy, c.in_blk, c.out_blk};
+            e->sens(e->sens_ctx, &info);
+        }
         gy = p.gx;
         dgy = p.dgx;
         cur ^= 1;

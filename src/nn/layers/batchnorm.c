@@ -255,8 +255,7 @@ static void global_gradient_sums(const R(lm_call) *c, bn_view *bp, const R(lm_po
         for (int s = 0; s < n; s++) span_sums_g(p->gy + SPAN(s, cb), p->x + SPAN(s, cb), mean, inv_r, b.hw, b.B, sg, sgx);
         for (int l = 0; l < LANES(cb); l++) {
             int ch = cb * b.B + l;
-            p->gw[ch] = (real)sgx[l];
-            p->gw[C + ch] = (real)sg[l];
+            if (p->gw) p->gw[ch] = (real)sgx[l], p->gw[C + ch] = (real)sg[l];
             b.sums[ch] = sg[l];
             b.sums[C + ch] = sgx[l];
         }
@@ -423,7 +422,7 @@ static void bn_backward_share(void *arg, int k)
                 span_sums_g(p->gy + SPAN(s, cb), p->x + SPAN(s, cb), mean, inv_r, b.hw, b.B, sg, sgx);
         for (int l = 0; l < lanes; l++) {
             int ch = cb * b.B + l;
-            if (!global) p->gw[ch] = (real)sgx[l], p->gw[b.C + ch] = (real)sg[l];
+            if (!global && p->gw) p->gw[ch] = (real)sgx[l], p->gw[b.C + ch] = (real)sg[l];
             /* g_a = (gamma / r) h with h = g - mean(g) - x^ mean(g x^) (h = g in eval mode) */
             mg[l] = batch ? (real)(sg[l] / count) : 0, mgx[l] = batch ? (real)(sgx[l] / count) : 0;
             coef[l] = c->w[ch] / b.r[ch];
@@ -443,6 +442,32 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
     bn_view b = view(c);
     if (synced(c)) global_gradient_sums(c, &b, p);
     by_blocks(c, p, &b, bn_backward_share);
+}
+
+/* Per-sample gradients (nn/sensitivity.h): g_gamma_i = sum_e g x^, g_beta_i = sum_e g over sample
+ * i's elements of each channel, with the running statistics' x^ (evaluation mode: in training,
+ * the batch statistics tie the samples together) */
+lm_status R(lm_bn_sample_grads)(const R(lm_sens) *sn, real *G, size_t ldg)
+{
+    const lm_layer *L = sn->L;
+    if (sn->mode != LM_MODE_EVAL)
+        return lm_fail(LM_EINVAL, "per-sample gradients of batch norm (layer %s) need the evaluation mode", L->name);
+    bn_view b;
+    b.C = L->in.c, b.B = lm_lanes(sn->x_blk), b.blocks = lm_blocks(b.C, sn->x_blk);
+    b.hw = (size_t)L->in.h * L->in.w;
+    const real *m = sn->scr, *r = m + b.C;
+    for (int s = 0; s < sn->n; s++) /* AT counts samples from x's start: one sample at a time */
+        for (int ch = 0; ch < b.C; ch++) {
+            double sg = 0, sgx = 0;
+            for (size_t e = 0; e < b.hw; e++) {
+                size_t k = AT(s, ch, e);
+                sg += sn->gy[k];
+                sgx += sn->gy[k] * ((sn->x[k] - m[ch]) / r[ch]);
+            }
+            G[s * ldg + ch] = (real)sgx;
+            G[s * ldg + b.C + ch] = (real)sg;
+        }
+    return LM_OK;
 }
 
 const R(lm_layer_ops) R(lm_bn_ops) = {bn_scratch, bn_forward, bn_backward, NULL};

@@ -23,6 +23,7 @@ static lm_status pool_infer(lm_layer *L, lm_param_kind param)
     (void)param;
     if (L->in.h < L->pool.k || L->in.w < L->pool.k)
         return lm_fail(LM_EINVAL, "pooling window %d is larger than the %dx%d input", L->pool.k, L->in.h, L->in.w);
+    if (L->pool.k > 4096) return lm_fail(LM_EINVAL, "pooling window %d is larger than 4096", L->pool.k);
     L->out = (lm_shape){L->in.c, L->in.h / L->pool.k, L->in.w / L->pool.k};
     return LM_OK;
 }
@@ -66,30 +67,59 @@ typedef struct {
     int shares;
 } pool_job;
 
-/* One sample, B lanes per block: the first maximum of each window, kept in registers
- * (branch-free) */
-static inline __attribute__((always_inline)) void maxpool_sample(const lm_layer *L, const real *x, real *y,
-                                                                 uint32_t *arg_max, const int B)
+/* One sample: the first maximum of each window, branch-free; its offset in the sample goes to
+ * arg_max. Plain layout: channel by channel. */
+static void maxpool_plain(const lm_layer *L, const real *x, real *y, uint32_t *arg_max)
 {
-    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->pool.k, blocks = lm_blocks(L->in.c, B > 1);
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->pool.k;
+    for (int ch = 0; ch < L->in.c; ch++)
+        for (int i = 0; i < Ho; i++)
+            for (int jj = 0; jj < Wo; jj++) {
+                size_t base = (size_t)ch * H * W, best = base + (size_t)(i * k) * W + jj * k;
+                real top = x[best];
+                for (int a = 0; a < k; a++)
+                    for (int b = 0; b < k; b++) {
+                        size_t at = base + (size_t)(i * k + a) * W + jj * k + b;
+                        real v = x[at];
+                        best = v > top ? at : best;
+                        top = v > top ? v : top;
+                    }
+                size_t o = ((size_t)ch * Ho + i) * Wo + jj;
+                arg_max[o] = (uint32_t)best;
+                y[o] = top;
+            }
+}
+
+/* The offset of window position w (row w / k, column w % k) from the window's first value */
+static size_t window_offset(const lm_layer *L, int w)
+{
+    return ((size_t)(w / L->pool.k) * L->in.w + w % L->pool.k) * LM_VB;
+}
+
+/* Blocked layout: a window's VB lanes side by side, its position carried as a real (exact: pool_infer
+ * keeps k^2 below 2^24) so that the selections vectorise */
+static void maxpool_blocked(const lm_layer *L, const real *x, real *y, uint32_t *arg_max)
+{
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w, k = L->pool.k, blocks = lm_blocks(L->in.c, 1);
+    enum { TABLE = 64 };
+    size_t woff[TABLE]; /* the small windows' offsets; larger ones are computed */
+    for (int w = 0; w < k * k && w < TABLE; w++) woff[w] = window_offset(L, w);
     for (int cb = 0; cb < blocks; cb++)
         for (int i = 0; i < Ho; i++)
             for (int jj = 0; jj < Wo; jj++) {
-                size_t first = (((size_t)cb * H + i * k) * W + jj * k) * B, o = (((size_t)cb * Ho + i) * Wo + jj) * B;
-                real top[LM_VB];
-                uint32_t best[LM_VB];
-                for (int l = 0; l < B; l++) top[l] = x[first + l], best[l] = (uint32_t)(first + l);
-                for (int a = 0; a < k; a++)
-                    for (int b = 0; b < k; b++) {
-                        size_t at = first + ((size_t)a * W + b) * B;
-#pragma omp simd
-                        for (int l = 0; l < B; l++) {
-                            real v = x[at + l];
-                            best[l] = v > top[l] ? (uint32_t)(at + l) : best[l];
-                            top[l] = v > top[l] ? v : top[l];
-                        }
-                    }
-                for (int l = 0; l < B; l++) y[o + l] = top[l], arg_max[o + l] = best[l];
+                size_t first = (((size_t)cb * H + i * k) * W + jj * k) * LM_VB, o = (((size_t)cb * Ho + i) * Wo + jj) * LM_VB;
+                lm_vblk top = lm_vload(x + first), pos = {0};
+                for (int w = 1; w < k * k; w++) {
+                    lm_vblk v = lm_vload(x + first + (w < TABLE ? woff[w] : window_offset(L, w)));
+                    lm_vmask m = v > top;
+                    pos = lm_vselect(m, pos * 0 + (real)w, pos);
+                    top = lm_vselect(m, v, top);
+                }
+                lm_vstore(y + o, top);
+                for (int l = 0; l < LM_VB; l++) {
+                    int w = (int)pos[l];
+                    arg_max[o + l] = (uint32_t)(first + (w < TABLE ? woff[w] : window_offset(L, w)) + l);
+                }
             }
 }
 
@@ -106,8 +136,8 @@ static void maxpool_forward_share(void *arg, int share)
         const real *x = p->x + s * in_n;
         real *y = p->y + s * out_n;
         uint32_t *as = arg_max + s * out_n;
-        if (c->in_blk) maxpool_sample(L, x, y, as, LM_VB);
-        else maxpool_sample(L, x, y, as, 1);
+        if (c->in_blk) maxpool_blocked(L, x, y, as);
+        else maxpool_plain(L, x, y, as);
         if (p->dy)
             for (size_t o = 0; o < out_n; o++) p->dy[s * out_n + o] = p->dx[s * in_n + as[o]];
     }

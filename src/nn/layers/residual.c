@@ -168,7 +168,7 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
         for (size_t k = 0; k < count; k++) dg[k] = v.sum[k] > 0 ? p->dgy[k] : 0;
     add_job j = {g, v.sum, p->gy, 1}; /* g is sum's storage: g = sum > 0 ? gy : 0 in place */
     lm_par_range(count, add_range, &j);
-    real *gw = p->gw - L->poff, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
+    real *gw = p->gw ? p->gw - L->poff : NULL, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
     R(lm_seq_backward)(e, &L->branch[0], c->n, p->x, p->dx, g, dg, p->gx, p->dgx, gw, dgw);
     if (L->branch[1].n) {
         R(lm_seq_backward)(e, &L->branch[1], c->n, p->x, p->dx, g, dg, p->gx ? v.gxs : NULL,
