@@ -367,7 +367,11 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int n, doub
     if (!st) {
         lm_exec_bind_f64(c.e, net->w, net->buf);
         memset(K, 0, kbytes);
-        lm_coll_bounds(coll, n, lo);
+        /* whole batches per rank: each sample's batched pass is the one of a single process
+         * (a row depends, in its last bits, on the batch it is formed in) */
+        int batches = (n + c.batch - 1) / c.batch;
+        lm_coll_bounds(coll, batches, lo);
+        for (int r = 0; r <= ranks; r++) lo[r] = lo[r] * c.batch < (size_t)n ? lo[r] * c.batch : (size_t)n;
     }
     for (int k = k0; !st && k < k1; k++) {
         if (B == n) st = per_sample_whole(&c, n, k, coll, lo, GI, K);
