@@ -1,5 +1,5 @@
 #!/bin/bash
-# linmass constants and linmass theory against science.md's reference values on the 2-D Gaussian
+# linmass constants and linmass theory against docs/theory.md's reference values on the 2-D Gaussian
 # population H = diag(1, 0.01): kappa = 100, L1 = 3.01, kappa_1 = 301, kappa-tilde = 4; MaSS rho
 # 0.9573, SGD (eta = 1/L1) rho 0.9934, Nesterov gamma 0.9 at eta = 1/L1 diverges; bad values
 # exit 2 with one line.
@@ -44,7 +44,7 @@ json_check "j['n'] == 300 and j['L1'] <= j['L1_bound'] * (1 + 1e-9) and j['kappa
     constants --data synth:linreg:n=500,d=5,cond=10 --max-samples 300 --batch 2
 "$bin" constants --population $pop >"$dir/out" 2>&1 && grep -q "kappa-tilde" "$dir/out" && grep -q "m1\*" "$dir/out" && ok || ko "constants table"
 
-# theory: science.md's reference rates
+# theory: docs/theory.md's reference rates
 json_check "$(close "j['rho']" 0.9573 1e-3) and not j['diverges']" theory --population $pop --optim mass --batch 1
 json_check "$(close "j['rho']" 0.9934 1e-3) and not j['diverges']" theory --population $pop --optim sgd --lr 0.33223 --batch 1
 json_check "j['rho'] >= 1 and j['diverges']" theory --population $pop --optim nesterov --gamma 0.9 --lr 0.33223 --batch 1
@@ -52,8 +52,13 @@ json_check "j['rho'] >= 1 and j['diverges']" theory --population $pop --optim ne
 json_check "$(close "j['rho']" 0.9573 1e-3)" theory --population $pop --optim mass --lr 0.33223 --alpha 0.0288195 --kappa-tilde 4
 # a data source of d <= 30 works
 json_check "0 < j['rho'] < 1" theory --data synth:decoupled:n=200 --optim sgd
-# --best: tuned MaSS beats tuned SGD
+# --best: tuned MaSS beats tuned SGD, and no method is worse than its closed-form point (whose
+# rho is the one the plain command gives: 0.9573 for MaSS, 0.9934 for SGD at 1/L1)
 json_check "j['mass']['rho'] < j['sgd']['rho'] and j['mass']['speedup'] > 1" theory --population $pop --best --grid 6
+json_check "j['mass']['rho'] <= j['mass']['closed_form_rho'] and $(close "j['mass']['closed_form_rho']" 0.9573 1e-4) and j['sgd']['rho'] <= j['sgd']['closed_form_rho'] and $(close "j['sgd']['closed_form_rho']" 0.9934 1e-4) and j['nesterov']['closed_form_rho'] is None and j['mass']['rho'] <= j['nesterov']['rho'] <= j['sgd']['rho']" \
+    theory --population $pop --best --threads 2
+bad theory --population $pop --best --grid 3
+bad theory --population $pop --best --threads -1
 
 # bad values: exit 2, one line
 bad theory --population $pop --batch 0

@@ -1,5 +1,5 @@
 // ctest-labels: theory
-/* The constants of science.md 2.1-2.2 in float64: the worked values (population and a large
+/* The constants of docs/theory.md §2.1-2.2 in float64: the worked values (population and a large
  * sample of the 2-D Gaussian with H = diag(1, 0.01), the d = 50 example), the Gaussian closed
  * forms, and agreement of the exact L1 and kappa-tilde with their definitions computed by brute
  * force (the smallest c with c H - M positive semidefinite, by bisection on a Jacobi
@@ -280,7 +280,7 @@ static void d50_example(void)
     const double speed[4] = {0.00384, 0.02326, 0.08084, 0.09924};
     for (int k = 0; k < 4; k++) {
         lm_constants_set_batch(&c, ms[k]);
-        printf("  m %4d: kappa_m %.6g, kappa_tilde_m %.6g, speed %.6g (science.md %.5g); "
+        printf("  m %4d: kappa_m %.6g, kappa_tilde_m %.6g, speed %.6g (docs/theory.md %.5g); "
                "MaSS eta1 %.5g eta2 %.5g gamma %.6g\n", ms[k], c.kappa_m, c.kappa_tilde_m,
                c.mass_speed, speed[k], c.mass_eta1, c.mass_eta2, c.mass_gamma);
         CHECK_MSG(fabs(c.mass_speed - speed[k]) <= 0.5001 * (speed[k] < 0.01 ? 1e-5 : 1e-5),

@@ -1,5 +1,5 @@
 // ctest-labels: theory
-/* Exact expected dynamics (science.md 2.3-2.4): the second-moment operator against a brute-force
+/* Exact expected dynamics (docs/theory.md §2.3-2.4): the second-moment operator against a brute-force
  * enumeration of every sample path through the optimizer kernels, and the reference values:
  * MaSS rho = 0.9573 and SGD rho = 0.9934 on the 2-D Gaussian H = diag(1, 0.01); Nesterov with
  * eta = 1/L1 diverging for gamma >= 0.564 on one-active-coordinate data and near 0.65 on the
@@ -161,7 +161,7 @@ static void nesterov_diverges(void)
     }
 }
 
-/* Speed = -log rho; speed-ups over the best-tuned SGD (science.md 2.4). */
+/* Speed = -log rho; speed-ups over the best-tuned SGD (docs/theory.md §2.4). */
 static void speedup_table(void)
 {
     const double kappas[3] = {600, 6667, 60000}, mass_ref[3] = {3.89, 13.85, 44.0},
@@ -172,12 +172,12 @@ static void speedup_table(void)
         lm_constants c;
         lm_theory_best sgd, nest;
         CHECK(lm_moments_constants(&mo, 1, &c) == LM_OK);
-        CHECK(lm_theory_best_rate(&mo, LM_THEORY_SGD, 1, 15, &sgd) == LM_OK);
-        CHECK(lm_theory_best_rate(&mo, LM_THEORY_NESTEROV, 1, 15, &nest) == LM_OK);
+        CHECK(lm_theory_best_rate(&mo, LM_THEORY_SGD, 1, &(lm_theory_search_opts){.grid = 15}, &sgd) == LM_OK);
+        CHECK(lm_theory_best_rate(&mo, LM_THEORY_NESTEROV, 1, &(lm_theory_search_opts){.grid = 15}, &nest) == LM_OK);
         double mass = rate(&mo, LM_THEORY_MASS, c.mass_eta1, c.mass_eta2, c.mass_gamma, 1);
         double up_mass = log(mass) / log(sgd.rho), up_nest = log(nest.rho) / log(sgd.rho);
-        printf("kappa_1 %5.0f: best SGD rho %.7f (eta %.4f); best Nesterov %.3fx (science.md "
-               "%.2fx; eta %.4f gamma %.4f); MaSS (2.2) %.3fx (science.md %.2fx)\n", kappas[k],
+        printf("kappa_1 %5.0f: best SGD rho %.7f (eta %.4f); best Nesterov %.3fx (docs/theory.md "
+               "%.2fx; eta %.4f gamma %.4f); MaSS (2.2) %.3fx (docs/theory.md %.2fx)\n", kappas[k],
                sgd.rho, sgd.hp.eta1, up_nest, nest_ref[k], nest.hp.eta1, nest.hp.gamma, up_mass,
                mass_ref[k]);
         CHECK_CLOSE(up_mass, mass_ref[k], 0.01);
@@ -239,6 +239,45 @@ static void finite_data_nesterov(void)
     free(X);
 }
 
+/* Rank-deficient data: rho is the rate on the range of H. One row x: SGD contracts the range
+ * component by exactly (1 - eta |x|^2) per step, so rho = (1 - eta |x|^2)^2, not the 1 of the
+ * frozen null space. Three rows in R^5 spanning a plane: the rates equal those of the same data
+ * written in 2 coordinates of that plane (rotation invariance), for every method. */
+static void rank_deficient(void)
+{
+    const double x[4] = {0.5, -1.0, 0.25, 2.0};
+    lm_moments one = {.kind = LM_MOMENTS_DATA, .d = 4, .X = x, .n = 1};
+    double nx = 0.25 + 1 + 0.0625 + 4, eta = 0.3, rho;
+    CHECK(lm_theory_rate(&one, LM_THEORY_SGD, (lm_theory_hp){eta, 0, 0}, 1, &rho) == LM_OK);
+    CHECK_CLOSE(rho, (1 - eta * nx) * (1 - eta * nx), 1e-12);
+
+    /* the plane spanned by the orthonormal q1 = (1, 1, 0, 0, 1)/sqrt3, q2 = (1, -1, 1, 1, 0)/2 */
+    const double q[2][5] = {{1 / sqrt(3), 1 / sqrt(3), 0, 0, 1 / sqrt(3)}, {0.5, -0.5, 0.5, 0.5, 0}};
+    const double z[3][2] = {{1.0, 0.2}, {-0.4, 0.9}, {0.3, -0.6}};
+    double X[3][5];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 5; j++) X[i][j] = z[i][0] * q[0][j] + z[i][1] * q[1][j];
+    lm_moments wide = {.kind = LM_MOMENTS_DATA, .d = 5, .X = &X[0][0], .n = 3};
+    lm_moments flat = {.kind = LM_MOMENTS_DATA, .d = 2, .X = &z[0][0], .n = 3};
+    const lm_theory_hp hp[3] = {{0.4, 0, 0}, {0.3, 0, 0.6}, {0.3, 0.05, 0.7}};
+    for (int k = 0; k < 3; k++) {
+        double r5, r2;
+        CHECK(lm_theory_rate(&wide, (lm_theory_method)k, hp[k], 1, &r5) == LM_OK);
+        CHECK(lm_theory_rate(&flat, (lm_theory_method)k, hp[k], 1, &r2) == LM_OK);
+        CHECK_MSG(r2 < 0.999 && fabs(r5 - r2) <= 1e-10, "%s: rho %.12g in R^5, %.12g on the plane",
+                  lm_theory_method_name((lm_theory_method)k), r5, r2);
+    }
+    /* the Gaussian with a singular covariance: the zero direction is dropped too */
+    const double H[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0.01};
+    lm_moments g = {.kind = LM_MOMENTS_GAUSSIAN, .d = 3, .H = H};
+    const double H2[4] = {1, 0, 0, 0.01};
+    lm_moments g2 = {.kind = LM_MOMENTS_GAUSSIAN, .d = 2, .H = H2};
+    double r3, r2;
+    CHECK(lm_theory_rate(&g, LM_THEORY_MASS, hp[2], 1, &r3) == LM_OK);
+    CHECK(lm_theory_rate(&g2, LM_THEORY_MASS, hp[2], 1, &r2) == LM_OK);
+    CHECK_CLOSE(r3, r2, 1e-12);
+}
+
 static void bad_input(void)
 {
     double H[31 * 31] = {0}, rho;
@@ -267,6 +306,7 @@ int main(void)
     speedup_table();
     d50_regimes();
     finite_data_nesterov();
+    rank_deficient();
     bad_input();
     return check_summary();
 }

@@ -1,16 +1,18 @@
-/* The linear-regression theory of MaSS (science.md section 2), in float64.
+/* The linear-regression theory of MaSS (docs/theory.md §2), in float64.
  *
  * Setting: f(w) = (1/n) sum_i 1/2 (<w, x_i> - y_i)^2 with an interpolating w*, mini-batches of
- * m samples drawn uniformly with replacement. Constants (section 2.1-2.2):
+ * m samples drawn uniformly with replacement. Constants (§2.1-2.2):
  *   H = E[x x^T], L = lambda_max(H), mu = smallest non-zero eigenvalue of H, kappa = L/mu,
  *   L1 = smallest c with E[|x|^2 x x^T] <= c H, kappa_tilde = smallest c with
  *   E[(x^T H^+ x) x x^T] <= c H (both computed exactly as lambda_max of the whitened matrix on
  *   the range of H), L_m = L1/m + (m-1) L/m, kappa_m = L_m/mu,
  *   kappa_tilde_m = kappa_tilde/m + (m-1)/m.
- * Exact expected dynamics (section 2.3): E[e e^T] of e = (w - w*, u - w*) evolves linearly; the
+ * Exact expected dynamics (§2.3): E[e e^T] of e = (w - w*, u - w*) evolves linearly; the
  * spectral radius rho of that operator is the asymptotic contraction of E|w - w*|^2 per step. */
 #ifndef LINMASS_THEORY_H
 #define LINMASS_THEORY_H
+
+#include <stdint.h>
 
 #include "linmass/error.h"
 
@@ -58,7 +60,7 @@ typedef enum {
     LM_MOMENTS_DATA = 0,   /* the n rows of X, each with probability 1/n */
     LM_MOMENTS_GAUSSIAN,   /* x ~ N(0, H) */
     LM_MOMENTS_DECOUPLED   /* x = sqrt(d) sigma_i z e_i, i uniform in 1..d, z ~ N(0, 1)
-                              (science.md 2.4 for d = 2): H = diag(sigma^2),
+                              (§2.4 for d = 2): H = diag(sigma^2),
                               L1 = 3 d max sigma_i^2, kappa_tilde = 3 d */
 } lm_moments_kind;
 
@@ -107,17 +109,115 @@ int lm_moments_is_diagonal(const lm_moments *mo);
 lm_status lm_theory_rate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
                          double *rho);
 
+/* E|w_t - w*|^2 for t = 0..steps (out has steps + 1 values) of the method at batch size m,
+ * started at w0 = u0 = w* + e0 (e0: d values), by iterating the second-moment operator from
+ * E[z0 z0^T] (on its diagonal subspace for diagonal population moments, which holds the whole
+ * trace). Exact: no sampling. */
+lm_status lm_theory_curve(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
+                          const double *e0, int steps, double *out);
+
+/* ---- Monte-Carlo simulation ---- */
+
 typedef struct {
-    double rho;
-    lm_theory_hp hp;
+    int m;            /* mini-batch size, samples drawn with replacement */
+    int runs, steps;  /* runs >= 2 (for the standard error), steps >= 0 */
+    const double *e0; /* w0 - w* = u0 - w* (d values; NULL: all ones) */
+    uint64_t seed;
+    uint64_t stream;  /* run r draws from stream + r (lm_rand_*) */
+} lm_simulate_opts;
+
+/* Runs SGD, Nesterov or MaSS on linear regression with w* = 0 through the optimizer kernels
+ * (lm_sgd_step_f64, lm_mass_step_f64; the gradient at u, or at w for SGD) and returns, for
+ * t = 0..steps, the mean over runs of |w_t - w*|^2 (mean) and its standard error (se, or NULL).
+ * Samples x: DATA a row of X, uniform with replacement; GAUSSIAN x = H^(1/2) z, z ~ N(0, I)
+ * (sqrt(H_ii) z_i for a diagonal H); DECOUPLED x = sqrt(d) sigma_i z e_i, i uniform. Sample j
+ * of step t of a run is draw k = t m + j of its stream (normals lm_rand_normal(seed, stream,
+ * k d + i); DATA rows and DECOUPLED coordinates from lm_rand_uniform). A run whose error
+ * stops being finite at step t makes mean and se not finite from step t on. */
+lm_status lm_theory_simulate(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp,
+                             const lm_simulate_opts *o, double *mean, double *se);
+
+/* ---- best-tuned rates ---- */
+
+typedef struct {
+    lm_theory_method method;
+    int done, total;        /* evaluations so far, and the expected number (an estimate while
+                               the local search runs) */
+    double elapsed, left;   /* seconds so far, and an estimate of the seconds left */
+} lm_theory_progress;
+
+typedef struct {
+    int grid;     /* points per hyper-parameter of the first grid, >= 5; 0: from the size of the
+                     operator (lm_theory_default_grid) */
+    int threads;  /* evaluations in parallel (< 1: lm_get_threads()); each on one BLAS thread */
+    void (*progress)(void *ctx, const lm_theory_progress *p); /* called on the calling thread */
+    void *progress_ctx;
+} lm_theory_search_opts;
+
+typedef struct {
+    double rho;            /* the best rate found */
+    lm_theory_hp hp;       /* its hyper-parameters */
     int evaluations;
+    double closed_rho;     /* rho at the closed-form point: SGD 1/L_m, MaSS section 2.2
+                              (docs/theory.md §2.2); NAN for Nesterov, which has none */
+    lm_theory_hp closed_hp;
+    int beats_closed_form; /* 1 when the search found a rho more than 1e-12 below closed_rho
+                              (always 1 for Nesterov); 0: the result is the closed-form point */
 } lm_theory_best;
 
-/* The best-tuned rate: a grid over log eta1 in [1e-3, 4]/L_m (SGD: the only parameter),
- * log(1 - gamma) in [1e-5, 1] (Nesterov, MaSS) and eta2/eta1 in [0, 1] (MaSS), `grid` points
- * per parameter, then 10 rounds that zoom on the best point. grid >= 5. */
-lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m, int grid,
-                              lm_theory_best *out);
+/* The best-tuned rate of one method over x = (log eta1, log(1 - gamma), eta2/eta1), in the box
+ * log eta1 in [log(1e-3/L_m), log(4/L_m)] (SGD: the only parameter), 1 - gamma in [1e-5, 1]
+ * (Nesterov, MaSS), eta2/eta1 in [0, 1] (MaSS), stretched to hold the closed-form point.
+ * Candidates: the closed-form point (SGD 1/L_m; Nesterov MaSS's section 2.2 step and momentum
+ * with eta2 = 0; MaSS its section 2.2 point) and a grid of opts->grid points per parameter;
+ * then Nelder-Mead, with restarts, from the best few of them. The result is never worse than
+ * the closed-form point (from lm_linreg_constants for data, lm_moments_constants otherwise). How fine the search is follows the operator's size: for at most 100
+ * rows a grid of 12, 3 starts, convergence at 1e-7 of the box; for more than 1000 rows (d > 22
+ * on data) a grid of 5, 2 starts, 1e-3 and at most 50 evaluations per start. Results do not
+ * depend on the number of threads. opts may be NULL (defaults). */
+lm_status lm_theory_best_rate(const lm_moments *mo, lm_theory_method method, int m,
+                              const lm_theory_search_opts *opts, lm_theory_best *out);
+
+/* SGD, Nesterov and MaSS in turn (out[LM_THEORY_SGD..LM_THEORY_MASS]), each search with the
+ * previous method's best among its candidates (SGD is Nesterov at gamma = 0, Nesterov is MaSS
+ * at eta2 = 0), so that rho(MaSS) <= rho(Nesterov) <= rho(SGD) up to rounding. Progress
+ * covers all three. */
+lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opts *opts,
+                         lm_theory_best out[3]);
+
+/* The first grid's points per parameter when opts->grid is 0: 12 for operators of at most
+ * 100 rows (d <= 6 on data, d <= 33 for diagonal populations), 8 up to 300 rows, 6 up to 1000,
+ * then 5 (d = 30 on data: 1830 rows). */
+int lm_theory_default_grid(const lm_moments *mo);
+
+/* ---- MaSS as quasi-hyperbolic momentum (docs/theory.md §1) ---- */
+
+typedef struct { /* QHM: b <- beta b + (1 - beta) g(u);  u <- u - alpha ((1 - nu) g(u) + nu b) */
+    double alpha, beta, nu;
+} lm_qhm_hp;
+
+/* With constant hyper-parameters MaSS's gradient-point sequence u is QHM's (buffer starting
+ * at 0): beta = gamma, alpha = (eta1 - eta2)/(1 - gamma), nu = (gamma eta1 - eta2)/(eta1 - eta2).
+ * Nesterov (eta2 = 0) is nu = gamma. Fails when eta1 = eta2 or gamma is outside [0, 1). */
+lm_status lm_theory_qhm(lm_theory_hp mass, lm_qhm_hp *out);
+
+/* ---- populations ---- */
+
+#define LM_POPULATION_MAX_DIM 4000
+
+typedef struct {
+    lm_moments mo;  /* GAUSSIAN or DECOUPLED, pointing into the arrays below */
+    double *H;      /* GAUSSIAN: diag(sigma2), d x d (owned) */
+    double *sigma2; /* the d variances logspace(0, -log10 cond) (owned) */
+    double cond;
+    char label[64]; /* "gaussian:cond=100,d=2" */
+} lm_population;
+
+/* Parses "gaussian[:cond=C,d=D]" (x ~ N(0, diag(sigma2))) or "decoupled[:cond=C,d=D]"
+ * (x = sqrt(D) sigma_i z e_i), defaults cond 100 and d 2, with cond >= 1 and
+ * 1 <= d <= LM_POPULATION_MAX_DIM. Free with lm_population_free (also after a failure). */
+lm_status lm_population_parse(const char *spec, lm_population *pop);
+void lm_population_free(lm_population *pop);
 
 const char *lm_theory_method_name(lm_theory_method method);
 

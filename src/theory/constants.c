@@ -1,4 +1,4 @@
-/* The constants of linear regression under interpolation (science.md 2.1-2.2), in float64:
+/* The constants of linear regression under interpolation (docs/theory.md §2.1-2.2), in float64:
  * L, mu, L1, kappa, kappa-tilde, their mini-batch versions, and the optimal hyper-parameters
  * and rates of SGD and MaSS. L1 and kappa-tilde are computed exactly, as the largest
  * eigenvalue of the fourth-moment matrix whitened by H on the range of H. */
@@ -8,131 +8,8 @@
 #include <string.h>
 
 #include "linmass/optim.h"
-#include "linmass/theory.h"
-
-/* LAPACK, with the hidden lengths of the character arguments as gfortran passes them. */
-void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info,
-             size_t jobz_len, size_t uplo_len);
-
-/* Eigenvalues (ascending) of the symmetric d x d A; with vectors, row j of A becomes the unit
- * eigenvector of lambda[j]. A is overwritten. */
-static lm_status sym_eig(int d, double *A, double *lambda, int vectors)
-{
-    const char *jobz = vectors ? "V" : "N";
-    int lwork = -1, liwork = -1, iwq, info;
-    double wq;
-    dsyevd_(jobz, "L", &d, A, &d, lambda, &wq, &lwork, &iwq, &liwork, &info, 1, 1);
-    lwork = (int)wq, liwork = iwq;
-    double *work = malloc(sizeof *work * (size_t)lwork);
-    int *iwork = malloc(sizeof *iwork * (size_t)liwork);
-    if (!work || !iwork) info = -1000;
-    else dsyevd_(jobz, "L", &d, A, &d, lambda, work, &lwork, iwork, &liwork, &info, 1, 1);
-    free(work);
-    free(iwork);
-    if (info == -1000) return lm_fail(LM_ENOMEM, "constants: no memory for a %dx%d eigenproblem", d, d);
-    if (info) return lm_fail(LM_EINVAL, "constants: dsyevd failed (info %d) on a %dx%d matrix", info, d, d);
-    return LM_OK;
-}
-
-static void symmetrize_upper(int d, double *A) /* copy the upper triangle (row-major) down */
-{
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < i; j++) A[i * d + j] = A[j * d + i];
-}
-
-static double lambda_max(int d, double *A, lm_status *st)
-{
-    double *w = malloc(sizeof *w * (size_t)d);
-    if (!w) {
-        *st = lm_fail(LM_ENOMEM, "constants: no memory");
-        return NAN;
-    }
-    *st = sym_eig(d, A, w, 0);
-    double top = w[d - 1];
-    free(w);
-    return top;
-}
-
-/* ---- moments ---- */
-
-static lm_status check_moments(const lm_moments *mo)
-{
-    if (mo->d < 1) return lm_fail(LM_EINVAL, "moments: dimension %d < 1", mo->d);
-    if (mo->kind == LM_MOMENTS_DATA && (!mo->X || mo->n < 1))
-        return lm_fail(LM_EINVAL, "moments: data with %d rows", mo->n);
-    if (mo->kind == LM_MOMENTS_GAUSSIAN && !mo->H)
-        return lm_fail(LM_EINVAL, "moments: Gaussian without a covariance");
-    if (mo->kind == LM_MOMENTS_DECOUPLED && !mo->sigma2)
-        return lm_fail(LM_EINVAL, "moments: decoupled data without variances");
-    if ((unsigned)mo->kind > LM_MOMENTS_DECOUPLED)
-        return lm_fail(LM_EINVAL, "moments: kind %d is unknown", mo->kind);
-    return LM_OK;
-}
-
-lm_status lm_moments_second(const lm_moments *mo, double *H)
-{
-    lm_status st = check_moments(mo);
-    if (st) return st;
-    int d = mo->d;
-    if (mo->kind == LM_MOMENTS_GAUSSIAN) {
-        memcpy(H, mo->H, sizeof *H * (size_t)d * d);
-    } else if (mo->kind == LM_MOMENTS_DECOUPLED) {
-        memset(H, 0, sizeof *H * (size_t)d * d);
-        for (int i = 0; i < d; i++) H[i * d + i] = mo->sigma2[i];
-    } else {
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, mo->n, 1.0 / mo->n, mo->X, d, 0, H, d);
-        symmetrize_upper(d, H);
-    }
-    return LM_OK;
-}
-
-/* out = s * A B A + t * out for d x d row-major matrices (tmp holds A B). */
-static void sandwich(int d, double s, const double *A, const double *B, double *tmp, double t,
-                     double *out)
-{
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, 1, A, d, B, d, 0, tmp, d);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, d, d, s, tmp, d, A, d, t, out, d);
-}
-
-lm_status lm_moments_fourth(const lm_moments *mo, const double *A, double *out)
-{
-    lm_status st = check_moments(mo);
-    if (st) return st;
-    int d = mo->d;
-    size_t dd = (size_t)d * d;
-    if (mo->kind == LM_MOMENTS_DECOUPLED) {
-        memset(out, 0, sizeof *out * dd);
-        for (int i = 0; i < d; i++)
-            out[i * d + i] = 3.0 * d * mo->sigma2[i] * mo->sigma2[i] * A[i * d + i];
-        return LM_OK;
-    }
-    if (mo->kind == LM_MOMENTS_GAUSSIAN) { /* 2 H A H + tr(A H) H */
-        double *tmp = malloc(sizeof *tmp * dd), tr = 0;
-        if (!tmp) return lm_fail(LM_ENOMEM, "moments: no memory");
-        for (int i = 0; i < d; i++)
-            for (int j = 0; j < d; j++) tr += A[i * d + j] * mo->H[j * d + i];
-        memcpy(out, mo->H, sizeof *out * dd);
-        sandwich(d, 2, mo->H, A, tmp, tr, out);
-        free(tmp);
-        return LM_OK;
-    }
-    /* (1/n) sum_i (x_i^T A x_i) x_i x_i^T, as Y^T D Y with rows scaled one by one */
-    double *Ax = malloc(sizeof *Ax * (size_t)d);
-    if (!Ax) return lm_fail(LM_ENOMEM, "moments: no memory");
-    memset(out, 0, sizeof *out * dd);
-    for (int i = 0; i < mo->n; i++) {
-        const double *x = mo->X + (size_t)i * d;
-        cblas_dsymv(CblasRowMajor, CblasUpper, d, 1, A, d, x, 1, 0, Ax, 1);
-        double q = cblas_ddot(d, x, 1, Ax, 1) / mo->n;
-        if (q != 0) cblas_dsyr(CblasRowMajor, CblasUpper, d, q, x, 1, out, d);
-    }
-    symmetrize_upper(d, out);
-    free(Ax);
-    return LM_OK;
-}
-
-/* ---- the constants ---- */
+#include "linmass/probe.h"
+#include "theory/theory_internal.h"
 
 void lm_constants_set_batch(lm_constants *c, int m)
 {
@@ -191,8 +68,7 @@ static lm_status spectrum_of(int d, const double *H, spectrum *s)
     s->V = malloc(sizeof *s->V * (size_t)d * d);
     s->lambda = malloc(sizeof *s->lambda * (size_t)d);
     if (!s->V || !s->lambda) return lm_fail(LM_ENOMEM, "constants: no memory (d = %d)", d);
-    memcpy(s->V, H, sizeof *s->V * (size_t)d * d);
-    lm_status st = sym_eig(d, s->V, s->lambda, 1);
+    lm_status st = lm_sym_eig(d, H, s->lambda, s->V);
     if (st) return st;
     s->r = rank_of(s->lambda, d);
     if (s->r == 0 || !(s->lambda[d - 1] > 0))
@@ -221,7 +97,7 @@ static void whiten(const spectrum *s, const double *F, double *B, double *tmp)
 lm_status lm_moments_constants(const lm_moments *mo, int m, lm_constants *out)
 {
     memset(out, 0, sizeof *out);
-    lm_status st = check_moments(mo);
+    lm_status st = lm_moments_check(mo);
     if (st) return st;
     int d = mo->d;
     size_t dd = (size_t)d * d;
@@ -238,18 +114,18 @@ lm_status lm_moments_constants(const lm_moments *mo, int m, lm_constants *out)
     }
     if (!st) {
         whiten(&s, F, B, tmp);
-        out->L1 = lambda_max(s.r, B, &st);
+        st = lm_sym_lambda_max(s.r, B, &out->L1);
     }
     if (!st) { /* kappa-tilde: F(H^+), H^+ = sum_k v_k v_k^T / lambda_k over the range */
         memset(A, 0, sizeof *A * dd);
         for (int k = d - s.r; k < d; k++)
             cblas_dsyr(CblasRowMajor, CblasUpper, d, 1 / s.lambda[k], s.V + (size_t)k * d, 1, A, d);
-        symmetrize_upper(d, A);
+        lm_symmetrize_upper(d, A);
         st = lm_moments_fourth(mo, A, F);
     }
     if (!st) {
         whiten(&s, F, B, tmp);
-        out->kappa_tilde = lambda_max(s.r, B, &st);
+        st = lm_sym_lambda_max(s.r, B, &out->kappa_tilde);
     }
     if (!st) {
         out->L1_bound = out->kappa_tilde_bound = INFINITY;
@@ -285,10 +161,8 @@ static lm_status whitened_lambda_max(const double *Z, const double *weight, int 
         for (int k = 0; k < r; k++) Y[(size_t)i * r + k] = s * Z[(size_t)i * r + k];
     }
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, r, n, 1, Y, r, 0, B, r);
-    symmetrize_upper(r, B);
-    lm_status st;
-    *out = lambda_max(r, B, &st);
-    return st;
+    lm_symmetrize_upper(r, B);
+    return lm_sym_lambda_max(r, B, out);
 }
 
 lm_status lm_linreg_constants(const double *X, int n, int d, int m, lm_constants *out)
