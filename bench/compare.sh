@@ -91,6 +91,10 @@ names = []
 for (_, _, w) in rows:
     if w not in names:
         names.append(w)
+first = next((r for (f, _, _), r in rows.items() if f == "L" and "blas" in r), None)
+if first:  # both frameworks ran in this environment: the same OpenBLAS core for both
+    core = first["blas"] + (f" (OPENBLAS_CORETYPE={first['blas_coretype']})" if first.get("blas_coretype") else "")
+    print(f"BLAS: OpenBLAS {core}; linmass convolutions: {first['conv_kernels']}")
 print(f"{'workload':9} {'linmass':>10} {'pytorch':>10} {'ratio':>6} {'min..max':>11} {'GFLOP/s':>8} "
       f"{'ceiling':>8} {'thr L/T':>7}  target")
 for w in names:
