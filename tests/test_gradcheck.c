@@ -45,6 +45,13 @@ static const gcase cases[] = {
     {"conv:4x3,res:4,res:6/2,gap,dense:2", {2, 6, 6}, LM_MODE_FROZEN, -1, LM_PARAM_STANDARD},
     {"conv:4x3,res:8/2:pad,gap,dense:2", {2, 6, 6}, LM_MODE_FROZEN, LM_LOSS_XENT, LM_PARAM_STANDARD},
     {"conv:4x3,res:4,gap,dense:2", {2, 5, 5}, LM_MODE_EVAL, LM_LOSS_MSE, LM_PARAM_NTK},
+    /* the channel-blocked layout (8 doubles a block): several blocks with padding lanes, the
+     * first-layer patches, stride 2 with 5x5, relu and max pooling, batch norm and residual
+     * blocks, a layer that takes the plain layout only (dropout) in between */
+    {"conv:9x3,relu,maxpool:2,conv:10x5/2,tanh,flatten,dense:2", {3, 9, 9}, LM_MODE_EVAL, -1, LM_PARAM_NTK},
+    {"conv:10x3:nobias,bn,relu,res:10,res:12/2,gap,dense:2", {2, 6, 6}, LM_MODE_FROZEN, -1, LM_PARAM_STANDARD},
+    {"conv:9x1,conv:9x3/2:valid,dropout:0.5,conv:3x3", {2, 7, 7}, LM_MODE_FROZEN, LM_LOSS_XENT, LM_PARAM_STANDARD},
+    {"conv:12x5:valid,avgpool:2,sigmoid,conv:4x1,gap,dense:2", {1, 8, 8}, LM_MODE_EVAL, LM_LOSS_MSE, LM_PARAM_NTK},
 };
 
 enum { NB = 3 }; /* batch */

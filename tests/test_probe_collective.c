@@ -5,7 +5,8 @@
  * probe that splits its work is compared with one process (coll NULL):
  *   - the tangent kernel: the Gram identity (300 inputs of a dense net, two row blocks of 256),
  *     per-sample gradients of a CNN with 3 outputs summed (every row held: the rows are gathered)
- *     and in blocks of 4 rows (the blocked scheme's block rows split): bit-identical on both
+ *     and in blocks of 4 rows (the blocked scheme's block rows split), and the same with
+ *     layerwise rows (in blocks of fewer rows): bit-identical on both
  *     ranks, and each rank did its share of the backward passes (not all of them);
  *   - the model Hessian: per-input norms bit-identical, ||H(fbar)|| to 1e-12 relative;
  *   - the loss Hessian: top eigenvalues, trace and loss to 1e-12 relative;
@@ -228,7 +229,7 @@ static void check_kernel(const char *what, lm_model *m, const double *x, int n, 
     size_t bytes = (size_t)one.n * one.n * sizeof *one.K;
     CHECK_MSG(!memcmp(one.K, r0.K, bytes) && !memcmp(one.K, r1.K, bytes), "%s: the split kernel differs from one process's", what);
     CHECK(calls >= 2);
-    if (method == LM_NTK_PER_SAMPLE) { /* each rank computed part of the gradient rows, together all of them */
+    if (method != LM_NTK_GRAM) { /* each rank computed part of the rows, together all of them */
         CHECK_MSG(r0.info.passes > 0 && r1.info.passes > 0 && r0.info.passes < one.info.passes, "%s: passes %ld and %ld of %ld", what,
                   r0.info.passes, r1.info.passes, one.info.passes);
         if (r0.info.block == n) CHECK(r0.info.passes + r1.info.passes == one.info.passes);
@@ -472,9 +473,14 @@ int main(void)
     check_kernel("per-sample, every row held (CNN)", cnn, xc, NC, LM_NTK_PER_SAMPLE, 0);
     size_t blocks = (size_t)NC * NC * sizeof(double) + 2 * 4 * pc * sizeof(double);
     check_kernel("per-sample, blocks of 4 rows (CNN)", cnn, xc, NC, LM_NTK_PER_SAMPLE, blocks);
+    check_kernel("layerwise, every row held (CNN)", cnn, xc, NC, LM_NTK_LAYERWISE, 0);
+    /* a layerwise row: the convolution's 3 x 2 x 3 x 3 + 3 parameters, each dense layer's input and output */
+    size_t row = (57 + 12 + 6 + 6 + 3) * sizeof(double);
+    check_kernel("layerwise, blocks of 4 rows (CNN)", cnn, xc, NC, LM_NTK_LAYERWISE, (size_t)NC * NC * sizeof(double) + 2 * 4 * row);
     ntk_block = 1;
     check_kernel("block kernel, Gram identity (dense net)", dense_net, xd, ND, LM_NTK_GRAM, 0);
     check_kernel("block kernel, per-sample rows (CNN)", cnn, xc, NC, LM_NTK_PER_SAMPLE, 0);
+    check_kernel("block kernel, layerwise rows (CNN)", cnn, xc, NC, LM_NTK_LAYERWISE, 0);
     ntk_block = 0;
     check_hessians();
     check_spectra();

@@ -162,7 +162,7 @@ static void check_per_sample(const char *spec, lm_shape in, lm_param_kind param,
     lm_ntk_info info;
     lm_status st = lm_probe_ntk(t.m, t.x, N, &o, K, &info); /* AUTO */
     CHECK_MSG(st == LM_OK, "%s: %s", spec, lm_error_message());
-    CHECK(info.method == (lm_ntk_gram_applies(t.m) ? LM_NTK_GRAM : LM_NTK_PER_SAMPLE));
+    CHECK(info.method == (lm_ntk_gram_applies(t.m) ? LM_NTK_GRAM : LM_NTK_LAYERWISE));
     double err = rel_diff(K, R, N * N);
     CHECK_MSG(err <= 1e-10, "%s: kernel error %.3g", spec, err);
     /* forced per-sample, with a cap that holds 2 gradient rows: blocks of 2 */

@@ -67,6 +67,15 @@ LM_API void lm_backward_f32(lm_exec_f32 *e, const float *gz, float *grad, float 
 LM_API void lm_backward_f64(lm_exec_f64 *e, const double *gz, double *grad, double *gx,
                      const double *gzdot, double *hv);
 
+/* Per-sample gradients: after a forward of n samples, row i of G (n rows of num_params, leading
+ * dimension ldg) receives the parameter gradient of gz_i . f(x_i), for the output gradient gz (n x
+ * K, one row per sample), from one batched backward pass: the rows n single-sample backward passes
+ * would give, to rounding. Models of dense, convolution, batch-norm (evaluation mode only: batch
+ * statistics tie the samples together) and parameter-free layers; LM_EINVAL otherwise,
+ * LM_ENOMEM. */
+LM_API lm_status lm_exec_sample_grads_f32(lm_exec_f32 *e, const float *gz, float *G, size_t ldg);
+LM_API lm_status lm_exec_sample_grads_f64(lm_exec_f64 *e, const double *gz, double *G, size_t ldg);
+
 /* The output of layer i of the top-level sequence from the last forward. */
 LM_API const float *lm_exec_layer_output_f32(const lm_exec_f32 *e, int i);
 LM_API const double *lm_exec_layer_output_f64(const lm_exec_f64 *e, int i);

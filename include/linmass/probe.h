@@ -366,9 +366,12 @@ LM_API void lm_block_spectra_free(lm_block_spectrum *b, int count);
 /* ---- the empirical tangent kernel ------------------------------------------------------ */
 
 typedef enum {
-    LM_NTK_AUTO = 0,      /* the Gram identity when it applies, else per-sample */
+    LM_NTK_AUTO = 0,      /* the Gram identity when it applies, else layerwise */
     LM_NTK_GRAM = 1,      /* all-dense nets: sum over dense layers of s^2 (A A^T) o (D D^T) + D D^T */
-    LM_NTK_PER_SAMPLE = 2 /* any model: per-sample gradients in blocks, K = G G^T */
+    LM_NTK_PER_SAMPLE = 2, /* any model: per-sample gradients in blocks, K = G G^T */
+    LM_NTK_LAYERWISE = 3   /* any model (AUTO's choice where the Gram identity does not apply):
+                            * per-sample gradients of the non-dense layers, and each dense layer's
+                            * Gram identity term, in blocks of samples like per-sample's */
 } lm_ntk_method;
 
 typedef struct {
@@ -393,8 +396,9 @@ typedef struct {
 typedef struct {
     lm_ntk_method method; /* the one used */
     size_t bytes;         /* the memory it planned */
-    int block;            /* per-sample: gradient rows held at once */
-    long passes;          /* per-sample: single-sample backward passes (on this process) */
+    int block;            /* per-sample, layerwise: rows held at once */
+    long passes;          /* per-sample, layerwise: rows formed, one per sample and output (on this
+                           * process), from batched backward passes */
 } lm_ntk_info;
 
 /* 1 when the Gram identity applies: a top-level sequence of dense, flatten, activation and

@@ -15,6 +15,10 @@ LM_API void lm_set_threads(int t);
 LM_API int lm_get_threads(void);
 LM_API int lm_num_cores(void);
 
+/* The instruction set of the convolution kernels: "avx512", "avx2" or "generic" (the widest
+ * the CPU has, or a narrower one named by the environment variable LINMASS_ISA). */
+LM_API const char *lm_kernel_isa(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,7 @@ from ._lib import (LM_EIG_MAX_TOP, LM_OUTPUT_SUM, STATUS_NAMES, HessianOpts, Hes
 from ._lib import threads as _threads
 from .model import _check_model
 
-_NTK_METHODS = {"auto": 0, "gram": 1, "per_sample": 2, "per-sample": 2}
+_NTK_METHODS = {"auto": 0, "gram": 1, "per_sample": 2, "per-sample": 2, "layerwise": 3}
 _LOSSES = {"mse": 0, "xent": 1}
 
 
@@ -48,12 +48,14 @@ def ntk(model, X, output="sum", method="auto", mem_cap=0, threads=None):
     """The empirical tangent kernel K = J J^T on the inputs X (n, *input_shape): an (n, n)
     float64 array. output: an output index k (K_k = J_k J_k^T), or "sum", the sum over the
     outputs (neural-tangents' trace_axes=(-1,)). method: "gram" (the Gram identity of
-    all-dense nets), "per_sample" (per-sample gradients, any model) or "auto". mem_cap: bytes
+    all-dense nets), "per_sample" (per-sample gradients, any model), "layerwise" (any model:
+    per-sample gradients of the non-dense layers plus the dense layers' Gram terms) or "auto"
+    (gram where it applies, else layerwise). mem_cap: bytes
     for the kernel and its scratch (0: 1 GiB); a larger need raises LinmassError naming it."""
     _check_model(model)
     X = _arrays.inputs(model, X)
     if method not in _NTK_METHODS:
-        raise ValueError(f"method {method!r}: choose 'auto', 'gram' or 'per_sample'")
+        raise ValueError(f"method {method!r}: choose 'auto', 'gram', 'layerwise' or 'per_sample'")
     n = X.shape[0]
     opts = NtkOpts()
     _net(opts, model, _output(model, output))
@@ -185,7 +187,7 @@ def linearity(model, X, y, steps=100, lr=None, record_every=0, X_test=None, outp
     yv = _arrays.targets(y, n, 1).ravel()
     Xt = _arrays.inputs(model, X_test, "X_test") if X_test is not None else None
     if method not in _NTK_METHODS:
-        raise ValueError(f"method {method!r}: choose 'auto', 'gram' or 'per_sample'")
+        raise ValueError(f"method {method!r}: choose 'auto', 'gram', 'layerwise' or 'per_sample'")
     if int(steps) < 0 or int(record_every) < 0:
         raise ValueError("steps and record_every must not be negative")
     if lr is not None and not lr > 0:

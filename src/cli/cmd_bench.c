@@ -5,6 +5,7 @@
  *              one fixed random batch; samples/s, GFLOP/s (3 x forward MACs x 2 per sample) and
  *              the fraction of the sgemm ceiling measured in the same run
  *   probes     ntk: the float64 tangent kernel of a 784-1024-1024-1 ReLU MLP on 128 inputs;
+ *              ntk-cnn: the same of a scalar CNN on 64 inputs of 1x28x28 (per-sample gradients);
  *              hvp: one model-Hessian-vector product over one gradient, tanh MLP, batch 64
  *   gemm       sgemm GFLOP/s at 1024^3 (the ceiling) and on the mlp's own GEMM shapes
  *
@@ -17,6 +18,9 @@
  * rank 0 reports samples/s of the whole (global) batch with the all-reduce's cost per step. The other
  * workloads refuse to run under mpirun. */
 #include <cblas.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,15 +246,30 @@ static int one_hvp(void *c)
     return 0;
 }
 
+/* Each probe call allocates and frees its buffers (tens of MB for ntk-cnn). Timed back to back,
+ * glibc would return them to the system and the next call would fault them in again, page by
+ * page: keep freed memory in the process instead, as PyTorch's caching allocator does for
+ * torch_ref.py (bench/README.md has both). */
+static void keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 static lm_status probe_bench(const char *name, double seconds, bench_result *r)
 {
-    int ntk = !strcmp(name, "ntk"), width = 1024, n = ntk ? 128 : 64;
+    keep_freed_memory();
+    int cnn = !strcmp(name, "ntk-cnn"), ntk = cnn || !strcmp(name, "ntk"), width = 1024, n = ntk && !cnn ? 128 : 64;
     char spec[128];
     snprintf(spec, sizeof spec, "dense:%d,%s,dense:%d,%s,dense:1", width, ntk ? "relu" : "tanh", width,
              ntk ? "relu" : "tanh");
+    if (cnn) snprintf(spec, sizeof spec, "conv:32x3,relu,maxpool:2,conv:64x3,relu,maxpool:2,dense:128,relu,dense:1");
+    lm_shape in = cnn ? (lm_shape){1, 28, 28} : (lm_shape){784, 1, 1};
     probe_ctx p = {0};
     p.n = n;
-    lm_status st = lm_model_create(spec, (lm_shape){784, 1, 1}, LM_PARAM_STANDARD, 0, &p.m);
+    lm_status st = lm_model_create(spec, in, LM_PARAM_STANDARD, 0, &p.m);
     size_t np = p.m ? lm_model_num_params(p.m) : 0;
     p.x = malloc((size_t)n * 784 * sizeof *p.x);
     p.K = malloc((size_t)n * n * sizeof *p.K);
@@ -267,7 +286,7 @@ static lm_status probe_bench(const char *name, double seconds, bench_result *r)
         r->rate_key = "kernels_per_sec", r->rate = rate;
         r->extra_key[0] = "n", r->extra[0] = n;
         r->extra_key[1] = "width", r->extra[1] = width;
-        r->n_extra = 2;
+        r->n_extra = cnn ? 1 : 2;
     } else if (!st) {
         lm_hvp_opts ho = {0};
         ho.net.max_batch = n;
@@ -290,13 +309,19 @@ static lm_status probe_bench(const char *name, double seconds, bench_result *r)
 
 /* ---- output ---- */
 
+/* OPENBLAS_CORETYPE, which makes OpenBLAS use another CPU's kernels (the sgemm ceiling moves by
+ * 1.7x between Haswell's and SkylakeX's on an AVX-512 machine), or NULL */
+static const char *coretype(void) { return getenv("OPENBLAS_CORETYPE"); }
+
 static void print_result(const bench_result *r, int threads, int json)
 {
     if (json) {
         printf("{\"%s\": %.6g", r->rate_key, r->rate);
         for (int i = 0; i < r->n_extra; i++) printf(", \"%s\": %.6g", r->extra_key[i], r->extra[i]);
         if (r->gflops >= 0) printf(", \"gflops\": %.4g, \"ceiling_fraction\": %.4f", r->gflops, r->gflops / r->ceiling);
-        printf(", \"threads\": %d, \"workload\": \"%s\", \"framework\": \"linmass\"}\n", threads, r->workload);
+        printf(", \"threads\": %d, \"workload\": \"%s\", \"framework\": \"linmass\", \"blas\": \"%s\", "
+               "\"blas_coretype\": \"%s\", \"conv_kernels\": \"%s\"}\n", threads, r->workload, openblas_get_corename(),
+               coretype() ? coretype() : "", lm_kernel_isa());
     } else {
         printf("%-9s %12.1f %s", r->workload, r->rate, r->rate_key);
         for (int i = 0; i < r->n_extra; i++) printf("  %s %.4g", r->extra_key[i], r->extra[i]);
@@ -310,7 +335,7 @@ static int known_workload(const char *name)
 {
     for (int i = 0; i < N_TRAIN; i++)
         if (!strcmp(name, train_workloads[i].name)) return 1;
-    return !strcmp(name, "gemm") || !strcmp(name, "ntk") || !strcmp(name, "hvp");
+    return !strcmp(name, "gemm") || !strcmp(name, "ntk") || !strcmp(name, "ntk-cnn") || !strcmp(name, "hvp");
 }
 
 static int train_workload_named(const char *name)
@@ -333,7 +358,7 @@ static lm_status run_workload(const char *name, double seconds, int steps, int o
         r->n_extra = 1;
         return LM_OK;
     }
-    if (!strcmp(name, "ntk") || !strcmp(name, "hvp")) return probe_bench(name, seconds, r);
+    if (!strcmp(name, "ntk") || !strcmp(name, "ntk-cnn") || !strcmp(name, "hvp")) return probe_bench(name, seconds, r);
     for (int i = 0; i < N_TRAIN; i++) {
         if (strcmp(name, train_workloads[i].name)) continue;
         lm_status st = train_bench(&train_workloads[i], seconds, steps, overlap, r);
@@ -342,7 +367,7 @@ static lm_status run_workload(const char *name, double seconds, int steps, int o
         if (!st) r->ceiling = ceiling_gflops(seconds < 1 ? seconds : 1) * lm_dist_size();
         return st;
     }
-    return lm_fail(LM_EINVAL, "unknown workload '%s' (fcn, mlp, cnn, resnet20, ntk, hvp, gemm)", name);
+    return lm_fail(LM_EINVAL, "unknown workload '%s' (fcn, mlp, cnn, resnet20, ntk, ntk-cnn, hvp, gemm)", name);
 }
 
 int cmd_bench(int argc, char **argv)
@@ -362,8 +387,10 @@ int cmd_bench(int argc, char **argv)
     cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
                      "Training and probe speed on the workloads of ../shared/bench/torch_ref.py, and the\n"
                      "OpenBLAS sgemm rate that bounds them. Workloads: fcn, mlp, cnn, resnet20 (samples/s,\n"
-                     "GFLOP/s and the fraction of the sgemm ceiling measured in the same run), ntk\n"
-                     "(kernels/s), hvp (time of a Hessian-vector product over a gradient), gemm.",
+                     "GFLOP/s and the fraction of the sgemm ceiling measured in the same run), ntk and ntk-cnn\n"
+                     "(kernels/s), hvp (time of a Hessian-vector product over a gradient), gemm. Each result\n"
+                     "names the BLAS kernels (OpenBLAS's core, and OPENBLAS_CORETYPE if set) and the\n"
+                     "convolution kernels' instruction set (LINMASS_ISA lowers it).",
                      opts, sizeof opts / sizeof *opts,
                      "bench/compare.sh runs these and torch_ref.py alternately and prints the ratios.\n"
                      "Under mpirun (fcn, mlp, cnn, resnet20 only) the batch is split across the ranks as in\n"
@@ -375,13 +402,13 @@ int cmd_bench(int argc, char **argv)
                      names, 16, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
-    if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, hvp or gemm");
+    if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, ntk-cnn, hvp or gemm");
     if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
     if (!(seconds > 0)) return cli_usage_error(&c, "--seconds %g must be positive", seconds);
     if (steps < 0) return cli_usage_error(&c, "--steps %d must not be negative", steps);
     for (int i = 0; i < c.npositional; i++)
         if (!known_workload(names[i]))
-            return cli_usage_error(&c, "unknown workload '%s': choose fcn, mlp, cnn, resnet20, ntk, hvp or gemm", names[i]);
+            return cli_usage_error(&c, "unknown workload '%s': choose fcn, mlp, cnn, resnet20, ntk, ntk-cnn, hvp or gemm", names[i]);
     if (strcmp(overlap, "on") && strcmp(overlap, "off"))
         return cli_usage_error(&c, "--overlap: '%s' is not on or off", overlap);
     if (strcmp(reduce, "ordered") && strcmp(reduce, "mpi"))
@@ -398,8 +425,10 @@ int cmd_bench(int argc, char **argv)
     lm_set_threads(threads == 0 && R > 1 ? 1 : threads);
     for (int i = 0; i < c.npositional; i++) {
         if (rank == 0)
-            fprintf(stderr, "linmass bench: %s, %d thread%s%s, %g s\n", names[i], lm_get_threads(),
-                    lm_get_threads() == 1 ? "" : "s", R > 1 ? " per rank" : "", seconds);
+            fprintf(stderr, "linmass bench: %s, %d thread%s%s, %g s; BLAS: OpenBLAS %s%s%s%s; convolutions: %s\n",
+                    names[i], lm_get_threads(), lm_get_threads() == 1 ? "" : "s", R > 1 ? " per rank" : "", seconds,
+                    openblas_get_corename(), coretype() ? " (OPENBLAS_CORETYPE=" : "", coretype() ? coretype() : "",
+                    coretype() ? ")" : "", lm_kernel_isa());
         if (R > 1 && rank == 0) fprintf(stderr, "linmass bench: %d ranks, overlap %s, reduce %s\n", R, overlap, reduce);
         bench_result r;
         lm_status st = run_workload(names[i], seconds, steps, !strcmp(overlap, "on"), &r);

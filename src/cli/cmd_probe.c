@@ -384,7 +384,8 @@ static const char *const ntk_about =
     "block kernel K[iK+k][jK+l] = <grad f_k(x_i), grad f_l(x_j)> (docs/theory.md §7.9).\n"
     "Dense networks use the layer-wise Gram identity (sum over layers of (A A^T) o (D D^T) + D D^T:\n"
     "memory O(N^2 + N width), never the N x p Jacobian); other layers (conv, residual, batch norm) use\n"
-    "per-sample gradients in blocks that fit --max-memory. Prints lambda_min (the PL* constant of\n"
+    "per-sample gradients in blocks that fit --max-memory (layerwise: only those layers' gradients, with\n"
+    "the dense layers' Gram identity terms). Prints lambda_min (the PL* constant of\n"
     "docs/theory.md §5), lambda_max, the condition number and the trace, by a symmetric\n"
     "eigen-decomposition (LAPACK dsyevd); --save writes K as a .npy file (numpy.load reads it).\n"
     "The catapult step 2/lambda_max is that of the kernel gradient descent sees: one output's kernel\n"
@@ -417,7 +418,7 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
 {
     memset(k, 0, sizeof *k);
     cli_opt own[] = {
-        {"method", OPT_STRING, &k->method, "auto", "auto (Gram identity when every layer allows it), gram or per-sample", 0},
+        {"method", OPT_STRING, &k->method, "auto", "auto (Gram identity when every layer allows it, else layerwise), gram, layerwise or per-sample", 0},
         {"save", OPT_STRING, &k->save, NULL, "also write the N x N kernel to this .npy file (float64)", 0},
         {"max-memory", OPT_INT, &k->p.o.max_mem, "1024", "MB for the kernel and its scratch (more: exit 1 naming the size)", 0},
         {"matrix-free", OPT_FLAG, &k->matfree, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
@@ -433,7 +434,7 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
              "  linmass probe ntk --data fashion-mnist --model conv:32x3,relu,gap,dense:10 --param standard --inputs 64\n\n%s\n%s",
              probe_exit_help, cli_model_help());
     const char *usage = "linmass probe ntk [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR] [--data SRC]\n"
-                        "                        [--inputs N] [--output k|sum|block] [--method auto|gram|per-sample] [--save FILE.npy]\n"
+                        "                        [--inputs N] [--output k|sum|block] [--method auto|gram|layerwise|per-sample] [--save FILE.npy]\n"
                         "                        [--matrix-free [--steps S]] [--max-memory MB] [--json] [--out DIR]";
     int rc = parse_probe(&k->p, "probe ntk", usage, ntk_about, "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own),
                          argc, argv);
@@ -441,7 +442,8 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     if (!strcmp(k->method, "auto")) k->nm = LM_NTK_AUTO;
     else if (!strcmp(k->method, "gram")) k->nm = LM_NTK_GRAM;
     else if (!strcmp(k->method, "per-sample")) k->nm = LM_NTK_PER_SAMPLE;
-    else return cli_usage_error(&k->p.c, "--method: '%s' is not auto, gram or per-sample", k->method);
+    else if (!strcmp(k->method, "layerwise")) k->nm = LM_NTK_LAYERWISE;
+    else return cli_usage_error(&k->p.c, "--method: '%s' is not auto, gram, layerwise or per-sample", k->method);
     if (k->save && !*k->save) return cli_usage_error(&k->p.c, "--save needs a file name");
     if (k->save && k->matfree) return cli_usage_error(&k->p.c, "--matrix-free forms no kernel to --save");
     if (k->steps < 0) return cli_usage_error(&k->p.c, "--steps %d must not be negative", k->steps);
@@ -476,7 +478,7 @@ static lm_status ntk_matfree(const ntk_cli *k, const setup *s, int block, lm_ntk
 static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
 {
     if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->m))
-        return cli_usage_error(&k->p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use per-sample)",
+        return cli_usage_error(&k->p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
                                lm_model_spec(s->m));
     lm_ntk_opts ko = ntk_opts(k, s);
     r->N = lm_ntk_dim(s->m, s->n, &ko);
@@ -536,8 +538,8 @@ static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r
             sb_printf(t, "  method        Gram identity (dense layers), %.1f MB, %.2f s%s\n", r->info.bytes / 1048576.0, r->t_kernel,
                       ranks_note(rn, sizeof rn));
         else
-            sb_printf(t, "  method        per-sample gradients, blocks of %d rows, %ld backward passes%s, %.1f MB, %.2f s%s\n",
-                      r->info.block, r->info.passes, lm_dist_size() > 1 ? " on rank 0" : "", r->info.bytes / 1048576.0,
+            sb_printf(t, "  method        %s, blocks of %d rows, %ld rows formed%s, %.1f MB, %.2f s%s\n",
+                      r->info.method == LM_NTK_LAYERWISE ? "layerwise rows" : "per-sample gradients", r->info.block, r->info.passes, lm_dist_size() > 1 ? " on rank 0" : "", r->info.bytes / 1048576.0,
                       r->t_kernel, ranks_note(rn, sizeof rn));
         sb_printf(t, "  lambda_min    %.6g%s\n", sp->lambda_min, sp->lambda_min > 0 ? "" : "   (not positive: no PL* on these inputs)");
         sb_printf(t, "  lambda_max    %.6g\n", sp->lambda_max);
@@ -574,7 +576,9 @@ static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
         cJSON_AddNumberToObject(res, "products", r->mf.eig.steps);
         cJSON_AddNumberToObject(res, "trace", r->mf.trace);
     } else {
-        cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM ? "gram" : "per-sample");
+        cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM        ? "gram"
+                                               : r->info.method == LM_NTK_LAYERWISE ? "layerwise"
+                                                                                    : "per-sample");
         cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
         cJSON_AddNumberToObject(res, "lambda_min", sp->lambda_min);
         cJSON_AddNumberToObject(res, "lambda_max", sp->lambda_max);

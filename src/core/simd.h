@@ -1,4 +1,5 @@
-/* Hot element-wise functions built for the machine at hand (internal). */
+/* Hot element-wise functions built for the machine at hand, and the instruction set of the
+ * convolution kernels (internal). */
 #ifndef LM_CORE_SIMD_H
 #define LM_CORE_SIMD_H
 
@@ -11,5 +12,19 @@
 #else
 #define LM_SIMD_CLONES
 #endif
+
+/* Kernels that differ by more than their loop width (the convolutions' register tiles, FMA)
+ * come in one version per instruction set, chosen at run time: the widest the CPU has, or a
+ * narrower one named by the environment variable LINMASS_ISA (avx512, avx2 or generic), read
+ * once. A given machine and setting always runs the same version, so results repeat bit for
+ * bit; different versions round differently. */
+typedef enum { LM_ISA_GENERIC = 0, LM_ISA_AVX2 = 1, LM_ISA_AVX512 = 2 } lm_isa;
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LM_HAVE_X86_ISAS 1
+#endif
+
+lm_isa lm_isa_active(void);
+const char *lm_isa_name(lm_isa isa);
 
 #endif

@@ -10,6 +10,8 @@
 #include "core/real.h"
 #include "linmass/exec.h"
 #include "nn/layer.h"
+#include "nn/layout.h"
+#include "nn/sensitivity.h"
 
 #if defined(LM_F64)
 #define cblas_xgemm cblas_dgemm
@@ -26,7 +28,8 @@ typedef struct {
     real *y, *dy;       /* output (n x out) and its tangent */
     const real *gy, *dgy; /* gradient with respect to y, and its tangent */
     real *gx, *dgx;     /* gradient with respect to x, and its tangent */
-    real *gw, *dgw;     /* parameter gradient slice, and its tangent (the H v slice) */
+    real *gw, *dgw;     /* parameter gradient slice, and its tangent (the H v slice); gw is NULL when
+                         * no parameter gradient is wanted (sensitivity passes: nn/sensitivity.h) */
 } R(lm_ports);
 
 typedef struct {
@@ -38,13 +41,15 @@ typedef struct {
     real *buf;     /* the layer's buffer slice */
     const real *v; /* the layer's parameter tangent slice (tangent mode), else NULL */
     real *scr;     /* the layer's scratch */
+    int in_blk, out_blk; /* layouts of x (and gx) and of y (and gy): 1 blocked, 0 plain (nn/layout.h) */
 } R(lm_call);
 
 /* The type-dependent half of a layer module: its mathematics (lm_layer_def.ops_f32/_f64). */
 typedef struct R(lm_layer_ops) {
     /* Scratch (in reals) the layer needs for a batch of n, with or without tangents. It
      * persists from forward to backward. */
-    size_t (*scratch)(const lm_layer *L, int n, int tangent);
+    size_t (*scratch)(const lm_layer *L, int n, int tangent); /* the blocked layout's padding
+                                                                * included, if it takes that */
     void (*forward)(const R(lm_call) *c, R(lm_ports) *p);
     void (*backward)(const R(lm_call) *c, R(lm_ports) *p);
     /* Optional: temporary memory (in reals) for one forward or backward call, shared by all
@@ -66,12 +71,18 @@ struct R(lm_exec) {
     int n;
     const real *x;   /* input of the last forward */
     real **act, **dact; /* [layer id] output and tangent */
+    unsigned char *blk; /* [layer id] layouts: bit 0 the input's, bit 1 the output's (exec.c) */
+    size_t *widest;     /* [seq id] values per sample of the widest activation, in its layout */
+    real *view;         /* lm_exec_layer_output's plain copy of a blocked output */
     real **scr;         /* [layer id] scratch */
     real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg */
     real *zeros;        /* zero tangent for the model input */
     real *zero_v;       /* zero parameter tangent */
-    real *work;         /* the layers' shared temporary workspace */
+    real *work;         /* the layers' shared temporary workspace (64-byte aligned, in work_mem) */
+    void *work_mem;
     lm_grad_ready_fn grad_ready; /* lm_exec_set_grad_hook: called per top-level layer in backward */
+    R(lm_sens_fn) sens;          /* lm_exec_set_sens_hook: called per layer with parameters */
+    void *sens_ctx;
     void *grad_ready_ctx;
     void *mem;
     lm_channel_sum_fn channel_sum; /* lm_exec_set_channel_sum: synchronised batch norm, or NULL */
@@ -86,6 +97,10 @@ const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real 
 void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, const real *dx,
                         const real *gy, const real *dgy, real *gx, real *dgx, real *gw,
                         real *dgw);
+
+/* The parameter gradients of one layer per sample (nn/sensitivity.h), by kind */
+lm_status R(lm_conv_sample_grads)(const R(lm_sens) *s, real *G, size_t ldg);
+lm_status R(lm_bn_sample_grads)(const R(lm_sens) *s, real *G, size_t ldg);
 
 /* y (n x o) = s * x (n x i) * W^T (W is o x i) [+ beta*y] */
 static inline void R(lm_gemm_nt)(int n, int o, int i, real s, const real *x, const real *W,

@@ -51,6 +51,14 @@ enum {
     LM_LAYER_FLAT_OUT = 4  /* later layers see a flat vector */
 };
 
+/* lm_layer_def.layout: what a layer does with the channel-blocked activation layout
+ * (nn/layout.h); the executor chooses every activation's layout from these (nn/engine/exec.c) */
+enum {
+    LM_LAYOUT_IN = 1,   /* takes a blocked input, and prefers it */
+    LM_LAYOUT_KEEP = 2, /* its output has its input's layout */
+    LM_LAYOUT_OUT = 4   /* its output has the layout the executor asks for */
+};
+
 struct lm_layer_ops_f32; /* the mathematics: nn/generic.h */
 struct lm_layer_ops_f64;
 
@@ -76,6 +84,7 @@ struct lm_layer_def {
     void (*init)(const lm_layer *L, float *w, float *buf, lm_param_kind param, double gain2,
                  uint64_t seed);
     double (*macs)(const lm_layer *L); /* multiply-adds per sample of the forward pass */
+    unsigned (*layout)(const lm_layer *L); /* LM_LAYOUT_* flags; NULL: the plain layout only */
     const struct lm_layer_ops_f32 *ops_f32;
     const struct lm_layer_ops_f64 *ops_f64;
 };

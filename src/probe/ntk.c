@@ -5,9 +5,16 @@
  * s^2 (A A^T) o (D D^T) for W and D D^T for b. One batched forward and one batched backward
  * with the output gradient 1 per sample give every A and D: memory O(n^2 + n * width).
  *
- * Per-sample (any model): single-sample gradient rows in blocks G (B x p) that fit the memory
- * cap; K_IJ = G_I G_J^T. When all n rows fit, one pass and K in row blocks of 64; otherwise a
- * block I is held while every later block J is recomputed.
+ * Per-sample (any model): per-sample gradient rows, from batched forward and backward passes
+ * (lm_exec_sample_grads), in blocks G (B x p) that fit the memory cap; K_IJ = G_I G_J^T. When
+ * all n rows fit, one pass and K in row blocks of 64; otherwise a block I is held while every
+ * later block J is recomputed.
+ *
+ * Layerwise (any model; the default where the Gram identity does not apply): the same blocks, of
+ * shorter rows: per sample, the gradients of the layers other than dense ones, and each dense
+ * layer's input and output sensitivity; K_IJ = G_I G_J^T plus every dense layer's Gram term.
+ * A CNN's rows are then its convolutions' few parameters and its dense layers' widths, instead
+ * of the whole gradient.
  *
  * The block kernel (docs/theory.md §7.9), nK x nK, is the same with a row per (input, output):
  * per-sample gradient rows of every output, or the Gram identity with every output's
@@ -20,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/sensitivity.h"
 #include "probe/probe_internal.h"
 
 static int layer_ok_for_gram(const lm_layer *L)
@@ -236,30 +244,168 @@ static lm_status ntk_gram_block(const lm_pnet *net, const double *x, int n, doub
 
 /* ---- per-sample gradients ---- */
 
+enum { SAMPLE_BATCH = 8 }; /* samples per batched forward and backward pass */
+
+/* Layerwise rows: per sample, each dense layer's input a and output sensitivity d (its Gram
+ * identity term s^2 <a_i, a_j> <d_i, d_j> + [bias] <d_i, d_j>), and every other parameter's
+ * gradient g, first: K_ij = <g_i, g_j> + the dense terms. */
+typedef struct {
+    const lm_layer *L;
+    size_t off;     /* dense: a at off, d at off + in; others: g at off */
+} feat_seg;
+
+typedef struct {
+    feat_seg *seg;
+    int count;
+    size_t q, q_grad; /* values per row; of them the gradients of the non-dense layers (first) */
+} feat_plan;
+
 typedef struct {
     const lm_pnet *net;
-    lm_exec_f64 *e;
+    lm_exec_f64 *e;    /* for batches of up to `batch` samples */
     const double *x;
-    double *gz;
-    long passes;
-    int block;     /* rows are (input, output) pairs: row r is output r % K of input r / K */
-    int forwarded; /* the input of the executor's last forward (-1: none) */
+    double *gz;        /* batch x K */
+    int batch;
+    long passes;       /* rows formed */
+    const feat_plan *fp; /* layerwise rows, or NULL: whole gradient rows */
+    size_t q;          /* values per row: p, or fp->q */
+    double *GA, *GD;   /* layerwise: 2 blocks of products */
+    int block;         /* rows are (input, output) pairs: row r is output r % K of input r / K */
+    int forwarded;     /* block: the input of the executor's last forward (-1: none) */
 } rows_ctx;
 
-/* Gradient rows [r0, r0 + b) into G (b x p): row r is output k of input r, or for the block
- * kernel output r % K of input r / K. */
-static void grad_rows(rows_ctx *c, int k, int r0, int b, double *G)
+/* Appends the segments of s's parameter layers, the non-dense ones when `dense` is 0, else
+ * the dense ones (seg NULL: counts only) */
+static void plan_layers(const lm_seq *s, int dense, feat_plan *fp)
 {
-    size_t p = c->net->np;
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i];
+        for (int b = 0; b < 2; b++) plan_layers(&L->branch[b], dense, fp);
+        if (!L->np || L->branch[0].n || L->branch[1].n || (L->kind == L_DENSE) != dense) continue;
+        if (fp->seg) fp->seg[fp->count] = (feat_seg){L, fp->q};
+        fp->count++;
+        fp->q += dense ? lm_shape_numel(L->in) + (size_t)L->dense.units : L->np;
+    }
+}
+
+static lm_status feat_plan_make(const lm_model *m, feat_plan *fp)
+{
+    memset(fp, 0, sizeof *fp);
+    plan_layers(&m->top, 0, fp);
+    plan_layers(&m->top, 1, fp);
+    fp->seg = malloc((fp->count ? fp->count : 1) * sizeof *fp->seg);
+    if (!fp->seg) return lm_fail(LM_ENOMEM, "tangent kernel: out of memory");
+    fp->count = 0, fp->q = 0;
+    plan_layers(&m->top, 0, fp);
+    fp->q_grad = fp->q;
+    plan_layers(&m->top, 1, fp);
+    return LM_OK;
+}
+
+typedef struct {
+    const feat_plan *fp;
+    double *F; /* the batch's rows */
+    lm_status st;
+} feat_hook;
+
+static void feat_of_layer(void *ctx, const lm_sens_f64 *s)
+{
+    feat_hook *h = ctx;
+    const feat_plan *fp = h->fp;
+    int at = 0;
+    while (at < fp->count && fp->seg[at].L != s->L) at++;
+    if (h->st || at == fp->count) return;
+    double *F = h->F + fp->seg[at].off;
+    if (s->L->kind != L_DENSE) {
+        h->st = lm_layer_sample_grads_f64(s, F, fp->q);
+        return;
+    }
+    size_t in = lm_shape_numel(s->L->in), out = (size_t)s->L->dense.units;
+    for (int i = 0; i < s->n; i++) {
+        memcpy(F + i * fp->q, s->x + i * in, in * sizeof *F);
+        memcpy(F + i * fp->q + in, s->gy + i * out, out * sizeof *F);
+    }
+}
+
+/* One backward pass of the m samples of the executor's last forward, with output gradients
+ * c->gz (m x K), into rows (m x q): per-sample gradients, or layerwise rows. */
+static lm_status rows_backward(rows_ctx *c, double *rows)
+{
+    lm_status st;
+    if (c->fp) {
+        feat_hook h = {c->fp, rows, LM_OK};
+        lm_exec_set_sens_hook_f64(c->e, feat_of_layer, &h);
+        lm_exec_sens_backward_f64(c->e, c->gz);
+        lm_exec_set_sens_hook_f64(c->e, NULL, NULL);
+        st = h.st;
+    } else {
+        st = lm_exec_sample_grads_f64(c->e, c->gz, rows, c->q);
+    }
+    return st ? lm_fail_context(st, "tangent kernel") : LM_OK;
+}
+
+/* Block kernel rows [r0, r0 + b): row r is output r % K of input r / K, one sample a pass. */
+static lm_status block_rows(rows_ctx *c, int r0, int b, double *G)
+{
     int K = c->net->K;
     for (int r = r0; r < r0 + b; r++) {
-        int i = c->block ? r / K : r, out = c->block ? r % K : k;
+        int i = r / K;
         if (i != c->forwarded) lm_forward_f64(c->e, c->x + (size_t)i * c->net->nin, 1, c->net->mode, NULL);
         c->forwarded = i;
-        memset(c->gz, 0, K * sizeof *c->gz);
-        c->gz[out] = 1;
-        lm_backward_f64(c->e, c->gz, G + (size_t)(r - r0) * p, NULL, NULL, NULL);
+        memset(c->gz, 0, (size_t)K * sizeof *c->gz);
+        c->gz[r % K] = 1;
+        lm_status st = rows_backward(c, G + (size_t)(r - r0) * c->q);
+        if (st) return st;
         c->passes++;
+    }
+    return LM_OK;
+}
+
+/* Rows [r0, r0 + b) into G (b x q): of output k for samples r0.. (per-sample gradients or
+ * layerwise rows, one batched forward and backward pass per `batch` samples), or of the block
+ * kernel. */
+static lm_status grad_rows(rows_ctx *c, int k, int r0, int b, double *G)
+{
+    if (c->block) return block_rows(c, r0, b, G);
+    int K = c->net->K;
+    memset(c->gz, 0, (size_t)c->batch * K * sizeof *c->gz);
+    for (int i = 0; i < c->batch; i++) c->gz[(size_t)i * K + k] = 1;
+    for (int j = 0; j < b; j += c->batch) {
+        int m = b - j < c->batch ? b - j : c->batch;
+        lm_forward_f64(c->e, c->x + (size_t)(r0 + j) * c->net->nin, m, c->net->mode, NULL);
+        lm_status st = rows_backward(c, G + (size_t)j * c->q);
+        if (st) return st;
+        c->passes += m;
+    }
+    return LM_OK;
+}
+
+/* Kb (bi x bj, leading dimension ldk) += the kernel between rows GI and GJ: G_I G_J^T, or
+ * layerwise the gradients' products and each dense layer's (s^2 A_I A_J^T + [bias]) o (D_I D_J^T).
+ * lower: Kb is on K's diagonal, where only its lower triangle is needed (the upper one is
+ * mirrored from it at the end, so layerwise products fill the whole block). */
+static void block_product(const rows_ctx *c, const double *GI, int bi, const double *GJ, int bj, double *Kb, int ldk,
+                          int lower)
+{
+    int q = (int)c->q;
+    const feat_plan *fp = c->fp;
+    if (!fp && lower) {
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, bi, q, 1.0, GI, q, 1.0, Kb, ldk);
+        return;
+    }
+    int qg = fp ? (int)fp->q_grad : q;
+    if (qg) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, bj, qg, 1.0, GI, q, GJ, q, 1.0, Kb, ldk);
+    for (int l = 0; fp && l < fp->count; l++) {
+        const lm_layer *L = fp->seg[l].L;
+        if (L->kind != L_DENSE) continue;
+        int in = (int)lm_shape_numel(L->in), out = L->dense.units;
+        size_t a = fp->seg[l].off, d = a + (size_t)in;
+        double s2 = L->scale * L->scale, bias = L->dense.bias ? 1.0 : 0.0;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, bj, in, 1.0, GI + a, q, GJ + a, q, 0.0, c->GA, bj);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, bj, out, 1.0, GI + d, q, GJ + d, q, 0.0, c->GD, bj);
+        for (int r = 0; r < bi; r++)
+            for (int t = 0; t < bj; t++)
+                Kb[(size_t)r * ldk + t] += (s2 * c->GA[(size_t)r * bj + t] + bias) * c->GD[(size_t)r * bj + t];
     }
 }
 
@@ -273,19 +419,17 @@ static int block_owner(int b, int ranks)
     return c < ranks ? c : 2 * ranks - 1 - c;
 }
 
-/* K's lower triangle += G G^T, G holding all n gradient rows (n x p), in the row blocks of
- * PRODUCT_ROWS that this process owns (a dsyrk for the diagonal block, a dgemm left of it): the
- * same BLAS calls whatever the number of processes. */
-static void rows_product(const double *G, int n, size_t p, int rank, int ranks, double *K)
+/* K's lower triangle += G G^T, G holding all n rows (n x q), in the row blocks of PRODUCT_ROWS
+ * that this process owns (the diagonal block, and the block left of it): the same BLAS calls
+ * whatever the number of processes. */
+static void rows_product(const rows_ctx *c, const double *G, int n, int rank, int ranks, double *K)
 {
     for (int b = 0, i0 = 0; i0 < n; b++, i0 += PRODUCT_ROWS) {
         if (block_owner(b, ranks) != rank) continue;
         int rows = n - i0 < PRODUCT_ROWS ? n - i0 : PRODUCT_ROWS;
-        const double *Gi = G + (size_t)i0 * p;
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, rows, (int)p, 1.0, Gi, (int)p, 1.0, K + (size_t)i0 * n + i0, n);
-        if (i0)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, i0, (int)p, 1.0, Gi, (int)p, G, (int)p, 1.0,
-                        K + (size_t)i0 * n, n);
+        const double *Gi = G + (size_t)i0 * c->q;
+        block_product(c, Gi, rows, Gi, rows, K + (size_t)i0 * n + i0, n, 1);
+        if (i0) block_product(c, Gi, rows, G, i0, K + (size_t)i0 * n, n, 0);
     }
 }
 
@@ -294,58 +438,64 @@ static void rows_product(const double *G, int n, size_t p, int rank, int ranks, 
 static lm_status per_sample_whole(rows_ctx *c, int n, int k, const lm_collective *coll, const size_t *lo, double *G,
                                   double *K)
 {
-    size_t p = c->net->np;
     int rank = lm_coll_rank(coll);
-    grad_rows(c, k, (int)lo[rank], (int)(lo[rank + 1] - lo[rank]), G + lo[rank] * p);
-    lm_status st = lm_coll_gather_rows(coll, G, p, lo);
-    if (!st) rows_product(G, n, p, rank, lm_coll_size(coll), K);
+    lm_status st = grad_rows(c, k, (int)lo[rank], (int)(lo[rank + 1] - lo[rank]), G + lo[rank] * c->q);
+    st = lm_coll_agree(coll, st);
+    if (!st) st = lm_coll_gather_rows(coll, G, c->q, lo);
+    if (!st) rows_product(c, G, n, rank, lm_coll_size(coll), K);
     return st;
 }
 
 /* Blocks of B < n rows: block row I (every ranks-th one is this process's) holds G_I while
  * every later block J is recomputed. */
-static void per_sample_blocked(rows_ctx *c, int n, int k, int B, int rank, int ranks, double *GI, double *GJ,
-                               double *K)
+static lm_status per_sample_blocked(rows_ctx *c, int n, int k, int B, int rank, int ranks, double *GI, double *GJ,
+                                    double *K)
 {
-    size_t p = c->net->np;
-    for (int i0 = rank * B; i0 < n; i0 += ranks * B) {
+    lm_status st = LM_OK;
+    for (int i0 = rank * B; !st && i0 < n; i0 += ranks * B) {
         int bi = n - i0 < B ? n - i0 : B;
-        grad_rows(c, k, i0, bi, GI);
-        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, bi, (int)p, 1.0, GI, (int)p, 1.0, K + (size_t)i0 * n + i0, n);
-        for (int j0 = i0 + bi; j0 < n; j0 += B) {
+        if ((st = grad_rows(c, k, i0, bi, GI))) break;
+        block_product(c, GI, bi, GI, bi, K + (size_t)i0 * n + i0, n, 1);
+        for (int j0 = i0 + bi; !st && j0 < n; j0 += B) {
             int bj = n - j0 < B ? n - j0 : B;
-            grad_rows(c, k, j0, bj, GJ);
-            /* K[j0.., i0..] += G_J G_I^T (lower triangle) */
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bj, bi, (int)p, 1.0, GJ, (int)p, GI, (int)p, 1.0,
-                        K + (size_t)j0 * n + i0, n);
+            if ((st = grad_rows(c, k, j0, bj, GJ))) break;
+            block_product(c, GJ, bj, GI, bi, K + (size_t)j0 * n + i0, n, 0); /* K[j0.., i0..] += G_J G_I^T */
         }
     }
+    return st;
 }
 
+/* Per-sample gradient rows (fp NULL) or layerwise rows (fp); block: a row per (input, output). */
 static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int inputs, int block, double *K, size_t cap,
-                                lm_ntk_info *info, const lm_collective *coll)
+                                lm_ntk_info *info, const lm_collective *coll, const feat_plan *fp)
 {
     int n = block ? inputs * net->K : inputs; /* rows of K */
-    size_t p = net->np, row = p * sizeof(double), kbytes = (size_t)n * n * sizeof(double);
+    size_t q = fp ? fp->q : net->np, row = q * sizeof(double), kbytes = (size_t)n * n * sizeof(double);
+    const char *what = fp ? "layerwise rows" : "per-sample gradients";
     int B;
     if (cap >= kbytes + (size_t)n * row) B = n;
     else if (cap >= kbytes + 2 * row) B = (int)((cap - kbytes) / (2 * row));
     else
-        return lm_fail(LM_ENOMEM, "tangent kernel: per-sample gradients need at least %zu bytes for %d inputs "
-                                  "and %zu parameters (the cap is %zu)", kbytes + 2 * row, n, p, cap);
+        return lm_fail(LM_ENOMEM, "tangent kernel: %s need at least %zu bytes for %d inputs and %zu %s (the cap is "
+                                  "%zu)", what, kbytes + 2 * row, n, q, fp ? "values a row" : "parameters", cap);
     if (B > n) B = n;
     int rank = lm_coll_rank(coll), ranks = lm_coll_size(coll);
     /* MPI counts are ints: gathering more than 2^31 - 1 values takes the blocked scheme */
-    if (B == n && ranks > 1 && (size_t)n * p > 2147483647u) B = (n + 1) / 2;
+    if (B == n && ranks > 1 && (size_t)n * q > 2147483647u) B = (n + 1) / 2;
     lm_status st = lm_ntk_check_mode(net);
     if (st) return st;
-    rows_ctx c = {net, NULL, x, NULL, 0, block, -1};
-    st = lm_exec_create_f64(net->m, 1, 0, &c.e);
+    rows_ctx c = {net, NULL, x, NULL, B < SAMPLE_BATCH ? B : SAMPLE_BATCH, 0, fp, q, NULL, NULL, block, -1};
+    size_t prod = (size_t)(B < n ? B : PRODUCT_ROWS) * (B < n ? B : n); /* the largest block of K formed */
+    st = lm_exec_create_f64(net->m, c.batch, 0, &c.e);
     double *GI = malloc((size_t)B * row), *GJ = B < n ? malloc((size_t)B * row) : NULL;
     size_t *lo = malloc((size_t)(ranks + 1) * sizeof *lo);
-    c.gz = malloc(net->K * sizeof *c.gz);
-    if (!st && (!GI || (B < n && !GJ) || !c.gz || !lo))
-        st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d gradient rows", B);
+    c.gz = malloc((size_t)c.batch * net->K * sizeof *c.gz);
+    if (fp) {
+        c.GA = malloc(prod * sizeof *c.GA);
+        c.GD = malloc(prod * sizeof *c.GD);
+    }
+    if (!st && (!GI || (B < n && !GJ) || !c.gz || !lo || (fp && (!c.GA || !c.GD))))
+        st = lm_fail(LM_ENOMEM, "tangent kernel: out of memory for %d rows", B);
     st = lm_coll_agree(coll, st); /* every process goes on, or none */
     int k0, k1;
     lm_pnet_outputs(net, &k0, &k1);
@@ -353,21 +503,26 @@ static lm_status ntk_per_sample(const lm_pnet *net, const double *x, int inputs,
     if (!st) {
         lm_exec_bind_f64(c.e, net->w, net->buf);
         memset(K, 0, kbytes);
-        lm_coll_bounds(coll, n, lo);
+        /* whole batches per rank: each sample's batched pass is the one of a single process
+         * (a row depends, in its last bits, on the batch it is formed in) */
+        int batches = (n + c.batch - 1) / c.batch;
+        lm_coll_bounds(coll, batches, lo);
+        for (int r = 0; r <= ranks; r++) lo[r] = lo[r] * c.batch < (size_t)n ? lo[r] * c.batch : (size_t)n;
     }
     for (int k = k0; !st && k < k1; k++) {
         if (B == n) st = per_sample_whole(&c, n, k, coll, lo, GI, K);
-        else per_sample_blocked(&c, n, k, B, rank, ranks, GI, GJ, K);
+        else st = per_sample_blocked(&c, n, k, B, rank, ranks, GI, GJ, K);
     }
+    if (B < n) st = lm_coll_agree(coll, st);
     /* each entry comes from one process, the others add exact zeros */
     if (!st) st = lm_coll_sum(coll, K, (size_t)n * n);
     if (!st) mirror_lower(K, n);
     if (info) {
         info->block = B;
         info->passes = c.passes;
-        info->bytes = kbytes + (size_t)(B < n ? 2 : 1) * B * row;
+        info->bytes = kbytes + (size_t)(B < n ? 2 : 1) * B * row + (fp ? 2 * prod * sizeof(double) : 0);
     }
-    free(GI), free(GJ), free(c.gz), free(lo);
+    free(GI), free(GJ), free(c.gz), free(lo), free(c.GA), free(c.GD);
     lm_exec_free_f64(c.e);
     return st;
 }
@@ -385,15 +540,24 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
     if (o->block && (double)n * lm_shape_numel(m->out) > 2147483647.0)
         return lm_fail(LM_EINVAL, "block tangent kernel: %d inputs x %zu outputs is too many rows", n, lm_shape_numel(m->out));
     int gram = lm_ntk_gram_applies(m);
-    lm_ntk_method method = o->method == LM_NTK_AUTO ? (gram ? LM_NTK_GRAM : LM_NTK_PER_SAMPLE) : o->method;
+    lm_ntk_method method = o->method == LM_NTK_AUTO ? (gram ? LM_NTK_GRAM : LM_NTK_LAYERWISE) : o->method;
     if (method == LM_NTK_GRAM && !gram)
         return lm_fail(LM_EINVAL, "tangent kernel: the Gram identity needs a network of dense, flatten, "
-                                  "activation and dropout layers only; '%s' has others (use per-sample)", m->spec);
-    if (method != LM_NTK_GRAM && method != LM_NTK_PER_SAMPLE)
+                                  "activation and dropout layers only; '%s' has others (use layerwise or per-sample)",
+                       m->spec);
+    if (method != LM_NTK_GRAM && method != LM_NTK_PER_SAMPLE && method != LM_NTK_LAYERWISE)
         return lm_fail(LM_EINVAL, "tangent kernel: unknown method %d", (int)o->method);
+    feat_plan fp = {0};
+    if (method == LM_NTK_LAYERWISE) {
+        lm_status st = feat_plan_make(m, &fp);
+        if (st) return st;
+    }
     lm_pnet net;
     lm_status st = lm_pnet_init(&net, m, &o->net);
-    if (st) return lm_fail_context(st, "tangent kernel");
+    if (st) {
+        free(fp.seg);
+        return lm_fail_context(st, "tangent kernel");
+    }
     info->method = method;
     if (method == LM_NTK_GRAM) {
         info->bytes = o->block ? gram_block_bytes(m, n) : gram_bytes(m, n);
@@ -405,8 +569,9 @@ lm_status lm_probe_ntk(const lm_model *m, const double *x, int n, const lm_ntk_o
         else
             st = ntk_gram(&net, x, n, K, lm_coll_active(o->coll));
     } else {
-        st = ntk_per_sample(&net, x, n, o->block, K, cap, info, lm_coll_active(o->coll));
+        st = ntk_per_sample(&net, x, n, o->block, K, cap, info, lm_coll_active(o->coll), fp.seg ? &fp : NULL);
     }
+    free(fp.seg);
     lm_pnet_free(&net);
     return st;
 }

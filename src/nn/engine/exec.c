@@ -1,9 +1,43 @@
 /* The executor: memory planning, sequential forward and backward (with tangents), and the
  * public entry points. Compiled for float and double. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/generic.h"
+
+/* ---- layouts (nn/layout.h) ---- */
+
+static unsigned layout_flags(const lm_layer *L) { return L->kind->layout ? L->kind->layout(L) : 0; }
+
+/* The layouts of sequence s into e->blk, given its input's and the one its output must have.
+ * Backwards, the layout each output would like: blocked when the next layer takes it, passed on
+ * through the layers that keep it; then forwards, what each layer gives: LM_LAYOUT_OUT layers
+ * give what is wanted, LM_LAYOUT_KEEP layers what they get, others the plain layout. A residual
+ * block's branches start from its input and end in its input's layout. A layer without
+ * LM_LAYOUT_IN therefore always gets the plain layout: its predecessors were asked for it. */
+static void plan_layouts(R(lm_exec) *e, const lm_seq *s, int in_blk, int out_blk)
+{
+    int want = out_blk;
+    for (int i = s->n - 1; i >= 0; i--) {
+        const lm_layer *L = &s->layers[i];
+        unsigned f = layout_flags(L);
+        e->blk[L->id] = (unsigned char)(want << 2);
+        want = f & LM_LAYOUT_IN ? (f & LM_LAYOUT_KEEP ? want : 1) : 0;
+    }
+    int cur = in_blk;
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i];
+        unsigned f = layout_flags(L);
+        int out = f & LM_LAYOUT_KEEP ? cur : f & LM_LAYOUT_OUT ? e->blk[L->id] >> 2 : 0;
+        e->blk[L->id] = (unsigned char)(cur | out << 1);
+        for (int b = 0; b < 2; b++)
+            if (L->branch[b].n) plan_layouts(e, &L->branch[b], cur, cur);
+        cur = out;
+    }
+}
+
+static size_t out_numel(const R(lm_exec) *e, const lm_layer *L) { return lm_numel_in(L->out, e->blk[L->id] >> 1 & 1); }
 
 /* ---- memory planning ---- */
 
@@ -16,26 +50,38 @@ static void *xcalloc(size_t n, size_t size, int *failed)
 
 /* Allocates every layer's activations and scratch; returns the largest workspace any layer
  * of the sequence asks for. */
-static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, size_t in_numel, int *failed)
+static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, int *failed)
 {
-    size_t widest = in_numel, work = 0;
+    size_t widest = s->n ? lm_numel_in(s->layers[0].in, e->blk[s->layers[0].id] & 1) : 0, work = 0;
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
-        size_t out = lm_shape_numel(L->out) * (size_t)e->max_n;
+        size_t out = out_numel(e, L) * (size_t)e->max_n;
         e->act[L->id] = xcalloc(out, sizeof(real), failed);
         if (e->tangent) e->dact[L->id] = xcalloc(out, sizeof(real), failed);
         e->scr[L->id] = xcalloc(R(lm_ops_of)(L)->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
         size_t w = R(lm_ops_of)(L)->workspace ? R(lm_ops_of)(L)->workspace(L, e->max_n, e->tangent) : 0;
         if (w > work) work = w;
-        if (lm_shape_numel(L->out) > widest) widest = lm_shape_numel(L->out);
+        if (out_numel(e, L) > widest) widest = out_numel(e, L);
         for (int b = 0; b < 2; b++)
             if (L->branch[b].n) {
-                w = plan_seq(e, &L->branch[b], lm_shape_numel(L->in), failed);
+                w = plan_seq(e, &L->branch[b], failed);
                 if (w > work) work = w;
             }
     }
+    e->widest[s->id] = widest;
     e->gbuf[s->id] = xcalloc(4 * widest * (size_t)e->max_n, sizeof(real), failed);
     return work;
+}
+
+/* lm_exec_layer_output's buffer, when a top-level output is blocked */
+static size_t view_size(const R(lm_exec) *e)
+{
+    size_t most = 0;
+    for (int i = 0; i < e->m->top.n; i++) {
+        const lm_layer *L = &e->m->top.layers[i];
+        if (e->blk[L->id] >> 1 & 1 && lm_shape_numel(L->out) > most) most = lm_shape_numel(L->out);
+    }
+    return most * (size_t)e->max_n;
 }
 
 static void free_seq(R(lm_exec) *e, const lm_seq *s)
@@ -65,7 +111,16 @@ lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(
     e->dact = e->tangent ? xcalloc(m->num_layers_total, sizeof(real *), &failed) : NULL;
     e->scr = xcalloc(m->num_layers_total, sizeof(real *), &failed);
     e->gbuf = xcalloc(m->num_seqs, sizeof(real *), &failed);
-    if (!failed) e->work = malloc(plan_seq(e, &m->top, lm_shape_numel(m->in), &failed) * sizeof(real) + 64);
+    e->widest = xcalloc(m->num_seqs, sizeof(size_t), &failed);
+    e->blk = xcalloc(m->num_layers_total, 1, &failed);
+    if (!failed) {
+        plan_layouts(e, &m->top, 0, 0);
+        /* the workspace starts on a 64-byte line: the kernels load whole vectors */
+        e->work_mem = malloc(plan_seq(e, &m->top, &failed) * sizeof(real) + 64);
+        e->work = e->work_mem ? (real *)(((uintptr_t)e->work_mem + 63) & ~(uintptr_t)63) : NULL;
+        size_t v = view_size(e);
+        if (v) e->view = xcalloc(v, sizeof(real), &failed);
+    }
     if (!e->work) failed = 1;
     if (e->tangent) {
         e->zeros = xcalloc(lm_shape_numel(m->in) * (size_t)max_batch, sizeof(real), &failed);
@@ -88,9 +143,12 @@ void R(lm_exec_free)(R(lm_exec) *e)
     free(e->dact);
     free(e->scr);
     free(e->gbuf);
+    free(e->widest);
+    free(e->blk);
+    free(e->view);
     free(e->zeros);
     free(e->zero_v);
-    free(e->work);
+    free(e->work_mem);
     free(e);
 }
 
@@ -123,6 +181,12 @@ int R(lm_exec_grad_slices)(const R(lm_exec) *e, size_t *offsets, int max)
     return count;
 }
 
+void R(lm_exec_set_sens_hook)(R(lm_exec) *e, R(lm_sens_fn) fn, void *ctx)
+{
+    e->sens = fn;
+    e->sens_ctx = fn ? ctx : NULL;
+}
+
 void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
 {
     e->sample_offset = offset;
@@ -133,7 +197,7 @@ void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
 static R(lm_call) call_for(R(lm_exec) *e, const lm_layer *L, int n)
 {
     R(lm_call) c = {e, L, n, e->mode, e->w + L->poff, e->buf ? e->buf + L->boff : NULL,
-                    e->v ? e->v + L->poff : NULL, e->scr[L->id]};
+                    e->v ? e->v + L->poff : NULL, e->scr[L->id], e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1};
     return c;
 }
 
@@ -161,13 +225,7 @@ void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, co
                         real *dgw)
 {
     real *g[2], *dg[2];
-    size_t quarter = 0;
-    {
-        size_t widest = lm_shape_numel(s->n ? s->layers[0].in : e->m->in);
-        for (int i = 0; i < s->n; i++)
-            if (lm_shape_numel(s->layers[i].out) > widest) widest = lm_shape_numel(s->layers[i].out);
-        quarter = widest * (size_t)e->max_n;
-    }
+    size_t quarter = e->widest[s->id] * (size_t)e->max_n;
     for (int b = 0; b < 2; b++) {
         g[b] = e->gbuf[s->id] + b * quarter;
         dg[b] = e->gbuf[s->id] + (2 + b) * quarter;
@@ -185,10 +243,14 @@ void R(lm_seq_backward)(R(lm_exec) *e, const lm_seq *s, int n, const real *x, co
         p.dgy = tangent ? dgy : NULL;
         p.gx = i ? g[cur] : gx;
         p.dgx = tangent && p.gx ? (i ? dg[cur] : dgx) : NULL;
-        p.gw = gw + L->poff;
+        p.gw = gw ? gw + L->poff : NULL;
         p.dgw = tangent ? dgw + L->poff : NULL;
         R(lm_ops_of)(L)->backward(&c, &p);
-        if (e->grad_ready && s == &e->m->top && L->np) e->grad_ready(e->grad_ready_ctx, L->poff, L->np);
+        if (e->grad_ready && gw && s == &e->m->top && L->np) e->grad_ready(e->grad_ready_ctx, L->poff, L->np);
+        if (e->sens && L->np && !L->branch[0].n && !L->branch[1].n) { /* a block's are its branches' */
+            R(lm_sens) info = {L, n, e->mode, c.w, c.scr, p.x, p.gy, c.in_blk, c.out_blk};
+            e->sens(e->sens_ctx, &info);
+        }
         gy = p.gx;
         dgy = p.dgx;
         cur ^= 1;
@@ -222,5 +284,8 @@ void R(lm_backward)(R(lm_exec) *e, const real *gz, real *grad, real *gx, const r
 const real *R(lm_exec_layer_output)(const R(lm_exec) *e, int i)
 {
     if (i < 0 || i >= e->m->top.n) return NULL;
-    return e->act[e->m->top.layers[i].id];
+    const lm_layer *L = &e->m->top.layers[i];
+    if (!(e->blk[L->id] >> 1 & 1)) return e->act[L->id];
+    R(lm_relayout)(L->out, e->n, e->act[L->id], 1, e->view, 0); /* e->view is the executor's own */
+    return e->view;
 }

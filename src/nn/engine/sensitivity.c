@@ -27,10 +27,7 @@ int R(lm_exec_dense_sensitivities)(R(lm_exec) *e, const real *gz, R(lm_dense_sen
     for (int i = 0; i < s->n; i++)
         if (!sensitivity_layer_ok(&s->layers[i])) return 0;
     /* the same two rotating gradient buffers as lm_seq_backward */
-    size_t widest = lm_shape_numel(e->m->in);
-    for (int i = 0; i < s->n; i++)
-        if (lm_shape_numel(s->layers[i].out) > widest) widest = lm_shape_numel(s->layers[i].out);
-    real *g[2] = {e->gbuf[s->id], e->gbuf[s->id] + widest * (size_t)e->max_n};
+    real *g[2] = {e->gbuf[s->id], e->gbuf[s->id] + e->widest[s->id] * (size_t)e->max_n};
     int n = e->n, cur = 0, first_dense = s->n;
     for (int i = 0; i < s->n; i++)
         if (s->layers[i].kind == L_DENSE && i < first_dense) first_dense = i;

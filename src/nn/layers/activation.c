@@ -28,6 +28,20 @@ static lm_status flatten_infer(lm_layer *L, lm_param_kind param)
     L->out = (lm_shape){(int)lm_shape_numel(L->in), 1, 1};
     return LM_OK;
 }
+
+/* Element-wise: any layout, padding lanes included (they stay finite) */
+static unsigned act_layout(const lm_layer *L)
+{
+    (void)L;
+    return LM_LAYOUT_IN | LM_LAYOUT_KEEP;
+}
+
+/* Flatten takes either layout and gives the plain order (PyTorch's nn.Flatten) */
+static unsigned flatten_layout(const lm_layer *L)
+{
+    (void)L;
+    return LM_LAYOUT_IN;
+}
 #endif
 
 static size_t no_scratch(const lm_layer *L, int n, int tangent)
@@ -35,6 +49,9 @@ static size_t no_scratch(const lm_layer *L, int n, int tangent)
     (void)L, (void)n, (void)tangent;
     return 0;
 }
+
+/* Values of a call, in its layout */
+static size_t values(const R(lm_call) *c) { return (size_t)c->n * lm_numel_in(c->L->in, c->in_blk); }
 
 /* sigma' and sigma'' at x, given y = sigma(x). */
 static inline void derivs(lm_act a, real x, real y, real *d1, real *d2)
@@ -85,7 +102,7 @@ static void relu_range(void *arg, size_t begin, size_t end)
 
 static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
-    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    size_t count = values(c);
     const real *x = p->x;
     real *y = p->y;
     switch (c->L->act.fn) {
@@ -113,7 +130,7 @@ static void act_forward(const R(lm_call) *c, R(lm_ports) *p)
 static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
 {
     if (!p->gx) return;
-    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
+    size_t count = values(c);
     const real *x = p->x, *y = p->y, *g = p->gy;
     lm_act a = c->L->act.fn;
     if (a == ACT_RELU && !p->dgy) { /* both loads unconditional, so the loop vectorises */
@@ -131,19 +148,18 @@ static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
 
 const R(lm_layer_ops) R(lm_act_ops) = {no_scratch, act_forward, act_backward, NULL};
 
-/* Flatten only reinterprets the shape: values, gradients and tangents are copied through. */
+/* Flatten reinterprets the shape: values, gradients and tangents are copied through, from and to
+ * the plain order whatever the input's layout. */
 static void flatten_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
-    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
-    memcpy(p->y, p->x, count * sizeof *p->y);
-    if (p->dy) memcpy(p->dy, p->dx, count * sizeof *p->dy);
+    R(lm_relayout)(c->L->in, c->n, p->x, c->in_blk, p->y, 0);
+    if (p->dy) R(lm_relayout)(c->L->in, c->n, p->dx, c->in_blk, p->dy, 0);
 }
 
 static void flatten_backward(const R(lm_call) *c, R(lm_ports) *p)
 {
-    size_t count = (size_t)c->n * lm_shape_numel(c->L->in);
-    if (p->gx) memcpy(p->gx, p->gy, count * sizeof *p->gx);
-    if (p->dgx) memcpy(p->dgx, p->dgy, count * sizeof *p->dgx);
+    if (p->gx) R(lm_relayout)(c->L->in, c->n, p->gy, 0, p->gx, c->in_blk);
+    if (p->dgx) R(lm_relayout)(c->L->in, c->n, p->dgy, 0, p->dgx, c->in_blk);
 }
 
 const R(lm_layer_ops) R(lm_flatten_ops) = {no_scratch, flatten_forward, flatten_backward, NULL};
@@ -158,6 +174,7 @@ const lm_layer_def lm_act_def = {
     .help = "element-wise activations (gelu: the exact erf form)",
     .parse = act_parse,
     .infer = act_infer,
+    .layout = act_layout,
     .ops_f32 = &lm_act_ops_f32,
     .ops_f64 = &lm_act_ops_f64,
 };
@@ -167,6 +184,7 @@ const lm_layer_def lm_flatten_def = {
     .help = "C x H x W -> a flat vector of C*H*W (implied before dense)",
     .flags = LM_LAYER_FLAT_OUT,
     .infer = flatten_infer,
+    .layout = flatten_layout,
     .ops_f32 = &lm_flatten_ops_f32,
     .ops_f64 = &lm_flatten_ops_f64,
 };

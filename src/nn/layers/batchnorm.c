@@ -57,20 +57,30 @@ static void bn_init(const lm_layer *L, float *w, float *buf, lm_param_kind param
 }
 
 static double bn_macs(const lm_layer *L) { return 2.0 * lm_shape_numel(L->in); }
+
+static unsigned bn_layout(const lm_layer *L)
+{
+    (void)L;
+    return LM_LAYOUT_IN | LM_LAYOUT_KEEP;
+}
 #endif
 
 /* scratch: m[C], r[C], dm[C], dr[C], the synchronised sums (2C + 1 doubles), and with
- * tangents x^[n*numel], dx^[n*numel]. Plain executors recompute x^ = (x - m) / r from the input
- * when they need it: less memory and one pass fewer over it. 4C reals keep the doubles aligned. */
+ * tangents x^[n*numel], dx^[n*numel] (numel in the blocked layout: its padding lanes included).
+ * Plain executors recompute x^ = (x - m) / r from the input when they need it: less memory and
+ * one pass fewer over it. 4C reals keep the doubles aligned. */
 #define SUM_REALS(C) ((2 * (size_t)(C) + 1) * (sizeof(double) / sizeof(real)))
 
 static size_t bn_scratch(const lm_layer *L, int n, int tangent)
 {
-    return 4 * (size_t)L->in.c + SUM_REALS(L->in.c) + (tangent ? 2 * (size_t)n * lm_shape_numel(L->in) : 0);
+    return 4 * (size_t)L->in.c + SUM_REALS(L->in.c) + (tangent ? 2 * (size_t)n * lm_numel_in(L->in, 1) : 0);
 }
 
+/* Either layout, kept (nn/layout.h). Channels are worked on a block of B lanes at a time: a
+ * plain channel (B = 1), or VB channels of the blocked layout side by side, vectorised over the
+ * lanes. Padding lanes get gamma = beta = 0: their output and gradient are zero. */
 typedef struct {
-    int C;
+    int C, B, blocks; /* channels, lanes per block, blocks */
     size_t hw, count; /* spatial size, samples per channel (n * hw) */
     real *m, *r, *dm, *dr, *xh, *dxh;
     double *sums; /* synchronised: [0, 2C) the sums of the current pass, [2C] the global count */
@@ -80,6 +90,8 @@ static bn_view view(const R(lm_call) *c)
 {
     bn_view b;
     b.C = c->L->in.c;
+    b.B = lm_lanes(c->in_blk);
+    b.blocks = lm_blocks(b.C, c->in_blk);
     b.hw = (size_t)c->L->in.h * c->L->in.w;
     b.count = (size_t)c->n * b.hw;
     b.m = c->scr;
@@ -88,44 +100,96 @@ static bn_view view(const R(lm_call) *c)
     b.dr = b.dm + b.C;
     b.sums = (double *)(void *)(b.dr + b.C);
     b.xh = c->e->tangent ? b.dr + b.C + SUM_REALS(b.C) : NULL;
-    b.dxh = c->e->tangent ? b.xh + (size_t)c->n * b.C * b.hw : NULL;
+    b.dxh = c->e->tangent ? b.xh + (size_t)c->n * b.blocks * b.B * b.hw : NULL;
     return b;
 }
 
-/* Element e of channel ch, sample s, lives at s*C*hw + ch*hw + e. */
-#define AT(s, ch, e) (((size_t)(s) * b.C + (ch)) * b.hw + (e))
+/* Element e of channel ch, sample s (nn/layout.h) */
+#define AT(s, ch, e) ((((size_t)(s) * b.blocks + (ch) / b.B) * b.hw + (e)) * b.B + (ch) % b.B)
 #define FOR_CHANNEL(ch) for (int s = 0; s < n; s++) for (size_t e = 0; e < b.hw; e++)
+/* The first element of block cb of sample s, and the real channels of the block */
+#define SPAN(s, cb) (((size_t)(s) * b.blocks + (cb)) * b.hw * b.B)
+#define LANES(cb) (b.C - (cb) * b.B < b.B ? b.C - (cb) * b.B : b.B)
 
-
-/* Sums over one sample's span of a channel (contiguous), in double: float32 batches can be
- * large. Vectorised with a fixed order, so results do not vary between runs. */
-/* sum (x - K) and sum (x - K)^2: one pass for the mean and variance, shifted by a value K of
- * the channel so that the difference of the two sums does not cancel */
-static void span_moments(const real *x, size_t len, double K, double *s1, double *s2)
+/* Sums over one sample's span of a block, in double: float32 batches can be large. Vectorised
+ * (over the elements of a plain channel, over the lanes of a block) with a fixed order, so
+ * results do not vary between runs. */
+/* sum (x - K) and sum (x - K)^2 per lane: one pass for the mean and variance, shifted by a value
+ * K of the channel so that the difference of the two sums does not cancel */
+static void span_moments(const real *x, size_t hw, int B, const double *K, double *s1, double *s2)
 {
-    double a = 0, b = 0;
+    if (B == 1) {
+        double a = 0, b = 0, k = K[0];
 #pragma omp simd reduction(+ : a, b)
-    for (size_t e = 0; e < len; e++) {
-        double d = x[e] - K;
-        a += d;
-        b += d * d;
+        for (size_t e = 0; e < hw; e++) {
+            double d = x[e] - k;
+            a += d;
+            b += d * d;
+        }
+        s1[0] += a, s2[0] += b;
+        return;
     }
-    *s1 += a;
-    *s2 += b;
+    double a[LM_VB] = {0}, b[LM_VB] = {0};
+    for (size_t e = 0; e < hw; e++)
+#pragma omp simd
+        for (int l = 0; l < LM_VB; l++) {
+            double d = x[e * LM_VB + l] - K[l];
+            a[l] += d;
+            b[l] += d * d;
+        }
+    for (int l = 0; l < LM_VB; l++) s1[l] += a[l], s2[l] += b[l];
 }
 
-/* sum g and sum g x^, with x^ = (x - m) / r computed on the fly */
-static void span_sums_g(const real *g, const real *x, real m, real inv_r, size_t len, double *sg, double *sgx)
+/* sum g and sum g x^ per lane, with x^ = (x - m) inv_r computed on the fly */
+static void span_sums_g(const real *g, const real *x, const real *m, const real *inv_r, size_t hw, int B,
+                        double *sg, double *sgx)
 {
-    double a = 0, b = 0;
+    if (B == 1) {
+        double a = 0, b = 0;
+        real mm = m[0], ir = inv_r[0];
 #pragma omp simd reduction(+ : a, b)
-    for (size_t e = 0; e < len; e++) {
-        real h = (x[e] - m) * inv_r;
-        a += g[e];
-        b += g[e] * h;
+        for (size_t e = 0; e < hw; e++) {
+            real h = (x[e] - mm) * ir;
+            a += g[e];
+            b += g[e] * h;
+        }
+        sg[0] += a, sgx[0] += b;
+        return;
     }
-    *sg += a;
-    *sgx += b;
+    double a[LM_VB] = {0}, b[LM_VB] = {0};
+    for (size_t e = 0; e < hw; e++)
+#pragma omp simd
+        for (int l = 0; l < LM_VB; l++) {
+            real h = (x[e * LM_VB + l] - m[l]) * inv_r[l];
+            a[l] += g[e * LM_VB + l];
+            b[l] += g[e * LM_VB + l] * h;
+        }
+    for (int l = 0; l < LM_VB; l++) sg[l] += a[l], sgx[l] += b[l];
+}
+
+/* y = ga (x - m) inv_r + be per lane over one span (and x^ = (x - m) inv_r when xh is given) */
+static inline __attribute__((always_inline)) void span_normalize(const real *x, size_t hw, const int B,
+                                                                 const real *m, const real *inv_r, const real *ga,
+                                                                 const real *be, real *y, real *xh)
+{
+    for (size_t e = 0; e < hw; e++)
+#pragma omp simd
+        for (int l = 0; l < B; l++) {
+            real h = (x[e * B + l] - m[l]) * inv_r[l];
+            y[e * B + l] = ga[l] * h + be[l];
+            if (xh) xh[e * B + l] = h;
+        }
+}
+
+/* gx = coef (g - mg - x^ mgx) per lane over one span, x^ = (x - m) inv_r */
+static inline __attribute__((always_inline)) void span_input_grad(const real *g, const real *x, size_t hw, const int B,
+                                                                  const real *m, const real *inv_r, const real *coef,
+                                                                  const real *mg, const real *mgx, real *gx)
+{
+    for (size_t e = 0; e < hw; e++)
+#pragma omp simd
+        for (int l = 0; l < B; l++)
+            gx[e * B + l] = coef[l] * (g[e * B + l] - mg[l] - ((x[e * B + l] - m[l]) * inv_r[l]) * mgx[l]);
 }
 
 /* running_mean and running_var (with the unbiased variance of `count` samples) move by momentum */
@@ -161,11 +225,11 @@ static void global_moments(const R(lm_call) *c, bn_view *bp, const real *x)
     bn_view b = *bp;
     int C = b.C, n = c->n;
     double *S = b.sums;
-    for (int ch = 0; ch < C; ch++) {
-        double K = c->buf ? c->buf[ch] : 0, s1 = 0, s2 = 0;
-        for (int s = 0; s < n; s++) span_moments(x + AT(s, ch, 0), b.hw, K, &s1, &s2);
-        S[ch] = s1;
-        S[C + ch] = s2;
+    for (int cb = 0; cb < b.blocks; cb++) {
+        double K[LM_VB] = {0}, s1[LM_VB] = {0}, s2[LM_VB] = {0};
+        for (int l = 0; l < LANES(cb); l++) K[l] = c->buf ? c->buf[cb * b.B + l] : 0;
+        for (int s = 0; s < n; s++) span_moments(x + SPAN(s, cb), b.hw, b.B, K, s1, s2);
+        for (int l = 0; l < LANES(cb); l++) S[cb * b.B + l] = s1[l], S[C + cb * b.B + l] = s2[l];
     }
     S[2 * C] = (double)b.count;
     channel_sum(c, S, 2 * (size_t)C + 1, "forward: count and moments");
@@ -184,21 +248,24 @@ static void global_gradient_sums(const R(lm_call) *c, bn_view *bp, const R(lm_po
 {
     bn_view b = *bp;
     int C = b.C, n = c->n;
-    for (int ch = 0; ch < C; ch++) {
-        double sg = 0, sgx = 0;
-        real mean = b.m[ch], inv_r = 1 / b.r[ch];
-        for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), p->x + AT(s, ch, 0), mean, inv_r, b.hw, &sg, &sgx);
-        p->gw[ch] = (real)sgx;
-        p->gw[C + ch] = (real)sg;
-        b.sums[ch] = sg;
-        b.sums[C + ch] = sgx;
+    for (int cb = 0; cb < b.blocks; cb++) {
+        double sg[LM_VB] = {0}, sgx[LM_VB] = {0};
+        real mean[LM_VB] = {0}, inv_r[LM_VB] = {0};
+        for (int l = 0; l < LANES(cb); l++) mean[l] = b.m[cb * b.B + l], inv_r[l] = 1 / b.r[cb * b.B + l];
+        for (int s = 0; s < n; s++) span_sums_g(p->gy + SPAN(s, cb), p->x + SPAN(s, cb), mean, inv_r, b.hw, b.B, sg, sgx);
+        for (int l = 0; l < LANES(cb); l++) {
+            int ch = cb * b.B + l;
+            if (p->gw) p->gw[ch] = (real)sgx[l], p->gw[C + ch] = (real)sg[l];
+            b.sums[ch] = sg[l];
+            b.sums[C + ch] = sgx[l];
+        }
     }
     channel_sum(c, b.sums, 2 * (size_t)C, "backward: sums of g and g x^");
 }
 
-/* Channels are independent once the moments are known: a call's channels are cut into shares
- * that linmass's pool runs in parallel when the batch is large (lm_par_threads). Each channel
- * is computed as before, so results do not depend on the split. */
+/* Blocks are independent once the moments are known: a call's blocks are cut into shares that
+ * linmass's pool runs in parallel when the batch is large (lm_par_threads). Each block is
+ * computed as before, so results do not depend on the split. */
 typedef struct {
     const R(lm_call) *c;
     R(lm_ports) *p;
@@ -206,12 +273,65 @@ typedef struct {
     int shares;
 } bn_job;
 
-static void by_channels(const R(lm_call) *c, R(lm_ports) *p, const bn_view *b, lm_par_fn fn)
+static void by_blocks(const R(lm_call) *c, R(lm_ports) *p, const bn_view *b, lm_par_fn fn)
 {
     int nt = lm_par_threads((size_t)c->n * b->C * b->hw);
     bn_job j = {c, p, b, nt > 1 ? 4 * nt : 1};
-    if (j.shares > b->C) j.shares = b->C > 1 ? b->C : 1;
+    if (j.shares > b->blocks) j.shares = b->blocks > 1 ? b->blocks : 1;
     lm_par_run(nt, j.shares, fn, &j);
+}
+
+/* The block's mean and variance per lane (real lanes; padding lanes get 0 and 1) */
+static void block_stats(const R(lm_call) *c, const R(lm_ports) *p, const bn_view *bp, int cb, double *m, double *v)
+{
+    bn_view b = *bp;
+    int n = c->n, lanes = LANES(cb);
+    for (int l = 0; l < LM_VB; l++) m[l] = 0, v[l] = 1;
+    if (synced(c)) {
+        for (int l = 0; l < lanes; l++) {
+            int ch = cb * b.B + l;
+            m[l] = b.sums[ch];
+            v[l] = b.sums[b.C + ch];
+            if (c->mode == LM_MODE_TRAIN) update_running(c, ch, m[l], v[l], b.sums[2 * b.C]);
+        }
+    } else if (c->mode != LM_MODE_EVAL) {
+        double K[LM_VB], s1[LM_VB] = {0}, s2[LM_VB] = {0};
+        for (int l = 0; l < b.B; l++) K[l] = p->x[SPAN(0, cb) + l];
+        for (int s = 0; s < n; s++) span_moments(p->x + SPAN(s, cb), b.hw, b.B, K, s1, s2);
+        for (int l = 0; l < lanes; l++) {
+            m[l] = K[l] + s1[l] / b.count;
+            v[l] = (s2[l] - s1[l] * s1[l] / b.count) / b.count;
+            if (v[l] < 0) v[l] = 0;
+            if (c->mode == LM_MODE_TRAIN) update_running(c, cb * b.B + l, m[l], v[l], (double)b.count);
+        }
+    } else {
+        for (int l = 0; l < lanes; l++) m[l] = c->buf[cb * b.B + l], v[l] = c->buf[b.C + cb * b.B + l];
+    }
+}
+
+/* The forward tangent of channel ch: dm = mean(da); dv = mean(2 (a - m)(da - dm)); dr = dv / 2r */
+static void channel_tangent(const R(lm_call) *c, R(lm_ports) *p, const bn_view *bp, int ch)
+{
+    bn_view b = *bp;
+    int n = c->n;
+    double dm = 0, dv = 0;
+    if (c->mode != LM_MODE_EVAL) {
+        FOR_CHANNEL(ch) dm += p->dx[AT(s, ch, e)];
+        dm /= b.count;
+        FOR_CHANNEL(ch) {
+            size_t k = AT(s, ch, e);
+            dv += 2 * (p->x[k] - b.m[ch]) * (p->dx[k] - dm);
+        }
+        dv /= b.count;
+    }
+    b.dm[ch] = (real)dm;
+    b.dr[ch] = (real)(dv / (2 * b.r[ch]));
+    const real *gamma = c->w, *dgamma = c->v, *dbeta = c->v + b.C;
+    FOR_CHANNEL(ch) {
+        size_t k = AT(s, ch, e);
+        b.dxh[k] = (p->dx[k] - b.dm[ch]) / b.r[ch] - b.xh[k] * b.dr[ch] / b.r[ch];
+        p->dy[k] = dgamma[ch] * b.xh[k] + gamma[ch] * b.dxh[k] + dbeta[ch];
+    }
 }
 
 static void bn_forward_share(void *arg, int k)
@@ -220,60 +340,25 @@ static void bn_forward_share(void *arg, int k)
     const R(lm_call) *c = j->c;
     R(lm_ports) *p = j->p;
     bn_view b = *j->b;
-    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = synced(c);
-    const real *gamma = c->w, *beta = c->w + b.C;
-    int c0 = (int)((long long)b.C * k / j->shares), c1 = (int)((long long)b.C * (k + 1) / j->shares);
-    for (int ch = c0; ch < c1; ch++) {
-        double m, v;
-        if (global) {
-            m = b.sums[ch];
-            v = b.sums[b.C + ch];
-            if (c->mode == LM_MODE_TRAIN) update_running(c, ch, m, v, b.sums[2 * b.C]);
-        } else if (batch) {
-            double K = p->x[AT(0, ch, 0)], s1 = 0, s2 = 0;
-            for (int s = 0; s < n; s++) span_moments(p->x + AT(s, ch, 0), b.hw, K, &s1, &s2);
-            m = K + s1 / b.count;
-            v = (s2 - s1 * s1 / b.count) / b.count;
-            if (v < 0) v = 0;
-            if (c->mode == LM_MODE_TRAIN) update_running(c, ch, m, v, (double)b.count);
-        } else {
-            m = c->buf[ch];
-            v = c->buf[b.C + ch];
+    int c0 = (int)((long long)b.blocks * k / j->shares), c1 = (int)((long long)b.blocks * (k + 1) / j->shares);
+    for (int cb = c0; cb < c1; cb++) {
+        double m[LM_VB], v[LM_VB];
+        block_stats(c, p, &b, cb, m, v);
+        real mean[LM_VB] = {0}, inv_r[LM_VB] = {0}, ga[LM_VB] = {0}, be[LM_VB] = {0};
+        for (int l = 0; l < LANES(cb); l++) {
+            int ch = cb * b.B + l;
+            b.m[ch] = (real)m[l];
+            b.r[ch] = (real)sqrt(v[l] + BN_EPS);
+            mean[l] = b.m[ch], inv_r[l] = 1 / b.r[ch], ga[l] = c->w[ch], be[l] = c->w[b.C + ch];
         }
-        b.m[ch] = (real)m;
-        b.r[ch] = (real)sqrt(v + BN_EPS);
-        real mean = b.m[ch], inv_r = 1 / b.r[ch], ga = gamma[ch], be = beta[ch];
-        for (int s = 0; s < n; s++) {
-            const real *x = p->x + AT(s, ch, 0);
-            real *y = p->y + AT(s, ch, 0);
-#pragma omp simd
-            for (size_t e = 0; e < b.hw; e++) y[e] = ga * ((x[e] - mean) * inv_r) + be;
-            if (b.xh) {
-                real *xh = b.xh + AT(s, ch, 0);
-#pragma omp simd
-                for (size_t e = 0; e < b.hw; e++) xh[e] = (x[e] - mean) * inv_r;
-            }
+        for (int s = 0; s < c->n; s++) {
+            size_t at = SPAN(s, cb);
+            real *xh = b.xh ? b.xh + at : NULL;
+            if (b.B == 1) span_normalize(p->x + at, b.hw, 1, mean, inv_r, ga, be, p->y + at, xh);
+            else span_normalize(p->x + at, b.hw, LM_VB, mean, inv_r, ga, be, p->y + at, xh);
         }
-        if (!p->dy) continue;
-        /* dm = mean(da); dv = mean(2 (a - m)(da - dm)); dr = dv / 2r */
-        double dm = 0, dv = 0;
-        if (batch) {
-            FOR_CHANNEL(ch) dm += p->dx[AT(s, ch, e)];
-            dm /= b.count;
-            FOR_CHANNEL(ch) {
-                size_t k = AT(s, ch, e);
-                dv += 2 * (p->x[k] - b.m[ch]) * (p->dx[k] - dm);
-            }
-            dv /= b.count;
-        }
-        b.dm[ch] = (real)dm;
-        b.dr[ch] = (real)(dv / (2 * b.r[ch]));
-        const real *dgamma = c->v, *dbeta = c->v + b.C;
-        FOR_CHANNEL(ch) {
-            size_t k = AT(s, ch, e);
-            b.dxh[k] = (p->dx[k] - b.dm[ch]) / b.r[ch] - b.xh[k] * b.dr[ch] / b.r[ch];
-            p->dy[k] = dgamma[ch] * b.xh[k] + gamma[ch] * b.dxh[k] + dbeta[ch];
-        }
+        if (p->dy)
+            for (int l = 0; l < LANES(cb); l++) channel_tangent(c, p, &b, cb * b.B + l);
     }
 }
 
@@ -281,8 +366,38 @@ static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     bn_view b = view(c);
     if (synced(c)) global_moments(c, &b, p->x);
-    by_channels(c, p, &b, bn_forward_share);
+    by_blocks(c, p, &b, bn_forward_share);
     if (c->mode == LM_MODE_TRAIN) c->buf[2 * b.C] += 1;
+}
+
+/* The backward tangents of channel ch, given its sums sg = sum g and sgx = sum g x^ */
+static void channel_grad_tangent(const R(lm_call) *c, R(lm_ports) *p, const bn_view *bp, int ch, double sg, double sgx,
+                                 double count)
+{
+    bn_view b = *bp;
+    int n = c->n, batch = c->mode != LM_MODE_EVAL;
+    const real *gamma = c->w;
+    real mg = batch ? (real)(sg / count) : 0, mgx = batch ? (real)(sgx / count) : 0, r = b.r[ch];
+    /* dg_gamma = sum (dg x^ + g dx^), dg_beta = sum dg */
+    double sdg = 0, sdgx = 0;
+    FOR_CHANNEL(ch) {
+        size_t k = AT(s, ch, e);
+        sdg += p->dgy[k];
+        sdgx += p->dgy[k] * b.xh[k] + p->gy[k] * b.dxh[k];
+    }
+    p->dgw[ch] = (real)sdgx;
+    p->dgw[b.C + ch] = (real)sdg;
+    if (!p->dgx) return;
+    /* dg_a = (dgamma/r - gamma dr/r^2) h + (gamma/r) dh, with h = g - mean(g) - x^ mean(g x^),
+     * dh = dg - mean(dg) - dx^ mean(g x^) - x^ mean(dg x^ + g dx^) */
+    real dgamma = c->v[ch], mdg = batch ? (real)(sdg / b.count) : 0, mdgx = batch ? (real)(sdgx / b.count) : 0;
+    real coef_h = dgamma / r - gamma[ch] * b.dr[ch] / (r * r);
+    FOR_CHANNEL(ch) {
+        size_t k = AT(s, ch, e);
+        real h = p->gy[k] - mg - b.xh[k] * mgx;
+        real dh = p->dgy[k] - mdg - b.dxh[k] * mgx - b.xh[k] * mdgx;
+        p->dgx[k] = coef_h * h + gamma[ch] / r * dh;
+    }
 }
 
 static void bn_backward_share(void *arg, int k)
@@ -291,53 +406,34 @@ static void bn_backward_share(void *arg, int k)
     const R(lm_call) *c = j->c;
     R(lm_ports) *p = j->p;
     bn_view b = *j->b;
-    int n = c->n, batch = c->mode != LM_MODE_EVAL, global = synced(c);
-    const real *gamma = c->w;
+    int batch = c->mode != LM_MODE_EVAL, global = synced(c);
     double count = global ? b.sums[2 * b.C] : (double)b.count;
-    int c0 = (int)((long long)b.C * k / j->shares), c1 = (int)((long long)b.C * (k + 1) / j->shares);
-    for (int ch = c0; ch < c1; ch++) {
+    int c0 = (int)((long long)b.blocks * k / j->shares), c1 = (int)((long long)b.blocks * (k + 1) / j->shares);
+    for (int cb = c0; cb < c1; cb++) {
         /* g_gamma = sum g x^, g_beta = sum g */
-        double sg = 0, sgx = 0;
-        real mean = b.m[ch], inv_r = 1 / b.r[ch];
-        if (global) {
-            sg = b.sums[ch];
-            sgx = b.sums[b.C + ch];
-        } else {
-            for (int s = 0; s < n; s++) span_sums_g(p->gy + AT(s, ch, 0), p->x + AT(s, ch, 0), mean, inv_r, b.hw, &sg, &sgx);
-            p->gw[ch] = (real)sgx;
-            p->gw[b.C + ch] = (real)sg;
+        double sg[LM_VB] = {0}, sgx[LM_VB] = {0};
+        real mean[LM_VB] = {0}, inv_r[LM_VB] = {0}, coef[LM_VB] = {0}, mg[LM_VB] = {0}, mgx[LM_VB] = {0};
+        int lanes = LANES(cb);
+        for (int l = 0; l < lanes; l++) mean[l] = b.m[cb * b.B + l], inv_r[l] = 1 / b.r[cb * b.B + l];
+        if (global)
+            for (int l = 0; l < lanes; l++) sg[l] = b.sums[cb * b.B + l], sgx[l] = b.sums[b.C + cb * b.B + l];
+        else
+            for (int s = 0; s < c->n; s++)
+                span_sums_g(p->gy + SPAN(s, cb), p->x + SPAN(s, cb), mean, inv_r, b.hw, b.B, sg, sgx);
+        for (int l = 0; l < lanes; l++) {
+            int ch = cb * b.B + l;
+            if (!global && p->gw) p->gw[ch] = (real)sgx[l], p->gw[b.C + ch] = (real)sg[l];
+            /* g_a = (gamma / r) h with h = g - mean(g) - x^ mean(g x^) (h = g in eval mode) */
+            mg[l] = batch ? (real)(sg[l] / count) : 0, mgx[l] = batch ? (real)(sgx[l] / count) : 0;
+            coef[l] = c->w[ch] / b.r[ch];
         }
-        real mg = batch ? (real)(sg / count) : 0, mgx = batch ? (real)(sgx / count) : 0;
-        real r = b.r[ch];
-        /* g_a = (gamma / r) h with h = g - mean(g) - x^ mean(g x^) (h = g in eval mode) */
-        real coef = gamma[ch] / r;
-        for (int s = 0; p->gx && s < n; s++) {
-            const real *g = p->gy + AT(s, ch, 0), *x = p->x + AT(s, ch, 0);
-            real *gx = p->gx + AT(s, ch, 0);
-#pragma omp simd
-            for (size_t e = 0; e < b.hw; e++) gx[e] = coef * (g[e] - mg - ((x[e] - mean) * inv_r) * mgx);
+        for (int s = 0; p->gx && s < c->n; s++) {
+            size_t at = SPAN(s, cb);
+            if (b.B == 1) span_input_grad(p->gy + at, p->x + at, b.hw, 1, mean, inv_r, coef, mg, mgx, p->gx + at);
+            else span_input_grad(p->gy + at, p->x + at, b.hw, LM_VB, mean, inv_r, coef, mg, mgx, p->gx + at);
         }
-        if (!p->dgy) continue;
-        /* dg_gamma = sum (dg x^ + g dx^), dg_beta = sum dg */
-        double sdg = 0, sdgx = 0;
-        FOR_CHANNEL(ch) {
-            size_t k = AT(s, ch, e);
-            sdg += p->dgy[k];
-            sdgx += p->dgy[k] * b.xh[k] + p->gy[k] * b.dxh[k];
-        }
-        p->dgw[ch] = (real)sdgx;
-        p->dgw[b.C + ch] = (real)sdg;
-        if (!p->dgx) continue;
-        /* dg_a = (dgamma/r - gamma dr/r^2) h + (gamma/r) dh,
-         * dh = dg - mean(dg) - dx^ mean(g x^) - x^ mean(dg x^ + g dx^) */
-        real dgamma = c->v[ch], mdg = batch ? (real)(sdg / b.count) : 0, mdgx = batch ? (real)(sdgx / b.count) : 0;
-        real coef_h = dgamma / r - gamma[ch] * b.dr[ch] / (r * r);
-        FOR_CHANNEL(ch) {
-            size_t k = AT(s, ch, e);
-            real h = p->gy[k] - mg - b.xh[k] * mgx;
-            real dh = p->dgy[k] - mdg - b.dxh[k] * mgx - b.xh[k] * mdgx;
-            p->dgx[k] = coef_h * h + gamma[ch] / r * dh;
-        }
+        if (p->dgy)
+            for (int l = 0; l < lanes; l++) channel_grad_tangent(c, p, &b, cb * b.B + l, sg[l], sgx[l], count);
     }
 }
 
@@ -345,7 +441,33 @@ static void bn_backward(const R(lm_call) *c, R(lm_ports) *p)
 {
     bn_view b = view(c);
     if (synced(c)) global_gradient_sums(c, &b, p);
-    by_channels(c, p, &b, bn_backward_share);
+    by_blocks(c, p, &b, bn_backward_share);
+}
+
+/* Per-sample gradients (nn/sensitivity.h): g_gamma_i = sum_e g x^, g_beta_i = sum_e g over sample
+ * i's elements of each channel, with the running statistics' x^ (evaluation mode: in training,
+ * the batch statistics tie the samples together) */
+lm_status R(lm_bn_sample_grads)(const R(lm_sens) *sn, real *G, size_t ldg)
+{
+    const lm_layer *L = sn->L;
+    if (sn->mode != LM_MODE_EVAL)
+        return lm_fail(LM_EINVAL, "per-sample gradients of batch norm (layer %s) need the evaluation mode", L->name);
+    bn_view b;
+    b.C = L->in.c, b.B = lm_lanes(sn->x_blk), b.blocks = lm_blocks(b.C, sn->x_blk);
+    b.hw = (size_t)L->in.h * L->in.w;
+    const real *m = sn->scr, *r = m + b.C;
+    for (int s = 0; s < sn->n; s++) /* AT counts samples from x's start: one sample at a time */
+        for (int ch = 0; ch < b.C; ch++) {
+            double sg = 0, sgx = 0;
+            for (size_t e = 0; e < b.hw; e++) {
+                size_t k = AT(s, ch, e);
+                sg += sn->gy[k];
+                sgx += sn->gy[k] * ((sn->x[k] - m[ch]) / r[ch]);
+            }
+            G[s * ldg + ch] = (real)sgx;
+            G[s * ldg + b.C + ch] = (real)sg;
+        }
+    return LM_OK;
 }
 
 const R(lm_layer_ops) R(lm_bn_ops) = {bn_scratch, bn_forward, bn_backward, NULL};
@@ -360,6 +482,7 @@ const lm_layer_def lm_bn_def = {
     .tensors = bn_tensors,
     .init = bn_init,
     .macs = bn_macs,
+    .layout = bn_layout,
     .ops_f32 = &lm_bn_ops_f32,
     .ops_f64 = &lm_bn_ops_f64,
 };

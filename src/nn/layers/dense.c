@@ -92,8 +92,8 @@ static void dense_backward(const R(lm_call) *c, R(lm_ports) *p)
     int n = c->n, o = L->dense.units, i = (int)lm_shape_numel(L->in);
     real s = (real)L->scale;
     const real *W = c->w;
-    R(lm_gemm_tn)(o, i, n, s, p->gy, p->x, 0, p->gw); /* gW = s g^T x */
-    if (L->dense.bias) sum_rows(p->gw + (size_t)o * i, p->gy, n, o);
+    if (p->gw) R(lm_gemm_tn)(o, i, n, s, p->gy, p->x, 0, p->gw); /* gW = s g^T x */
+    if (p->gw && L->dense.bias) sum_rows(p->gw + (size_t)o * i, p->gy, n, o);
     if (p->gx) R(lm_gemm_nn)(n, i, o, s, p->gy, W, 0, p->gx); /* gx = s g W */
     if (p->dgy) {
         const real *dW = c->v;

@@ -42,13 +42,25 @@ static lm_status res_infer(lm_layer *L, lm_param_kind param)
     return LM_OK;
 }
 static double res_macs(const lm_layer *L) { return (double)lm_shape_numel(L->out); }
+
+/* Either layout, kept, when each branch's first layer takes it too: the branches start from the
+ * block's input (the executor gives them its layout) */
+static unsigned res_layout(const lm_layer *L)
+{
+    for (int b = 0; b < 2; b++) {
+        const lm_layer *first = L->branch[b].n ? &L->branch[b].layers[0] : NULL;
+        if (first && !(first->kind->layout && first->kind->layout(first) & LM_LAYOUT_IN)) return 0;
+    }
+    return LM_LAYOUT_IN | LM_LAYOUT_KEEP;
+}
 #endif
 
-/* scratch: sum, dsum (n*out each) and the shortcut's input gradient and tangent (n*in each) */
+/* scratch: sum, dsum (n*out each) and the shortcut's input gradient and tangent (n*in each),
+ * sized for the blocked layout (nn/layout.h) */
 static size_t res_scratch(const lm_layer *L, int n, int tangent)
 {
     (void)tangent;
-    return 2 * (size_t)n * (lm_shape_numel(L->out) + lm_shape_numel(L->in));
+    return 2 * (size_t)n * (lm_numel_in(L->out, 1) + lm_numel_in(L->in, 1));
 }
 
 typedef struct {
@@ -57,29 +69,26 @@ typedef struct {
 
 static res_view view(const R(lm_call) *c)
 {
-    size_t out = (size_t)c->e->max_n * lm_shape_numel(c->L->out);
-    size_t in = (size_t)c->e->max_n * lm_shape_numel(c->L->in);
+    size_t out = (size_t)c->e->max_n * lm_numel_in(c->L->out, 1);
+    size_t in = (size_t)c->e->max_n * lm_numel_in(c->L->in, 1);
     res_view v = {c->scr, c->scr + out, c->scr + 2 * out, c->scr + 2 * out + in};
     return v;
 }
 
-/* Zero-padding shortcut: y[c + off][i][j] = x[c][i*s][j*s]; its adjoint when `adjoint`. */
-static void pad_shortcut(const lm_layer *L, int n, const real *x, real *y, int adjoint)
+/* Zero-padding shortcut: y[c + off][i][j] = x[c][i*s][j*s]; its adjoint when `adjoint`. In the
+ * call's layout (input and output alike). */
+static void pad_shortcut(const R(lm_call) *c, const real *x, real *y, int adjoint)
 {
-    int C = L->in.c, H = L->in.h, W = L->in.w, O = L->out.c, Ho = L->out.h, Wo = L->out.w;
-    int off = (O - C) / 2, s = L->res.stride;
-    if (adjoint) memset(y, 0, (size_t)n * C * H * W * sizeof *y);
-    for (int b = 0; b < n; b++)
-        for (int c = 0; c < O; c++)
-            for (int i = 0; i < Ho; i++)
-                for (int j = 0; j < Wo; j++) {
-                    size_t o = (((size_t)b * O + c) * Ho + i) * Wo + j;
-                    int src = c - off;
-                    if (src < 0 || src >= C) {
-                        if (!adjoint) y[o] = 0;
-                        continue;
-                    }
-                    size_t k = (((size_t)b * C + src) * H + (size_t)i * s) * W + (size_t)j * s;
+    const lm_layer *L = c->L;
+    int C = L->in.c, O = L->out.c, off = (O - C) / 2, s = L->res.stride, blk = c->in_blk;
+    size_t in_n = lm_numel_in(L->in, blk), out_n = lm_numel_in(L->out, blk);
+    memset(y, 0, (size_t)c->n * (adjoint ? in_n : out_n) * sizeof *y);
+    for (int b = 0; b < c->n; b++)
+        for (int ch = 0; ch < C; ch++)
+            for (int i = 0; i < L->out.h; i++)
+                for (int j = 0; j < L->out.w; j++) {
+                    size_t o = b * out_n + lm_offset(L->out, blk, ch + off, i, j);
+                    size_t k = b * in_n + lm_offset(L->in, blk, ch, i * s, j * s);
                     if (adjoint) y[k] = x[o];
                     else y[o] = x[k];
                 }
@@ -121,7 +130,7 @@ static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
     const lm_layer *L = c->L;
     R(lm_exec) *e = c->e;
     res_view v = view(c);
-    size_t count = (size_t)c->n * lm_shape_numel(L->out);
+    size_t count = (size_t)c->n * lm_numel_in(L->out, c->out_blk);
     int padded = !L->branch[1].n && (L->res.stride != 1 || L->in.c != L->res.channels);
     const real *da = NULL, *ds = NULL;
     const real *a = R(lm_seq_forward)(e, &L->branch[0], c->n, p->x, p->dx, &da);
@@ -130,10 +139,10 @@ static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
         add_into(v.sum, a, sh, count);
         if (p->dy) add_into(v.dsum, da, ds, count);
     } else if (padded) { /* p->y is free until the end: use it for the padded copy */
-        pad_shortcut(L, c->n, p->x, p->y, 0);
+        pad_shortcut(c, p->x, p->y, 0);
         add_into(v.sum, a, p->y, count);
         if (p->dy) {
-            pad_shortcut(L, c->n, p->dx, p->dy, 0);
+            pad_shortcut(c, p->dx, p->dy, 0);
             add_into(v.dsum, da, p->dy, count);
         }
     } else {
@@ -151,7 +160,7 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     const lm_layer *L = c->L;
     R(lm_exec) *e = c->e;
     res_view v = view(c);
-    size_t count = (size_t)c->n * lm_shape_numel(L->out), in_count = (size_t)c->n * lm_shape_numel(L->in);
+    size_t count = (size_t)c->n * lm_numel_in(L->out, c->out_blk), in_count = (size_t)c->n * lm_numel_in(L->in, c->in_blk);
     int padded = !L->branch[1].n && (L->res.stride != 1 || L->in.c != L->res.channels);
     /* through the final relu; reuse sum's storage for g and dsum's for dg */
     real *g = v.sum, *dg = p->dgy ? v.dsum : NULL;
@@ -159,14 +168,14 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
         for (size_t k = 0; k < count; k++) dg[k] = v.sum[k] > 0 ? p->dgy[k] : 0;
     add_job j = {g, v.sum, p->gy, 1}; /* g is sum's storage: g = sum > 0 ? gy : 0 in place */
     lm_par_range(count, add_range, &j);
-    real *gw = p->gw - L->poff, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
+    real *gw = p->gw ? p->gw - L->poff : NULL, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
     R(lm_seq_backward)(e, &L->branch[0], c->n, p->x, p->dx, g, dg, p->gx, p->dgx, gw, dgw);
     if (L->branch[1].n) {
         R(lm_seq_backward)(e, &L->branch[1], c->n, p->x, p->dx, g, dg, p->gx ? v.gxs : NULL,
                            p->dgx ? v.dgxs : NULL, gw, dgw);
     } else if (padded) {
-        if (p->gx) pad_shortcut(L, c->n, g, v.gxs, 1);
-        if (p->dgx) pad_shortcut(L, c->n, dg, v.dgxs, 1);
+        if (p->gx) pad_shortcut(c, g, v.gxs, 1);
+        if (p->dgx) pad_shortcut(c, dg, v.dgxs, 1);
     } else { /* the identity: add g itself */
         if (p->gx) add_into(p->gx, p->gx, g, in_count);
         if (p->dgx) add_into(p->dgx, p->dgx, dg, in_count);
@@ -188,6 +197,7 @@ const lm_layer_def lm_res_def = {
     .parse = res_parse,
     .infer = res_infer,
     .macs = res_macs,
+    .layout = res_layout,
     .ops_f32 = &lm_res_ops_f32,
     .ops_f64 = &lm_res_ops_f64,
 };
