@@ -17,7 +17,7 @@ int main(void)
         (fn)lm_data_load,  (fn)lm_dist_rank,      (fn)lm_error_message, (fn)lm_exec_set_grad_hook_f32,
         (fn)lm_read_file,  (fn)lm_model_create,   (fn)lm_optim_kind_name, (fn)lm_sym_eig,
         (fn)lm_philox,     (fn)lm_set_threads,    (fn)lm_linreg_constants, (fn)lm_train_run,
-        (fn)lm_version,
+        (fn)lm_version,    (fn)lm_abi_struct_size,
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof uses / sizeof *uses; i++) failed += uses[i] == NULL;

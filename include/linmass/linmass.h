@@ -15,5 +15,6 @@
 #include "linmass/train.h"
 #include "linmass/theory.h"
 #include "linmass/probe.h"
+#include "linmass/abi.h"
 
 #endif
