@@ -42,7 +42,7 @@ expect mass-vs-baselines-fcn false
 expect kernel-regression true
 expect mass-vs-baselines-cnn false
 expect resnet false
-# transition to linearity and PL* (science.md 4-5). nonlinear-output does not hold in the quick
+# transition to linearity and PL* (docs/theory.md §4-5). nonlinear-output does not hold in the quick
 # setting, as measured: the CNN with a tanh output still shows a falling ||H_f|| (slope about
 # -0.38) because its output at initialization is tiny, so the O(1) term |tanh''(f~)| K(x,x) is
 # about 0.03 against ||H_f|| of about 0.18 at 128 channels (the report gives the numbers)

@@ -34,7 +34,7 @@ static const lm_claim CLAIMS[] = {
      {"about 2 s", "a few seconds (2 s of CPU measured; 8 points per octave)"}, {0, 0}, NULL, exp_batch_regimes},
     {"mass-vs-baselines-fcn",
      "On the paper's FCN, MaSS ends training with a lower training loss than SGD, Nesterov SGD and Adam.",
-     "Paper A (science.md 3): FCN on MNIST, batch 64, SGD/Nesterov/MaSS at the same learning rate, Nesterov gamma 0.9, "
+     "Paper A (docs/theory.md §3): FCN on MNIST, batch 64, SGD/Nesterov/MaSS at the same learning rate, Nesterov gamma 0.9, "
      "Adam lr 0.001, MaSS alpha 0.05 and kappa-tilde 3; after 100 epochs the training loss is about 6e-5 for MaSS, 3e-4 "
      "for SGD and Nesterov, 1e-2 to 1e-3 (noisy) for Adam; the curves are close until about epoch 20.",
      {"about 30 s", "about 20 minutes of CPU (estimated: 12 runs of 100 epochs over 60000 images at about 75000 samples per "
@@ -42,7 +42,7 @@ static const lm_claim CLAIMS[] = {
      {3, 3}, "runs/fcn-OPTIMIZER-seedS", exp_fcn},
     {"mass-vs-baselines-cnn",
      "On the paper's CNN (with and without batch norm), MaSS ends with the lowest training loss, and a larger learning rate hurts Nesterov SGD but not MaSS.",
-     "Paper A (science.md 3): CNN on CIFAR-10, 150 epochs, learning rate divided by 10 at epochs 60 and 120, eta in "
+     "Paper A (docs/theory.md §3): CNN on CIFAR-10, 150 epochs, learning rate divided by 10 at epochs 60 and 120, eta in "
      "{0.01, 0.3}; Adam leads for about 20 epochs, then MaSS ends lowest; raising the learning rate hurts Nesterov but "
      "not MaSS.",
      {"about 35 s", "about 7 days (estimated: 14 runs of 150 epochs over 60000 images at about 220 samples/s on one thread); "
@@ -50,13 +50,13 @@ static const lm_claim CLAIMS[] = {
      {1, 1}, "runs/NET-lrLR-OPTIMIZER-seedS (NET cnn or cnn_bn, LR 0.01 or 0.3)", exp_cnn},
     {"kernel-regression",
      "On Gaussian-kernel regression, MaSS with hyper-parameters from the constants reaches a lower training loss than SGD, Nesterov SGD and Adam.",
-     "Paper A (science.md 3): Gaussian-kernel regression (data set unverified, probably an MNIST subset), log MSE over 30 "
+     "Paper A (docs/theory.md §3): Gaussian-kernel regression (data set unverified, probably an MNIST subset), log MSE over 30 "
      "epochs with MaSS lowest throughout (about -4.05 against about -3.9 for the others).",
      {"about 20 s", "about 10 minutes of CPU (532 s measured: 4 runs of 30 epochs with 10000 centres)"}, {1, 1},
      "runs/kernel-OPTIMIZER-seedS", exp_kernel_regression},
     {"resnet",
      "ResNet-32 trained with MaSS reaches a higher test accuracy than with SGD, Nesterov SGD or Adam.",
-     "Paper A (science.md 3): ResNet-32 on CIFAR-10, 300 epochs, learning rate divided by 10 at epochs 150 and 225, eta "
+     "Paper A (docs/theory.md §3): ResNet-32 on CIFAR-10, 300 epochs, learning rate divided by 10 at epochs 150 and 225, eta "
      "in {0.1, 0.3}, flips and 10% shifts, weight decay 1e-4; about 92.8% test accuracy with MaSS, the best of the four.",
      {"about 35 s", "about 3 weeks (estimated: 7 runs of 300 epochs over 60000 images at about 60 samples/s for ResNet-32 on "
                     "one thread, from 99 samples/s measured for ResNet-20); never run here"},

@@ -71,7 +71,7 @@ static void fcn_table(const lm_demo_opts *o, lm_report *r, const exp_run *runs)
     lm_report_printf(r, "The MaSS paper's FCN (784-100-100-100-10, ReLU, dropout 0.5 after each hidden layer, cross-entropy) "
                      "on %s, %d epoch%s over %s training images, batch 64, seed %llu. SGD, Nesterov (gamma 0.9) and MaSS "
                      "(authors' form: alpha 0.05, kappa-tilde 3, eta = lr) share the learning rate %g with a constant "
-                     "schedule, Adam uses lr 0.001 (science.md section 3). The training loss is the running mean over each "
+                     "schedule, Adam uses lr 0.001 (docs/theory.md §3). The training loss is the running mean over each "
                      "epoch so far (so each epoch's curve restarts from its first mini-batches); the test accuracy is on the "
                      "test split.\n\n| optimizer | final training loss | test accuracy | seconds |\n|---|---|---|---|\n",
                      o->data, o->epochs, o->epochs > 1 ? "s" : "", samples, (unsigned long long)o->seed, o->lr);

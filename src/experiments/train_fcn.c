@@ -20,7 +20,7 @@ static void describe(const lm_claim_opts *o, lm_report *r, const exp_setting *s,
 {
     lm_report_printf(r, "The paper's FCN (784 -> 3 x [100 ReLU, dropout 0.5] -> 10 softmax, preset `fcn`) on Fashion-MNIST (the "
                      "offline stand-in for MNIST; inputs standardised), %s, %d epochs, batch 64, constant learning rate, "
-                     "%d seeds (%llu..%llu). SGD, Nesterov and MaSS share lr %g (science.md does not give the paper's FCN "
+                     "%d seeds (%llu..%llu). SGD, Nesterov and MaSS share lr %g (docs/theory.md §3 does not give the paper's FCN "
                      "learning rate; %g is the library's SGD default); Nesterov has gamma 0.9, Adam lr 0.001, MaSS alpha 0.05 "
                      "and kappa-tilde 3 (authors' form, eta = lr). The training loss is the running mean over each epoch, "
                      "with dropout active, as Keras reports it.\n\n",

@@ -57,10 +57,10 @@ lm_status exp_kernel_regression(const lm_claim_opts *o, lm_report *r)
         lm_report_printf(r, "A Gaussian-kernel machine f(x) = sum_j a_j k(c_j, x), k = exp(-|x - c|^2 / (2 * %d^2)), with the %ld "
                          "training inputs as centres (model `%s`, raw pixels in [0, 1]), on the first %ld Fashion-MNIST training "
                          "images and the first %ld test images, square loss on one-hot targets, batch 64, %d epochs, 1 seed. "
-                         "MaSS and SGD take their hyper-parameters from the constants of the kernel features (science.md 2.2, "
+                         "MaSS and SGD take their hyper-parameters from the constants of the kernel features (docs/theory.md §2.2, "
                          "`--auto`, on a subsample of %d rows and centres): SGD eta = 1/L_m = %.5g, MaSS eta1 = 1/L_m with its "
                          "eta2 and gamma. Nesterov runs at SGD's step %.5g with gamma 0.9, Adam at lr 0.001. The bandwidth %d "
-                         "is our choice (science.md does not give the paper's data set or bandwidth).\n\n",
+                         "is our choice (docs/theory.md §3 does not give the paper's data set or bandwidth).\n\n",
                          KERNEL_BW, n_train, model, n_train, n_test, s.epochs, s.auto_samples, lr, lr, KERNEL_BW);
         exp_table(r, &cmp, "After the last epoch (the training loss is the trainer's square loss, a running mean over the epoch):");
         conclude(r, &cmp, &s, lr);
