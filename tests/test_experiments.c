@@ -7,12 +7,14 @@
  *   Nesterov at gamma 0.9 1.30), the measured ones exist next to them, the verdict holds, and
  *   its figure holds the simulated means as points over the exact curves, all starting at
  *   E|w0 - w*|^2 = 2 (w0 = w* + (1, 1));
+ * - the order-1 term of a softplus output (nonlinear-output's floor) on a worked example;
  * - the demo's sections and their defaults. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
+#include "experiments/exp_probe.h"
 #include "linmass/experiments.h"
 
 static void test_table(void)
@@ -96,6 +98,26 @@ static void test_claim_runs(void)
     check_remove_tmpdir(dir);
 }
 
+/* The order-1 term of a softplus output on docs/theory.md §4.2's worked example: f~(w; x) =
+ * <w, x>, x = (1, 1), w = (0.25, 0.25): f~ = 0.5, K~(x, x) = 2, softplus''(0.5) = 0.235004, so
+ * the term is 0.470007; and at x = (-2, 0): f~ = -0.5, the same phi'' (it is even), K~ = 4. */
+static void test_floor_terms(void)
+{
+    lm_model *m;
+    CHECK(lm_model_create("dense:1:nobias", (lm_shape){2, 1, 1}, LM_PARAM_STANDARD, 1, &m) == LM_OK);
+    if (!m) return;
+    CHECK(lm_model_num_params(m) == 2);
+    lm_model_params(m)[0] = lm_model_params(m)[1] = 0.25f;
+    const double x[4] = {1, 1, -2, 0};
+    double term[2], pre[2];
+    CHECK(exp_softplus_floor_terms(m, x, 2, 2, term, pre) == LM_OK);
+    CHECK_CLOSE(pre[0], 0.5, 1e-15);
+    CHECK_CLOSE(pre[1], -0.5, 1e-15);
+    CHECK_CLOSE(term[0], 0.470007, 1e-6);
+    CHECK_CLOSE(term[1], 2 * 0.470007, 2e-6);
+    lm_model_free(m);
+}
+
 static void test_demo_table(void)
 {
     CHECK(lm_demo_section_count() == 3);
@@ -121,6 +143,7 @@ int main(void)
 {
     test_table();
     test_claim_runs();
+    test_floor_terms();
     test_demo_table();
     return check_summary();
 }

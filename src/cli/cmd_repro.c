@@ -54,7 +54,11 @@ static cJSON *result_json(const lm_claim *cl, const lm_report *r, const repro_op
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "claim", cl->name);
-    cJSON_AddBoolToObject(j, "holds", lm_report_get_verdict(r, NULL) == LM_VERDICT_HOLDS);
+    const char *reason;
+    lm_verdict v = lm_report_get_verdict(r, &reason);
+    cJSON_AddBoolToObject(j, "holds", v == LM_VERDICT_HOLDS);
+    cJSON_AddStringToObject(j, "verdict", lm_verdict_name(v));
+    cJSON_AddStringToObject(j, "reason", reason ? reason : "");
     cJSON_AddBoolToObject(j, "quick", o->setting == LM_SETTING_QUICK);
     if (render_numbers(j, r)) return cJSON_Delete(j), NULL;
     cJSON_AddNumberToObject(j, "seconds", secs);

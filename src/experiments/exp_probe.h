@@ -30,4 +30,11 @@ lm_status exp_hessian_sweep(lm_report *rep, uint64_t seed, const exp_arch *a, lm
 lm_status exp_hessian_figure(lm_report *rep, const exp_arch *a, int na, const lm_sweep_result *r, double predicted,
                              const char *file, const char *title, const char *const *labels);
 
+/* For f = softplus(f~), m being f~ (the net without its output non-linearity): per input
+ * x_i (n inputs of nin values), term[i] = phi''(f~(x_i)) K~(x_i, x_i) with phi'' = s (1 - s),
+ * s the logistic function, K~(x, x) = ||grad f~(x)||^2 (the spectral norm of the rank-one term
+ * phi''(f~) grad f~ grad f~^T that the output adds to the model Hessian, docs/theory.md §4.2),
+ * and pre[i] = f~(x_i). */
+lm_status exp_softplus_floor_terms(const lm_model *m, const double *x, int n, size_t nin, double *term, double *pre);
+
 #endif

@@ -30,6 +30,7 @@ typedef struct {
                          most this many samples); Nesterov then runs at SGD's step */
     int log_every;    /* metrics line every this many steps (0: 100) */
     const char *config_json; /* config.json's options (NULL: none written) */
+    double kappa_tilde; /* MaSS's kappa-tilde (0: the default 3) */
 } exp_setting;
 
 /* One run: per-epoch curves, and the training loss at every logged step. */
@@ -56,6 +57,10 @@ typedef struct {
 
 enum { EXP_MAX_SEEDS = 3 };
 
+/* Which point of MaSS each number measures (training loss at u, evaluation and checkpoints at
+ * w), one sentence for the reports. */
+void exp_mass_points(lm_report *r);
+
 /* The four optimizers over seeds under one setting. */
 typedef struct {
     exp_run runs[N_OPT][EXP_MAX_SEEDS];
@@ -63,6 +68,7 @@ typedef struct {
     exp_spread loss[N_OPT], acc[N_OPT]; /* of the last epoch's values over the seeds */
     int diverged[N_OPT];
     int auto_hp; /* SGD's and MaSS's hyper-parameters came from the constants */
+    char mass_label[64]; /* MaSS's label when its kappa-tilde is not the default, else "" */
 } exp_comparison;
 
 /* Train the four optimizers with seeds o->seed, o->seed + 1, ... into O->DIR/runs/TAG-KEY-seedS.
@@ -78,6 +84,18 @@ lm_status exp_auto_lr(const lm_claim_opts *o, const char *tag, double *lr);
 /* The optimizer with the lowest mean final training loss. */
 int exp_lowest_loss(const exp_comparison *cmp);
 const char *exp_opt_label(const exp_comparison *cmp, int o);
+
+/* The long-run step per unit of learning rate at a shared lr (docs/theory.md §1, QHM): SGD 1,
+ * Nesterov 1/(1 - gamma) = 10, MaSS (eta1 - eta2)/(1 - gamma) = 3.83 at alpha 0.05, kappa-tilde 3. */
+double exp_effective_step(int opt);
+
+/* For a setting too short to test a claim: the ordering that its length predicts, before the
+ * methods' curves separate: the larger effective step ahead, Nesterov below MaSS below SGD in
+ * mean final training loss. Writes the check into the report; 1 when it holds. */
+int exp_early_ordering(lm_report *r, const exp_comparison *cmp, const char *what);
+
+/* Runs of a comparison that diverged, over the optimizers. */
+int exp_diverged_runs(const exp_comparison *cmp);
 
 /* The table after the last epoch, under a title line. */
 void exp_table(lm_report *r, const exp_comparison *cmp, const char *title);

@@ -71,6 +71,7 @@ static lm_status configure(const exp_setting *s, int o, lm_train_config *tc)
     if (s->schedule) EXP_TRY(lm_optim_config_set(&tc->optim, "schedule", s->schedule));
     if (s->restart) EXP_TRY(lm_optim_config_set(&tc->optim, "restart", "1"));
     if (s->weight_decay > 0) EXP_TRY(set_real(&tc->optim, "weight_decay", s->weight_decay));
+    if (o == O_MASS && s->kappa_tilde > 0) EXP_TRY(set_real(&tc->optim, "kappa_tilde", s->kappa_tilde));
     tc->optim.schedule.total_epochs = s->epochs;
     return lm_optim_config_validate(&tc->optim);
 }
