@@ -1,7 +1,7 @@
 #!/bin/bash
 # ctest-labels: slow
 # `linmass demo --quick`: the tour runs, prints where its report is, and writes the report with
-# its three pictures (PNG only when gnuplot is installed) and the FCN run folders.
+# its three pictures (PNG and SVG only when gnuplot is installed) and the FCN run folders.
 set -euo pipefail
 bin=${LINMASS_BIN:-build/linmass}
 dir=$(mktemp -d)
@@ -25,15 +25,14 @@ done
 for opt in sgd nesterov adam mass; do
     check "FCN run folder $opt" test -s "$dir/demo/fcn/$opt/metrics.jsonl"
 done
-if command -v gnuplot >/dev/null 2>&1; then
-    for png in hessian_width.png mean_sq_error.png fcn_train_loss.png; do
-        check "plot $png" test -s "$dir/demo/plots/$png"
-        check "report shows $png" grep -q "](plots/$png)" "$dir/demo/report.md"
-    done
-else
-    echo "note: gnuplot is missing, so the PNGs are not checked"
-fi
-echo "quick demo took $secs s (timing is for bench, not checked here)"
+# the three figures: scripts and data (and with gnuplot the PNG, its SVG and its place in the
+# report); the Hessian sweep over several initialisations draws its band and the slope -1/2 as
+# a dashed reference, the simulated means of the linear regression are points
+source "$(dirname "$0")/figure_checks.sh"
+check_figure "$dir/demo" hessian_width band,ref
+check_figure "$dir/demo" mean_sq_error points
+check_figure "$dir/demo" fcn_train_loss -
+check_no_other_figures "$dir/demo/plots"
 # --json: one object last on stdout, with the measured numbers of every part
 "$bin" demo --quick --threads 2 --json --out "$dir/demo2" >"$dir/json" 2>/dev/null
 check "--json object" /usr/bin/python3 -c '

@@ -141,9 +141,12 @@ static void restart_and_state(void)
     lm_optim_step(o, g, 1);
     lm_optim_step(o, g, 1);
     CHECK(lm_optim_step_count(o) == 2 && lm_optim_eval_point(o)[0] != w[0]);
+    float u[3]; /* a restart starts from u: w = v = u (docs/theory.md §1.1) */
+    memcpy(u, lm_optim_state(o, 0), sizeof u);
+    CHECK(memcmp(u, w, sizeof u) && memcmp(lm_optim_state(o, 1), u, sizeof u));
     lm_optim_restart(o);
     CHECK(lm_optim_step_count(o) == 0);
-    CHECK(!memcmp(lm_optim_state(o, 0), w, sizeof w) && !memcmp(lm_optim_state(o, 1), w, sizeof w));
+    CHECK(!memcmp(w, u, sizeof w) && !memcmp(lm_optim_state(o, 0), u, sizeof u) && !memcmp(lm_optim_state(o, 1), u, sizeof u));
     lm_optim_free(o);
 
     /* a restarted heavy ball takes a plain first step again: buf = g, w -= lr g */

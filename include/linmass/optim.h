@@ -206,8 +206,10 @@ LM_API float *lm_optim_eval_point(lm_optim *o);
 /* The visible weights w: evaluation and checkpoints. */
 LM_API float *lm_optim_weights(lm_optim *o);
 
-/* Forget the state as if the optimizer were re-created at the current w: momentum buffers
- * and Adam moments cleared, the step count set to 0, u = v = w. */
+/* Forget the state as if the optimizer were re-created at its evaluation point: momentum
+ * buffers and Adam moments cleared, the step count set to 0; for mass w = v = u (the
+ * gradient point u becomes the weights, as rebuilding the authors' optimizer from the saved
+ * weights does, docs/theory.md §1.1). */
 LM_API void lm_optim_restart(lm_optim *o);
 
 /* The hyper-parameters read at every step; they may be changed between steps (for mass, change

@@ -19,10 +19,14 @@ static const struct {
     {"bench", cmd_bench, "training and probe speed against PyTorch's workloads, and the sgemm ceiling", 1},
     {"constants", cmd_constants, "float64 linear-regression constants: L, mu, L1, kappa-tilde, MaSS hyper-parameters", 0},
     {"theory", cmd_theory, "exact per-step rate of SGD, Nesterov or MaSS on linear regression", 0},
+#ifdef LINMASS_HAVE_EXPERIMENTS
     {"repro", cmd_repro, "reproduce a claim of the papers, with plots and a verdict", 0},
+#endif
     {"probe", cmd_probe, "probes of a model: Hessian norm, tangent kernel, linearity and PL* along GD", 1},
     {"sweep", cmd_sweep, "a probe over widths: mean per width, log-log slope with a 95% interval, PNG", 0},
+#ifdef LINMASS_HAVE_EXPERIMENTS
     {"demo", cmd_demo, "a short tour: train the paper's FCN on Fashion-MNIST", 0},
+#endif
     {"version", cmd_version, "print the version of linmass (also: linmass --version)", 0},
 };
 enum { NCOMMANDS = sizeof commands / sizeof *commands };

@@ -16,6 +16,8 @@ struct lm_optim {
     long t;            /* steps since the last restart */
 };
 
+static void reset_state(lm_optim *o);
+
 static lm_status add_states(lm_optim *o)
 {
     int n_state = o->d->num_state ? o->d->num_state(&o->c) : LM_OPTIM_MAX_STATE;
@@ -45,7 +47,7 @@ lm_status lm_optim_create(const lm_optim_config *c, float *w, size_t n, lm_optim
         lm_optim_free(o);
         return st;
     }
-    lm_optim_restart(o);
+    reset_state(o);
     *out = o;
     return LM_OK;
 }
@@ -57,13 +59,23 @@ void lm_optim_free(lm_optim *o)
     free(o);
 }
 
-void lm_optim_restart(lm_optim *o)
+/* The state of a fresh optimizer at w: from w (mass) or zeros; no steps taken. */
+static void reset_state(lm_optim *o)
 {
     o->t = 0;
     for (int i = 0; i < o->n_state; i++) {
         if (o->d->state_from_w) memcpy(o->state[i], o->w, o->n * sizeof *o->w);
         else memset(o->state[i], 0, o->n * sizeof *o->state[i]);
     }
+}
+
+/* A restart re-creates the optimizer at its evaluation point (for mass u, so w = u = v = u:
+ * docs/theory.md §1.1, as rebuilding the authors' optimizer from the saved weights does). */
+void lm_optim_restart(lm_optim *o)
+{
+    float *at = lm_optim_eval_point(o);
+    if (at != o->w) memcpy(o->w, at, o->n * sizeof *o->w);
+    reset_state(o);
 }
 
 typedef struct {

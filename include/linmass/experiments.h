@@ -1,0 +1,95 @@
+/* Experiments (liblinmass_experiments, a library of its own on top of liblinmass): the claims
+ * of the two papers that `linmass repro` reproduces, and the sections of `linmass demo`, each
+ * computing through the library and writing what it finds into a report (linmass/report.h).
+ *
+ * A claim is data (its name, the claim in one sentence, what the paper reports or the theory
+ * predicts, the running time and seeds of each setting, the run folders it writes) and a
+ * function that measures, puts the numbers next to the prediction and gives a verdict. The
+ * settings are levels of effort: each claim keeps, per level, a row of its own parameters
+ * (Monte-Carlo runs, widths, epochs, seeds). Claims that train write their run folders (run.h)
+ * and data subsets under the folder they are given; the others write nothing. */
+#ifndef LINMASS_EXPERIMENTS_H
+#define LINMASS_EXPERIMENTS_H
+
+#include "linmass/api.h"
+
+#include <stdint.h>
+
+#include "linmass/error.h"
+#include "linmass/report.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    LM_SETTING_QUICK = 0, /* seconds to a minute per claim on 2 cores, as the tests run them */
+    LM_SETTING_FULL = 1,  /* the paper's or the theory's scale: minutes to weeks */
+    LM_SETTINGS = 2       /* the number of settings */
+} lm_setting;
+
+/* "quick", "full". */
+LM_API const char *lm_setting_name(lm_setting s);
+
+typedef struct {
+    lm_setting setting;
+    uint64_t seed; /* every random draw; claims with several seeds use seed, seed + 1, ... */
+    const char *dir; /* the claim's folder: training runs go to DIR/runs/..., data subsets to
+                        DIR/data (created as needed; other claims write nothing) */
+} lm_claim_opts;
+
+typedef struct {
+    const char *name;     /* "nesterov-diverges" */
+    const char *sentence; /* the claim in one sentence */
+    const char *source;   /* what the paper reports or the theory predicts (markdown) */
+    const char *time[LM_SETTINGS]; /* running time of each setting on 2 cores */
+    int seeds[LM_SETTINGS];        /* seeds (training runs per optimizer, or initialisations per
+                                      width) of each setting; 0 where nothing but Monte-Carlo
+                                      draws or exact computations are involved */
+    const char *runs;     /* the run folders its training writes under DIR, or NULL */
+    lm_status (*run)(const lm_claim_opts *o, lm_report *r);
+} lm_claim;
+
+/* The claims, in the order of docs/theory.md. */
+LM_API int lm_claim_count(void);
+LM_API const lm_claim *lm_claim_at(int i);  /* NULL outside 0..count-1 */
+LM_API const lm_claim *lm_claim_find(const char *name); /* NULL for an unknown name */
+
+/* Run claim c into report r. LM_EINVAL for options out of range (no folder, an unknown
+ * setting) or a claim that gave no verdict; else the claim's status (its computations'
+ * failures, or the report's). */
+LM_API lm_status lm_claim_run(const lm_claim *c, const lm_claim_opts *o, lm_report *r);
+
+/* ---- the demo: a tour of both papers in sections ---- */
+
+typedef struct {
+    lm_setting setting;
+    uint64_t seed;
+    const char *dir;  /* the FCN runs go to DIR/fcn/OPTIMIZER */
+    int epochs;       /* FCN: epochs per optimizer (>= 1) */
+    long max_train;   /* FCN: only the first max_train training samples (0: all) */
+    double lr;        /* FCN: the step of SGD, Nesterov and MaSS (Adam keeps 0.001) */
+    const char *data; /* FCN: the data source */
+} lm_demo_opts;
+
+/* The setting's defaults: quick 2 epochs over 5000 samples, full 5 epochs over all; lr 0.01,
+ * fashion-mnist, seed 0, folder runs/demo. */
+LM_API void lm_demo_opts_init(lm_demo_opts *o, lm_setting setting);
+
+typedef struct {
+    const char *key;     /* "hessian", "linear_regression", "fcn" */
+    const char *heading; /* the section's heading in one line */
+    const char *claim;   /* the claim whose measurement and verdict it runs, or NULL */
+    lm_status (*run)(const lm_demo_opts *o, lm_report *r);
+} lm_demo_section;
+
+LM_API int lm_demo_section_count(void);
+LM_API const lm_demo_section *lm_demo_section_at(int i); /* NULL outside 0..count-1 */
+
+/* Run one section into r; LM_EINVAL for options out of range. */
+LM_API lm_status lm_demo_run(const lm_demo_section *s, const lm_demo_opts *o, lm_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,151 @@
+/* Reports of experiments (liblinmass_experiments): what a claim or a section of the demo
+ * measured, held as data, so that drawing and writing files is the caller's job.
+ *
+ * A report holds
+ *   - a markdown body, written in pieces (lm_report_printf) with figures between them: read it
+ *     back as blocks, each a piece of text or a figure (lm_report_block_at);
+ *   - numbers, each under a key, in two lists: measured, and predicted (by a paper or the
+ *     theory); lm_report_numbers_json gives both as one JSON object;
+ *   - a verdict in three values (holds / does not hold / not tested at this setting) with a
+ *     one-sentence reason;
+ *   - figures as data: a frame (title, axis labels, log axes, legend place, caption) and curves,
+ *     each of a kind (line, line with markers, mean over a band, dashed reference, points).
+ *     The report keeps its own copy of everything it is given.
+ * Progress goes to a callback, if one is set; the library prints nothing.
+ *
+ * Errors are sticky: the first call that fails (bad input: LM_EINVAL; memory: LM_ENOMEM)
+ * records its status and message, and every later call that adds to the report returns that
+ * status without doing anything, so that a claim can check lm_report_status once at its end. */
+#ifndef LINMASS_REPORT_H
+#define LINMASS_REPORT_H
+
+#include "linmass/api.h"
+
+#include <stddef.h>
+
+#include "linmass/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    LM_VERDICT_NOT_TESTED = 0, /* not tested at this setting (the reason says why); the default */
+    LM_VERDICT_HOLDS = 1,
+    LM_VERDICT_FAILS = 2       /* does not hold */
+} lm_verdict;
+
+/* "not tested", "holds", "does not hold". */
+LM_API const char *lm_verdict_name(lm_verdict v);
+
+typedef enum {
+    LM_CURVE_LINE = 0,    /* an exact or dense curve */
+    LM_CURVE_LINESPOINTS, /* a measured curve with a marker at each value */
+    LM_CURVE_BAND,        /* a mean (y) over a shaded band from lo to hi: min-max or +-1 sd
+                             across seeds (the label or caption says which) */
+    LM_CURVE_REFERENCE,   /* a prediction, a bound or a slope guide: dashed, no markers */
+    LM_CURVE_POINTS       /* simulated or sampled values: markers only, never hidden by a line */
+} lm_curve_kind;
+
+typedef struct {
+    const char *label;     /* legend entry (NULL: none) */
+    lm_curve_kind kind;
+    int n;                 /* values (0: the curve is kept but has nothing to draw) */
+    const double *x, *y;   /* n values each; non-finite values are the renderer's to skip */
+    const double *lo, *hi; /* LM_CURVE_BAND: the band's edges, n values each; else NULL */
+    int color;             /* 0: any; k >= 1: the renderer's k-th colour, shared by the curves
+                              of one method (its points, exact line and bound) */
+} lm_curve;
+
+typedef enum {
+    LM_LEGEND_BELOW = 0, /* below the plot area */
+    LM_LEGEND_TOP_RIGHT, /* inside the plot area, in that corner */
+    LM_LEGEND_TOP_LEFT,
+    LM_LEGEND_BOTTOM_RIGHT,
+    LM_LEGEND_BOTTOM_LEFT
+} lm_legend;
+
+typedef struct {
+    const char *file;    /* the figure's file name, e.g. "speedup.png" (no folder; letters,
+                            digits, '-', '_' and '.' only) */
+    const char *caption; /* one sentence shown under the figure */
+    const char *title, *xlabel, *ylabel;
+    int logx, logy;      /* log10 axes */
+    lm_legend legend;
+    int n_curves;
+    const lm_curve *curves;
+} lm_figure;
+
+typedef enum {
+    LM_PROGRESS_DETAIL = 0, /* frequent (each epoch, each model): a caller may show few of them */
+    LM_PROGRESS_STEP,       /* a stage starts or ends */
+    LM_PROGRESS_RESULT      /* a one-line result worth showing with the summary */
+} lm_progress_level;
+
+typedef void (*lm_progress_fn)(void *ctx, lm_progress_level level, const char *message);
+
+typedef struct lm_report lm_report;
+
+/* A new, empty report (verdict: not tested, reason ""). mem_cap > 0 bounds the bytes the
+ * report may hold (its text, numbers and figures); past it a call fails with LM_ENOMEM, as
+ * when an allocation fails. 0: no bound. */
+LM_API lm_status lm_report_create(size_t mem_cap, lm_report **out);
+LM_API void lm_report_free(lm_report *r);
+
+/* Progress messages of lm_report_progress go to fn(ctx, ...) (NULL: nowhere). */
+LM_API void lm_report_set_progress(lm_report *r, lm_progress_fn fn, void *ctx);
+LM_API void lm_report_progress(lm_report *r, lm_progress_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Append markdown to the body. */
+LM_API lm_status lm_report_printf(lm_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record a measured / predicted number under key (at most 127 bytes, not empty, not recorded
+ * before in the same list). Any double, non-finite ones included. */
+LM_API lm_status lm_report_measured(lm_report *r, const char *key, double v);
+LM_API lm_status lm_report_predicted(lm_report *r, const char *key, double v);
+
+/* Append a figure to the body (a copy of f, its strings and curves). LM_EINVAL for a file name
+ * that is empty or holds other characters than those above, a curve with n < 0, or without x
+ * and y (or, for a band, lo and hi) while n > 0. */
+LM_API lm_status lm_report_figure(lm_report *r, const lm_figure *f);
+
+/* Set the verdict and its reason (replacing an earlier one). */
+LM_API lm_status lm_report_verdict(lm_report *r, lm_verdict v, const char *reason_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* LM_OK, or the status of the first call that failed. */
+LM_API lm_status lm_report_status(const lm_report *r);
+
+/* ---- reading a report back ---- */
+
+typedef enum { LM_REPORT_MEASURED = 0, LM_REPORT_PREDICTED = 1 } lm_report_list;
+
+/* The numbers of one list, in the order they were recorded. */
+LM_API int lm_report_count(const lm_report *r, lm_report_list which);
+LM_API const char *lm_report_key(const lm_report *r, lm_report_list which, int i);
+LM_API double lm_report_value(const lm_report *r, lm_report_list which, int i);
+/* 1 and *v when key is recorded in the list, else 0 (*v untouched). */
+LM_API int lm_report_find(const lm_report *r, lm_report_list which, const char *key, double *v);
+
+/* {"measured": {...}, "predicted": {...}} with the keys in recording order; a non-finite number
+ * is written as the string "nan", "inf" or "-inf". *json is malloc'ed (the caller frees it). */
+LM_API lm_status lm_report_numbers_json(const lm_report *r, char **json);
+
+/* The verdict, and its reason (may be NULL). */
+LM_API lm_verdict lm_report_get_verdict(const lm_report *r, const char **reason);
+
+/* The body as blocks in order: each block is either text (figure NULL) or a figure (text
+ * NULL). Consecutive lm_report_printf calls make one block. Valid until the report changes. */
+typedef struct {
+    const char *text;
+    const lm_figure *figure;
+} lm_report_block;
+
+LM_API int lm_report_block_count(const lm_report *r);
+LM_API lm_report_block lm_report_block_at(const lm_report *r, int i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

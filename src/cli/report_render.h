@@ -1,0 +1,30 @@
+/* Rendering a report of the experiments library (linmass/report.h) the way every command
+ * shows one: its body as markdown with each figure drawn through plot_figure into a plots
+ * folder, its numbers as JSON, and its progress on stderr. */
+#ifndef LM_CLI_REPORT_RENDER_H
+#define LM_CLI_REPORT_RENDER_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "linmass/report.h"
+
+/* Progress of a report on stderr, "PREFIX: message": details at most one per 3 seconds, steps
+ * always; results (one-line summaries) on `results` instead, indented. */
+typedef struct {
+    const char *prefix;
+    FILE *results;
+    double last;
+} render_progress;
+
+void render_progress_fn(void *ctx, lm_progress_level level, const char *message);
+
+/* The body of r as markdown on md, each figure drawn into PLOTS/FILE (with its .svg, .gp and
+ * .dat) and shown as ![caption](plots/FILE); a figure that could not be drawn gets a note
+ * instead. */
+void render_markdown(FILE *md, const lm_report *r, const char *plots);
+
+/* r's "measured" and "predicted" objects added to o; 0 on success, else lm_error_message says why. */
+int render_numbers(cJSON *o, const lm_report *r);
+
+#endif

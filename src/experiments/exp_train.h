@@ -1,0 +1,108 @@
+/* Training runs for the claims of docs/theory.md §3 and the demo: one run of an optimizer under
+ * a setting (through lm_train_run, into its own run folder), comparisons of the four
+ * optimizers over seeds, and their tables, numbers and figures. */
+#ifndef LM_EXPERIMENTS_TRAIN_H
+#define LM_EXPERIMENTS_TRAIN_H
+
+#include <stdint.h>
+
+#include "experiments/exp_internal.h"
+#include "linmass/optim.h"
+#include "linmass/train.h"
+
+/* The four optimizers of docs/theory.md §3. */
+enum { O_SGD, O_NESTEROV, O_ADAM, O_MASS, N_OPT };
+
+typedef struct {
+    const char *label, *key;
+    lm_optim_kind kind;
+} exp_optimizer;
+
+extern const exp_optimizer EXP_OPT[N_OPT];
+
+typedef struct {
+    const char *data, *model;
+    const char *schedule; /* NULL: constant */
+    long max_train;
+    int epochs, batch, augment, restart;
+    double lr, weight_decay; /* lr: SGD's, Nesterov's and MaSS's; Adam always 0.001 */
+    int auto_samples; /* > 0: SGD and MaSS take their step sizes from the constants (auto, on at
+                         most this many samples); Nesterov then runs at SGD's step */
+    int log_every;    /* metrics line every this many steps (0: 100) */
+    const char *config_json; /* config.json's options (NULL: none written) */
+    double kappa_tilde; /* MaSS's kappa-tilde (0: the default 3) */
+} exp_setting;
+
+/* One run: per-epoch curves, and the training loss at every logged step. */
+typedef struct {
+    int epochs, done, diverged;
+    double *train_loss, *test_acc; /* per epoch; a diverged run: infinite loss, NaN accuracy */
+    double samples_per_sec, seconds;
+    lm_train_result res;
+    double *log_epoch, *log_loss;  /* (fractional epoch, training loss) at each logged step */
+    int n_log, cap_log, log_failed;
+    lm_report *report;
+    const char *tag, *label;
+} exp_run;
+
+/* Train optimizer o under s with seed into the run folder out. A run that diverges is recorded
+ * (diverged = 1), not an error. Free with exp_run_free (also after a failure). */
+lm_status exp_train(lm_report *r, const exp_setting *s, int o, uint64_t seed, const char *out, const char *tag,
+                    exp_run *run);
+void exp_run_free(exp_run *run);
+
+typedef struct {
+    double mean, min, max;
+} exp_spread;
+
+enum { EXP_MAX_SEEDS = 3 };
+
+/* Which point of MaSS each number measures (training loss at u, evaluation and checkpoints at
+ * w), one sentence for the reports. */
+void exp_mass_points(lm_report *r);
+
+/* The four optimizers over seeds under one setting. */
+typedef struct {
+    exp_run runs[N_OPT][EXP_MAX_SEEDS];
+    int seeds;
+    exp_spread loss[N_OPT], acc[N_OPT]; /* of the last epoch's values over the seeds */
+    int diverged[N_OPT];
+    int auto_hp; /* SGD's and MaSS's hyper-parameters came from the constants */
+    char mass_label[64]; /* MaSS's label when its kappa-tilde is not the default, else "" */
+} exp_comparison;
+
+/* Train the four optimizers with seeds o->seed, o->seed + 1, ... into O->DIR/runs/TAG-KEY-seedS.
+ * With adam_from, Adam's runs are copied from that comparison (its learning rate does not
+ * follow the others'). Free with exp_compare_free (also after a failure). */
+lm_status exp_compare(const lm_claim_opts *o, lm_report *r, const exp_setting *s, int seeds, const char *tag,
+                      exp_comparison *cmp, const exp_comparison *adam_from);
+void exp_compare_free(exp_comparison *cmp);
+
+/* The step auto chose for SGD in the first seed's run of tag (its config.json). */
+lm_status exp_auto_lr(const lm_claim_opts *o, const char *tag, double *lr);
+
+/* The optimizer with the lowest mean final training loss. */
+int exp_lowest_loss(const exp_comparison *cmp);
+const char *exp_opt_label(const exp_comparison *cmp, int o);
+
+/* The long-run step per unit of learning rate at a shared lr (docs/theory.md §1, QHM): SGD 1,
+ * Nesterov 1/(1 - gamma) = 10, MaSS (eta1 - eta2)/(1 - gamma) = 3.83 at alpha 0.05, kappa-tilde 3. */
+double exp_effective_step(int opt);
+
+/* For a setting too short to test a claim: the ordering that its length predicts, before the
+ * methods' curves separate: the larger effective step ahead, Nesterov below MaSS below SGD in
+ * mean final training loss. Writes the check into the report; 1 when it holds. */
+int exp_early_ordering(lm_report *r, const exp_comparison *cmp, const char *what);
+
+/* Runs of a comparison that diverged, over the optimizers. */
+int exp_diverged_runs(const exp_comparison *cmp);
+
+/* The table after the last epoch, under a title line. */
+void exp_table(lm_report *r, const exp_comparison *cmp, const char *title);
+/* PREFIXKEY_final_train_loss and PREFIXKEY_test_acc of each optimizer. */
+void exp_record(lm_report *r, const exp_comparison *cmp, const char *prefix);
+/* PREFIX_train_loss.png (log scale) and PREFIX_test_acc.png against epochs: the mean over seeds
+ * with a min-max band when there are several. */
+lm_status exp_curves(lm_report *r, const exp_comparison *cmp, int epochs, const char *prefix, const char *title);
+
+#endif

@@ -1,0 +1,149 @@
+// ctest-labels: unit experiments
+/* The experiments library (linmass/experiments.h) without the command line:
+ * - the table of claims: every claim named once, with its sentence, source, a running time for
+ *   every setting and a function; lookups; options out of range refused;
+ * - the claim nesterov-diverges run through the library at its quick setting: the predicted
+ *   rates are docs/theory.md §2.4's worked values (SGD at 1/L1 0.993392, MaSS 0.957306,
+ *   Nesterov at gamma 0.9 1.30), the measured ones exist next to them, the verdict holds, and
+ *   its figure holds the simulated means as points over the exact curves, all starting at
+ *   E|w0 - w*|^2 = 2 (w0 = w* + (1, 1));
+ * - the order-1 term of a softplus output (nonlinear-output's floor) on a worked example;
+ * - the demo's sections and their defaults. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "experiments/exp_probe.h"
+#include "linmass/experiments.h"
+
+static void test_table(void)
+{
+    int n = lm_claim_count();
+    CHECK(n == 13);
+    for (int i = 0; i < n; i++) {
+        const lm_claim *c = lm_claim_at(i);
+        CHECK(c && c->name && c->sentence && c->source && c->run);
+        for (int s = 0; c && s < LM_SETTINGS; s++) CHECK_MSG(c->time[s] && *c->time[s], "%s: no time for setting %d", c->name, s);
+        for (int j = 0; c && j < i; j++) CHECK_MSG(strcmp(c->name, lm_claim_at(j)->name), "%s twice", c->name);
+        CHECK(c && lm_claim_find(c->name) == c);
+    }
+    CHECK(lm_claim_at(n) == NULL && lm_claim_at(-1) == NULL);
+    CHECK(lm_claim_find("no-such-claim") == NULL && lm_claim_find(NULL) == NULL);
+    CHECK(!strcmp(lm_setting_name(LM_SETTING_QUICK), "quick") && !strcmp(lm_setting_name(LM_SETTING_FULL), "full"));
+
+    const lm_claim *c = lm_claim_find("nesterov-diverges");
+    lm_report *r;
+    CHECK(lm_report_create(0, &r) == LM_OK);
+    lm_claim_opts bad_setting = {(lm_setting)5, 0, "/tmp"}, no_dir = {LM_SETTING_QUICK, 0, NULL};
+    CHECK(lm_claim_run(c, &bad_setting, r) == LM_EINVAL);
+    CHECK(lm_claim_run(c, &no_dir, r) == LM_EINVAL);
+    CHECK(lm_claim_run(NULL, &no_dir, r) == LM_EINVAL);
+    CHECK(lm_report_block_count(r) == 0); /* nothing ran */
+    lm_report_free(r);
+}
+
+static double get(const lm_report *r, lm_report_list which, const char *key)
+{
+    double v = NAN;
+    CHECK_MSG(lm_report_find(r, which, key, &v), "no %s number '%s'", which ? "predicted" : "measured", key);
+    return v;
+}
+
+static void check_figure(const lm_figure *f)
+{
+    CHECK(!strcmp(f->file, "mean_sq_error.png") && f->logy && f->n_curves == 6);
+    int points = 0, lines = 0;
+    for (int i = 0; i < f->n_curves; i++) {
+        const lm_curve *c = &f->curves[i];
+        points += c->kind == LM_CURVE_POINTS, lines += c->kind == LM_CURVE_LINE;
+        CHECK_MSG(c->n > 1 && c->x[0] == 0 && fabs(c->y[0] - 2) < 1e-12, "curve %d starts at (%g, %g)", i, c->x[0], c->y[0]);
+        CHECK(c->color >= 1 && c->color <= 3);
+    }
+    CHECK(points == 3 && lines == 3);
+    /* the exact Nesterov curve grows like 1.30^t: after 60 steps above 1e5 */
+    for (int i = 0; i < f->n_curves; i++)
+        if (f->curves[i].kind == LM_CURVE_LINE && f->curves[i].color == 2)
+            CHECK_MSG(f->curves[i].n == 61 && f->curves[i].y[60] > 1e5, "Nesterov's exact curve ends at %g", f->curves[i].y[60]);
+}
+
+static void test_claim_runs(void)
+{
+    char dir[256];
+    if (!check_make_tmpdir(dir, sizeof dir, "lm_experiments")) return;
+    const lm_claim *c = lm_claim_find("nesterov-diverges");
+    lm_report *r;
+    CHECK(lm_report_create(0, &r) == LM_OK);
+    lm_claim_opts o = {LM_SETTING_QUICK, 0, dir};
+    CHECK(lm_claim_run(c, &o, r) == LM_OK);
+    const char *reason;
+    CHECK(lm_report_get_verdict(r, &reason) == LM_VERDICT_HOLDS && strlen(reason) > 20);
+    CHECK_CLOSE(get(r, LM_REPORT_PREDICTED, "sgd_rho"), 0.993392, 1e-6);
+    CHECK_CLOSE(get(r, LM_REPORT_PREDICTED, "mass_rho"), 0.957306, 1e-6);
+    CHECK_CLOSE(get(r, LM_REPORT_PREDICTED, "nesterov_rho"), 1.30, 0.01);
+    /* measured next to predicted: the simulated rates of 2000 runs, contracting for SGD and MaSS */
+    CHECK(get(r, LM_REPORT_MEASURED, "sgd_measured_rate") < 1 && get(r, LM_REPORT_MEASURED, "mass_measured_rate") < 1);
+    CHECK(get(r, LM_REPORT_MEASURED, "nesterov_final_mean_sq_error") > 2);
+    CHECK(get(r, LM_REPORT_MEASURED, "mass_final_mean_sq_error") < 1);
+    CHECK(lm_report_count(r, LM_REPORT_MEASURED) == 6 && lm_report_count(r, LM_REPORT_PREDICTED) == 3);
+    int figures = 0;
+    for (int i = 0; i < lm_report_block_count(r); i++) {
+        lm_report_block b = lm_report_block_at(r, i);
+        if (b.figure) figures++, check_figure(b.figure);
+        else CHECK(b.text && strlen(b.text) > 0);
+    }
+    CHECK(figures == 1);
+    CHECK(strstr(lm_report_block_at(r, 0).text, "| Nesterov (gamma 0.9) | 1.30") != NULL);
+    lm_report_free(r);
+    check_remove_tmpdir(dir);
+}
+
+/* The order-1 term of a softplus output on docs/theory.md §4.2's worked example: f~(w; x) =
+ * <w, x>, x = (1, 1), w = (0.25, 0.25): f~ = 0.5, K~(x, x) = 2, softplus''(0.5) = 0.235004, so
+ * the term is 0.470007; and at x = (-2, 0): f~ = -0.5, the same phi'' (it is even), K~ = 4. */
+static void test_floor_terms(void)
+{
+    lm_model *m;
+    CHECK(lm_model_create("dense:1:nobias", (lm_shape){2, 1, 1}, LM_PARAM_STANDARD, 1, &m) == LM_OK);
+    if (!m) return;
+    CHECK(lm_model_num_params(m) == 2);
+    lm_model_params(m)[0] = lm_model_params(m)[1] = 0.25f;
+    const double x[4] = {1, 1, -2, 0};
+    double term[2], pre[2];
+    CHECK(exp_softplus_floor_terms(m, x, 2, 2, term, pre) == LM_OK);
+    CHECK_CLOSE(pre[0], 0.5, 1e-15);
+    CHECK_CLOSE(pre[1], -0.5, 1e-15);
+    CHECK_CLOSE(term[0], 0.470007, 1e-6);
+    CHECK_CLOSE(term[1], 2 * 0.470007, 2e-6);
+    lm_model_free(m);
+}
+
+static void test_demo_table(void)
+{
+    CHECK(lm_demo_section_count() == 3);
+    const char *keys[3] = {"hessian", "linear_regression", "fcn"};
+    for (int i = 0; i < 3; i++) {
+        const lm_demo_section *s = lm_demo_section_at(i);
+        CHECK(s && !strcmp(s->key, keys[i]) && s->heading && s->run);
+    }
+    CHECK(lm_demo_section_at(3) == NULL);
+    CHECK(!strcmp(lm_demo_section_at(1)->claim, "nesterov-diverges") && lm_claim_find(lm_demo_section_at(1)->claim));
+    lm_demo_opts q, f;
+    lm_demo_opts_init(&q, LM_SETTING_QUICK);
+    lm_demo_opts_init(&f, LM_SETTING_FULL);
+    CHECK(q.epochs == 2 && q.max_train == 5000 && f.epochs == 5 && f.max_train == 0 && q.lr == 0.01 && !strcmp(f.data, "fashion-mnist"));
+    lm_report *r;
+    CHECK(lm_report_create(0, &r) == LM_OK);
+    q.epochs = 0;
+    CHECK(lm_demo_run(lm_demo_section_at(2), &q, r) == LM_EINVAL);
+    lm_report_free(r);
+}
+
+int main(void)
+{
+    test_table();
+    test_claim_runs();
+    test_floor_terms();
+    test_demo_table();
+    return check_summary();
+}
