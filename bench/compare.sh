@@ -10,8 +10,8 @@
 #   bench/compare.sh --memory fcn mlp cnn resnet20
 #   bench/compare.sh ntk ntk-cnn hvp         the float64 probes
 #
-# Environment: LINMASS_BIN (default build/linmass), TORCH_REF (default
-# ../shared/bench/torch_ref.py), PYTHON (default /usr/bin/python3, Debian's python3-torch),
+# Environment: LINMASS_BIN (default build/linmass), TORCH_REF (the team's PyTorch timing
+# script for the same workloads; required), PYTHON (default /usr/bin/python3, Debian's python3-torch),
 # LINMASS_THREADS (default: linmass bench's own default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +31,10 @@ done
 [ ${#workloads[@]} -gt 0 ] || workloads=(fcn mlp cnn resnet20)
 
 bin=${LINMASS_BIN:-build/linmass}
-ref=${TORCH_REF:-../shared/bench/torch_ref.py}
+ref=${TORCH_REF:-}
 py=${PYTHON:-/usr/bin/python3}
 [ -x "$bin" ] || { echo "compare.sh: no linmass at $bin (set LINMASS_BIN)" >&2; exit 2; }
-[ -f "$ref" ] || { echo "compare.sh: no torch_ref.py at $ref (set TORCH_REF)" >&2; exit 2; }
+[ -n "$ref" ] && [ -f "$ref" ] || { echo "compare.sh: set TORCH_REF to the PyTorch timing script (not found: '$ref')" >&2; exit 2; }
 threads=()
 [ -n "${LINMASS_THREADS:-}" ] && threads=(--threads "$LINMASS_THREADS")
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # ctest-labels: optim theory
-# --auto (science.md 2.2): on synth:linreg:n=500,d=20,cond=100 with batch 8, the linear model
+# --auto (docs/theory.md §2.2): on synth:linreg:n=500,d=20,cond=100 with batch 8, the linear model
 # trained by MaSS and by SGD with hyper-parameters from the data converges in 20 epochs (the
 # final train loss below 1e-6 of the initial one: the first logged step's batch loss at w0),
 # MaSS ends below SGD, and config.json records the choice (sgd lr = 1/L_m; mass eta1 = 1/L_m

@@ -1,5 +1,5 @@
 /* Synthetic data: the linreg spectrum and exact interpolation, the decoupled data's L1 = 6
- * sigma_1^2 and kappa~ = 6 (science.md 2.4), the teacher, determinism, and parameter errors. */
+ * sigma_1^2 and kappa~ = 6 (docs/theory.md §2.4), the teacher, determinism, and parameter errors. */
 // ctest-labels: data unit
 #include "check.h"
 #include "linmass/data.h"

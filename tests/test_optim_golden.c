@@ -166,7 +166,7 @@ static void golden_f32(const char *name)
 }
 
 /* Nesterov in float64 through the f64 SGD kernel, and MaSS with eta2 = 0 through the f64 MaSS
- * kernel, against PyTorch's float64 Nesterov: the look-ahead identity of science.md 1. */
+ * kernel, against PyTorch's float64 Nesterov: the look-ahead identity of docs/theory.md §1. */
 static void nesterov_f64(void)
 {
     fixture fx;

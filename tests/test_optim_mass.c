@@ -1,11 +1,11 @@
 // ctest-labels: optim
-/* MaSS is right, and provably so (science.md 1):
+/* MaSS is right, and provably so (docs/theory.md §1):
  *   - the two parameterizations give the same iterates to 1e-12 in float64 on stochastic
  *     gradients;
  *   - on a 2-D quadratic the iterates match the closed-form solution of the linear recursion
  *     (float64 kernel to 1e-9, the float32 optimizer object to 1e-4), and satisfy the
  *     single-sequence form w' = w + gamma (w - w_prev) - eta1 g_t + eta2 g_{t-1};
- *   - the same check rejects the known broken variants of science.md 1.2. */
+ *   - the same check rejects the known broken variants of docs/theory.md §1.2. */
 #include <complex.h>
 #include <math.h>
 #include <stdio.h>
@@ -172,7 +172,7 @@ static void closed_form_checks(void)
 {
     const double c = cos(0.6), s = sin(0.6);
     quadratic q = {{1, 0.01}, {{c, -s}, {s, c}}, {0.7, -1.3}, {2.0, 1.5}, 0, 0, 0};
-    /* the MaSS parameters of science.md 2.2 for L = 1, kappa = 100, kappa_tilde = 4 */
+    /* the MaSS parameters of docs/theory.md §2.2 for L = 1, kappa = 100, kappa_tilde = 4 */
     double kappa = 100, kt = 4, a = 1 / sqrt(kappa * kt);
     q.eta1 = 1, q.gamma = (1 - a) / (1 + a), q.eta2 = q.eta1 * (1 - 1 / kt) / (1 + a);
 

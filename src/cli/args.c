@@ -259,3 +259,11 @@ double cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+void cli_print_json(const cJSON *o)
+{
+    char *text = cJSON_PrintUnformatted(o);
+    printf("%s\n", text ? text : "null");
+    free(text);
+    fflush(stdout);
+}

@@ -69,6 +69,11 @@ volatile sig_atomic_t *cli_catch_stop_signals(void);
 /* "SIGINT" or "SIGTERM" */
 const char *cli_signal_name(int sig);
 
+/* The one JSON writer of the commands: o on one line of stdout (numbers that are not finite as
+ * null), flushed. The caller keeps o. */
+struct cJSON;
+void cli_print_json(const struct cJSON *o);
+
 /* Progress and logs: on a terminal a bar redrawn in place, otherwise one plain line every few
  * seconds. All of it goes to stderr. */
 int cli_stderr_is_tty(void);

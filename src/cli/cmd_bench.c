@@ -1,4 +1,4 @@
-/* linmass bench: speed on the workloads of ../shared/bench/torch_ref.py (same shapes, batch
+/* linmass bench: speed on the workloads of the PyTorch reference timings (bench/compare.sh; same shapes, batch
  * sizes, optimizer and random data), and the OpenBLAS sgemm rate that bounds them.
  *
  *   training   fcn, mlp, cnn, resnet20: SGD lr 0.01, momentum 0.9, Nesterov, cross-entropy on
@@ -18,6 +18,7 @@
  * rank 0 reports samples/s of the whole (global) batch with the all-reduce's cost per step. The other
  * workloads refuse to run under mpirun. */
 #include <cblas.h>
+#include <cjson/cJSON.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -316,12 +317,21 @@ static const char *coretype(void) { return getenv("OPENBLAS_CORETYPE"); }
 static void print_result(const bench_result *r, int threads, int json)
 {
     if (json) {
-        printf("{\"%s\": %.6g", r->rate_key, r->rate);
-        for (int i = 0; i < r->n_extra; i++) printf(", \"%s\": %.6g", r->extra_key[i], r->extra[i]);
-        if (r->gflops >= 0) printf(", \"gflops\": %.4g, \"ceiling_fraction\": %.4f", r->gflops, r->gflops / r->ceiling);
-        printf(", \"threads\": %d, \"workload\": \"%s\", \"framework\": \"linmass\", \"blas\": \"%s\", "
-               "\"blas_coretype\": \"%s\", \"conv_kernels\": \"%s\"}\n", threads, r->workload, openblas_get_corename(),
-               coretype() ? coretype() : "", lm_kernel_isa());
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, r->rate_key, r->rate);
+        for (int i = 0; i < r->n_extra; i++) cJSON_AddNumberToObject(o, r->extra_key[i], r->extra[i]);
+        if (r->gflops >= 0) {
+            cJSON_AddNumberToObject(o, "gflops", r->gflops);
+            cJSON_AddNumberToObject(o, "ceiling_fraction", r->gflops / r->ceiling);
+        }
+        cJSON_AddNumberToObject(o, "threads", threads);
+        cJSON_AddStringToObject(o, "workload", r->workload);
+        cJSON_AddStringToObject(o, "framework", "linmass");
+        cJSON_AddStringToObject(o, "blas", openblas_get_corename());
+        cJSON_AddStringToObject(o, "blas_coretype", coretype() ? coretype() : "");
+        cJSON_AddStringToObject(o, "conv_kernels", lm_kernel_isa());
+        cli_print_json(o);
+        cJSON_Delete(o);
     } else {
         printf("%-9s %12.1f %s", r->workload, r->rate, r->rate_key);
         for (int i = 0; i < r->n_extra; i++) printf("  %s %.4g", r->extra_key[i], r->extra[i]);
@@ -385,7 +395,7 @@ int cmd_bench(int argc, char **argv)
         {"reduce", OPT_STRING, &reduce, "ordered", "mpirun: gradient sum ordered (rank order) or mpi (MPI_Allreduce)", 0},
     };
     cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
-                     "Training and probe speed on the workloads of ../shared/bench/torch_ref.py, and the\n"
+                     "Training and probe speed on the workloads that bench/compare.sh times in PyTorch, and the\n"
                      "OpenBLAS sgemm rate that bounds them. Workloads: fcn, mlp, cnn, resnet20 (samples/s,\n"
                      "GFLOP/s and the fraction of the sgemm ceiling measured in the same run), ntk and ntk-cnn\n"
                      "(kernels/s), hvp (time of a Hessian-vector product over a gradient), gemm. Each result\n"

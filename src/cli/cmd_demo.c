@@ -175,9 +175,7 @@ static int tour(const lm_demo_opts *o, int json)
         cJSON_AddNumberToObject(d.result, "seconds", total);
         cJSON_AddStringToObject(d.result, "report", path);
         if (json) {
-            char *js = cJSON_PrintUnformatted(d.result);
-            printf("%s\n", js);
-            free(js);
+            cli_print_json(d.result);
         }
         fprintf(say, "done in %.0f s. report: %s (plots in %s)\n", total, path, plots);
     }

@@ -88,9 +88,7 @@ static void print_outcome(const repro_opts *o, const outcome *out, const char *d
 {
     static const char *const words[] = {"NOT TESTED", "holds", "DOES NOT HOLD"};
     if (o->json && !index) {
-        char *js = cJSON_PrintUnformatted(j);
-        printf("%s\n", js);
-        free(js);
+        cli_print_json(j);
     } else if (!o->json) {
         printf("%-26s %-14s %6.1f s  %s/report.md\n", out->name, words[out->verdict], out->seconds, dir);
     }
@@ -145,9 +143,7 @@ static int write_index(const repro_opts *o, const outcome *outs, int n, cJSON *i
         cJSON *j = cJSON_CreateObject();
         cJSON_AddItemToObject(j, "claims", index);
         cJSON_AddNumberToObject(j, "holding", holding);
-        char *js = cJSON_PrintUnformatted(j);
-        printf("%s\n", js);
-        free(js);
+        cli_print_json(j);
         cJSON_Delete(j);
     } else {
         printf("index: %s (%d of %d claims hold)\n", path, holding, n);

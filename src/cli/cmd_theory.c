@@ -174,9 +174,7 @@ static int source_constants(const cli_command *c, const source *s, int m, lm_con
 /* Prints the object on one line (numbers that are not finite as null) and frees it. */
 static void print_json(cJSON *o)
 {
-    char *text = cJSON_PrintUnformatted(o);
-    printf("%s\n", text);
-    free(text);
+    cli_print_json(o);
     cJSON_Delete(o);
 }
 

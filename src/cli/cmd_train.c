@@ -137,9 +137,7 @@ static void print_json_summary(const lm_train_config *c, const lm_train_result *
     }
     cJSON_AddStringToObject(o, "run", c->out);
     cJSON_AddStringToObject(o, "checkpoint", r->checkpoint);
-    char *s = cJSON_PrintUnformatted(o);
-    printf("%s\n", s);
-    free(s);
+    cli_print_json(o);
     cJSON_Delete(o);
 }
 
@@ -223,9 +221,16 @@ int cmd_train(int argc, char **argv)
 
 static void print_eval(int json, double loss, double acc, size_t n)
 {
-    if (json && isnan(acc)) printf("{\"test_loss\":%.8g,\"n\":%zu}\n", loss, n);
-    else if (json) printf("{\"test_loss\":%.8g,\"test_acc\":%.8g,\"n\":%zu}\n", loss, acc, n);
-    else printf("test loss %.6f%s", loss, isnan(acc) ? "\n" : "");
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "test_loss", loss);
+        if (!isnan(acc)) cJSON_AddNumberToObject(o, "test_acc", acc);
+        cJSON_AddNumberToObject(o, "n", (double)n);
+        cli_print_json(o);
+        cJSON_Delete(o);
+        return;
+    }
+    printf("test loss %.6f%s", loss, isnan(acc) ? "\n" : "");
     if (!json && !isnan(acc)) printf("  accuracy %.4f  (%zu samples)\n", acc, n);
 }
 

@@ -318,9 +318,7 @@ void emit(int json, const sbuf *text, cJSON *result)
 {
     fputs(text->s ? text->s : "", json ? stderr : stdout);
     if (json) {
-        char *s = cJSON_PrintUnformatted(result);
-        printf("%s\n", s);
-        free(s);
+        cli_print_json(result);
     }
     fflush(stdout);
 }
