@@ -25,7 +25,7 @@ extern "C" {
 typedef enum {
     LM_SETTING_QUICK = 0, /* seconds to a minute per claim on 2 cores, as the tests run them */
     LM_SETTING_FULL = 1,  /* the paper's or the theory's scale: minutes to weeks */
-    LM_SETTING_MEDIUM = 2, /* long enough to decide, on 2 cores in about 15 minutes, over seeds;
+    LM_SETTING_MEDIUM = 2, /* long enough to decide, over seeds, in at most 15 minutes on 2 cores;
                               only the claims whose time for it is set (the others: NULL) */
     LM_SETTINGS = 3       /* the number of settings */
 } lm_setting;

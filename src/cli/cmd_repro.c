@@ -206,7 +206,7 @@ int cmd_repro(int argc, char **argv)
         {"quick", OPT_FLAG, &quick, NULL, "the quick setting (under a minute per claim on 2 cores), as the tests run it", 0},
         {"medium", OPT_FLAG, &medium, NULL,
          "the medium setting: long enough to decide, over 3 seeds, by their standard error, for the paper's protocol and "
-         "at learning rates tuned on a validation split (about 15 minutes on 2 cores; the claims that have one are listed below)", 0},
+         "at learning rates tuned on a validation split (at most 15 minutes on 2 cores; the claims that have one are listed below)", 0},
         {"out", OPT_STRING, &out, "runs/repro", "folder; each claim writes OUT/CLAIM/{report.md,result.json,plots/}", 0},
         {"seed", OPT_U64, &seed, "0", "seed of every random draw", 0},
         {"threads", OPT_INT, &threads, "0", "threads (0: all cores)", 0},

@@ -146,8 +146,8 @@ lm_status exp_tune(const lm_claim_opts *o, lm_report *r, const exp_setting *s, c
 /* The grid, the validation losses and the choices as a table, under a title line. */
 void exp_tuning_table(lm_report *r, const exp_tuning *t, const char *title);
 
-/* The table of exp_seed_verdict's differences and standard errors, and its verdict in a
- * sentence; returns the verdict. */
+/* After a table: exp_seed_verdict's differences and standard errors as a table, and its verdict
+ * in a sentence starting with what (the protocol's name); returns the verdict. */
 lm_verdict exp_seed_decide(lm_report *r, const exp_comparison *cmp, const char *what);
 
 #endif

@@ -72,7 +72,7 @@ lm_verdict exp_seed_decide(lm_report *r, const exp_comparison *cmp, const char *
     double mean[N_OPT], sd[N_OPT], diff[N_OPT], se[N_OPT];
     for (int opt = 0; opt < N_OPT; opt++) mean[opt] = cmp->loss[opt].mean, sd[opt] = cmp->loss[opt].sd;
     lm_verdict v = exp_seed_verdict(mean, sd, cmp->seeds, diff, se);
-    lm_report_printf(r, "%s, final training loss over %d seeds (mean +- sample sd; difference to MaSS against the combined "
+    lm_report_printf(r, "\n%s, final training loss over %d seeds (mean +- sample sd; difference to MaSS against the combined "
                      "standard error sqrt((sd_MaSS^2 + sd^2) / seeds)):\n\n| optimizer | final training loss | minus MaSS's "
                      "| standard error | |\n|---|---|---|---|---|\n", what, cmp->seeds);
     for (int opt = 0; opt < N_OPT; opt++) {

@@ -85,7 +85,7 @@ lm_status exp_train(lm_report *r, const exp_setting *s, int o, uint64_t seed, co
                     exp_run *run)
 {
     memset(run, 0, sizeof *run);
-    run->report = r, run->tag = tag, run->label = EXP_OPT[o].label;
+    run->report = r, run->tag = tag, run->label = s->lrs ? EXP_OPT[o].key : EXP_OPT[o].label; /* Adam's says lr 0.001 */
     run->epochs = s->epochs;
     run->train_loss = malloc(s->epochs * sizeof *run->train_loss);
     run->test_acc = malloc(s->epochs * sizeof *run->test_acc);
@@ -99,11 +99,13 @@ lm_status exp_train(lm_report *r, const exp_setting *s, int o, uint64_t seed, co
     tc.max_train = s->max_train, tc.augment = s->augment, tc.val_fraction = s->val_fraction;
     tc.log_every = s->log_every > 0 ? s->log_every : 100;
     tc.config_json = s->config_json;
-    lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s, seed %llu (%s, %d epochs)", tag, EXP_OPT[o].label,
-                       (unsigned long long)seed, s->model, s->epochs);
+    char lr[40] = ""; /* auto: the constants choose it */
+    if (s->auto_samples <= 0 || o == O_NESTEROV || o == O_ADAM) snprintf(lr, sizeof lr, ", lr %g", exp_lr_of(s, o));
+    lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s, seed %llu (%s, %d epochs%s)", tag, run->label, (unsigned long long)seed,
+                       s->model, s->epochs, lr);
     lm_status st = lm_train_run(&tc, on_event, run, &run->res);
     if (st == LM_EDIVERGED) {
-        lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s diverged: %s", tag, EXP_OPT[o].label, lm_error_message());
+        lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s diverged: %s", tag, run->label, lm_error_message());
         run->diverged = 1;
         for (int e = run->done; e < s->epochs; e++) run->train_loss[e] = INFINITY, run->test_acc[e] = NAN;
         return LM_OK;
