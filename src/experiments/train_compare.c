@@ -9,18 +9,21 @@
 #include "experiments/exp_train.h"
 #include "linmass/io.h"
 
+/* The last epoch's training loss (acc 0) or test accuracy of a run. */
+static double final_of(const exp_run *r, int acc)
+{
+    return acc ? r->test_acc[r->epochs - 1] : r->train_loss[r->epochs - 1];
+}
+
 static exp_spread spread_of(const exp_run *r, int n, int acc)
 {
     exp_spread s = {0, INFINITY, -INFINITY, 0};
     for (int i = 0; i < n; i++) {
-        double v = acc ? r[i].test_acc[r[i].epochs - 1] : r[i].train_loss[r[i].epochs - 1];
+        double v = final_of(&r[i], acc);
         s.mean += v / n;
         s.min = fmin(s.min, v), s.max = fmax(s.max, v);
     }
-    for (int i = 0; i < n; i++) {
-        double v = acc ? r[i].test_acc[r[i].epochs - 1] : r[i].train_loss[r[i].epochs - 1];
-        s.sd += (v - s.mean) * (v - s.mean) / (n - 1);
-    }
+    for (int i = 0; n > 1 && i < n; i++) s.sd += (final_of(&r[i], acc) - s.mean) * (final_of(&r[i], acc) - s.mean) / (n - 1);
     s.sd = n > 1 && isfinite(s.mean) ? sqrt(s.sd) : NAN;
     return s;
 }

@@ -3,6 +3,7 @@
  * validation split and decides both by the seeds' standard error. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "experiments/exp_train.h"
 
@@ -115,6 +116,7 @@ lm_status exp_fcn(const lm_claim_opts *o, lm_report *r)
     if (o->setting == LM_SETTING_MEDIUM) {
         exp_comparison cmp[2];
         exp_tuning t;
+        memset(cmp, 0, sizeof cmp); /* freed below however far fcn_medium got */
         lm_status st = fcn_medium(o, r, &s, cmp, &t);
         exp_compare_free(&cmp[0]), exp_compare_free(&cmp[1]);
         return st;
