@@ -39,8 +39,8 @@ static const lm_claim CLAIMS[] = {
      "for SGD and Nesterov, 1e-2 to 1e-3 (noisy) for Adam; the curves are close until about epoch 20.",
      {"about 30 s", "about 20 minutes of CPU (estimated: 12 runs of 100 epochs over 60000 images at about 75000 samples per "
                     "CPU-second, measured over the first 41 epochs of the first run)",
-      "about 10 minutes (estimated from 3.4 minutes measured at 40 epochs: paper's and tuned protocols, 100 epochs "
-                    "over 10000 images, 3 seeds; a 4-rate grid per optimizer at 3 epochs)"},
+      "3.4 to 7.6 minutes, measured with the machine lightly and heavily loaded (paper's and tuned protocols, 40 "
+                    "epochs over 10000 images, 3 seeds; a 4-rate grid per optimizer at 3 epochs)"},
      {3, 3, 3}, "runs/fcn-OPTIMIZER-seedS; medium also runs/fcn-tuned-OPTIMIZER-seedS and runs/fcn-grid-OPTIMIZER-lrLR",
      exp_fcn},
     {"mass-vs-baselines-cnn",
