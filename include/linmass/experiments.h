@@ -59,8 +59,8 @@ LM_API const lm_claim *lm_claim_at(int i);  /* NULL outside 0..count-1 */
 LM_API const lm_claim *lm_claim_find(const char *name); /* NULL for an unknown name */
 
 /* Run claim c into report r. LM_EINVAL for options out of range (no folder, an unknown
- * setting or one the claim has not) or a claim that gave no verdict; else the claim's status (its computations'
- * failures, or the report's). */
+ * setting or one the claim has not) or a claim that gave no verdict; else the claim's status
+ * (its computations' failures, or the report's). */
 LM_API lm_status lm_claim_run(const lm_claim *c, const lm_claim_opts *o, lm_report *r);
 
 /* ---- the demo: a tour of both papers in sections ---- */

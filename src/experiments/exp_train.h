@@ -76,7 +76,7 @@ typedef struct {
     int auto_hp; /* SGD's and MaSS's hyper-parameters came from the constants */
     char mass_label[64]; /* MaSS's label when its kappa-tilde is not the default, else "" */
     double lr[N_OPT];    /* each optimizer's learning rate (exp_lr_of) */
-    char label[N_OPT][80]; /* with per-optimizer rates (setting lrs): "LABEL, lr X", else "" */
+    char label[N_OPT][80]; /* with per-optimizer rates (setting lrs): "NAME, lr X", else "" */
 } exp_comparison;
 
 /* Train the four optimizers with seeds o->seed, o->seed + 1, ... into O->DIR/runs/TAG-KEY-seedS.

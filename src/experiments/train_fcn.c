@@ -85,9 +85,9 @@ static lm_status fcn_medium(const lm_claim_opts *o, lm_report *r, const exp_sett
     lm_status st1, st2;
     lm_verdict paper = medium_protocol(r, &cmp[0], "The paper's protocol (shared lr 0.01, Adam 0.001)",
                                        "", "fcn", "FCN on Fashion-MNIST, the paper's protocol", s->epochs, &st1);
-    char head[200];
+    char head[300];
     snprintf(head, sizeof head, "**Tuned learning rates**: each optimizer's chosen by the validation loss (%g of the training subset "
-             "held out) after %d epochs, seed %llu:", TUNE_VAL, TUNE_EPOCHS, (unsigned long long)o->seed);
+             "held out) after %d epochs, seed %llu (where the choice is the paper protocol's rate, its runs are reused):", TUNE_VAL, TUNE_EPOCHS, (unsigned long long)o->seed);
     exp_tuning_table(r, t, head);
     lm_verdict tune = medium_protocol(r, &cmp[1], "The tuned protocol (each optimizer at its chosen lr)",
                                       "tuned_", "fcn_tuned", "FCN on Fashion-MNIST, tuned learning rates", s->epochs, &st2);
