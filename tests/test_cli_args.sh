@@ -56,6 +56,15 @@ for cmd in train eval plot bench constants theory repro probe sweep demo version
     [ -z "$dups" ] && ok || no "linmass $cmd --help repeats the heading(s): $dups"
 done
 
+# repro's settings: --medium is documented, taken by a claim that has it, refused with --quick
+# and by a claim without it
+"$bin" repro --help >"$dir/out" 2>&1
+grep -q -- "--medium" "$dir/out" && grep -A1 -- "^with --medium:" "$dir/out" | grep -q "mass-vs-baselines-fcn" && ok \
+    || no "repro --help documents no --medium setting"
+bad "--quick and --medium" -- repro mass-vs-baselines-fcn --quick --medium
+bad "claim 'kernel-regression' has no medium setting" -- repro kernel-regression --medium
+bad "unknown claim 'no-such'" -- repro no-such --medium
+
 # --version and version: the project version of CMakeLists.txt
 want=$(sed -n 's/^project(linmass VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 [ -n "$want" ] && ok || no "no project version in CMakeLists.txt"

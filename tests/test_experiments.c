@@ -8,6 +8,9 @@
  *   its figure holds the simulated means as points over the exact curves, all starting at
  *   E|w0 - w*|^2 = 2 (w0 = w* + (1, 1));
  * - the order-1 term of a softplus output (nonlinear-output's floor) on a worked example;
+ * - the medium setting's decisions on hand-made numbers: the verdict by the seeds' standard error
+ *   (holds, does not hold, undecided, at its boundary both ways, diverged runs) and the choice of
+ *   a learning rate from a table of validation losses; each optimizer's rate from a setting;
  * - the demo's sections and their defaults. */
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 #include "check.h"
 #include "experiments/exp_probe.h"
+#include "experiments/exp_train.h"
 #include "linmass/experiments.h"
 
 static void test_table(void)
@@ -24,13 +28,17 @@ static void test_table(void)
     for (int i = 0; i < n; i++) {
         const lm_claim *c = lm_claim_at(i);
         CHECK(c && c->name && c->sentence && c->source && c->run);
-        for (int s = 0; c && s < LM_SETTINGS; s++) CHECK_MSG(c->time[s] && *c->time[s], "%s: no time for setting %d", c->name, s);
+        for (int s = 0; c && s < LM_SETTINGS; s++)
+            if (s != LM_SETTING_MEDIUM || c->time[s]) CHECK_MSG(c->time[s] && *c->time[s], "%s: no time for setting %d", c->name, s);
+        if (c && c->time[LM_SETTING_MEDIUM]) CHECK_MSG(c->seeds[LM_SETTING_MEDIUM] >= 3, "%s: medium with < 3 seeds", c->name);
         for (int j = 0; c && j < i; j++) CHECK_MSG(strcmp(c->name, lm_claim_at(j)->name), "%s twice", c->name);
         CHECK(c && lm_claim_find(c->name) == c);
     }
     CHECK(lm_claim_at(n) == NULL && lm_claim_at(-1) == NULL);
     CHECK(lm_claim_find("no-such-claim") == NULL && lm_claim_find(NULL) == NULL);
     CHECK(!strcmp(lm_setting_name(LM_SETTING_QUICK), "quick") && !strcmp(lm_setting_name(LM_SETTING_FULL), "full"));
+    CHECK(!strcmp(lm_setting_name(LM_SETTING_MEDIUM), "medium"));
+    CHECK(lm_claim_find("mass-vs-baselines-fcn")->time[LM_SETTING_MEDIUM] != NULL);
 
     const lm_claim *c = lm_claim_find("nesterov-diverges");
     lm_report *r;
@@ -38,6 +46,8 @@ static void test_table(void)
     lm_claim_opts bad_setting = {(lm_setting)5, 0, "/tmp"}, no_dir = {LM_SETTING_QUICK, 0, NULL};
     CHECK(lm_claim_run(c, &bad_setting, r) == LM_EINVAL);
     CHECK(lm_claim_run(c, &no_dir, r) == LM_EINVAL);
+    lm_claim_opts medium = {LM_SETTING_MEDIUM, 0, "/tmp"}; /* nesterov-diverges has no medium setting */
+    CHECK(lm_claim_run(c, &medium, r) == LM_EINVAL);
     CHECK(lm_claim_run(NULL, &no_dir, r) == LM_EINVAL);
     CHECK(lm_report_block_count(r) == 0); /* nothing ran */
     lm_report_free(r);
@@ -139,11 +149,63 @@ static void test_demo_table(void)
     lm_report_free(r);
 }
 
+/* exp_seed_verdict on hand-made numbers. sd 3 (MaSS) and 4 over 4 seeds: the combined standard
+ * error is sqrt((9 + 16) / 4) = 2.5 exactly, so that the boundary is exact in floating point. */
+static void test_seed_verdict(void)
+{
+    double sd[N_OPT] = {4, 4, 4, 3}, diff[N_OPT], se[N_OPT];
+    double holds[N_OPT] = {20, 13, 30, 10}; /* SGD, Nesterov, Adam above MaSS by 10, 3, 20 > 2.5 */
+    CHECK(exp_seed_verdict(holds, sd, 4, diff, se) == LM_VERDICT_HOLDS);
+    CHECK(diff[O_SGD] == 10 && diff[O_NESTEROV] == 3 && diff[O_ADAM] == 20 && diff[O_MASS] == 0);
+    CHECK(se[O_SGD] == 2.5 && se[O_NESTEROV] == 2.5 && se[O_ADAM] == 2.5 && se[O_MASS] == 0);
+    double at_plus[N_OPT] = {20, 12.5, 30, 10}; /* Nesterov exactly one standard error above: undecided */
+    CHECK(exp_seed_verdict(at_plus, sd, 4, NULL, NULL) == LM_VERDICT_NOT_TESTED);
+    at_plus[O_NESTEROV] = 12.51;
+    CHECK(exp_seed_verdict(at_plus, sd, 4, NULL, NULL) == LM_VERDICT_HOLDS);
+    double within[N_OPT] = {20, 11, 30, 10}; /* Nesterov 1 above, within 2.5 */
+    CHECK(exp_seed_verdict(within, sd, 4, NULL, NULL) == LM_VERDICT_NOT_TESTED);
+    within[O_NESTEROV] = 9; /* 1 below, still within */
+    CHECK(exp_seed_verdict(within, sd, 4, NULL, NULL) == LM_VERDICT_NOT_TESTED);
+    double at_minus[N_OPT] = {20, 13, 7.5, 10}; /* Adam exactly one standard error below: undecided */
+    CHECK(exp_seed_verdict(at_minus, sd, 4, NULL, NULL) == LM_VERDICT_NOT_TESTED);
+    at_minus[O_ADAM] = 7.49;
+    CHECK(exp_seed_verdict(at_minus, sd, 4, NULL, NULL) == LM_VERDICT_FAILS);
+    double fails[N_OPT] = {5, 13, 30, 10}; /* SGD below by 5 while the others are above: does not hold */
+    CHECK(exp_seed_verdict(fails, sd, 4, NULL, NULL) == LM_VERDICT_FAILS);
+    /* more seeds shrink the error: 1 above at 100 seeds (se 0.5) decides */
+    CHECK(exp_seed_verdict((double[]){20, 11, 30, 10}, sd, 100, NULL, NULL) == LM_VERDICT_HOLDS);
+    CHECK(exp_seed_verdict(holds, sd, 1, NULL, NULL) == LM_VERDICT_NOT_TESTED); /* one seed: no spread */
+    /* diverged runs: infinite mean, no sd */
+    double sd_div[N_OPT] = {NAN, 4, 4, 3}, other_div[N_OPT] = {INFINITY, 13, 30, 10};
+    CHECK(exp_seed_verdict(other_div, sd_div, 4, diff, se) == LM_VERDICT_HOLDS && se[O_SGD] == 0);
+    double sd_mdiv[N_OPT] = {4, 4, 4, NAN}, mass_div[N_OPT] = {20, 13, 30, INFINITY};
+    CHECK(exp_seed_verdict(mass_div, sd_mdiv, 4, NULL, NULL) == LM_VERDICT_FAILS);
+    double nan_mean[N_OPT] = {20, NAN, 30, 10};
+    CHECK(exp_seed_verdict(nan_mean, sd, 4, NULL, NULL) == LM_VERDICT_NOT_TESTED);
+}
+
+/* exp_pick_lr on hand-made tables of validation losses, and the rate each optimizer steps with. */
+static void test_pick_lr(void)
+{
+    CHECK(exp_pick_lr((double[]){0.9, 0.5, INFINITY, 0.7}, 4) == 1);
+    CHECK(exp_pick_lr((double[]){INFINITY, 0.8, NAN, 0.3}, 4) == 3);
+    CHECK(exp_pick_lr((double[]){0.5, 0.5, 0.6}, 3) == 0); /* equal: the first */
+    CHECK(exp_pick_lr((double[]){NAN, INFINITY, INFINITY}, 3) == -1);
+    exp_setting s = {0};
+    s.lr = 0.03;
+    CHECK(exp_lr_of(&s, O_SGD) == 0.03 && exp_lr_of(&s, O_MASS) == 0.03 && exp_lr_of(&s, O_ADAM) == 0.001);
+    const double lrs[N_OPT] = {0.1, 0.003, 0.0003, 0.03};
+    s.lrs = lrs;
+    CHECK(exp_lr_of(&s, O_SGD) == 0.1 && exp_lr_of(&s, O_NESTEROV) == 0.003 && exp_lr_of(&s, O_ADAM) == 0.0003);
+}
+
 int main(void)
 {
     test_table();
     test_claim_runs();
     test_floor_terms();
     test_demo_table();
+    test_seed_verdict();
+    test_pick_lr();
     return check_summary();
 }

@@ -25,10 +25,12 @@ extern "C" {
 typedef enum {
     LM_SETTING_QUICK = 0, /* seconds to a minute per claim on 2 cores, as the tests run them */
     LM_SETTING_FULL = 1,  /* the paper's or the theory's scale: minutes to weeks */
-    LM_SETTINGS = 2       /* the number of settings */
+    LM_SETTING_MEDIUM = 2, /* long enough to decide, over seeds, in at most 15 minutes on 2 cores;
+                              only the claims whose time for it is set (the others: NULL) */
+    LM_SETTINGS = 3       /* the number of settings */
 } lm_setting;
 
-/* "quick", "full". */
+/* "quick", "full", "medium". */
 LM_API const char *lm_setting_name(lm_setting s);
 
 typedef struct {
@@ -42,7 +44,8 @@ typedef struct {
     const char *name;     /* "nesterov-diverges" */
     const char *sentence; /* the claim in one sentence */
     const char *source;   /* what the paper reports or the theory predicts (markdown) */
-    const char *time[LM_SETTINGS]; /* running time of each setting on 2 cores */
+    const char *time[LM_SETTINGS]; /* running time of each setting on 2 cores (NULL: the claim
+                                      has no such setting, the medium one only) */
     int seeds[LM_SETTINGS];        /* seeds (training runs per optimizer, or initialisations per
                                       width) of each setting; 0 where nothing but Monte-Carlo
                                       draws or exact computations are involved */
@@ -56,8 +59,8 @@ LM_API const lm_claim *lm_claim_at(int i);  /* NULL outside 0..count-1 */
 LM_API const lm_claim *lm_claim_find(const char *name); /* NULL for an unknown name */
 
 /* Run claim c into report r. LM_EINVAL for options out of range (no folder, an unknown
- * setting) or a claim that gave no verdict; else the claim's status (its computations'
- * failures, or the report's). */
+ * setting or one the claim has not) or a claim that gave no verdict; else the claim's status
+ * (its computations' failures, or the report's). */
 LM_API lm_status lm_claim_run(const lm_claim *c, const lm_claim_opts *o, lm_report *r);
 
 /* ---- the demo: a tour of both papers in sections ---- */

@@ -109,7 +109,7 @@ static lm_status fcn_figure(lm_report *r, const exp_run *runs, int log_every)
 lm_status exp_demo_fcn(const lm_demo_opts *o, lm_report *r)
 {
     int log_every = o->setting == LM_SETTING_QUICK ? 5 : 50;
-    exp_setting s = {o->data, "fcn", NULL, o->max_train, o->epochs, 64, 0, 0, o->lr, 0, 0, log_every, NULL, 0};
+    exp_setting s = {o->data, "fcn", NULL, o->max_train, o->epochs, 64, 0, 0, o->lr, 0, 0, log_every, NULL, 0, NULL, 0};
     exp_run runs[N_OPT];
     memset(runs, 0, sizeof runs);
     lm_status st = LM_OK;

@@ -31,7 +31,12 @@ typedef struct {
     int log_every;    /* metrics line every this many steps (0: 100) */
     const char *config_json; /* config.json's options (NULL: none written) */
     double kappa_tilde; /* MaSS's kappa-tilde (0: the default 3) */
+    const double *lrs;  /* each optimizer's learning rate, by O_* (NULL: lr, and Adam 0.001) */
+    double val_fraction; /* held out of the training split for validation (0: none) */
 } exp_setting;
+
+/* The learning rate optimizer o steps with under s (without auto). */
+double exp_lr_of(const exp_setting *s, int o);
 
 /* One run: per-epoch curves, and the training loss at every logged step. */
 typedef struct {
@@ -53,6 +58,7 @@ void exp_run_free(exp_run *run);
 
 typedef struct {
     double mean, min, max;
+    double sd; /* the seeds' sample standard deviation (NAN for one seed or a non-finite value) */
 } exp_spread;
 
 enum { EXP_MAX_SEEDS = 3 };
@@ -69,13 +75,16 @@ typedef struct {
     int diverged[N_OPT];
     int auto_hp; /* SGD's and MaSS's hyper-parameters came from the constants */
     char mass_label[64]; /* MaSS's label when its kappa-tilde is not the default, else "" */
+    double lr[N_OPT];    /* each optimizer's learning rate (exp_lr_of) */
+    char label[N_OPT][80]; /* with per-optimizer rates (setting lrs): "NAME, lr X", else "" */
 } exp_comparison;
 
 /* Train the four optimizers with seeds o->seed, o->seed + 1, ... into O->DIR/runs/TAG-KEY-seedS.
- * With adam_from, Adam's runs are copied from that comparison (its learning rate does not
- * follow the others'). Free with exp_compare_free (also after a failure). */
+ * With from (a comparison of the same setting but for the learning rates, and as many seeds),
+ * the runs of each optimizer whose learning rate is the same there are copied, not trained
+ * again. Free with exp_compare_free (also after a failure). */
 lm_status exp_compare(const lm_claim_opts *o, lm_report *r, const exp_setting *s, int seeds, const char *tag,
-                      exp_comparison *cmp, const exp_comparison *adam_from);
+                      exp_comparison *cmp, const exp_comparison *from);
 void exp_compare_free(exp_comparison *cmp);
 
 /* The step auto chose for SGD in the first seed's run of tag (its config.json). */
@@ -104,5 +113,41 @@ void exp_record(lm_report *r, const exp_comparison *cmp, const char *prefix);
 /* PREFIX_train_loss.png (log scale) and PREFIX_test_acc.png against epochs: the mean over seeds
  * with a min-max band when there are several. */
 lm_status exp_curves(lm_report *r, const exp_comparison *cmp, int epochs, const char *prefix, const char *title);
+
+/* ---- settings long enough to decide: the seeds' spread and tuned learning rates ---- */
+
+/* MaSS's mean final training loss against each other optimizer's, over seeds (>= 2) with
+ * sample standard deviations sd (by O_*): diff[o] = mean[o] - mean[MaSS] and the combined
+ * standard error se[o] = sqrt((sd[MaSS]^2 + sd[o]^2) / seeds) (0 where a mean is infinite, a
+ * diverged run). Holds when diff > se for every other optimizer; does not hold when diff < -se
+ * for some; otherwise (a difference within the standard error, or not a number) not tested.
+ * diff and se (N_OPT values each, MaSS's 0) may be NULL. */
+lm_verdict exp_seed_verdict(const double *mean, const double *sd, int seeds, double *diff, double *se);
+
+/* The index of the lowest finite validation loss of n (the first of equal ones), or -1 when
+ * none is finite. */
+int exp_pick_lr(const double *val_loss, int n);
+
+enum { EXP_GRID = 4 };
+
+/* Each optimizer's learning rate chosen from a grid by the validation loss after a short run. */
+typedef struct {
+    double grid[N_OPT][EXP_GRID];     /* the candidates */
+    double val_loss[N_OPT][EXP_GRID]; /* after the short run (infinite: diverged) */
+    double chosen[N_OPT];
+} exp_tuning;
+
+/* Train each optimizer at each rate of t->grid for one seed (o->seed) under s (its epochs and
+ * val_fraction: the short horizon and the validation split) into
+ * O->DIR/runs/TAG-KEY-lrLR, and choose by exp_pick_lr. LM_EINVAL when every rate of an
+ * optimizer diverged. */
+lm_status exp_tune(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const char *tag, exp_tuning *t);
+
+/* The grid, the validation losses and the choices as a table, under a title line. */
+void exp_tuning_table(lm_report *r, const exp_tuning *t, const char *title);
+
+/* After a table: exp_seed_verdict's differences and standard errors as a table, and its verdict
+ * in a sentence starting with what (the protocol's name); returns the verdict. */
+lm_verdict exp_seed_decide(lm_report *r, const exp_comparison *cmp, const char *what);
 
 #endif

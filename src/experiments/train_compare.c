@@ -9,14 +9,22 @@
 #include "experiments/exp_train.h"
 #include "linmass/io.h"
 
+/* The last epoch's training loss (acc 0) or test accuracy of a run. */
+static double final_of(const exp_run *r, int acc)
+{
+    return acc ? r->test_acc[r->epochs - 1] : r->train_loss[r->epochs - 1];
+}
+
 static exp_spread spread_of(const exp_run *r, int n, int acc)
 {
-    exp_spread s = {0, INFINITY, -INFINITY};
+    exp_spread s = {0, INFINITY, -INFINITY, 0};
     for (int i = 0; i < n; i++) {
-        double v = acc ? r[i].test_acc[r[i].epochs - 1] : r[i].train_loss[r[i].epochs - 1];
+        double v = final_of(&r[i], acc);
         s.mean += v / n;
         s.min = fmin(s.min, v), s.max = fmax(s.max, v);
     }
+    for (int i = 0; n > 1 && i < n; i++) s.sd += (final_of(&r[i], acc) - s.mean) * (final_of(&r[i], acc) - s.mean) / (n - 1);
+    s.sd = n > 1 && isfinite(s.mean) ? sqrt(s.sd) : NAN;
     return s;
 }
 
@@ -35,7 +43,10 @@ lm_status exp_auto_lr(const lm_claim_opts *o, const char *tag, double *lr)
     return ok ? LM_OK : lm_fail(LM_EINVAL, "%s: no number at resolved.auto.lr (the step auto chose)", path);
 }
 
-/* Adam's run k of another comparison (its per-epoch curves), copied. */
+/* The optimizers' names where each has its own learning rate. */
+static const char *const NAME[N_OPT] = {"SGD", "Nesterov (gamma 0.9)", "Adam", "MaSS"};
+
+/* A run of another comparison (its per-epoch curves), copied. */
 static lm_status copy_run(exp_run *to, const exp_run *from)
 {
     *to = *from;
@@ -50,21 +61,24 @@ static lm_status copy_run(exp_run *to, const exp_run *from)
 }
 
 lm_status exp_compare(const lm_claim_opts *o, lm_report *r, const exp_setting *s, int seeds, const char *tag,
-                      exp_comparison *cmp, const exp_comparison *adam_from)
+                      exp_comparison *cmp, const exp_comparison *from)
 {
     memset(cmp, 0, sizeof *cmp);
     if (seeds < 1 || seeds > EXP_MAX_SEEDS) return lm_fail(LM_EINVAL, "%s: %d seeds, not 1 to %d", tag, seeds, EXP_MAX_SEEDS);
+    if (from && from->seeds != seeds) return lm_fail(LM_EINVAL, "%s: %d seeds, the runs to copy have %d", tag, seeds, from->seeds);
     cmp->seeds = seeds;
     cmp->auto_hp = s->auto_samples > 0;
     if (s->kappa_tilde > 0) snprintf(cmp->mass_label, sizeof cmp->mass_label, "MaSS (alpha 0.05, kappa-tilde %g)", s->kappa_tilde);
     exp_setting local = *s;
     for (int opt = 0; opt < N_OPT; opt++) {
         if (opt == O_NESTEROV && s->auto_samples > 0) EXP_TRY(exp_auto_lr(o, tag, &local.lr));
+        cmp->lr[opt] = exp_lr_of(&local, opt);
+        if (s->lrs) snprintf(cmp->label[opt], sizeof cmp->label[opt], "%s, lr %g", NAME[opt], cmp->lr[opt]);
         for (int k = 0; k < seeds; k++) {
             exp_run *run = &cmp->runs[opt][k];
             char out[4200];
             snprintf(out, sizeof out, "%s/runs/%s-%s-seed%llu", o->dir, tag, EXP_OPT[opt].key, (unsigned long long)(o->seed + k));
-            if (opt == O_ADAM && adam_from) EXP_TRY(copy_run(run, &adam_from->runs[opt][k]));
+            if (from && from->lr[opt] == cmp->lr[opt]) EXP_TRY(copy_run(run, &from->runs[opt][k]));
             else EXP_TRY(exp_train(r, &local, opt, o->seed + k, out, tag, run));
             cmp->diverged[opt] += run->diverged;
         }
@@ -90,6 +104,7 @@ int exp_lowest_loss(const exp_comparison *cmp)
 
 const char *exp_opt_label(const exp_comparison *cmp, int opt)
 {
+    if (cmp->label[opt][0]) return cmp->label[opt];
     if (cmp->auto_hp && opt == O_MASS) return "MaSS (hyper-parameters from the constants)";
     if (cmp->auto_hp && opt == O_SGD) return "SGD (eta = 1/L_m from the constants)";
     if (opt == O_MASS && cmp->mass_label[0]) return cmp->mass_label;

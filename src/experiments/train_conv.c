@@ -119,7 +119,7 @@ lm_status exp_cnn(const lm_claim_opts *o, lm_report *r)
     char data[4300];
     EXP_TRY(conv_data(o, CNN[o->setting].subset_train, CNN[o->setting].subset_test, data, sizeof data));
     exp_setting s = {data, NULL, CNN[o->setting].schedule, 0, CNN[o->setting].epochs, 64, 0, CNN[o->setting].restart, 0, 0, 0,
-                     100, "{}", 0};
+                     100, "{}", 0, NULL, 0};
     int quick = o->setting == LM_SETTING_QUICK, n_lowest = 0, nest_hurt = 1, mass_ok = 1;
     cnn_describe(r, quick);
     exp_mass_points(r);
@@ -222,7 +222,7 @@ lm_status exp_resnet(const lm_claim_opts *o, lm_report *r)
     if (use_cifar) snprintf(data, sizeof data, "cifar10:%s", cifar);
     else EXP_TRY(conv_data(o, RESNET[o->setting].subset_train, RESNET[o->setting].subset_test, data, sizeof data));
     exp_setting s = {data, RESNET[o->setting].model, RESNET[o->setting].schedule, 0, RESNET[o->setting].epochs, 64,
-                     RESNET[o->setting].augment, RESNET[o->setting].restart, 0, RESNET_L2, 0, 100, "{}", RESNET_KAPPA_TILDE};
+                     RESNET[o->setting].augment, RESNET[o->setting].restart, 0, RESNET_L2, 0, 100, "{}", RESNET_KAPPA_TILDE, NULL, 0};
     resnet_describe(r, quick, use_cifar);
     exp_mass_points(r);
     int mass_best = 1, best = 0;

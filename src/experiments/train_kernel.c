@@ -48,7 +48,7 @@ lm_status exp_kernel_regression(const lm_claim_opts *o, lm_report *r)
     EXP_TRY(exp_write_subset(dir, n_train, n_test));
     snprintf(data, sizeof data, "mnist:%s", dir);
     snprintf(model, sizeof model, "kernel:gaussian:%d", KERNEL_BW);
-    exp_setting s = {data, model, NULL, 0, 30, 64, 0, 0, 0, 0, SETTINGS[o->setting].auto_samples, 100, "{}", 0};
+    exp_setting s = {data, model, NULL, 0, 30, 64, 0, 0, 0, 0, SETTINGS[o->setting].auto_samples, 100, "{}", 0, NULL, 0};
     exp_comparison cmp;
     double lr;
     lm_status st = exp_compare(o, r, &s, 1, "kernel", &cmp, NULL);

@@ -58,6 +58,11 @@ static lm_status set_real(lm_optim_config *oc, const char *option, double v)
     return lm_optim_config_set(oc, option, text);
 }
 
+double exp_lr_of(const exp_setting *s, int o)
+{
+    return s->lrs ? s->lrs[o] : o == O_ADAM ? 0.001 : s->lr;
+}
+
 /* The optimizer's configuration under setting s. */
 static lm_status configure(const exp_setting *s, int o, lm_train_config *tc)
 {
@@ -66,7 +71,7 @@ static lm_status configure(const exp_setting *s, int o, lm_train_config *tc)
         EXP_TRY(lm_optim_config_set(&tc->optim, "auto", "1"));
         tc->auto_samples = s->auto_samples;
     } else {
-        EXP_TRY(set_real(&tc->optim, "lr", o == O_ADAM ? 0.001 : s->lr));
+        EXP_TRY(set_real(&tc->optim, "lr", exp_lr_of(s, o)));
     }
     if (s->schedule) EXP_TRY(lm_optim_config_set(&tc->optim, "schedule", s->schedule));
     if (s->restart) EXP_TRY(lm_optim_config_set(&tc->optim, "restart", "1"));
@@ -80,7 +85,7 @@ lm_status exp_train(lm_report *r, const exp_setting *s, int o, uint64_t seed, co
                     exp_run *run)
 {
     memset(run, 0, sizeof *run);
-    run->report = r, run->tag = tag, run->label = EXP_OPT[o].label;
+    run->report = r, run->tag = tag, run->label = s->lrs ? EXP_OPT[o].key : EXP_OPT[o].label; /* Adam's says lr 0.001 */
     run->epochs = s->epochs;
     run->train_loss = malloc(s->epochs * sizeof *run->train_loss);
     run->test_acc = malloc(s->epochs * sizeof *run->test_acc);
@@ -91,14 +96,16 @@ lm_status exp_train(lm_report *r, const exp_setting *s, int o, uint64_t seed, co
     tc.data = s->data, tc.model = s->model, tc.out = out;
     EXP_TRY(configure(s, o, &tc));
     tc.batch = s->batch, tc.epochs = s->epochs, tc.seed = seed;
-    tc.max_train = s->max_train, tc.augment = s->augment;
+    tc.max_train = s->max_train, tc.augment = s->augment, tc.val_fraction = s->val_fraction;
     tc.log_every = s->log_every > 0 ? s->log_every : 100;
     tc.config_json = s->config_json;
-    lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s, seed %llu (%s, %d epochs)", tag, EXP_OPT[o].label,
-                       (unsigned long long)seed, s->model, s->epochs);
+    char lr[40] = ""; /* auto: the constants choose it */
+    if (s->auto_samples <= 0 || o == O_NESTEROV || o == O_ADAM) snprintf(lr, sizeof lr, ", lr %g", exp_lr_of(s, o));
+    lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s, seed %llu (%s, %d epochs%s)", tag, run->label, (unsigned long long)seed,
+                       s->model, s->epochs, lr);
     lm_status st = lm_train_run(&tc, on_event, run, &run->res);
     if (st == LM_EDIVERGED) {
-        lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s diverged: %s", tag, EXP_OPT[o].label, lm_error_message());
+        lm_report_progress(r, LM_PROGRESS_STEP, "%s: %s diverged: %s", tag, run->label, lm_error_message());
         run->diverged = 1;
         for (int e = run->done; e < s->epochs; e++) run->train_loss[e] = INFINITY, run->test_acc[e] = NAN;
         return LM_OK;
