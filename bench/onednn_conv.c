@@ -1,7 +1,7 @@
 /* onednn_conv: linmass's convolution kernels against oneDNN's, shape by shape, as a ceiling to
  * chase (measurement only: built with -DLINMASS_BENCH_ONEDNN=ON, never part of the library).
  *
- *   onednn_conv [--threads T] [--repeats R] [--seconds S] [cnn] [resnet20]
+ *   onednn_conv [--threads T] [--repeats R] [--seconds S] [--cpu-time] [cnn] [resnet20]
  *
  * For every convolution of the model of `linmass bench cnn` / `resnet20` (same spec, input shape
  * and batch of 64), float32: the forward pass, the input gradient (backward-data), the weight
@@ -11,10 +11,14 @@
  *            calls them), in the activation layouts the executor chooses for the model;
  *   oneDNN   as direct convolutions on the memory formats oneDNN prefers (format `any`; the
  *            model's input stays NCHW), reorders excluded.
- * Each measurement runs a pass for about S seconds and takes the time per call; the R repeats
- * alternate between the two libraries, and the table gives medians. Both run on T threads
- * (linmass's pool, oneDNN's OpenMP). Before timing, each pass's results are compared between the
- * two libraries on the same data (the largest difference relative to the largest value).
+ * Each measurement runs a pass for about S seconds (default 0.2) and takes the time per call; the
+ * R repeats (default 5) alternate between the two libraries, and the table gives medians, per
+ * shape and summed over the model's convolutions. Both run on T threads (default 1; linmass's
+ * pool, oneDNN's OpenMP: with T > 1 set OMP_WAIT_POLICY=passive, or OpenMP's spinning workers
+ * take the cores from linmass's). --cpu-time (T = 1) times with the process's CPU clock, which
+ * leaves out the time other processes hold the core on a shared machine. Before timing, each
+ * pass's results are compared between the two libraries on the same data (the largest
+ * difference relative to the largest value).
  *
  * This file reads the engine's internals (nn/generic.h), as the tests do: it is compiled with
  * LM_F32 and linked against the static library. */
@@ -46,10 +50,14 @@ static const char *const pass_name[N_LM] = {"forward", "backward-data", "backwar
         }                                                                                               \
     } while (0)
 
+/* The clock of the timings: wall time, or with --cpu-time (one thread only) the process's CPU
+ * time, which on a loaded machine leaves out the time other processes held the core */
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock_id, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -495,8 +503,8 @@ static void run_workload(int w, int repeats, double seconds, int threads)
     }
     for (int rep = 0; rep < repeats; rep++)
         for (int i = 0; i < cl.n; i++) time_case(&cl.c[i], &b, rep, seconds);
-    printf("\n%s (batch %d, %d thread%s, median of %d repeats of %g s per pass)\n\n", workloads[w].name, BATCH, threads,
-           threads == 1 ? "" : "s", repeats, seconds);
+    printf("\n%s (batch %d, %d thread%s, median of %d repeats of %g s per pass, %s time)\n\n", workloads[w].name, BATCH,
+           threads, threads == 1 ? "" : "s", repeats, seconds, clock_id == CLOCK_MONOTONIC ? "wall" : "CPU");
     report(&cl, repeats);
     for (int i = 0; i < cl.n; i++) dn_free(&cl.c[i].dn);
     free(b.x), free(b.y), free(b.gy), free(b.gx), free(b.gw);
@@ -506,7 +514,8 @@ static void run_workload(int w, int repeats, double seconds, int threads)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: onednn_conv [--threads T] [--repeats R (1-%d)] [--seconds S] [cnn] [resnet20]\n", MAX_REPEATS);
+    fprintf(stderr, "usage: onednn_conv [--threads T] [--repeats R (1-%d)] [--seconds S] [--cpu-time (T = 1)] [cnn] [resnet20]\n",
+            MAX_REPEATS);
     return 2;
 }
 
@@ -518,10 +527,12 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--cpu-time")) clock_id = CLOCK_PROCESS_CPUTIME_ID;
         else if (!strcmp(argv[i], "cnn") || !strcmp(argv[i], "resnet20")) want[argv[i][0] == 'r'] = any = 1;
         else return usage();
     }
-    if (threads < 1 || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0)) return usage();
+    int cpu = clock_id == CLOCK_PROCESS_CPUTIME_ID;
+    if (threads < 1 || (cpu && threads > 1) || repeats < 1 || repeats > MAX_REPEATS || !(seconds > 0)) return usage();
     lm_set_threads(threads);
     omp_set_num_threads(threads);
     DN(dnnl_engine_create(&engine, dnnl_cpu, 0));
