@@ -100,7 +100,8 @@ done; done
 for spec in nesterov-diverges/mean_sq_error:points nesterov-no-acceleration/speedup:ref,points \
             mass-rate/speed_vs_batch:ref,points mass-rate/curves_m1:ref,points batch-regimes/speed_vs_batch:ref \
             mass-vs-baselines-fcn/fcn_train_loss:band mass-vs-baselines-fcn/fcn_test_acc:band \
-            kernel-regression/kernel_train_loss:- kernel-regression/kernel_test_acc:- $cnn \
+            kernel-regression/kernel_train_loss:- kernel-regression/kernel_test_acc:- \
+            kernel-regression/kernel_prediction:ref,points $cnn \
             resnet/resnet-lr0.1_train_loss:- resnet/resnet-lr0.1_test_acc:- \
             hessian-scaling/hessian_scaling:band,ref nonlinear-output/nonlinear_output:band,ref \
             bottleneck/bottleneck:band,ref kernel-drift/kernel_drift:band,ref \

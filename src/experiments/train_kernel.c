@@ -179,6 +179,31 @@ static void conclude(lm_report *r, const exp_comparison *cmp, const exp_kernel_p
     lm_report_measured(r, "mass_lowest_epochs", throughout);
 }
 
+/* The measured per-epoch losses (points) over the predicted ones (dashed) up to the horizon. */
+static lm_status prediction_figure(lm_report *r, const exp_comparison *cmp, const exp_kernel_prediction *pr)
+{
+    double *x = exp_range(pr->horizon + 1);
+    if (!x) return lm_fail(LM_ENOMEM, "out of memory for the figure");
+    lm_curve c[2 * EXP_KM_N];
+    char labels[EXP_KM_N][2][120];
+    for (int m = 0; m < EXP_KM_N; m++) {
+        const char *name = exp_opt_label(cmp, KM_OPT[m]);
+        snprintf(labels[m][0], sizeof labels[m][0], "%s, measured", name);
+        snprintf(labels[m][1], sizeof labels[m][1], "%s, predicted (expected iterate)", name);
+        c[2 * m] = (lm_curve){labels[m][0], LM_CURVE_POINTS, pr->epochs, x + 1, cmp->runs[KM_OPT[m]][0].train_loss, NULL, NULL,
+                              m + 1};
+        c[2 * m + 1] = (lm_curve){labels[m][1], LM_CURVE_REFERENCE, pr->horizon, x + 1, pr->loss[m], NULL, NULL, m + 1};
+    }
+    lm_figure f = {"kernel_prediction.png",
+                   "training loss per epoch at the gradient point u: measured (points) and the theory's expected iterate at "
+                   "the run's hyper-parameters (dashed), past the run's length",
+                   "Kernel regression: measured and predicted training loss", "epoch", "training loss", 1, 1,
+                   LM_LEGEND_BELOW, 2 * EXP_KM_N, c};
+    lm_status st = lm_report_figure(r, &f);
+    free(x);
+    return st;
+}
+
 lm_status exp_kernel_regression(const lm_claim_opts *o, lm_report *r)
 {
     long n_train = SETTINGS[o->setting].n_train, n_test = SETTINGS[o->setting].n_test;
@@ -215,7 +240,8 @@ lm_status exp_kernel_regression(const lm_claim_opts *o, lm_report *r)
         exp_record(r, &cmp, "");
         lm_report_measured(r, "auto_sgd_lr", a[0].lr);
         record(r, &pr, &p);
-        st = exp_curves(r, &cmp, s.epochs, "kernel", "Gaussian-kernel regression on Fashion-MNIST");
+        st = prediction_figure(r, &cmp, &pr);
+        if (!st) st = exp_curves(r, &cmp, s.epochs, "kernel", "Gaussian-kernel regression on Fashion-MNIST");
     }
     exp_kernel_prediction_free(&pr);
     exp_kernel_problem_free(&p);
