@@ -143,7 +143,7 @@ lm_status exp_kernel_predict(const exp_kernel_problem *p, const lm_theory_hp *hp
     for (int k = 0; !st && k < p->r; k++) { /* Nesterov's loss along direction k at the run's end */
         st = lm_theory_mean_curve(LM_THEORY_NESTEROV, hp[EXP_KM_NESTEROV], p->lambda + k, p->weight + k, 1, end, NULL,
                                   curve);
-        nesterov_end[k] = curve[end];
+        if (!st) nesterov_end[k] = curve[end];
     }
     if (!st) st = rates(p, nesterov_end, out);
     if (!st) out->crossing = crossing_of(out);

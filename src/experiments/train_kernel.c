@@ -18,10 +18,9 @@ static const struct {
     long n_train, n_test; /* Fashion-MNIST subset; the training inputs are the centres */
     int auto_samples;     /* points of the constants' kernel matrix (n_train: exact) */
     int predict_points;   /* the first this many training points make the predicted problem */
-    int horizon;          /* epochs of the prediction */
+    int horizon;          /* epochs of the prediction: about 48000 steps, where no loss underflows */
 } SETTINGS[LM_SETTINGS] = {[LM_SETTING_QUICK] = {1000, 500, 1000, 1000, 3000},
-                           [LM_SETTING_FULL] = {10000, 10000, 2000, 2000, 300}}; /* about 48000 steps predicted:
-                                                                   no loss underflows */
+                           [LM_SETTING_FULL] = {10000, 10000, 2000, 2000, 300}};
 
 /* What --auto resolved for a run of optimizer key (its config.json). */
 typedef struct {
@@ -97,8 +96,13 @@ static void constants_table(lm_report *r, const auto_values *a, const exp_kernel
 static const int KM_OPT[EXP_KM_N] = {O_SGD, O_NESTEROV, O_MASS}; /* the optimizer of each method */
 
 static void prediction_table(lm_report *r, const exp_comparison *cmp, const exp_kernel_problem *p,
-                             const exp_kernel_prediction *pr)
+                             const exp_kernel_prediction *pr, long n_train)
 {
+    if (p->r < n_train)
+        lm_report_printf(r, "At this setting the predicted problem is a proxy: the first %d of the %ld points, whose spectrum "
+                         "is exact where that of all %ld is beyond the setting's budget, at the run's steps per epoch. Its "
+                         "smallest eigenvalues lie above the run's, so its crossing epoch is an early estimate.\n\n",
+                         p->r, n_train, n_train);
     lm_report_printf(r, "The theory's prediction at these hyper-parameters (docs/theory.md §2.3): the expected iterate of "
                      "each optimizer on the exact spectrum of H = K/%d of the first %d training points, direction by "
                      "direction (`lm_theory_mean_curve`; the batch's mean gradient is H e whatever the batch, so this is "
@@ -179,10 +183,13 @@ static void conclude(lm_report *r, const exp_comparison *cmp, const exp_kernel_p
     lm_report_measured(r, "mass_lowest_epochs", throughout);
 }
 
-/* The measured per-epoch losses (points) over the predicted ones (dashed) up to the horizon. */
+/* The measured per-epoch losses (points) over the predicted ones (dashed), up to three times the
+ * predicted crossing (ten times the run's length without one). */
 static lm_status prediction_figure(lm_report *r, const exp_comparison *cmp, const exp_kernel_prediction *pr)
 {
-    double *x = exp_range(pr->horizon + 1);
+    int shown = pr->crossing ? 3 * pr->crossing : 10 * pr->epochs;
+    shown = shown < pr->horizon ? shown : pr->horizon;
+    double *x = exp_range(shown + 1);
     if (!x) return lm_fail(LM_ENOMEM, "out of memory for the figure");
     lm_curve c[2 * EXP_KM_N];
     char labels[EXP_KM_N][2][120];
@@ -192,11 +199,11 @@ static lm_status prediction_figure(lm_report *r, const exp_comparison *cmp, cons
         snprintf(labels[m][1], sizeof labels[m][1], "%s, predicted (expected iterate)", name);
         c[2 * m] = (lm_curve){labels[m][0], LM_CURVE_POINTS, pr->epochs, x + 1, cmp->runs[KM_OPT[m]][0].train_loss, NULL, NULL,
                               m + 1};
-        c[2 * m + 1] = (lm_curve){labels[m][1], LM_CURVE_REFERENCE, pr->horizon, x + 1, pr->loss[m], NULL, NULL, m + 1};
+        c[2 * m + 1] = (lm_curve){labels[m][1], LM_CURVE_REFERENCE, shown, x + 1, pr->loss[m], NULL, NULL, m + 1};
     }
     lm_figure f = {"kernel_prediction.png",
                    "training loss per epoch at the gradient point u: measured (points) and the theory's expected iterate at "
-                   "the run's hyper-parameters (dashed), past the run's length",
+                   "the run's hyper-parameters (dashed), beyond the run's length",
                    "Kernel regression: measured and predicted training loss", "epoch", "training loss", 1, 1,
                    LM_LEGEND_BELOW, 2 * EXP_KM_N, c};
     lm_status st = lm_report_figure(r, &f);
@@ -226,7 +233,9 @@ lm_status exp_kernel_regression(const lm_claim_opts *o, lm_report *r)
         st = exp_kernel_problem_load(data, model, SETTINGS[o->setting].predict_points, s.batch, &p);
     }
     if (!st) {
-        lm_theory_hp hp[EXP_KM_N] = {{a[0].lr, 0, 0}, {a[0].lr, 0, 0.9}, {a[1].eta1, a[1].eta2, a[1].gamma}};
+        lm_optim_config nesterov; /* the momentum its runs take */
+        lm_optim_config_init(&nesterov, EXP_OPT[O_NESTEROV].kind);
+        lm_theory_hp hp[EXP_KM_N] = {{a[0].lr, 0, 0}, {a[0].lr, 0, nesterov.momentum}, {a[1].eta1, a[1].eta2, a[1].gamma}};
         st = exp_kernel_predict(&p, hp, (int)((n_train + s.batch - 1) / s.batch), s.epochs, SETTINGS[o->setting].horizon, &pr);
     }
     if (!st) {
@@ -235,7 +244,7 @@ lm_status exp_kernel_regression(const lm_claim_opts *o, lm_report *r)
                            "running mean over the epoch):");
         lm_report_printf(r, "\n");
         constants_table(r, a, &p);
-        prediction_table(r, &cmp, &p, &pr);
+        prediction_table(r, &cmp, &p, &pr, n_train);
         conclude(r, &cmp, &pr);
         exp_record(r, &cmp, "");
         lm_report_measured(r, "auto_sgd_lr", a[0].lr);
