@@ -138,7 +138,8 @@ LM_API lm_status lm_theory_mean_rate(lm_theory_method method, lm_theory_hp hp, d
  * into out_u (either may be NULL; SGD: both the same), over d eigen-directions with eigenvalues
  * lambda (>= 0) started at w0 = u0 with E ew_k(0) = 1. With weight_k the share of the loss at
  * the start along direction k, these are the loss of the expected iterate at w and at the
- * gradient point u: exact for E w, and lower bounds of the expected loss (Jensen). */
+ * gradient point u: exact for the expected iterate, and lower bounds of the expected loss
+ * (Jensen). */
 LM_API lm_status lm_theory_mean_curve(lm_theory_method method, lm_theory_hp hp, const double *lambda,
                                const double *weight, int d, int steps, double *out_w, double *out_u);
 
