@@ -60,7 +60,7 @@ prop kernel-regression "no optimizer diverged" 'all(math.isfinite(v) for k, v in
 # kernel regression in the RKHS on 1000 points (docs/theory.md §2.1): L1 = 1 for k(x, x) = 1, kappa-tilde = n for a
 # full-rank K, the loss at a = 0 is 1/2 on one-hot targets; the expected iterate (a lower bound of the expected
 # loss) within a factor of the measured final losses; the verdict follows from the measured ordering and the
-# predicted epoch from which MaSS is lowest (not tested when that epoch lies past the 30 run)
+# predicted epoch from which MaSS is lowest (not tested when that epoch lies past the 30 epochs run)
 prop kernel-regression "the exact RKHS constants' closed forms" 'abs(p["exact_L1"] - 1) < 1e-6 and
     abs(p["exact_kappa_tilde"] - 1000) < 1e-6 and abs(p["loss_at_start"] - 0.5) < 1e-9'
 prop kernel-regression "the predicted final losses within a factor of the measured" 'all(0.7 < m[f"{k}_final_train_loss"] /
