@@ -126,6 +126,23 @@ LM_API lm_status lm_theory_rate(const lm_moments *mo, lm_theory_method method, l
 LM_API lm_status lm_theory_curve(const lm_moments *mo, lm_theory_method method, lm_theory_hp hp, int m,
                           const double *e0, int steps, double *out);
 
+/* ---- the expected iterate, per eigen-direction of H ---- */
+
+/* On an eigenvector of H with eigenvalue lambda, E(w - w*, u - w*) is multiplied each step by a
+ * 2 x 2 matrix (SGD: the scalar 1 - eta lambda) whatever the batch size; rho is its spectral
+ * radius squared, the asymptotic factor per step of |E e|^2 along that direction (the units of
+ * lm_theory_rate). The batches' noise is not in it: lm_theory_rate is the rate of E|e|^2. */
+LM_API lm_status lm_theory_mean_rate(lm_theory_method method, lm_theory_hp hp, double lambda, double *rho);
+
+/* For t = 0..steps: sum_k weight_k (E ew_k(t))^2 into out_w and sum_k weight_k (E eu_k(t))^2
+ * into out_u (either may be NULL; SGD: both the same), over d eigen-directions with eigenvalues
+ * lambda (>= 0) started at w0 = u0 with E ew_k(0) = 1. With weight_k the share of the loss at
+ * the start along direction k, these are the loss of the expected iterate at w and at the
+ * gradient point u: exact for the expected iterate, and lower bounds of the expected loss
+ * (Jensen). */
+LM_API lm_status lm_theory_mean_curve(lm_theory_method method, lm_theory_hp hp, const double *lambda,
+                               const double *weight, int d, int steps, double *out_w, double *out_u);
+
 /* ---- Monte-Carlo simulation ---- */
 
 typedef struct {
