@@ -355,28 +355,6 @@ static int probe_hessian(int argc, char **argv)
 
 /* ---- linmass probe ntk ---- */
 
-/* NPY format version 1.0: magic, version, a little-endian uint16 header length, then a Python
- * dict literal padded with spaces to a multiple of 64 bytes and ended by a newline. */
-static lm_status write_npy(const char *path, const double *K, int n)
-{
-    char header[256];
-    unsigned one = 1;
-    char order = *(unsigned char *)&one ? '<' : '>';
-    int len = snprintf(header, sizeof header, "{'descr': '%cf8', 'fortran_order': False, 'shape': (%d, %d), }", order, n, n);
-    int pad = (64 - (10 + len + 1) % 64) % 64;
-    memset(header + len, ' ', pad);
-    len += pad;
-    header[len++] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
-    lm_atomic_file *a;
-    lm_status st = lm_atomic_open(path, &a);
-    if (st) return st;
-    lm_atomic_write(a, pre, sizeof pre);
-    lm_atomic_write(a, header, len);
-    lm_atomic_write(a, K, (size_t)n * n * sizeof *K);
-    return lm_atomic_commit(a);
-}
-
 static const char *const ntk_about =
     "The empirical tangent kernel K = J J^T on N inputs (docs/theory.md §4.1), in float64: K_ij =\n"
     "<grad_w f(x_i), grad_w f(x_j)> for the chosen output, or, with --output sum, sum_k J_k J_k^T (the\n"
@@ -614,7 +592,7 @@ static int ntk_plot(const char *out, int n, const double *ev, sbuf *t)
 
 static int ntk_report(const ntk_cli *k, const setup *s, const ntk_run *r)
 {
-    lm_status st = k->save ? write_npy(k->save, r->K, (int)r->N) : LM_OK;
+    lm_status st = k->save ? lm_npy_write_f64(k->save, r->K, r->N, r->N) : LM_OK;
     if (st) return cli_fail(k->p.c.command, st);
     sbuf t = {0};
     ntk_text(&t, k, s, r);
