@@ -48,6 +48,16 @@ LM_API void lm_run_spec_init(lm_run_spec *s);
  * classes; the square loss on target rows. */
 LM_API lm_loss_kind lm_run_loss(const char *model, int classes);
 
+/* The targets of the first n samples of d for a model with k outputs, as doubles in t, by the
+ * rule above: for LM_LOSS_XENT n class indices; for LM_LOSS_MSE n rows of k values, one-hot
+ * rows for classes (k = d->classes) or the target rows (k = d->target_dim). LM_EINVAL when k
+ * does not fit the data or n exceeds its samples. */
+LM_API lm_status lm_run_targets(const lm_dataset *d, lm_loss_kind loss, int n, int k, double *t);
+/* One scalar target per sample for output `output` (0-based), as the square loss on that output
+ * alone sees it: 1{class = output} for classes, else the regression target `output`. LM_EINVAL
+ * when output is not an output of the data or n exceeds its samples. */
+LM_API lm_status lm_run_output_targets(const lm_dataset *d, int n, int output, double *y);
+
 /* 1 when `model` is a linear or kernel alias: such models see their inputs raw (no bias, so a
  * standardisation would break interpolation and change H). */
 LM_API int lm_run_raw_inputs(const char *model);

@@ -140,22 +140,6 @@ static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_h
     return st ? probe_fail(&h->p.c, st) : 0;
 }
 
-/* The loss's targets: class indices (cross-entropy), one-hot classes or the regression targets
- * (MSE); NULL when out of memory. */
-static double *loss_targets(const setup *s, lm_loss_kind kind)
-{
-    const lm_dataset *d = s->train;
-    size_t per_row = kind == LM_LOSS_XENT ? 1 : (size_t)s->K;
-    double *t = calloc((size_t)s->n * per_row, sizeof *t);
-    for (int i = 0; t && i < s->n; i++) {
-        if (kind == LM_LOSS_XENT) t[i] = d->y[i];
-        else if (d->classes) t[(size_t)i * s->K + (int)d->y[i]] = 1;
-        else
-            for (int k = 0; k < s->K; k++) t[(size_t)i * s->K + k] = d->y[(size_t)i * d->target_dim + k];
-    }
-    return t;
-}
-
 /* The loss and its targets, when the loss is defined for this model and data (L->why says why not);
  * 0 or the exit code. */
 static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
@@ -171,8 +155,9 @@ static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
         if (lm_dist_rank() == 0) fprintf(stderr, "note: no loss Hessian: %s\n", L->why);
         return 0;
     }
-    L->targets = loss_targets(s, L->kind);
-    return L->targets ? 0 : probe_fail(&h->p.c, lm_fail(LM_ENOMEM, "out of memory"));
+    L->targets = malloc((size_t)s->n * (L->kind == LM_LOSS_XENT ? 1 : s->K) * sizeof *L->targets);
+    lm_status st = L->targets ? lm_run_targets(d, L->kind, s->n, s->K, L->targets) : lm_fail(LM_ENOMEM, "out of memory");
+    return st ? probe_fail(&h->p.c, st) : 0;
 }
 
 /* The loss Hessian, when the loss is defined; 0 or the exit code. */

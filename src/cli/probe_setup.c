@@ -210,10 +210,8 @@ int scalar_targets(const setup *s, double **y)
     if (!d->classes && d->target_dim != s->K)
         return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim, s->K);
     *y = malloc(s->n * sizeof **y);
-    if (!*y) return cli_fail(s->c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    for (int i = 0; i < s->n; i++)
-        (*y)[i] = d->classes ? (double)((int)d->y[i] == k) : d->y[(size_t)i * d->target_dim + k];
-    return 0;
+    lm_status st = *y ? lm_run_output_targets(d, s->n, k, *y) : lm_fail(LM_ENOMEM, "out of memory");
+    return st ? cli_fail(s->c->command, st) : 0;
 }
 
 int prepare_out(const cli_command *c, const char *out)
