@@ -239,20 +239,7 @@ static cJSON *hessian_json(const hessian_cli *h, const setup *s, const lm_hessia
     cJSON_AddStringToObject(res, "probe", "hessian");
     add_common_json(res, s, h->p.o.out);
     cJSON_AddStringToObject(res, "method", h->em == LM_EIG_LANCZOS ? "lanczos" : "power");
-    cJSON_AddNumberToObject(res, "avg_norm", hr->avg_norm);
-    cJSON_AddNumberToObject(res, "avg_eigenvalue", hr->avg.extreme);
-    if (h->no_per_input) {
-        cJSON_AddNullToObject(res, "max_norm");
-        cJSON_AddNullToObject(res, "mean_norm");
-        cJSON_AddNullToObject(res, "per_input");
-    } else {
-        cJSON_AddNumberToObject(res, "max_norm", hr->max_norm);
-        cJSON_AddNumberToObject(res, "argmax", hr->argmax);
-        cJSON_AddNumberToObject(res, "mean_norm", hr->mean_norm);
-        cJSON_AddItemToObject(res, "per_input", number_array(hr->per_input, s->n));
-    }
-    cJSON_AddNumberToObject(res, "hvp_products", hr->steps);
-    cJSON_AddNumberToObject(res, "unconverged", hr->unconverged);
+    add_json(res, NULL, lm_hessian_result_json(hr, h->no_per_input ? 0 : s->n));
     cJSON_AddStringToObject(res, "definitions",
                             "avg_norm: ||d2 fbar/dw2||, fbar = mean_i f(x_i); max_norm, mean_norm: max_i and mean_i of ||d2 f(x_i)/dw2||; "
                             "norm = largest |eigenvalue|");
@@ -522,7 +509,6 @@ static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r
 
 static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
 {
-    const lm_spectrum *sp = &r->sp;
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", "ntk");
     add_common_json(res, s, k->p.o.out);
@@ -530,25 +516,13 @@ static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
     cJSON_AddNumberToObject(res, "dim", (double)r->N);
     if (k->matfree) {
         cJSON_AddStringToObject(res, "method", "matrix-free");
-        cJSON_AddNumberToObject(res, "bytes", (double)r->mf.bytes);
-        cJSON_AddNumberToObject(res, "lambda_min", r->mf.lambda_min);
-        cJSON_AddNumberToObject(res, "lambda_max", r->mf.lambda_max);
-        cJSON_AddNumberToObject(res, "lambda_min_residual", r->mf.eig.min_residual);
-        cJSON_AddNumberToObject(res, "lambda_max_residual", r->mf.eig.max_residual);
-        cJSON_AddBoolToObject(res, "converged", r->mf.eig.converged);
-        cJSON_AddNumberToObject(res, "products", r->mf.eig.steps);
-        cJSON_AddNumberToObject(res, "trace", r->mf.trace);
+        add_json(res, NULL, lm_ntk_matfree_result_json(&r->mf));
     } else {
         cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM        ? "gram"
                                                : r->info.method == LM_NTK_LAYERWISE ? "layerwise"
                                                                                     : "per-sample");
         cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
-        cJSON_AddNumberToObject(res, "lambda_min", sp->lambda_min);
-        cJSON_AddNumberToObject(res, "lambda_max", sp->lambda_max);
-        cJSON_AddNumberToObject(res, "cond", sp->cond);
-        cJSON_AddNumberToObject(res, "trace", sp->trace);
-        cJSON_AddNumberToObject(res, "frobenius", sp->frobenius);
-        cJSON_AddItemToObject(res, "eigenvalues", number_array(r->ev, (int)r->N));
+        add_json(res, NULL, lm_spectrum_json(&r->sp, r->ev, (int)r->N));
     }
     double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
     if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", lmax);

@@ -296,20 +296,7 @@ static cJSON *sweep_json(const sweep_cli *w, const lm_sweep_opts *so, const lm_s
         cJSON_AddNumberToObject(res, "steps", w->steps);
         cJSON_AddNumberToObject(res, "lr", so->linearity.lr);
     }
-    cJSON *wj = cJSON_AddArrayToObject(res, "widths"), *vj = cJSON_AddArrayToObject(res, "values");
-    for (int i = 0; i < w->nw; i++) {
-        cJSON_AddItemToArray(wj, cJSON_CreateNumber(w->widths[i]));
-        cJSON_AddItemToArray(vj, number_array(r->values + (size_t)i * w->seeds, w->seeds));
-    }
-    cJSON_AddItemToObject(res, "mean", number_array(r->mean, w->nw));
-    cJSON_AddItemToObject(res, "sd", number_array(r->sd, w->nw));
-    cJSON_AddNumberToObject(res, "slope", r->fit.slope);
-    cJSON_AddNumberToObject(res, "intercept", r->fit.intercept);
-    cJSON_AddNumberToObject(res, "se", r->fit.se);
-    double ci[2] = {r->fit.ci_lo, r->fit.ci_hi};
-    cJSON_AddItemToObject(res, "ci95", number_array(ci, 2));
-    cJSON_AddNumberToObject(res, "r2", r->fit.r2);
-    cJSON_AddNumberToObject(res, "dof", r->fit.dof);
+    add_json(res, NULL, lm_sweep_result_json(r, w->widths));
     return res;
 }
 

@@ -102,6 +102,9 @@ const char *output_name(const setup *s, char *buf, size_t len);
 void describe_setup(sbuf *t, const setup *s);
 void add_common_json(cJSON *o, const setup *s, const char *out);
 cJSON *number_array(const double *v, int n);
+/* A result serialised by the library (JSON text, freed here) added to o: under key (returned),
+ * or its members at o's top level when key is NULL. */
+cJSON *add_json(cJSON *o, const char *key, char *text);
 
 /* config.json (the options, and what they resolved to; s may be NULL), result.json,
  * report.md with the summary and the PNGs (NULL entries skipped); 0 or the exit code. */

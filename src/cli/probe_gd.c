@@ -146,47 +146,15 @@ static void gd_text(sbuf *t, const gd_cli *g, const setup *s, const lm_linearity
               r->plstar.below_bound ? "yes" : "NO (up to the beta-smoothness slack: lr beyond 1/beta)");
 }
 
-static cJSON *record_json(const lm_linearity_record *e, int held_out)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "step", e->step);
-    cJSON_AddNumberToObject(j, "loss", e->loss);
-    cJSON_AddNumberToObject(j, "dist", e->dist);
-    cJSON_AddNumberToObject(j, "kernel_change", e->kernel_change);
-    if (held_out) {
-        cJSON_AddNumberToObject(j, "lin_gap_max", e->lin_gap_max);
-        cJSON_AddNumberToObject(j, "lin_gap_rms", e->lin_gap_rms);
-    }
-    cJSON_AddNumberToObject(j, "lambda_min", e->lambda_min);
-    cJSON_AddNumberToObject(j, "lambda_max", e->lambda_max);
-    cJSON_AddNumberToObject(j, "pl_ratio", e->pl_ratio);
-    cJSON_AddNumberToObject(j, "loss_ratio", e->loss_ratio);
-    cJSON_AddNumberToObject(j, "bound", e->bound);
-    return j;
-}
-
 static cJSON *gd_json(const gd_cli *g, const setup *s, const lm_linearity_result *r)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", g->plstar ? "plstar" : "linearity");
     add_common_json(res, s, g->p.o.out);
     cJSON_AddStringToObject(res, "convention", convention);
-    cJSON_AddNumberToObject(res, "lr", r->lr);
-    cJSON_AddBoolToObject(res, "lr_auto", r->lr_auto);
-    cJSON_AddNumberToObject(res, "lr_catapult", r->lr_catapult);
-    cJSON_AddBoolToObject(res, "catapult", r->catapult);
     cJSON_AddNumberToObject(res, "steps", g->steps);
     cJSON_AddNumberToObject(res, "held_out", s->nt);
-    cJSON_AddNumberToObject(res, "lambda_min0", r->lambda_min0);
-    cJSON_AddNumberToObject(res, "lambda_max0", r->lambda_max0);
-    cJSON_AddNumberToObject(res, "loss0", r->loss0);
-    cJSON_AddNumberToObject(res, "loss_final", r->loss_final);
-    cJSON_AddNumberToObject(res, "mu", r->plstar.mu);
-    cJSON_AddNumberToObject(res, "pl_rate_bound", r->plstar.rate_bound);
-    cJSON_AddBoolToObject(res, "all_below_bound", r->plstar.below_bound);
-    cJSON_AddBoolToObject(res, "pl_ratio_ge_lambda_min", r->plstar.pl_ge_lambda_min);
-    cJSON *recs = cJSON_AddArrayToObject(res, "records");
-    for (int i = 0; i < r->n_records; i++) cJSON_AddItemToArray(recs, record_json(&r->records[i], s->nt));
+    add_json(res, NULL, lm_linearity_result_json(r, s->nt));
     return res;
 }
 

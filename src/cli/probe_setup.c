@@ -356,3 +356,16 @@ cJSON *number_array(const double *v, int n)
     for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
     return a;
 }
+
+cJSON *add_json(cJSON *o, const char *key, char *text)
+{
+    cJSON *j = text ? cJSON_Parse(text) : NULL, *e;
+    free(text);
+    if (j && key) {
+        cJSON_AddItemToObject(o, key, j);
+        return j;
+    }
+    while (j && (e = j->child)) cJSON_AddItemToObject(o, e->string, cJSON_DetachItemViaPointer(j, e));
+    cJSON_Delete(j);
+    return NULL;
+}

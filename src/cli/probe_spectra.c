@@ -264,88 +264,23 @@ void spectra_text(sbuf *t, const spectra_cli *sp, const spectra_ctx *x, const sp
 
 /* ---- JSON ---- */
 
-static cJSON *top_json(const lm_eig_result *e, cJSON *o)
-{
-    cJSON_AddItemToObject(o, "top", number_array(e->top, e->ntop));
-    cJSON_AddItemToObject(o, "top_residual", number_array(e->top_residual, e->ntop));
-    cJSON_AddNumberToObject(o, "norm", e->norm);
-    cJSON_AddBoolToObject(o, "converged", e->converged);
-    return o;
-}
-
-static cJSON *part_json(const lm_loss_hessian_result *p)
-{
-    cJSON *o = top_json(&p->eig, cJSON_CreateObject());
-    if (p->samples) {
-        cJSON_AddNumberToObject(o, "trace", p->trace);
-        cJSON_AddNumberToObject(o, "trace_se", p->trace_se);
-        cJSON_AddNumberToObject(o, "samples", p->samples);
-    } else {
-        cJSON_AddNullToObject(o, "trace");
-    }
-    return o;
-}
-
-static cJSON *density_json(const spectra_cli *sp, const lm_density *d, double sigma, double seconds)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "nodes", number_array(d->nodes, d->n));
-    cJSON_AddItemToObject(o, "weights", number_array(d->weights, d->n));
-    cJSON *count = cJSON_AddArrayToObject(o, "count");
-    for (int s = 0; s < d->probes; s++) cJSON_AddItemToArray(count, cJSON_CreateNumber(d->count[s]));
-    cJSON_AddNumberToObject(o, "probes", d->probes);
-    cJSON_AddNumberToObject(o, "steps", d->steps);
-    cJSON_AddStringToObject(o, "vectors", sp->vectors);
-    cJSON_AddNumberToObject(o, "lambda_min", d->lambda_min);
-    cJSON_AddNumberToObject(o, "lambda_max", d->lambda_max);
-    cJSON_AddNumberToObject(o, "trace", d->trace);
-    cJSON_AddNumberToObject(o, "trace_se", d->trace_se);
-    cJSON_AddNumberToObject(o, "sigma", sigma);
-    double *t = malloc(sp->grid * sizeof *t), *rho = malloc(sp->grid * sizeof *rho);
-    if (t && rho) {
-        lm_density_smooth(d, sigma, sp->grid, t, rho);
-        cJSON_AddItemToObject(o, "grid", number_array(t, sp->grid));
-        cJSON_AddItemToObject(o, "density", number_array(rho, sp->grid));
-    }
-    free(t), free(rho);
-    cJSON_AddNumberToObject(o, "products", d->products);
-    if (seconds >= 0) cJSON_AddNumberToObject(o, "seconds", seconds);
-    return o;
-}
-
-static cJSON *blocks_json(const spectra_cli *sp, const lm_block_spectrum *b, int n, double sigma)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", b[i].block.name);
-        cJSON_AddNumberToObject(o, "offset", (double)b[i].block.offset);
-        cJSON_AddNumberToObject(o, "params", (double)b[i].block.count);
-        top_json(&b[i].eig, o);
-        cJSON_AddNumberToObject(o, "trace", b[i].trace.trace);
-        cJSON_AddNumberToObject(o, "trace_se", b[i].trace.trace_se);
-        cJSON_AddBoolToObject(o, "trace_exact", b[i].trace.exact);
-        if (sp->density) cJSON_AddItemToObject(o, "density", density_json(sp, &b[i].density, sigma, -1));
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
 void spectra_json(cJSON *res, const spectra_cli *sp, const spectra_ctx *x, const spectra_run *r)
 {
     static const char *const dkey[2] = {"density", "model_density"}, *const bkey[2] = {"blocks", "model_blocks"};
     for (int k = 0; k < 2; k++) {
         if (r->have_density[k])
-            cJSON_AddItemToObject(res, dkey[k], density_json(sp, &r->density[k], r->sigma[k], r->seconds_density[k]));
+            cJSON_AddNumberToObject(add_json(res, dkey[k], lm_density_json(&r->density[k], r->sigma[k], sp->grid)), "seconds",
+                                    r->seconds_density[k]);
         else if (sp->density)
             cJSON_AddNullToObject(res, dkey[k]);
-        if (sp->block && (k == 1 || x->targets)) cJSON_AddItemToObject(res, bkey[k], blocks_json(sp, r->blocks[k], r->nblocks[k], r->block_sigma[k]));
+        if (sp->block && (k == 1 || x->targets))
+            add_json(res, bkey[k], lm_block_spectra_json(r->blocks[k], r->nblocks[k], r->block_sigma[k], sp->grid));
         else if (sp->block) cJSON_AddNullToObject(res, bkey[k]);
     }
     if (sp->block) cJSON_AddStringToObject(res, "block", sp->block);
     if (r->have_gn) {
-        cJSON_AddItemToObject(res, "gauss_newton", part_json(&r->gn.gauss_newton));
-        cJSON_AddItemToObject(res, "residual_part", part_json(&r->gn.residual));
+        add_json(res, "gauss_newton", lm_loss_hessian_result_json(&r->gn.gauss_newton));
+        add_json(res, "residual_part", lm_loss_hessian_result_json(&r->gn.residual));
     } else if (sp->gauss_newton) {
         cJSON_AddNullToObject(res, "gauss_newton");
         cJSON_AddNullToObject(res, "residual_part");

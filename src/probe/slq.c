@@ -69,7 +69,7 @@ lm_status lm_slq(size_t dim, lm_matvec_fn op, void *ctx, const lm_slq_opts *o, l
     if (dim && (size_t)k > dim) k = (int)dim;
     lm_status st = slq_check(dim, o, k);
     if (st) return st;
-    d->dim = dim, d->probes = probes, d->steps = k;
+    d->dim = dim, d->probes = probes, d->steps = k, d->vectors = o->vectors;
     d->nodes = malloc((size_t)probes * k * sizeof *d->nodes);
     d->weights = malloc((size_t)probes * k * sizeof *d->weights);
     d->count = calloc(probes, sizeof *d->count);
