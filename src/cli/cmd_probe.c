@@ -133,10 +133,10 @@ static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_h
     ho.eig = hessian_eig(h);
     ho.skip_per_input = h->no_per_input;
     hr->per_input = per;
-    if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->n, lm_model_num_params(s->m));
+    if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->in.n, lm_model_num_params(s->in.model));
     lm_status st = per ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
     if (ho.coll) st = lm_dist_agree(st);
-    if (!st) st = lm_probe_model_hessian(s->m, s->x, s->n, &ho, hr);
+    if (!st) st = lm_probe_model_hessian(s->in.model, s->in.x, s->in.n, &ho, hr);
     return st ? probe_fail(&h->p.c, st) : 0;
 }
 
@@ -144,19 +144,19 @@ static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_h
  * 0 or the exit code. */
 static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
 {
-    const lm_dataset *d = s->train;
+    const lm_dataset *d = s->in.train;
     L->want = h->loss_top > 0 || h->hutch > 0;
-    L->kind = d->classes && !s->alias ? LM_LOSS_XENT : LM_LOSS_MSE;
+    L->kind = d->classes && !s->in.alias ? LM_LOSS_XENT : LM_LOSS_MSE;
     if (!L->want && !spectra_wanted(&h->sp)) return 0;
     int need = d->classes ? d->classes : d->target_dim;
-    if (s->K != need) {
-        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->K, s->K == 1 ? "" : "s", s->data,
+    if (s->in.outputs != need) {
+        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->in.outputs, s->in.outputs == 1 ? "" : "s", s->data,
                  need, d->classes ? "one per class" : "one per target value");
         if (lm_dist_rank() == 0) fprintf(stderr, "note: no loss Hessian: %s\n", L->why);
         return 0;
     }
-    L->targets = malloc((size_t)s->n * (L->kind == LM_LOSS_XENT ? 1 : s->K) * sizeof *L->targets);
-    lm_status st = L->targets ? lm_run_targets(d, L->kind, s->n, s->K, L->targets) : lm_fail(LM_ENOMEM, "out of memory");
+    L->targets = malloc((size_t)s->in.n * (L->kind == LM_LOSS_XENT ? 1 : s->in.outputs) * sizeof *L->targets);
+    lm_status st = L->targets ? lm_run_targets(d, L->kind, s->in.n, s->in.outputs, L->targets) : lm_fail(LM_ENOMEM, "out of memory");
     return st ? probe_fail(&h->p.c, st) : 0;
 }
 
@@ -172,7 +172,7 @@ static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
     lo.eig.top_k = h->loss_top > 0 ? h->loss_top : 1;
     lo.hutchinson = h->hutch > 0 ? h->hutch : -1;
     lo.coll = lm_dist_collective();
-    lm_status st = lm_probe_loss_hessian(s->m, s->x, s->n, &lo, &L->r);
+    lm_status st = lm_probe_loss_hessian(s->in.model, s->in.x, s->in.n, &lo, &L->r);
     if (st) return probe_fail(&h->p.c, st);
     L->have = 1;
     return 0;
@@ -192,7 +192,7 @@ static void hessian_text(sbuf *t, const hessian_cli *h, const setup *s, const lm
         sb_printf(t, "  per-input norms skipped (--no-per-input)\n");
     } else {
         sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
-        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->n);
+        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->in.n);
     }
     sb_printf(t, "  %d Hessian-vector products, %.2f s%s%s\n", hr->steps, t_model, ranks_note(rn, sizeof rn),
               hr->unconverged ? "; some runs stopped at --steps without converging (raise --steps)" : "");
@@ -239,7 +239,7 @@ static cJSON *hessian_json(const hessian_cli *h, const setup *s, const lm_hessia
     cJSON_AddStringToObject(res, "probe", "hessian");
     add_common_json(res, s, h->p.o.out);
     cJSON_AddStringToObject(res, "method", h->em == LM_EIG_LANCZOS ? "lanczos" : "power");
-    add_json(res, NULL, lm_hessian_result_json(hr, h->no_per_input ? 0 : s->n));
+    add_json(res, NULL, lm_hessian_result_json(hr, h->no_per_input ? 0 : s->in.n));
     cJSON_AddStringToObject(res, "definitions",
                             "avg_norm: ||d2 fbar/dw2||, fbar = mean_i f(x_i); max_norm, mean_norm: max_i and mean_i of ||d2 f(x_i)/dw2||; "
                             "norm = largest |eigenvalue|");
@@ -252,10 +252,10 @@ static int hessian_plot(const char *out, const setup *s, const lm_hessian_result
 {
     char png[1200];
     snprintf(png, sizeof png, "%s/plots/hessian_per_input.png", out);
-    double *idx = malloc(s->n * sizeof *idx);
-    for (int i = 0; idx && i < s->n; i++) idx[i] = i;
-    double hx[2] = {0, s->n > 1 ? s->n - 1 : 1}, hm[2] = {hr->mean_norm, hr->mean_norm}, ha[2] = {hr->avg_norm, hr->avg_norm};
-    plot_series ps[3] = {{"||H(f(x_i))|| per input", idx ? s->n : 0, idx, hr->per_input},
+    double *idx = malloc(s->in.n * sizeof *idx);
+    for (int i = 0; idx && i < s->in.n; i++) idx[i] = i;
+    double hx[2] = {0, s->in.n > 1 ? s->in.n - 1 : 1}, hm[2] = {hr->mean_norm, hr->mean_norm}, ha[2] = {hr->avg_norm, hr->avg_norm};
+    plot_series ps[3] = {{"||H(f(x_i))|| per input", idx ? s->in.n : 0, idx, hr->per_input},
                          {"mean over inputs", 2, hx, hm},
                          {"||H(fbar)||, averaged model", 2, hx, ha}};
     plot_axes pa = {"Model Hessian spectral norm per input", "input i", "spectral norm", 0, 0};
@@ -311,7 +311,7 @@ static int probe_hessian(int argc, char **argv)
     if (!rc && h.sp.widths) {
         rc = spectra_sweep(&h.p.c, &h.p.o, &h.sp, &s, &x);
     } else if (!rc) {
-        per = calloc(s.n, sizeof *per);
+        per = calloc(s.in.n, sizeof *per);
         rc = hessian_model(&h, &s, per, &hr);
         t_model = cli_now() - t0;
         if (!rc) rc = spectra_compute(&h.p.c, &h.sp, &x, &sr);
@@ -421,20 +421,20 @@ static lm_status ntk_matfree(const ntk_cli *k, const setup *s, int block, lm_ntk
     mo.ntk.block = block;
     mo.eig.max_steps = k->steps;
     mo.eig.seed = k->p.o.seed;
-    return lm_probe_ntk_matfree(s->m, s->x, s->n, &mo, r);
+    return lm_probe_ntk_matfree(s->in.model, s->in.x, s->in.n, &mo, r);
 }
 
 /* The kernel and its spectrum (or the matrix-free extremes) on every rank; 0 or the exit code. */
 static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
 {
-    if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->m))
+    if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->in.model))
         return cli_usage_error(&k->p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
-                               lm_model_spec(s->m));
+                               lm_model_spec(s->in.model));
     lm_ntk_opts ko = ntk_opts(k, s);
-    r->N = lm_ntk_dim(s->m, s->n, &ko);
+    r->N = lm_ntk_dim(s->in.model, s->in.n, &ko);
     r->t0 = cli_now();
     if (lm_dist_rank() == 0)
-        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->n, lm_model_num_params(s->m), k->matfree ? ", matrix-free" : "");
+        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->in.n, lm_model_num_params(s->in.model), k->matfree ? ", matrix-free" : "");
     lm_status st = LM_OK;
     if (k->matfree) {
         st = ntk_matfree(k, s, k->block, &r->mf);
@@ -443,11 +443,11 @@ static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
         r->ev = malloc(r->N * sizeof *r->ev);
         st = r->K && r->ev ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for a %zu x %zu kernel", r->N, r->N);
         if (ko.coll) st = lm_dist_agree(st);
-        if (!st) st = lm_probe_ntk_spectrum(s->m, s->x, s->n, &ko, r->K, r->ev, &r->sp, &r->info);
+        if (!st) st = lm_probe_ntk_spectrum(s->in.model, s->in.x, s->in.n, &ko, r->K, r->ev, &r->sp, &r->info);
     }
     r->t_kernel = cli_now() - r->t0;
     /* several outputs summed: gradient descent on the square loss sees the block kernel */
-    if (!st && !k->block && s->output == LM_OUTPUT_SUM && s->K > 1) {
+    if (!st && !k->block && s->output == LM_OUTPUT_SUM && s->in.outputs > 1) {
         st = ntk_matfree(k, s, 1, &r->blk);
         r->have_blk = !st;
     }
@@ -457,7 +457,7 @@ static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
 static const char *kernel_name(const ntk_cli *k, const setup *s, char *buf, size_t len)
 {
     char oname[64];
-    if (k->block) snprintf(buf, len, "the block kernel of %d outputs", s->K);
+    if (k->block) snprintf(buf, len, "the block kernel of %d outputs", s->in.outputs);
     else snprintf(buf, len, "%s", output_name(s, oname, sizeof oname));
     return buf;
 }
@@ -512,7 +512,7 @@ static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", "ntk");
     add_common_json(res, s, k->p.o.out);
-    cJSON_AddStringToObject(res, "kernel", k->block ? "block" : s->output == LM_OUTPUT_SUM && s->K > 1 ? "sum over outputs" : "one output");
+    cJSON_AddStringToObject(res, "kernel", k->block ? "block" : s->output == LM_OUTPUT_SUM && s->in.outputs > 1 ? "sum over outputs" : "one output");
     cJSON_AddNumberToObject(res, "dim", (double)r->N);
     if (k->matfree) {
         cJSON_AddStringToObject(res, "method", "matrix-free");

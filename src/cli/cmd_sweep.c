@@ -193,7 +193,7 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
 {
     memset(so, 0, sizeof *so);
     so->template_spec = w->tmpl;
-    so->in = d->train->shape;
+    so->in = d->in.train->shape;
     so->param = d->param;
     so->widths = w->widths;
     so->n_widths = w->nw;
@@ -201,7 +201,7 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
     so->seed = w->seed;
     so->probe = w->sp;
     so->value = values[w->vi].value;
-    so->x = d->x;
+    so->x = d->in.x;
     so->n = w->inputs;
     so->hessian.net.output = d->output;
     so->hessian.eig.tol = w->tol;
@@ -213,8 +213,8 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
     so->linearity.y = y;
     so->linearity.steps = w->steps;
     so->linearity.record_every = w->steps;
-    so->linearity.x_test = d->xt;
-    so->linearity.n_test = d->nt;
+    so->linearity.x_test = d->in.x_test;
+    so->linearity.n_test = d->in.n_test;
     so->linearity.ntk.mem_cap = (size_t)w->max_mem * MB;
     so->linearity.lr = w->lr;
 }

@@ -67,15 +67,12 @@ int parse_probe(probe_cli *p, const char *command, const char *usage, const char
 /* What the shared options resolve to: the model (with its weights), the inputs, the data. */
 typedef struct {
     const cli_command *c;
-    lm_dataset *train, *test;
-    lm_model *m;
-    double *x, *xt; /* n training inputs and nt held-out (test split) inputs, float64 */
-    int n, nt, K, output, alias, normalized, has_ckpt;
+    lm_probe_inputs in; /* the model, the data and the inputs */
+    int output, has_ckpt;
     lm_param_kind param;
     const char *model, *data, *ckpt;
-    char spec_buf[1024];
     uint64_t data_seed;
-    lm_run *run; /* --run: the opened run folder, which owns m */
+    lm_run *run; /* --run: the opened run folder, which owns the model */
 } setup;
 
 /* The set-up of every probe: model, inputs, their scalar targets when y is not NULL, and
@@ -86,8 +83,6 @@ void setup_free(setup *s);
 
 int parse_param(const cli_command *c, const char *text, lm_param_kind *p);
 int parse_output(const cli_command *c, const char *text, int *out);
-int load_split(const cli_command *c, const char *data, lm_split split, uint64_t seed, lm_dataset **ds);
-double *to_f64(const float *x, size_t count);
 /* One scalar target per input for output k: the regression target k, or 1{class = k}. */
 int scalar_targets(const setup *s, double **y);
 int prepare_out(const cli_command *c, const char *out);

@@ -90,7 +90,7 @@ static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
     lo.hutchinson = x->hutchinson > 0 ? x->hutchinson : -1;
     lo.coll = lm_dist_collective();
     double t0 = cli_now();
-    lm_status st = lm_probe_gauss_newton(x->s->m, x->s->x, x->s->n, &lo, &r->gn);
+    lm_status st = lm_probe_gauss_newton(x->s->in.model, x->s->in.x, x->s->in.n, &lo, &r->gn);
     r->have_gn = !st;
     r->seconds_gn = cli_now() - t0;
     return st;
@@ -101,7 +101,7 @@ static lm_status compute_density(const spectra_cli *sp, const spectra_ctx *x, in
     lm_hvp_opts h = hvp_of(x, which);
     lm_slq_opts so = {sp->probes, sp->steps, sp->rv, x->eig.seed, x->eig.mem_cap};
     double t0 = cli_now();
-    lm_status st = lm_probe_hessian_density(x->s->m, x->s->x, x->s->n, &h, &so, &r->density[which]);
+    lm_status st = lm_probe_hessian_density(x->s->in.model, x->s->in.x, x->s->in.n, &h, &so, &r->density[which]);
     r->seconds_density[which] = cli_now() - t0;
     if (st) return st;
     r->have_density[which] = 1;
@@ -121,10 +121,10 @@ static lm_status compute_blocks(const spectra_cli *sp, const spectra_ctx *x, int
     int samples = x->hutchinson > 0 ? x->hutchinson : 100;
     bo.trace = (lm_diag_opts){samples, samples, x->eig.seed};
     bo.density = sp->density ? &so : NULL;
-    int nb = lm_param_blocks(x->s->m, sp->bk, NULL, 0);
+    int nb = lm_param_blocks(x->s->in.model, sp->bk, NULL, 0);
     r->blocks[which] = calloc(nb ? nb : 1, sizeof *r->blocks[which]);
     if (!r->blocks[which]) return lm_fail(LM_ENOMEM, "out of memory for %d blocks", nb);
-    lm_status st = lm_probe_hessian_blocks(x->s->m, x->s->x, x->s->n, &h, sp->bk, &bo, r->blocks[which], &r->nblocks[which]);
+    lm_status st = lm_probe_hessian_blocks(x->s->in.model, x->s->in.x, x->s->in.n, &h, sp->bk, &bo, r->blocks[which], &r->nblocks[which]);
     if (st || !sp->density) return st;
     lm_density all = {0}; /* the extremes over the blocks, for one smoothing width */
     all.lambda_min = INFINITY, all.lambda_max = -INFINITY;
@@ -138,7 +138,7 @@ static lm_status compute_blocks(const spectra_cli *sp, const spectra_ctx *x, int
 
 static lm_status compute_diagonal(const spectra_ctx *x, spectra_run *r)
 {
-    size_t p = lm_model_num_params(x->s->m);
+    size_t p = lm_model_num_params(x->s->in.model);
     lm_hvp_opts h = hvp_of(x, 0);
     lm_diag_opts o = {2000, x->hutchinson > 0 ? x->hutchinson : 100, x->eig.seed};
     r->diag = malloc(p * sizeof *r->diag);
@@ -146,7 +146,7 @@ static lm_status compute_diagonal(const spectra_ctx *x, spectra_run *r)
     if (!r->diag || !r->diag_se) return lm_fail(LM_ENOMEM, "out of memory for the diagonal of %zu parameters", p);
     r->dr.diag = r->diag, r->dr.se = r->diag_se;
     double t0 = cli_now();
-    lm_status st = lm_probe_hessian_diagonal(x->s->m, x->s->x, x->s->n, &h, &o, &r->dr);
+    lm_status st = lm_probe_hessian_diagonal(x->s->in.model, x->s->in.x, x->s->in.n, &h, &o, &r->dr);
     r->seconds_diag = cli_now() - t0;
     r->have_diag = !st;
     return st;
@@ -238,7 +238,7 @@ static void blocks_text(sbuf *t, const spectra_cli *sp, const spectra_run *r)
 
 static void diagonal_text(sbuf *t, const spectra_ctx *x, const spectra_run *r)
 {
-    const lm_model *m = x->s->m;
+    const lm_model *m = x->s->in.model;
     sb_printf(t, "loss Hessian diagonal, %s; its sum %.6g", r->dr.exact ? "exact (one product per parameter)" : "Hutchinson",
               r->dr.trace);
     if (!r->dr.exact) sb_printf(t, " +- %.2g (%d Rademacher vectors)", r->dr.trace_se, r->dr.samples);
@@ -286,7 +286,7 @@ void spectra_json(cJSON *res, const spectra_cli *sp, const spectra_ctx *x, const
         cJSON_AddNullToObject(res, "residual_part");
     }
     if (r->have_diag) {
-        size_t p = lm_model_num_params(x->s->m);
+        size_t p = lm_model_num_params(x->s->in.model);
         cJSON_AddItemToObject(res, "diagonal", number_array(r->diag, (int)p));
         cJSON_AddItemToObject(res, "diagonal_se", number_array(r->diag_se, (int)p));
         cJSON_AddBoolToObject(res, "diagonal_exact", r->dr.exact);

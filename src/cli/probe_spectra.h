@@ -82,7 +82,7 @@ void spectra_json(cJSON *res, const spectra_cli *sp, const spectra_ctx *x, const
 int spectra_plots(const char *out, const spectra_cli *sp, const spectra_run *r, sbuf *t, const char **pngs, int max);
 
 /* --widths: the split and the block norms for the model at every width (o->model a template with
- * W; each model initialised from o->seed, in place of s->m); the table, log-log fits, plots and
+ * W; each model initialised from o->seed, in place of s->in.model); the table, log-log fits, plots and
  * the run folder (o->out). 0 or the exit code. */
 int spectra_sweep(const cli_command *c, const common_opts *o, const spectra_cli *sp, setup *s, spectra_ctx *x);
 
