@@ -363,6 +363,9 @@ typedef struct {
 LM_API lm_status lm_probe_hessian_blocks(const lm_model *m, const double *x, int n, const lm_hvp_opts *h,
                                   lm_block_kind kind, const lm_block_opts *o, lm_block_spectrum *out, int *count);
 LM_API void lm_block_spectra_free(lm_block_spectrum *b, int count);
+/* One smoothing width for the densities of n blocks, so that they draw on one scale:
+ * lm_density_sigma of the nodes of them all (their smallest lambda_min to largest lambda_max). */
+LM_API double lm_block_density_sigma(const lm_block_spectrum *b, int n);
 
 /* ---- the empirical tangent kernel ------------------------------------------------------ */
 

@@ -161,18 +161,11 @@ static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
 }
 
 /* The loss Hessian, when the loss is defined; 0 or the exit code. */
-static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
+static int hessian_loss(const hessian_cli *h, const spectra_ctx *x, loss_part *L)
 {
     if (!L->want || !L->targets || L->have) return 0;
-    lm_loss_hessian_opts lo = {0};
-    lo.loss = L->kind;
-    lo.targets = L->targets;
-    lo.eig = hessian_eig(h);
-    lo.eig.method = LM_EIG_LANCZOS;
-    lo.eig.top_k = h->loss_top > 0 ? h->loss_top : 1;
-    lo.hutchinson = h->hutch > 0 ? h->hutch : -1;
-    lo.coll = lm_dist_collective();
-    lm_status st = lm_probe_loss_hessian(s->in.model, s->in.x, s->in.n, &lo, &L->r);
+    lm_loss_hessian_opts lo = spectra_loss_opts(x);
+    lm_status st = lm_probe_loss_hessian(x->s->in.model, x->s->in.x, x->s->in.n, &lo, &L->r);
     if (st) return probe_fail(&h->p.c, st);
     L->have = 1;
     return 0;
@@ -316,7 +309,7 @@ static int probe_hessian(int argc, char **argv)
         t_model = cli_now() - t0;
         if (!rc) rc = spectra_compute(&h.p.c, &h.sp, &x, &sr);
         if (!rc && sr.have_gn) L.r = sr.gn.loss, L.have = 1; /* the split computed the loss Hessian */
-        if (!rc) rc = hessian_loss(&h, &s, &L);
+        if (!rc) rc = hessian_loss(&h, &x, &L);
         if (!rc && lm_dist_rank() == 0) rc = hessian_report(&h, &x, &hr, &L, &sr, t0, t_model); /* every rank has the numbers */
     }
     spectra_free(&sr);

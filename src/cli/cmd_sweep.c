@@ -14,36 +14,6 @@
 #include "linmass/probe.h"
 #include "linmass/runtime.h"
 
-/* "64,128,256" -> widths; 0 or the exit code */
-static int parse_widths(const cli_command *c, const char *text, int **out, int *n)
-{
-    int cap = 1;
-    for (const char *p = text; *p; p++) cap += *p == ',';
-    int *w = malloc(cap * sizeof *w), k = 0;
-    if (!w) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    const char *p = text;
-    for (;;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000) {
-            free(w);
-            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", text);
-        }
-        w[k++] = (int)v;
-        if (!*end) break;
-        p = end + 1;
-    }
-    int distinct = 0;
-    for (int i = 0; i < k; i++) distinct |= w[i] != w[0];
-    if (k < 2 || !distinct) {
-        free(w);
-        return cli_usage_error(c, "--widths: '%s': a slope needs at least two different widths", text);
-    }
-    *out = w;
-    *n = k;
-    return 0;
-}
-
 static const char *const sweep_about =
     "The probe over widths: a model is built from the template at each width (every W becomes the\n"
     "width) and each of --seeds seeds (--seed, --seed + 1, ...), probed on the same N inputs; prints\n"

@@ -13,26 +13,6 @@ static const char *const which_name[2] = {"loss Hessian", "model Hessian"};
 
 /* ---- options ---- */
 
-static int parse_width_list(const cli_command *c, spectra_cli *sp)
-{
-    const char *p = sp->widths_text;
-    int cap = 1;
-    for (const char *q = p; *q; q++) cap += *q == ',';
-    sp->widths = malloc(cap * sizeof *sp->widths);
-    if (!sp->widths) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    for (sp->nwidths = 0;;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000)
-            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", sp->widths_text);
-        sp->widths[sp->nwidths++] = (int)v;
-        if (!*end) break;
-        p = end + 1;
-    }
-    if (sp->nwidths < 2) return cli_usage_error(c, "--widths: '%s': a sweep needs at least two widths", sp->widths_text);
-    return 0;
-}
-
 int spectra_check(const cli_command *c, spectra_cli *sp)
 {
     if (sp->probes < 1) return cli_usage_error(c, "--probes %d must be at least 1", sp->probes);
@@ -50,7 +30,7 @@ int spectra_check(const cli_command *c, spectra_cli *sp)
     if (!sp->widths_text) return 0;
     if (sp->density || sp->diagonal) return cli_usage_error(c, "--widths sweeps --gauss-newton and --block, not --density or --diagonal");
     if (!sp->gauss_newton && !sp->block) return cli_usage_error(c, "--widths needs --gauss-newton or --block (what to sweep)");
-    return parse_width_list(c, sp);
+    return parse_widths(c, sp->widths_text, &sp->widths, &sp->nwidths);
 }
 
 int spectra_wanted(const spectra_cli *sp) { return sp->density || sp->block || sp->gauss_newton || sp->diagonal; }
@@ -79,7 +59,7 @@ static lm_hvp_opts hvp_of(const spectra_ctx *x, int which)
     return h;
 }
 
-static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
+lm_loss_hessian_opts spectra_loss_opts(const spectra_ctx *x)
 {
     lm_loss_hessian_opts lo = {0};
     lo.loss = x->kind;
@@ -89,6 +69,12 @@ static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
     lo.eig.top_k = x->loss_top > 0 ? x->loss_top : 1;
     lo.hutchinson = x->hutchinson > 0 ? x->hutchinson : -1;
     lo.coll = lm_dist_collective();
+    return lo;
+}
+
+static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
+{
+    lm_loss_hessian_opts lo = spectra_loss_opts(x);
     double t0 = cli_now();
     lm_status st = lm_probe_gauss_newton(x->s->in.model, x->s->in.x, x->s->in.n, &lo, &r->gn);
     r->have_gn = !st;
@@ -125,15 +111,9 @@ static lm_status compute_blocks(const spectra_cli *sp, const spectra_ctx *x, int
     r->blocks[which] = calloc(nb ? nb : 1, sizeof *r->blocks[which]);
     if (!r->blocks[which]) return lm_fail(LM_ENOMEM, "out of memory for %d blocks", nb);
     lm_status st = lm_probe_hessian_blocks(x->s->in.model, x->s->in.x, x->s->in.n, &h, sp->bk, &bo, r->blocks[which], &r->nblocks[which]);
-    if (st || !sp->density) return st;
-    lm_density all = {0}; /* the extremes over the blocks, for one smoothing width */
-    all.lambda_min = INFINITY, all.lambda_max = -INFINITY;
-    for (int b = 0; b < r->nblocks[which]; b++) {
-        all.lambda_min = fmin(all.lambda_min, r->blocks[which][b].density.lambda_min);
-        all.lambda_max = fmax(all.lambda_max, r->blocks[which][b].density.lambda_max);
-    }
-    r->block_sigma[which] = sp->sigma > 0 ? sp->sigma : lm_density_sigma(&all);
-    return LM_OK;
+    if (!st && sp->density) /* one smoothing width for every block */
+        r->block_sigma[which] = sp->sigma > 0 ? sp->sigma : lm_block_density_sigma(r->blocks[which], r->nblocks[which]);
+    return st;
 }
 
 static lm_status compute_diagonal(const spectra_ctx *x, spectra_run *r)

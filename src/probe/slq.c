@@ -100,6 +100,17 @@ double lm_density_sigma(const lm_density *d)
     return big > 0 ? 1e-3 * big : 1;
 }
 
+double lm_block_density_sigma(const lm_block_spectrum *b, int n)
+{
+    lm_density all = {0};
+    all.lambda_min = INFINITY, all.lambda_max = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        all.lambda_min = fmin(all.lambda_min, b[i].density.lambda_min);
+        all.lambda_max = fmax(all.lambda_max, b[i].density.lambda_max);
+    }
+    return lm_density_sigma(&all);
+}
+
 void lm_density_smooth(const lm_density *d, double sigma, int m, double *t, double *rho)
 {
     double lo = d->lambda_min - 4 * sigma, hi = d->lambda_max + 4 * sigma, c = 1 / (sigma * sqrt(2 * M_PI));
