@@ -150,7 +150,8 @@ static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
     if (!L->want && !spectra_wanted(&h->sp)) return 0;
     int need = d->classes ? d->classes : d->target_dim;
     if (s->in.outputs != need) {
-        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->in.outputs, s->in.outputs == 1 ? "" : "s", s->data,
+        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->in.outputs,
+                 s->in.outputs == 1 ? "" : "s", s->data,
                  need, d->classes ? "one per class" : "one per target value");
         if (lm_dist_rank() == 0) fprintf(stderr, "note: no loss Hessian: %s\n", L->why);
         return 0;
@@ -427,7 +428,8 @@ static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
     r->N = lm_ntk_dim(s->in.model, s->in.n, &ko);
     r->t0 = cli_now();
     if (lm_dist_rank() == 0)
-        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->in.n, lm_model_num_params(s->in.model), k->matfree ? ", matrix-free" : "");
+        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->in.n, lm_model_num_params(s->in.model),
+                k->matfree ? ", matrix-free" : "");
     lm_status st = LM_OK;
     if (k->matfree) {
         st = ntk_matfree(k, s, k->block, &r->mf);
@@ -505,7 +507,9 @@ static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", "ntk");
     add_common_json(res, s, k->p.o.out);
-    cJSON_AddStringToObject(res, "kernel", k->block ? "block" : s->output == LM_OUTPUT_SUM && s->in.outputs > 1 ? "sum over outputs" : "one output");
+    cJSON_AddStringToObject(res, "kernel", k->block                                            ? "block"
+                                           : s->output == LM_OUTPUT_SUM && s->in.outputs > 1 ? "sum over outputs"
+                                                                                             : "one output");
     cJSON_AddNumberToObject(res, "dim", (double)r->N);
     if (k->matfree) {
         cJSON_AddStringToObject(res, "method", "matrix-free");

@@ -144,7 +144,8 @@ int scalar_targets(const setup *s, double **y)
         return cli_usage_error(s->c, "%s has %d classes: use a model with %d outputs and --output k (the target is 1{class = k})",
                                s->data, d->classes, d->classes);
     if (!d->classes && d->target_dim != s->in.outputs)
-        return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim, s->in.outputs);
+        return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim,
+                               s->in.outputs);
     *y = malloc(s->in.n * sizeof **y);
     lm_status st = *y ? lm_run_output_targets(d, s->in.n, k, *y) : lm_fail(LM_ENOMEM, "out of memory");
     return st ? cli_fail(s->c->command, st) : 0;
