@@ -8,7 +8,6 @@
  * lm_dist_collective), every rank ends with the same numbers, and rank 0 alone prints and
  * writes. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +145,7 @@ static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
 {
     const lm_dataset *d = s->in.train;
     L->want = h->loss_top > 0 || h->hutch > 0;
-    L->kind = d->classes && !s->in.alias ? LM_LOSS_XENT : LM_LOSS_MSE;
+    L->kind = lm_run_loss(s->model, d->classes);
     if (!L->want && !spectra_wanted(&h->sp)) return 0;
     int need = d->classes ? d->classes : d->target_dim;
     if (s->in.outputs != need) {
@@ -457,11 +456,10 @@ static const char *kernel_name(const ntk_cli *k, const setup *s, char *buf, size
     return buf;
 }
 
-/* The catapult step and the kernel it comes from. */
-static double ntk_catapult(const ntk_run *r, int matfree, double *lambda_max)
+/* The catapult step 2/lambda_max (the library's) of the kernel gradient descent sees. */
+static double ntk_catapult(const ntk_run *r, int matfree)
 {
-    *lambda_max = r->have_blk ? r->blk.lambda_max : matfree ? r->mf.lambda_max : r->sp.lambda_max;
-    return *lambda_max > 0 ? 2 / *lambda_max : INFINITY;
+    return r->have_blk ? r->blk.lr_catapult : matfree ? r->mf.lr_catapult : r->sp.lr_catapult;
 }
 
 static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r)
@@ -492,11 +490,11 @@ static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r
         sb_printf(t, "  trace         %.6g   (mean diagonal %.6g)\n", sp->trace, sp->mean_diag);
         sb_printf(t, "  frobenius     %.6g\n", sp->frobenius);
     }
-    double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
+    double lr = ntk_catapult(r, k->matfree);
     if (r->have_blk)
         sb_printf(t, "  block kernel  lambda_max %.6g (the %zu x %zu kernel of every output: what gradient descent on the\n"
                      "                multi-output square loss sees; Lanczos, residual bound %.2g)\n",
-                  lmax, r->blk.dim, r->blk.dim, r->blk.eig.max_residual);
+                  r->blk.lambda_max, r->blk.dim, r->blk.dim, r->blk.eig.max_residual);
     sb_printf(t, "  catapult      gradient descent on 1/2 ||F - y||^2 catapults above lr 2/lambda_max = %.4g (%s)\n", lr,
               r->have_blk ? "of the block kernel" : "of this kernel");
     if (k->save) sb_printf(t, "kernel saved: %s (%zu x %zu float64, NPY 1.0)\n", k->save, r->N, r->N);
@@ -521,9 +519,8 @@ static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
         cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
         add_json(res, NULL, lm_spectrum_json(&r->sp, r->ev, (int)r->N));
     }
-    double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
-    if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", lmax);
-    cJSON_AddNumberToObject(res, "lr_catapult", lr);
+    if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", r->blk.lambda_max);
+    cJSON_AddNumberToObject(res, "lr_catapult", ntk_catapult(r, k->matfree));
     cJSON_AddStringToObject(res, "lr_catapult_kernel", r->have_blk || k->block ? "block" : "this");
     if (k->save) cJSON_AddStringToObject(res, "npy", k->save);
     else cJSON_AddNullToObject(res, "npy");

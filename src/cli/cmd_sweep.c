@@ -189,24 +189,13 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
     so->linearity.lr = w->lr;
 }
 
-static int sweep_failed(const cli_command *c, lm_status st)
-{
-    if (st != LM_ENOMEM) return cli_fail(c->command, st);
-    fprintf(stderr, "linmass sweep: %s; raise --max-memory (MB) or lower --inputs\n", lm_error_message());
-    return 1;
-}
-
 /* --lr 0 of a linearity sweep: one step for every model, 1/lambda_max(K_0) of the narrowest and
  * the widest (the larger lambda_max). */
 static int sweep_lr(const cli_command *c, lm_sweep_opts *so)
 {
     if (so->probe != LM_SWEEP_LINEARITY || so->linearity.lr > 0) return 0;
     lm_status st = lm_sweep_shared_lr(so, &so->linearity.lr);
-    if (st == LM_ENOMEM) {
-        fprintf(stderr, "linmass sweep: %s; raise --max-memory (MB)\n", lm_error_message());
-        return 1;
-    }
-    if (st) return cli_fail(c->command, st);
+    if (st) return probe_fail(c, st);
     fprintf(stderr, "sweep: lr %.4g = 1/lambda_max(K_0)\n", so->linearity.lr);
     return 0;
 }
@@ -362,7 +351,7 @@ static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
     lm_sweep_result r = {0};
     lm_status st = lm_sweep_width(so, &r);
     if (st == LM_EINTERRUPTED) rc = sweep_stopped(w, so, &r, &prog);
-    else rc = st ? sweep_failed(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0, w->nw);
+    else rc = st ? probe_fail(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0, w->nw);
     lm_sweep_free(&r);
     return rc;
 }
