@@ -269,9 +269,25 @@ static void check_exact(void)
     CHECK(lm_slq(N, diag_apply, &op, &o, &r) == LM_ENOMEM);
 }
 
+/* One smoothing width over blocks: 1% of the span of all their nodes; 1e-3 of max |node| when
+ * they coincide. */
+static void check_block_sigma(void)
+{
+    lm_block_spectrum b[2];
+    memset(b, 0, sizeof b);
+    b[0].density.lambda_min = -1, b[0].density.lambda_max = 2;
+    b[1].density.lambda_min = 0.5, b[1].density.lambda_max = 5;
+    CHECK_CLOSE(lm_block_density_sigma(b, 2), 0.06, 1e-15);
+    CHECK_CLOSE(lm_block_density_sigma(b, 1), 0.03, 1e-15);
+    b[0].density.lambda_min = b[0].density.lambda_max = -4;
+    b[1].density.lambda_min = b[1].density.lambda_max = -4;
+    CHECK_CLOSE(lm_block_density_sigma(b, 2), 4e-3, 1e-15);
+}
+
 int main(void)
 {
     check_model();
     check_exact();
+    check_block_sigma();
     return check_summary();
 }

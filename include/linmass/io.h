@@ -148,6 +148,13 @@ LM_API lm_status lm_atomic_commit(lm_atomic_file *a);
 /* Give up: close and remove the temporary file, PATH untouched. Frees `a`; NULL is fine. */
 LM_API void lm_atomic_abort(lm_atomic_file *a);
 
+/* An array of rows x cols float64 values (row-major) as a NumPy .npy file (format version 1.0:
+ * the magic "\x93NUMPY", the version, a little-endian uint16 header length, a Python dict
+ * literal {'descr': '<f8', 'fortran_order': False, 'shape': (rows, cols), } padded with spaces
+ * and ended by a newline so that the data starts at a multiple of 64 bytes, then the values in
+ * the machine's byte order, which descr names), atomically; numpy.load reads it. */
+LM_API lm_status lm_npy_write_f64(const char *path, const double *a, size_t rows, size_t cols);
+
 /* The whole of a small file at once (config.json, report.md). */
 LM_API lm_status lm_write_file_atomic(const char *path, const void *data, size_t len);
 

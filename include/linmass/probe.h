@@ -294,6 +294,7 @@ typedef struct {
     double trace, trace_se; /* dim times the mean over probes of v^T A v (= sum_j tau_j^2 theta_j),
                          * with its standard error */
     int products;       /* operator applications */
+    lm_random_vectors vectors; /* as run */
 } lm_density;
 
 /* The spectral density of the symmetric operator op of dimension dim: the probes' Ritz values
@@ -362,6 +363,9 @@ typedef struct {
 LM_API lm_status lm_probe_hessian_blocks(const lm_model *m, const double *x, int n, const lm_hvp_opts *h,
                                   lm_block_kind kind, const lm_block_opts *o, lm_block_spectrum *out, int *count);
 LM_API void lm_block_spectra_free(lm_block_spectrum *b, int count);
+/* One smoothing width for the densities of n blocks, so that they draw on one scale:
+ * lm_density_sigma of the nodes of them all (their smallest lambda_min to largest lambda_max). */
+LM_API double lm_block_density_sigma(const lm_block_spectrum *b, int n);
 
 /* ---- the empirical tangent kernel ------------------------------------------------------ */
 
@@ -655,6 +659,41 @@ LM_API lm_status lm_linear_fit(const double *x, const double *y, int n, lm_fit *
 LM_API lm_status lm_loglog_fit(const double *x, const double *y, int n, lm_fit *fit);
 /* The 0.975 quantile of Student's t with dof degrees of freedom (dof >= 1). */
 LM_API double lm_t_quantile_975(int dof);
+
+/* ---- results as JSON ------------------------------------------------------------------ */
+
+/* Each returns a JSON object as text (free() it; NULL when out of memory), its keys named after
+ * the result's fields; non-finite numbers are null. What the command line's result.json and
+ * --json print, and what another program can store next to its own keys. */
+
+/* avg_norm, avg_eigenvalue, max_norm, argmax, mean_norm, per_input (n values), hvp_products,
+ * unconverged; n = 0 when the per-input norms were skipped: max_norm, mean_norm and per_input
+ * are null and argmax is left out. */
+LM_API char *lm_hessian_result_json(const lm_hessian_result *r, int n);
+/* top, top_residual, norm, converged, and trace, trace_se, samples (trace null when no
+ * Hutchinson samples were drawn). */
+LM_API char *lm_loss_hessian_result_json(const lm_loss_hessian_result *r);
+/* nodes, weights, count, probes, steps, vectors ("rademacher" or "gaussian"), lambda_min,
+ * lambda_max, trace, trace_se, sigma, and the density smoothed with sigma (lm_density_smooth)
+ * on `grid` points: grid (the eigenvalues) and density; then products. */
+LM_API char *lm_density_json(const lm_density *d, double sigma, int grid);
+/* An array of n objects: name, offset, params, top, top_residual, norm, converged, trace,
+ * trace_se, trace_exact, and density (lm_density_json with sigma and grid) when the block has
+ * one. */
+LM_API char *lm_block_spectra_json(const lm_block_spectrum *b, int n, double sigma, int grid);
+/* lambda_min, lambda_max, cond, trace, frobenius, and eigenvalues (the n of evals). */
+LM_API char *lm_spectrum_json(const lm_spectrum *s, const double *evals, int n);
+/* bytes, lambda_min, lambda_max, lambda_min_residual, lambda_max_residual, converged, products
+ * (the Lanczos operator applications), trace. */
+LM_API char *lm_ntk_matfree_result_json(const lm_ntk_matfree_result *r);
+/* lr, lr_auto, lr_catapult, catapult, lambda_min0, lambda_max0, loss0, loss_final, mu,
+ * pl_rate_bound, all_below_bound, pl_ratio_ge_lambda_min (the PL* summary), and records: each
+ * step, loss, dist, kernel_change, lin_gap_max and lin_gap_rms (when held_out: the run had
+ * held-out inputs), lambda_min, lambda_max, pl_ratio, loss_ratio, bound. */
+LM_API char *lm_linearity_result_json(const lm_linearity_result *r, int held_out);
+/* widths (r->n_widths of them), values (per width, one per seed), mean, sd, slope, intercept,
+ * se, ci95 ([ci_lo, ci_hi]), r2, dof. */
+LM_API char *lm_sweep_result_json(const lm_sweep_result *r, const int *widths);
 
 #ifdef __cplusplus
 }

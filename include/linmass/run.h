@@ -48,6 +48,16 @@ LM_API void lm_run_spec_init(lm_run_spec *s);
  * classes; the square loss on target rows. */
 LM_API lm_loss_kind lm_run_loss(const char *model, int classes);
 
+/* The targets of the first n samples of d for a model with k outputs, as doubles in t, by the
+ * rule above: for LM_LOSS_XENT n class indices; for LM_LOSS_MSE n rows of k values, one-hot
+ * rows for classes (k = d->classes) or the target rows (k = d->target_dim). LM_EINVAL when k
+ * does not fit the data or n exceeds its samples. */
+LM_API lm_status lm_run_targets(const lm_dataset *d, lm_loss_kind loss, int n, int k, double *t);
+/* One scalar target per sample for output `output` (0-based), as the square loss on that output
+ * alone sees it: 1{class = output} for classes, else the regression target `output`. LM_EINVAL
+ * when output is not an output of the data or n exceeds its samples. */
+LM_API lm_status lm_run_output_targets(const lm_dataset *d, int n, int output, double *y);
+
 /* 1 when `model` is a linear or kernel alias: such models see their inputs raw (no bias, so a
  * standardisation would break interpolation and change H). */
 LM_API int lm_run_raw_inputs(const char *model);
@@ -92,6 +102,46 @@ LM_API lm_status lm_run_open(const char *dir, lm_run **out);
  * given by hand (no folder). */
 LM_API lm_status lm_run_open_checkpoint(const lm_run_spec *spec, const char *checkpoint, lm_run **out);
 LM_API void lm_run_close(lm_run *r);
+
+/* ---- a probe's inputs ---- */
+
+/* What a probe (probe.h) looks at: a model, random or with trained weights, and the first n
+ * training samples of a data source as the model sees them. */
+typedef struct {
+    const char *model;      /* spec, preset or alias (lm_model_alias_spec); a kernel machine
+                             * only with run, which holds its centres */
+    const char *data;       /* the source (lm_data_load) */
+    const char *checkpoint; /* weights (lm_weights_load); NULL: a random init from seed */
+    const lm_run *run;      /* an opened run (borrowed): its model, weights and standardisation
+                             * instead of model and checkpoint's; NULL: none */
+    lm_param_kind param;    /* of a model created here */
+    uint64_t seed;          /* of the random init */
+    uint64_t data_seed;     /* of synthetic data and the splits */
+    int n;                  /* training inputs, at least 1 */
+    int n_test;             /* test-split inputs wanted (0: none; fewer when the split is smaller) */
+    int raw;                /* 1: no standardisation of a random init (a checkpoint's or a run's
+                             * own statistics still apply) */
+} lm_probe_inputs_spec;
+
+typedef struct {
+    lm_dataset *train, *test; /* the splits, standardised when normalized (test NULL: none) */
+    lm_model *model;          /* the run's, or created (and owned) here */
+    double *x, *x_test;       /* n training and n_test test inputs, float64, row-major */
+    int n, n_test;
+    int outputs;              /* the model's outputs */
+    int alias;                /* the model is a linear or kernel alias (raw inputs, square loss) */
+    int normalized;           /* 1: the inputs are standardised per channel: with a checkpoint's
+                               * or run's statistics, else (random init, not raw) the training
+                               * split's */
+    int index_shift;          /* the checkpoint's layer numbering (lm_weights_load_opts) */
+    int owns_model;
+} lm_probe_inputs;
+
+/* Load the data, build or take the model, load the weights, standardise and convert the inputs;
+ * LM_EINVAL for a source that cannot be read, an n beyond the training split, weights that do
+ * not fit. On failure *p is empty. */
+LM_API lm_status lm_probe_inputs_open(const lm_probe_inputs_spec *s, lm_probe_inputs *p);
+LM_API void lm_probe_inputs_close(lm_probe_inputs *p);
 
 /* config.json in folder dir, atomically: the JSON object `options` (text: the settings as
  * given, with lm_run_spec's keys) and after its members those of the JSON object `derived`

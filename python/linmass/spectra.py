@@ -30,7 +30,7 @@ class Density(ctypes.Structure):
     _fields_ = [("dim", c_size_t), ("probes", c_int), ("steps", c_int), ("n", c_int),
                 ("nodes", POINTER(c_double)), ("weights", POINTER(c_double)), ("count", POINTER(c_int)),
                 ("lambda_min", c_double), ("lambda_max", c_double), ("trace", c_double),
-                ("trace_se", c_double), ("products", c_int)]
+                ("trace_se", c_double), ("products", c_int), ("vectors", c_int)]
 
 
 declare({

@@ -8,7 +8,6 @@
  * lm_dist_collective), every rank ends with the same numbers, and rank 0 alone prints and
  * writes. */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,61 +132,40 @@ static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_h
     ho.eig = hessian_eig(h);
     ho.skip_per_input = h->no_per_input;
     hr->per_input = per;
-    if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->n, lm_model_num_params(s->m));
+    if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->in.n, lm_model_num_params(s->in.model));
     lm_status st = per ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
     if (ho.coll) st = lm_dist_agree(st);
-    if (!st) st = lm_probe_model_hessian(s->m, s->x, s->n, &ho, hr);
+    if (!st) st = lm_probe_model_hessian(s->in.model, s->in.x, s->in.n, &ho, hr);
     return st ? probe_fail(&h->p.c, st) : 0;
-}
-
-/* The loss's targets: class indices (cross-entropy), one-hot classes or the regression targets
- * (MSE); NULL when out of memory. */
-static double *loss_targets(const setup *s, lm_loss_kind kind)
-{
-    const lm_dataset *d = s->train;
-    size_t per_row = kind == LM_LOSS_XENT ? 1 : (size_t)s->K;
-    double *t = calloc((size_t)s->n * per_row, sizeof *t);
-    for (int i = 0; t && i < s->n; i++) {
-        if (kind == LM_LOSS_XENT) t[i] = d->y[i];
-        else if (d->classes) t[(size_t)i * s->K + (int)d->y[i]] = 1;
-        else
-            for (int k = 0; k < s->K; k++) t[(size_t)i * s->K + k] = d->y[(size_t)i * d->target_dim + k];
-    }
-    return t;
 }
 
 /* The loss and its targets, when the loss is defined for this model and data (L->why says why not);
  * 0 or the exit code. */
 static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
 {
-    const lm_dataset *d = s->train;
+    const lm_dataset *d = s->in.train;
     L->want = h->loss_top > 0 || h->hutch > 0;
-    L->kind = d->classes && !s->alias ? LM_LOSS_XENT : LM_LOSS_MSE;
+    L->kind = lm_run_loss(s->model, d->classes);
     if (!L->want && !spectra_wanted(&h->sp)) return 0;
     int need = d->classes ? d->classes : d->target_dim;
-    if (s->K != need) {
-        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->K, s->K == 1 ? "" : "s", s->data,
+    if (s->in.outputs != need) {
+        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->in.outputs,
+                 s->in.outputs == 1 ? "" : "s", s->data,
                  need, d->classes ? "one per class" : "one per target value");
         if (lm_dist_rank() == 0) fprintf(stderr, "note: no loss Hessian: %s\n", L->why);
         return 0;
     }
-    L->targets = loss_targets(s, L->kind);
-    return L->targets ? 0 : probe_fail(&h->p.c, lm_fail(LM_ENOMEM, "out of memory"));
+    L->targets = malloc((size_t)s->in.n * (L->kind == LM_LOSS_XENT ? 1 : s->in.outputs) * sizeof *L->targets);
+    lm_status st = L->targets ? lm_run_targets(d, L->kind, s->in.n, s->in.outputs, L->targets) : lm_fail(LM_ENOMEM, "out of memory");
+    return st ? probe_fail(&h->p.c, st) : 0;
 }
 
 /* The loss Hessian, when the loss is defined; 0 or the exit code. */
-static int hessian_loss(const hessian_cli *h, const setup *s, loss_part *L)
+static int hessian_loss(const hessian_cli *h, const spectra_ctx *x, loss_part *L)
 {
     if (!L->want || !L->targets || L->have) return 0;
-    lm_loss_hessian_opts lo = {0};
-    lo.loss = L->kind;
-    lo.targets = L->targets;
-    lo.eig = hessian_eig(h);
-    lo.eig.method = LM_EIG_LANCZOS;
-    lo.eig.top_k = h->loss_top > 0 ? h->loss_top : 1;
-    lo.hutchinson = h->hutch > 0 ? h->hutch : -1;
-    lo.coll = lm_dist_collective();
-    lm_status st = lm_probe_loss_hessian(s->m, s->x, s->n, &lo, &L->r);
+    lm_loss_hessian_opts lo = spectra_loss_opts(x);
+    lm_status st = lm_probe_loss_hessian(x->s->in.model, x->s->in.x, x->s->in.n, &lo, &L->r);
     if (st) return probe_fail(&h->p.c, st);
     L->have = 1;
     return 0;
@@ -207,7 +185,7 @@ static void hessian_text(sbuf *t, const hessian_cli *h, const setup *s, const lm
         sb_printf(t, "  per-input norms skipped (--no-per-input)\n");
     } else {
         sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
-        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->n);
+        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->in.n);
     }
     sb_printf(t, "  %d Hessian-vector products, %.2f s%s%s\n", hr->steps, t_model, ranks_note(rn, sizeof rn),
               hr->unconverged ? "; some runs stopped at --steps without converging (raise --steps)" : "");
@@ -254,20 +232,7 @@ static cJSON *hessian_json(const hessian_cli *h, const setup *s, const lm_hessia
     cJSON_AddStringToObject(res, "probe", "hessian");
     add_common_json(res, s, h->p.o.out);
     cJSON_AddStringToObject(res, "method", h->em == LM_EIG_LANCZOS ? "lanczos" : "power");
-    cJSON_AddNumberToObject(res, "avg_norm", hr->avg_norm);
-    cJSON_AddNumberToObject(res, "avg_eigenvalue", hr->avg.extreme);
-    if (h->no_per_input) {
-        cJSON_AddNullToObject(res, "max_norm");
-        cJSON_AddNullToObject(res, "mean_norm");
-        cJSON_AddNullToObject(res, "per_input");
-    } else {
-        cJSON_AddNumberToObject(res, "max_norm", hr->max_norm);
-        cJSON_AddNumberToObject(res, "argmax", hr->argmax);
-        cJSON_AddNumberToObject(res, "mean_norm", hr->mean_norm);
-        cJSON_AddItemToObject(res, "per_input", number_array(hr->per_input, s->n));
-    }
-    cJSON_AddNumberToObject(res, "hvp_products", hr->steps);
-    cJSON_AddNumberToObject(res, "unconverged", hr->unconverged);
+    add_json(res, NULL, lm_hessian_result_json(hr, h->no_per_input ? 0 : s->in.n));
     cJSON_AddStringToObject(res, "definitions",
                             "avg_norm: ||d2 fbar/dw2||, fbar = mean_i f(x_i); max_norm, mean_norm: max_i and mean_i of ||d2 f(x_i)/dw2||; "
                             "norm = largest |eigenvalue|");
@@ -280,10 +245,10 @@ static int hessian_plot(const char *out, const setup *s, const lm_hessian_result
 {
     char png[1200];
     snprintf(png, sizeof png, "%s/plots/hessian_per_input.png", out);
-    double *idx = malloc(s->n * sizeof *idx);
-    for (int i = 0; idx && i < s->n; i++) idx[i] = i;
-    double hx[2] = {0, s->n > 1 ? s->n - 1 : 1}, hm[2] = {hr->mean_norm, hr->mean_norm}, ha[2] = {hr->avg_norm, hr->avg_norm};
-    plot_series ps[3] = {{"||H(f(x_i))|| per input", idx ? s->n : 0, idx, hr->per_input},
+    double *idx = malloc(s->in.n * sizeof *idx);
+    for (int i = 0; idx && i < s->in.n; i++) idx[i] = i;
+    double hx[2] = {0, s->in.n > 1 ? s->in.n - 1 : 1}, hm[2] = {hr->mean_norm, hr->mean_norm}, ha[2] = {hr->avg_norm, hr->avg_norm};
+    plot_series ps[3] = {{"||H(f(x_i))|| per input", idx ? s->in.n : 0, idx, hr->per_input},
                          {"mean over inputs", 2, hx, hm},
                          {"||H(fbar)||, averaged model", 2, hx, ha}};
     plot_axes pa = {"Model Hessian spectral norm per input", "input i", "spectral norm", 0, 0};
@@ -339,12 +304,12 @@ static int probe_hessian(int argc, char **argv)
     if (!rc && h.sp.widths) {
         rc = spectra_sweep(&h.p.c, &h.p.o, &h.sp, &s, &x);
     } else if (!rc) {
-        per = calloc(s.n, sizeof *per);
+        per = calloc(s.in.n, sizeof *per);
         rc = hessian_model(&h, &s, per, &hr);
         t_model = cli_now() - t0;
         if (!rc) rc = spectra_compute(&h.p.c, &h.sp, &x, &sr);
         if (!rc && sr.have_gn) L.r = sr.gn.loss, L.have = 1; /* the split computed the loss Hessian */
-        if (!rc) rc = hessian_loss(&h, &s, &L);
+        if (!rc) rc = hessian_loss(&h, &x, &L);
         if (!rc && lm_dist_rank() == 0) rc = hessian_report(&h, &x, &hr, &L, &sr, t0, t_model); /* every rank has the numbers */
     }
     spectra_free(&sr);
@@ -354,28 +319,6 @@ static int probe_hessian(int argc, char **argv)
 }
 
 /* ---- linmass probe ntk ---- */
-
-/* NPY format version 1.0: magic, version, a little-endian uint16 header length, then a Python
- * dict literal padded with spaces to a multiple of 64 bytes and ended by a newline. */
-static lm_status write_npy(const char *path, const double *K, int n)
-{
-    char header[256];
-    unsigned one = 1;
-    char order = *(unsigned char *)&one ? '<' : '>';
-    int len = snprintf(header, sizeof header, "{'descr': '%cf8', 'fortran_order': False, 'shape': (%d, %d), }", order, n, n);
-    int pad = (64 - (10 + len + 1) % 64) % 64;
-    memset(header + len, ' ', pad);
-    len += pad;
-    header[len++] = '\n';
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
-    lm_atomic_file *a;
-    lm_status st = lm_atomic_open(path, &a);
-    if (st) return st;
-    lm_atomic_write(a, pre, sizeof pre);
-    lm_atomic_write(a, header, len);
-    lm_atomic_write(a, K, (size_t)n * n * sizeof *K);
-    return lm_atomic_commit(a);
-}
 
 static const char *const ntk_about =
     "The empirical tangent kernel K = J J^T on N inputs (docs/theory.md §4.1), in float64: K_ij =\n"
@@ -471,20 +414,21 @@ static lm_status ntk_matfree(const ntk_cli *k, const setup *s, int block, lm_ntk
     mo.ntk.block = block;
     mo.eig.max_steps = k->steps;
     mo.eig.seed = k->p.o.seed;
-    return lm_probe_ntk_matfree(s->m, s->x, s->n, &mo, r);
+    return lm_probe_ntk_matfree(s->in.model, s->in.x, s->in.n, &mo, r);
 }
 
 /* The kernel and its spectrum (or the matrix-free extremes) on every rank; 0 or the exit code. */
 static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
 {
-    if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->m))
+    if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->in.model))
         return cli_usage_error(&k->p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
-                               lm_model_spec(s->m));
+                               lm_model_spec(s->in.model));
     lm_ntk_opts ko = ntk_opts(k, s);
-    r->N = lm_ntk_dim(s->m, s->n, &ko);
+    r->N = lm_ntk_dim(s->in.model, s->in.n, &ko);
     r->t0 = cli_now();
     if (lm_dist_rank() == 0)
-        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->n, lm_model_num_params(s->m), k->matfree ? ", matrix-free" : "");
+        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->in.n, lm_model_num_params(s->in.model),
+                k->matfree ? ", matrix-free" : "");
     lm_status st = LM_OK;
     if (k->matfree) {
         st = ntk_matfree(k, s, k->block, &r->mf);
@@ -493,11 +437,11 @@ static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
         r->ev = malloc(r->N * sizeof *r->ev);
         st = r->K && r->ev ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for a %zu x %zu kernel", r->N, r->N);
         if (ko.coll) st = lm_dist_agree(st);
-        if (!st) st = lm_probe_ntk_spectrum(s->m, s->x, s->n, &ko, r->K, r->ev, &r->sp, &r->info);
+        if (!st) st = lm_probe_ntk_spectrum(s->in.model, s->in.x, s->in.n, &ko, r->K, r->ev, &r->sp, &r->info);
     }
     r->t_kernel = cli_now() - r->t0;
     /* several outputs summed: gradient descent on the square loss sees the block kernel */
-    if (!st && !k->block && s->output == LM_OUTPUT_SUM && s->K > 1) {
+    if (!st && !k->block && s->output == LM_OUTPUT_SUM && s->in.outputs > 1) {
         st = ntk_matfree(k, s, 1, &r->blk);
         r->have_blk = !st;
     }
@@ -507,16 +451,15 @@ static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
 static const char *kernel_name(const ntk_cli *k, const setup *s, char *buf, size_t len)
 {
     char oname[64];
-    if (k->block) snprintf(buf, len, "the block kernel of %d outputs", s->K);
+    if (k->block) snprintf(buf, len, "the block kernel of %d outputs", s->in.outputs);
     else snprintf(buf, len, "%s", output_name(s, oname, sizeof oname));
     return buf;
 }
 
-/* The catapult step and the kernel it comes from. */
-static double ntk_catapult(const ntk_run *r, int matfree, double *lambda_max)
+/* The catapult step 2/lambda_max (the library's) of the kernel gradient descent sees. */
+static double ntk_catapult(const ntk_run *r, int matfree)
 {
-    *lambda_max = r->have_blk ? r->blk.lambda_max : matfree ? r->mf.lambda_max : r->sp.lambda_max;
-    return *lambda_max > 0 ? 2 / *lambda_max : INFINITY;
+    return r->have_blk ? r->blk.lr_catapult : matfree ? r->mf.lr_catapult : r->sp.lr_catapult;
 }
 
 static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r)
@@ -547,11 +490,11 @@ static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r
         sb_printf(t, "  trace         %.6g   (mean diagonal %.6g)\n", sp->trace, sp->mean_diag);
         sb_printf(t, "  frobenius     %.6g\n", sp->frobenius);
     }
-    double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
+    double lr = ntk_catapult(r, k->matfree);
     if (r->have_blk)
         sb_printf(t, "  block kernel  lambda_max %.6g (the %zu x %zu kernel of every output: what gradient descent on the\n"
                      "                multi-output square loss sees; Lanczos, residual bound %.2g)\n",
-                  lmax, r->blk.dim, r->blk.dim, r->blk.eig.max_residual);
+                  r->blk.lambda_max, r->blk.dim, r->blk.dim, r->blk.eig.max_residual);
     sb_printf(t, "  catapult      gradient descent on 1/2 ||F - y||^2 catapults above lr 2/lambda_max = %.4g (%s)\n", lr,
               r->have_blk ? "of the block kernel" : "of this kernel");
     if (k->save) sb_printf(t, "kernel saved: %s (%zu x %zu float64, NPY 1.0)\n", k->save, r->N, r->N);
@@ -559,37 +502,25 @@ static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r
 
 static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
 {
-    const lm_spectrum *sp = &r->sp;
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", "ntk");
     add_common_json(res, s, k->p.o.out);
-    cJSON_AddStringToObject(res, "kernel", k->block ? "block" : s->output == LM_OUTPUT_SUM && s->K > 1 ? "sum over outputs" : "one output");
+    cJSON_AddStringToObject(res, "kernel", k->block                                            ? "block"
+                                           : s->output == LM_OUTPUT_SUM && s->in.outputs > 1 ? "sum over outputs"
+                                                                                             : "one output");
     cJSON_AddNumberToObject(res, "dim", (double)r->N);
     if (k->matfree) {
         cJSON_AddStringToObject(res, "method", "matrix-free");
-        cJSON_AddNumberToObject(res, "bytes", (double)r->mf.bytes);
-        cJSON_AddNumberToObject(res, "lambda_min", r->mf.lambda_min);
-        cJSON_AddNumberToObject(res, "lambda_max", r->mf.lambda_max);
-        cJSON_AddNumberToObject(res, "lambda_min_residual", r->mf.eig.min_residual);
-        cJSON_AddNumberToObject(res, "lambda_max_residual", r->mf.eig.max_residual);
-        cJSON_AddBoolToObject(res, "converged", r->mf.eig.converged);
-        cJSON_AddNumberToObject(res, "products", r->mf.eig.steps);
-        cJSON_AddNumberToObject(res, "trace", r->mf.trace);
+        add_json(res, NULL, lm_ntk_matfree_result_json(&r->mf));
     } else {
         cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM        ? "gram"
                                                : r->info.method == LM_NTK_LAYERWISE ? "layerwise"
                                                                                     : "per-sample");
         cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
-        cJSON_AddNumberToObject(res, "lambda_min", sp->lambda_min);
-        cJSON_AddNumberToObject(res, "lambda_max", sp->lambda_max);
-        cJSON_AddNumberToObject(res, "cond", sp->cond);
-        cJSON_AddNumberToObject(res, "trace", sp->trace);
-        cJSON_AddNumberToObject(res, "frobenius", sp->frobenius);
-        cJSON_AddItemToObject(res, "eigenvalues", number_array(r->ev, (int)r->N));
+        add_json(res, NULL, lm_spectrum_json(&r->sp, r->ev, (int)r->N));
     }
-    double lmax, lr = ntk_catapult(r, k->matfree, &lmax);
-    if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", lmax);
-    cJSON_AddNumberToObject(res, "lr_catapult", lr);
+    if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", r->blk.lambda_max);
+    cJSON_AddNumberToObject(res, "lr_catapult", ntk_catapult(r, k->matfree));
     cJSON_AddStringToObject(res, "lr_catapult_kernel", r->have_blk || k->block ? "block" : "this");
     if (k->save) cJSON_AddStringToObject(res, "npy", k->save);
     else cJSON_AddNullToObject(res, "npy");
@@ -614,7 +545,7 @@ static int ntk_plot(const char *out, int n, const double *ev, sbuf *t)
 
 static int ntk_report(const ntk_cli *k, const setup *s, const ntk_run *r)
 {
-    lm_status st = k->save ? write_npy(k->save, r->K, (int)r->N) : LM_OK;
+    lm_status st = k->save ? lm_npy_write_f64(k->save, r->K, r->N, r->N) : LM_OK;
     if (st) return cli_fail(k->p.c.command, st);
     sbuf t = {0};
     ntk_text(&t, k, s, r);

@@ -14,36 +14,6 @@
 #include "linmass/probe.h"
 #include "linmass/runtime.h"
 
-/* "64,128,256" -> widths; 0 or the exit code */
-static int parse_widths(const cli_command *c, const char *text, int **out, int *n)
-{
-    int cap = 1;
-    for (const char *p = text; *p; p++) cap += *p == ',';
-    int *w = malloc(cap * sizeof *w), k = 0;
-    if (!w) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    const char *p = text;
-    for (;;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000) {
-            free(w);
-            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", text);
-        }
-        w[k++] = (int)v;
-        if (!*end) break;
-        p = end + 1;
-    }
-    int distinct = 0;
-    for (int i = 0; i < k; i++) distinct |= w[i] != w[0];
-    if (k < 2 || !distinct) {
-        free(w);
-        return cli_usage_error(c, "--widths: '%s': a slope needs at least two different widths", text);
-    }
-    *out = w;
-    *n = k;
-    return 0;
-}
-
 static const char *const sweep_about =
     "The probe over widths: a model is built from the template at each width (every W becomes the\n"
     "width) and each of --seeds seeds (--seed, --seed + 1, ...), probed on the same N inputs; prints\n"
@@ -193,7 +163,7 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
 {
     memset(so, 0, sizeof *so);
     so->template_spec = w->tmpl;
-    so->in = d->train->shape;
+    so->in = d->in.train->shape;
     so->param = d->param;
     so->widths = w->widths;
     so->n_widths = w->nw;
@@ -201,7 +171,7 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
     so->seed = w->seed;
     so->probe = w->sp;
     so->value = values[w->vi].value;
-    so->x = d->x;
+    so->x = d->in.x;
     so->n = w->inputs;
     so->hessian.net.output = d->output;
     so->hessian.eig.tol = w->tol;
@@ -213,17 +183,10 @@ static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_s
     so->linearity.y = y;
     so->linearity.steps = w->steps;
     so->linearity.record_every = w->steps;
-    so->linearity.x_test = d->xt;
-    so->linearity.n_test = d->nt;
+    so->linearity.x_test = d->in.x_test;
+    so->linearity.n_test = d->in.n_test;
     so->linearity.ntk.mem_cap = (size_t)w->max_mem * MB;
     so->linearity.lr = w->lr;
-}
-
-static int sweep_failed(const cli_command *c, lm_status st)
-{
-    if (st != LM_ENOMEM) return cli_fail(c->command, st);
-    fprintf(stderr, "linmass sweep: %s; raise --max-memory (MB) or lower --inputs\n", lm_error_message());
-    return 1;
 }
 
 /* --lr 0 of a linearity sweep: one step for every model, 1/lambda_max(K_0) of the narrowest and
@@ -232,11 +195,7 @@ static int sweep_lr(const cli_command *c, lm_sweep_opts *so)
 {
     if (so->probe != LM_SWEEP_LINEARITY || so->linearity.lr > 0) return 0;
     lm_status st = lm_sweep_shared_lr(so, &so->linearity.lr);
-    if (st == LM_ENOMEM) {
-        fprintf(stderr, "linmass sweep: %s; raise --max-memory (MB)\n", lm_error_message());
-        return 1;
-    }
-    if (st) return cli_fail(c->command, st);
+    if (st) return probe_fail(c, st);
     fprintf(stderr, "sweep: lr %.4g = 1/lambda_max(K_0)\n", so->linearity.lr);
     return 0;
 }
@@ -296,20 +255,7 @@ static cJSON *sweep_json(const sweep_cli *w, const lm_sweep_opts *so, const lm_s
         cJSON_AddNumberToObject(res, "steps", w->steps);
         cJSON_AddNumberToObject(res, "lr", so->linearity.lr);
     }
-    cJSON *wj = cJSON_AddArrayToObject(res, "widths"), *vj = cJSON_AddArrayToObject(res, "values");
-    for (int i = 0; i < w->nw; i++) {
-        cJSON_AddItemToArray(wj, cJSON_CreateNumber(w->widths[i]));
-        cJSON_AddItemToArray(vj, number_array(r->values + (size_t)i * w->seeds, w->seeds));
-    }
-    cJSON_AddItemToObject(res, "mean", number_array(r->mean, w->nw));
-    cJSON_AddItemToObject(res, "sd", number_array(r->sd, w->nw));
-    cJSON_AddNumberToObject(res, "slope", r->fit.slope);
-    cJSON_AddNumberToObject(res, "intercept", r->fit.intercept);
-    cJSON_AddNumberToObject(res, "se", r->fit.se);
-    double ci[2] = {r->fit.ci_lo, r->fit.ci_hi};
-    cJSON_AddItemToObject(res, "ci95", number_array(ci, 2));
-    cJSON_AddNumberToObject(res, "r2", r->fit.r2);
-    cJSON_AddNumberToObject(res, "dof", r->fit.dof);
+    add_json(res, NULL, lm_sweep_result_json(r, w->widths));
     return res;
 }
 
@@ -405,7 +351,7 @@ static int sweep_run(const sweep_cli *w, lm_sweep_opts *so)
     lm_sweep_result r = {0};
     lm_status st = lm_sweep_width(so, &r);
     if (st == LM_EINTERRUPTED) rc = sweep_stopped(w, so, &r, &prog);
-    else rc = st ? sweep_failed(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0, w->nw);
+    else rc = st ? probe_fail(&w->c, st) : sweep_report(w, so, &r, cli_now() - prog.t0, w->nw);
     lm_sweep_free(&r);
     return rc;
 }

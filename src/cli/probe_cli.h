@@ -67,15 +67,12 @@ int parse_probe(probe_cli *p, const char *command, const char *usage, const char
 /* What the shared options resolve to: the model (with its weights), the inputs, the data. */
 typedef struct {
     const cli_command *c;
-    lm_dataset *train, *test;
-    lm_model *m;
-    double *x, *xt; /* n training inputs and nt held-out (test split) inputs, float64 */
-    int n, nt, K, output, alias, normalized, has_ckpt;
+    lm_probe_inputs in; /* the model, the data and the inputs */
+    int output, has_ckpt;
     lm_param_kind param;
     const char *model, *data, *ckpt;
-    char spec_buf[1024];
     uint64_t data_seed;
-    lm_run *run; /* --run: the opened run folder, which owns m */
+    lm_run *run; /* --run: the opened run folder, which owns the model */
 } setup;
 
 /* The set-up of every probe: model, inputs, their scalar targets when y is not NULL, and
@@ -86,10 +83,10 @@ void setup_free(setup *s);
 
 int parse_param(const cli_command *c, const char *text, lm_param_kind *p);
 int parse_output(const cli_command *c, const char *text, int *out);
-int load_split(const cli_command *c, const char *data, lm_split split, uint64_t seed, lm_dataset **ds);
-double *to_f64(const float *x, size_t count);
 /* One scalar target per input for output k: the regression target k, or 1{class = k}. */
 int scalar_targets(const setup *s, double **y);
+/* --widths "64,128,256" (at least two different): *out (malloc'ed) and *n; 0 or the exit code. */
+int parse_widths(const cli_command *c, const char *text, int **out, int *n);
 int prepare_out(const cli_command *c, const char *out);
 
 /* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
@@ -102,6 +99,9 @@ const char *output_name(const setup *s, char *buf, size_t len);
 void describe_setup(sbuf *t, const setup *s);
 void add_common_json(cJSON *o, const setup *s, const char *out);
 cJSON *number_array(const double *v, int n);
+/* A result serialised by the library (JSON text, freed here) added to o: under key (returned),
+ * or its members at o's top level when key is NULL. */
+cJSON *add_json(cJSON *o, const char *key, char *text);
 
 /* config.json (the options, and what they resolved to; s may be NULL), result.json,
  * report.md with the summary and the PNGs (NULL entries skipped); 0 or the exit code. */

@@ -84,8 +84,8 @@ static int gd_run(const gd_cli *g, const setup *s, const double *y, lm_linearity
     lo.lr = g->lr; /* 0: 1/lambda_max(K_0) */
     lo.steps = g->steps;
     lo.record_every = g->every;
-    lo.x_test = s->xt;
-    lo.n_test = s->nt;
+    lo.x_test = s->in.x_test;
+    lo.n_test = s->in.n_test;
     lo.ntk.mem_cap = (size_t)g->p.o.max_mem * MB;
     lo.ntk.coll = lm_dist_collective(); /* the kernels split over the ranks; the GD runs on each */
     int root = lm_dist_rank() == 0;
@@ -94,9 +94,9 @@ static int gd_run(const gd_cli *g, const setup *s, const double *y, lm_linearity
         if (g->lr > 0) snprintf(lr, sizeof lr, "%.4g", g->lr);
         else snprintf(lr, sizeof lr, "1/lambda_max(K_0)");
         fprintf(stderr, "probe %s: %d steps of full-batch GD, lr %s, %zu parameters ...\n", g->plstar ? "plstar" : "linearity",
-                g->steps, lr, lm_model_num_params(s->m));
+                g->steps, lr, lm_model_num_params(s->in.model));
     }
-    lm_status st = lm_probe_linearity(s->m, s->x, s->n, &lo, r);
+    lm_status st = lm_probe_linearity(s->in.model, s->in.x, s->in.n, &lo, r);
     if (root && (r->catapult || (st == LM_EDIVERGED && r->lr_catapult > 0)))
         fprintf(stderr, "warning: lr %.4g > 2/lambda_max(K_0) = %.4g: the catapult regime; the kernel moves by O(1) and the "
                         "measurements do not test the theory (docs/theory.md §4.3)\n", r->lr, r->lr_catapult);
@@ -105,14 +105,14 @@ static int gd_run(const gd_cli *g, const setup *s, const double *y, lm_linearity
 
 static void linearity_table(sbuf *t, const setup *s, const lm_linearity_result *r)
 {
-    sb_printf(t, "%6s %12s %10s %10s %10s %11s %10s %11s %12s\n", "step", "loss", "|w-w0|", "dK/|K0|", s->nt ? "|f-f_lin|" : "-",
+    sb_printf(t, "%6s %12s %10s %10s %10s %11s %10s %11s %12s\n", "step", "loss", "|w-w0|", "dK/|K0|", s->in.n_test ? "|f-f_lin|" : "-",
               "lam_min(K)", "PL ratio", "L(t+1)/L(t)", "1-lr*lam_min");
     for (int i = 0; i < r->n_records; i++) {
         const lm_linearity_record *e = &r->records[i];
         sb_printf(t, "%6d %12.6g %10.4g %10.4g %10.4g %11.5g %10.5g %11.6f %12.6f%s\n", e->step, e->loss, e->dist, e->kernel_change,
                   e->lin_gap_max, e->lambda_min, e->pl_ratio, e->loss_ratio, e->bound, e->loss_ratio <= e->bound ? "" : "  above");
     }
-    sb_printf(t, "dK/|K0| = ||K_t - K_0||_F / ||K_0||_F; |f-f_lin| = max over %d held-out inputs of |f(w_t) - f_lin(w_t)|\n", s->nt);
+    sb_printf(t, "dK/|K0| = ||K_t - K_0||_F / ||K_0||_F; |f-f_lin| = max over %d held-out inputs of |f(w_t) - f_lin(w_t)|\n", s->in.n_test);
 }
 
 static void plstar_table(sbuf *t, const lm_linearity_result *r)
@@ -146,47 +146,15 @@ static void gd_text(sbuf *t, const gd_cli *g, const setup *s, const lm_linearity
               r->plstar.below_bound ? "yes" : "NO (up to the beta-smoothness slack: lr beyond 1/beta)");
 }
 
-static cJSON *record_json(const lm_linearity_record *e, int held_out)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "step", e->step);
-    cJSON_AddNumberToObject(j, "loss", e->loss);
-    cJSON_AddNumberToObject(j, "dist", e->dist);
-    cJSON_AddNumberToObject(j, "kernel_change", e->kernel_change);
-    if (held_out) {
-        cJSON_AddNumberToObject(j, "lin_gap_max", e->lin_gap_max);
-        cJSON_AddNumberToObject(j, "lin_gap_rms", e->lin_gap_rms);
-    }
-    cJSON_AddNumberToObject(j, "lambda_min", e->lambda_min);
-    cJSON_AddNumberToObject(j, "lambda_max", e->lambda_max);
-    cJSON_AddNumberToObject(j, "pl_ratio", e->pl_ratio);
-    cJSON_AddNumberToObject(j, "loss_ratio", e->loss_ratio);
-    cJSON_AddNumberToObject(j, "bound", e->bound);
-    return j;
-}
-
 static cJSON *gd_json(const gd_cli *g, const setup *s, const lm_linearity_result *r)
 {
     cJSON *res = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "probe", g->plstar ? "plstar" : "linearity");
     add_common_json(res, s, g->p.o.out);
     cJSON_AddStringToObject(res, "convention", convention);
-    cJSON_AddNumberToObject(res, "lr", r->lr);
-    cJSON_AddBoolToObject(res, "lr_auto", r->lr_auto);
-    cJSON_AddNumberToObject(res, "lr_catapult", r->lr_catapult);
-    cJSON_AddBoolToObject(res, "catapult", r->catapult);
     cJSON_AddNumberToObject(res, "steps", g->steps);
-    cJSON_AddNumberToObject(res, "held_out", s->nt);
-    cJSON_AddNumberToObject(res, "lambda_min0", r->lambda_min0);
-    cJSON_AddNumberToObject(res, "lambda_max0", r->lambda_max0);
-    cJSON_AddNumberToObject(res, "loss0", r->loss0);
-    cJSON_AddNumberToObject(res, "loss_final", r->loss_final);
-    cJSON_AddNumberToObject(res, "mu", r->plstar.mu);
-    cJSON_AddNumberToObject(res, "pl_rate_bound", r->plstar.rate_bound);
-    cJSON_AddBoolToObject(res, "all_below_bound", r->plstar.below_bound);
-    cJSON_AddBoolToObject(res, "pl_ratio_ge_lambda_min", r->plstar.pl_ge_lambda_min);
-    cJSON *recs = cJSON_AddArrayToObject(res, "records");
-    for (int i = 0; i < r->n_records; i++) cJSON_AddItemToArray(recs, record_json(&r->records[i], s->nt));
+    cJSON_AddNumberToObject(res, "held_out", s->in.n_test);
+    add_json(res, NULL, lm_linearity_result_json(r, s->in.n_test));
     return res;
 }
 

@@ -55,11 +55,8 @@ int parse_probe(probe_cli *p, const char *command, const char *usage, const char
 
 void setup_free(setup *s)
 {
-    if (!s->run) lm_model_free(s->m);
+    lm_probe_inputs_close(&s->in);
     lm_run_close(s->run);
-    lm_dataset_free(s->train);
-    lm_dataset_free(s->test);
-    free(s->x), free(s->xt);
 }
 
 int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
@@ -84,21 +81,6 @@ int parse_output(const cli_command *c, const char *text, int *out)
     return 0;
 }
 
-int load_split(const cli_command *c, const char *data, lm_split split, uint64_t seed, lm_dataset **ds)
-{
-    lm_status st = lm_data_load(data, split, seed, ds);
-    if (st == LM_EIO) st = LM_EINVAL; /* data that cannot be read is bad input, as for train */
-    return st ? cli_fail(c->command, st) : 0;
-}
-
-double *to_f64(const float *x, size_t count)
-{
-    double *d = malloc((count ? count : 1) * sizeof *d);
-    if (d)
-        for (size_t i = 0; i < count; i++) d[i] = x[i];
-    return d;
-}
-
 /* --run DIR: the model, data, param, seed and checkpoint of a training run folder. */
 static int setup_from_run(const cli_command *c, const common_opts *o, setup *s, const char **param_io)
 {
@@ -116,50 +98,6 @@ static int setup_from_run(const cli_command *c, const common_opts *o, setup *s, 
         s->ckpt = s->run->checkpoint;
     }
     *param_io = param;
-    return 0;
-}
-
-/* The weights (a checkpoint) and the normalisation of the data: a checkpoint's own statistics,
- * or the training split's. */
-static int setup_weights(const cli_command *c, const common_opts *o, setup *s)
-{
-    int ch = s->train->shape.c;
-    lm_status st = LM_OK;
-    float *mean = calloc(ch, sizeof *mean), *sd = calloc(ch, sizeof *sd);
-    if (!mean || !sd) st = lm_fail(LM_ENOMEM, "out of memory");
-    if (!st && s->run) {
-        s->has_ckpt = 1;
-        s->normalized = s->run->normalized;
-        if (s->normalized) memcpy(mean, s->run->mean, ch * sizeof *mean), memcpy(sd, s->run->std, ch * sizeof *sd);
-    } else if (!st && s->ckpt) {
-        lm_weights_load_opts w = {mean, sd, ch, 0, 0, 0};
-        st = lm_weights_load(s->ckpt, s->m, &w);
-        s->has_ckpt = 1;
-        if (!st) s->normalized = w.has_stats, cli_note_index_shift(s->ckpt, s->model, w.index_shift);
-    } else if (!st && !o->no_normalize && !s->alias) {
-        st = lm_dataset_channel_stats(s->train, mean, sd);
-        s->normalized = 1;
-    }
-    if (!st && s->normalized) st = lm_dataset_normalize(s->train, mean, sd);
-    if (!st && s->normalized && s->test) st = lm_dataset_normalize(s->test, mean, sd);
-    free(mean), free(sd);
-    return st ? cli_fail(c->command, st) : 0;
-}
-
-/* The model from --model (a preset resolved for the data), checked against --output. */
-static int setup_model(const cli_command *c, const common_opts *o, setup *s)
-{
-    int targets = s->train->classes ? s->train->classes : s->train->target_dim;
-    const char *spec = lm_model_alias_spec(s->model, targets, s->train->n, s->spec_buf, sizeof s->spec_buf);
-    if (spec && strstr(spec, "kernelfeat") && !s->run)
-        return cli_usage_error(c, "--model %s: kernel models are not probed (checkpoints do not hold their centres)", s->model);
-    s->alias = spec != NULL;
-    s->m = s->run ? s->run->model : NULL; /* --run: the run's model, kernel centres and all */
-    lm_status st = s->m ? LM_OK : lm_model_create(spec ? spec : s->model, s->train->shape, s->param, o->seed, &s->m);
-    if (st) return cli_fail(c->command, st);
-    s->K = (int)lm_shape_numel(lm_model_output_shape(s->m));
-    if (s->output >= s->K)
-        return cli_usage_error(c, "--output %d: the model has %d output%s (0..%d, or sum)", s->output, s->K, s->K == 1 ? "" : "s", s->K - 1);
     return 0;
 }
 
@@ -184,35 +122,61 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
     lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
-    if ((rc = load_split(c, s->data, LM_SPLIT_TRAIN, s->data_seed, &s->train))) return rc;
-    if (n_test > 0 && (rc = load_split(c, s->data, LM_SPLIT_TEST, s->data_seed, &s->test))) return rc;
-    if ((size_t)o->inputs > s->train->n)
-        return cli_usage_error(c, "--inputs %d: %s has only %zu training samples", o->inputs, s->data, s->train->n);
-    s->n = o->inputs;
-    s->nt = s->test ? (n_test < (int)s->test->n ? n_test : (int)s->test->n) : 0;
-    if ((rc = setup_model(c, o, s)) || (rc = setup_weights(c, o, s))) return rc;
-    size_t nin = lm_shape_numel(s->train->shape);
-    s->x = to_f64(s->train->x, (size_t)s->n * nin);
-    if (s->nt) s->xt = to_f64(s->test->x, (size_t)s->nt * nin);
-    if (!s->x || (s->nt && !s->xt)) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory for the inputs"));
+    lm_probe_inputs_spec ps = {s->model, s->data, s->ckpt, s->run, s->param, o->seed, s->data_seed, o->inputs, n_test,
+                               o->no_normalize};
+    lm_status st = lm_probe_inputs_open(&ps, &s->in);
+    if (st) return cli_fail(c->command, st);
+    s->has_ckpt = s->ckpt != NULL;
+    if (s->ckpt && !s->run) cli_note_index_shift(s->ckpt, s->model, s->in.index_shift);
+    int K = s->in.outputs;
+    if (s->output >= K)
+        return cli_usage_error(c, "--output %d: the model has %d output%s (0..%d, or sum)", s->output, K, K == 1 ? "" : "s", K - 1);
     return 0;
 }
 
 int scalar_targets(const setup *s, double **y)
 {
-    const lm_dataset *d = s->train;
+    const lm_dataset *d = s->in.train;
     int k = s->output == LM_OUTPUT_SUM ? 0 : s->output;
-    if (s->output == LM_OUTPUT_SUM && s->K != 1)
-        return cli_usage_error(s->c, "gradient descent on one scalar output: the model has %d outputs, give --output k", s->K);
-    if (d->classes && s->K != d->classes)
+    if (s->output == LM_OUTPUT_SUM && s->in.outputs != 1)
+        return cli_usage_error(s->c, "gradient descent on one scalar output: the model has %d outputs, give --output k", s->in.outputs);
+    if (d->classes && s->in.outputs != d->classes)
         return cli_usage_error(s->c, "%s has %d classes: use a model with %d outputs and --output k (the target is 1{class = k})",
                                s->data, d->classes, d->classes);
-    if (!d->classes && d->target_dim != s->K)
-        return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim, s->K);
-    *y = malloc(s->n * sizeof **y);
-    if (!*y) return cli_fail(s->c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    for (int i = 0; i < s->n; i++)
-        (*y)[i] = d->classes ? (double)((int)d->y[i] == k) : d->y[(size_t)i * d->target_dim + k];
+    if (!d->classes && d->target_dim != s->in.outputs)
+        return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim,
+                               s->in.outputs);
+    *y = malloc(s->in.n * sizeof **y);
+    lm_status st = *y ? lm_run_output_targets(d, s->in.n, k, *y) : lm_fail(LM_ENOMEM, "out of memory");
+    return st ? cli_fail(s->c->command, st) : 0;
+}
+
+int parse_widths(const cli_command *c, const char *text, int **out, int *n)
+{
+    int cap = 1;
+    for (const char *p = text; *p; p++) cap += *p == ',';
+    int *w = malloc(cap * sizeof *w), k = 0;
+    if (!w) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
+    const char *p = text;
+    for (;;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000) {
+            free(w);
+            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", text);
+        }
+        w[k++] = (int)v;
+        if (!*end) break;
+        p = end + 1;
+    }
+    int distinct = 0;
+    for (int i = 0; i < k; i++) distinct |= w[i] != w[0];
+    if (k < 2 || !distinct) {
+        free(w);
+        return cli_usage_error(c, "--widths: '%s': a slope needs at least two different widths", text);
+    }
+    *out = w;
+    *n = k;
     return 0;
 }
 
@@ -274,12 +238,12 @@ static void add_resolved(cJSON *cfg, const setup *s)
 {
     cJSON *r = cJSON_AddObjectToObject(cfg, "resolved");
     cJSON_AddStringToObject(r, "model", s->model);
-    cJSON_AddStringToObject(r, "model_spec", lm_model_spec(s->m));
+    cJSON_AddStringToObject(r, "model_spec", lm_model_spec(s->in.model));
     cJSON_AddStringToObject(r, "data", s->data);
     cJSON_AddStringToObject(r, "param", param_name(s->param));
     cJSON_AddNumberToObject(r, "data_seed", (double)s->data_seed);
     if (s->ckpt) cJSON_AddStringToObject(r, "checkpoint", s->ckpt);
-    cJSON_AddBoolToObject(r, "normalized", s->normalized);
+    cJSON_AddBoolToObject(r, "normalized", s->in.normalized);
 }
 
 static lm_status write_json(const char *out, const char *name, const cJSON *j)
@@ -325,25 +289,25 @@ void emit(int json, const sbuf *text, cJSON *result)
 
 const char *output_name(const setup *s, char *buf, size_t len)
 {
-    if (s->output == LM_OUTPUT_SUM) snprintf(buf, len, s->K == 1 ? "the output" : "sum over %d outputs", s->K);
-    else snprintf(buf, len, "output %d of %d", s->output, s->K);
+    if (s->output == LM_OUTPUT_SUM) snprintf(buf, len, s->in.outputs == 1 ? "the output" : "sum over %d outputs", s->in.outputs);
+    else snprintf(buf, len, "output %d of %d", s->output, s->in.outputs);
     return buf;
 }
 
 void describe_setup(sbuf *t, const setup *s)
 {
-    sb_printf(t, "model %s (%zu parameters, %s parameterization, %s)\n", lm_model_spec(s->m), lm_model_num_params(s->m),
+    sb_printf(t, "model %s (%zu parameters, %s parameterization, %s)\n", lm_model_spec(s->in.model), lm_model_num_params(s->in.model),
               param_name(s->param), s->has_ckpt ? s->ckpt : "random init");
-    sb_printf(t, "inputs: the first %d training samples of %s%s\n", s->n, s->data, s->normalized ? ", standardised" : "");
+    sb_printf(t, "inputs: the first %d training samples of %s%s\n", s->in.n, s->data, s->in.normalized ? ", standardised" : "");
 }
 
 void add_common_json(cJSON *o, const setup *s, const char *out)
 {
-    cJSON_AddStringToObject(o, "model", lm_model_spec(s->m));
-    cJSON_AddNumberToObject(o, "num_params", (double)lm_model_num_params(s->m));
+    cJSON_AddStringToObject(o, "model", lm_model_spec(s->in.model));
+    cJSON_AddNumberToObject(o, "num_params", (double)lm_model_num_params(s->in.model));
     cJSON_AddStringToObject(o, "param", param_name(s->param));
     cJSON_AddStringToObject(o, "data", s->data);
-    cJSON_AddNumberToObject(o, "inputs", s->n);
+    cJSON_AddNumberToObject(o, "inputs", s->in.n);
     if (s->output == LM_OUTPUT_SUM) cJSON_AddStringToObject(o, "output", "sum");
     else cJSON_AddNumberToObject(o, "output", s->output);
     if (s->ckpt) cJSON_AddStringToObject(o, "checkpoint", s->ckpt);
@@ -357,4 +321,17 @@ cJSON *number_array(const double *v, int n)
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
     return a;
+}
+
+cJSON *add_json(cJSON *o, const char *key, char *text)
+{
+    cJSON *j = text ? cJSON_Parse(text) : NULL, *e;
+    free(text);
+    if (j && key) {
+        cJSON_AddItemToObject(o, key, j);
+        return j;
+    }
+    while (j && (e = j->child)) cJSON_AddItemToObject(o, e->string, cJSON_DetachItemViaPointer(j, e));
+    cJSON_Delete(j);
+    return NULL;
 }

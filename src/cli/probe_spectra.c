@@ -13,26 +13,6 @@ static const char *const which_name[2] = {"loss Hessian", "model Hessian"};
 
 /* ---- options ---- */
 
-static int parse_width_list(const cli_command *c, spectra_cli *sp)
-{
-    const char *p = sp->widths_text;
-    int cap = 1;
-    for (const char *q = p; *q; q++) cap += *q == ',';
-    sp->widths = malloc(cap * sizeof *sp->widths);
-    if (!sp->widths) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    for (sp->nwidths = 0;;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000)
-            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", sp->widths_text);
-        sp->widths[sp->nwidths++] = (int)v;
-        if (!*end) break;
-        p = end + 1;
-    }
-    if (sp->nwidths < 2) return cli_usage_error(c, "--widths: '%s': a sweep needs at least two widths", sp->widths_text);
-    return 0;
-}
-
 int spectra_check(const cli_command *c, spectra_cli *sp)
 {
     if (sp->probes < 1) return cli_usage_error(c, "--probes %d must be at least 1", sp->probes);
@@ -50,7 +30,7 @@ int spectra_check(const cli_command *c, spectra_cli *sp)
     if (!sp->widths_text) return 0;
     if (sp->density || sp->diagonal) return cli_usage_error(c, "--widths sweeps --gauss-newton and --block, not --density or --diagonal");
     if (!sp->gauss_newton && !sp->block) return cli_usage_error(c, "--widths needs --gauss-newton or --block (what to sweep)");
-    return parse_width_list(c, sp);
+    return parse_widths(c, sp->widths_text, &sp->widths, &sp->nwidths);
 }
 
 int spectra_wanted(const spectra_cli *sp) { return sp->density || sp->block || sp->gauss_newton || sp->diagonal; }
@@ -79,7 +59,7 @@ static lm_hvp_opts hvp_of(const spectra_ctx *x, int which)
     return h;
 }
 
-static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
+lm_loss_hessian_opts spectra_loss_opts(const spectra_ctx *x)
 {
     lm_loss_hessian_opts lo = {0};
     lo.loss = x->kind;
@@ -89,8 +69,14 @@ static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
     lo.eig.top_k = x->loss_top > 0 ? x->loss_top : 1;
     lo.hutchinson = x->hutchinson > 0 ? x->hutchinson : -1;
     lo.coll = lm_dist_collective();
+    return lo;
+}
+
+static lm_status compute_gn(const spectra_ctx *x, spectra_run *r)
+{
+    lm_loss_hessian_opts lo = spectra_loss_opts(x);
     double t0 = cli_now();
-    lm_status st = lm_probe_gauss_newton(x->s->m, x->s->x, x->s->n, &lo, &r->gn);
+    lm_status st = lm_probe_gauss_newton(x->s->in.model, x->s->in.x, x->s->in.n, &lo, &r->gn);
     r->have_gn = !st;
     r->seconds_gn = cli_now() - t0;
     return st;
@@ -101,7 +87,7 @@ static lm_status compute_density(const spectra_cli *sp, const spectra_ctx *x, in
     lm_hvp_opts h = hvp_of(x, which);
     lm_slq_opts so = {sp->probes, sp->steps, sp->rv, x->eig.seed, x->eig.mem_cap};
     double t0 = cli_now();
-    lm_status st = lm_probe_hessian_density(x->s->m, x->s->x, x->s->n, &h, &so, &r->density[which]);
+    lm_status st = lm_probe_hessian_density(x->s->in.model, x->s->in.x, x->s->in.n, &h, &so, &r->density[which]);
     r->seconds_density[which] = cli_now() - t0;
     if (st) return st;
     r->have_density[which] = 1;
@@ -121,24 +107,18 @@ static lm_status compute_blocks(const spectra_cli *sp, const spectra_ctx *x, int
     int samples = x->hutchinson > 0 ? x->hutchinson : 100;
     bo.trace = (lm_diag_opts){samples, samples, x->eig.seed};
     bo.density = sp->density ? &so : NULL;
-    int nb = lm_param_blocks(x->s->m, sp->bk, NULL, 0);
+    int nb = lm_param_blocks(x->s->in.model, sp->bk, NULL, 0);
     r->blocks[which] = calloc(nb ? nb : 1, sizeof *r->blocks[which]);
     if (!r->blocks[which]) return lm_fail(LM_ENOMEM, "out of memory for %d blocks", nb);
-    lm_status st = lm_probe_hessian_blocks(x->s->m, x->s->x, x->s->n, &h, sp->bk, &bo, r->blocks[which], &r->nblocks[which]);
-    if (st || !sp->density) return st;
-    lm_density all = {0}; /* the extremes over the blocks, for one smoothing width */
-    all.lambda_min = INFINITY, all.lambda_max = -INFINITY;
-    for (int b = 0; b < r->nblocks[which]; b++) {
-        all.lambda_min = fmin(all.lambda_min, r->blocks[which][b].density.lambda_min);
-        all.lambda_max = fmax(all.lambda_max, r->blocks[which][b].density.lambda_max);
-    }
-    r->block_sigma[which] = sp->sigma > 0 ? sp->sigma : lm_density_sigma(&all);
-    return LM_OK;
+    lm_status st = lm_probe_hessian_blocks(x->s->in.model, x->s->in.x, x->s->in.n, &h, sp->bk, &bo, r->blocks[which], &r->nblocks[which]);
+    if (!st && sp->density) /* one smoothing width for every block */
+        r->block_sigma[which] = sp->sigma > 0 ? sp->sigma : lm_block_density_sigma(r->blocks[which], r->nblocks[which]);
+    return st;
 }
 
 static lm_status compute_diagonal(const spectra_ctx *x, spectra_run *r)
 {
-    size_t p = lm_model_num_params(x->s->m);
+    size_t p = lm_model_num_params(x->s->in.model);
     lm_hvp_opts h = hvp_of(x, 0);
     lm_diag_opts o = {2000, x->hutchinson > 0 ? x->hutchinson : 100, x->eig.seed};
     r->diag = malloc(p * sizeof *r->diag);
@@ -146,7 +126,7 @@ static lm_status compute_diagonal(const spectra_ctx *x, spectra_run *r)
     if (!r->diag || !r->diag_se) return lm_fail(LM_ENOMEM, "out of memory for the diagonal of %zu parameters", p);
     r->dr.diag = r->diag, r->dr.se = r->diag_se;
     double t0 = cli_now();
-    lm_status st = lm_probe_hessian_diagonal(x->s->m, x->s->x, x->s->n, &h, &o, &r->dr);
+    lm_status st = lm_probe_hessian_diagonal(x->s->in.model, x->s->in.x, x->s->in.n, &h, &o, &r->dr);
     r->seconds_diag = cli_now() - t0;
     r->have_diag = !st;
     return st;
@@ -238,7 +218,7 @@ static void blocks_text(sbuf *t, const spectra_cli *sp, const spectra_run *r)
 
 static void diagonal_text(sbuf *t, const spectra_ctx *x, const spectra_run *r)
 {
-    const lm_model *m = x->s->m;
+    const lm_model *m = x->s->in.model;
     sb_printf(t, "loss Hessian diagonal, %s; its sum %.6g", r->dr.exact ? "exact (one product per parameter)" : "Hutchinson",
               r->dr.trace);
     if (!r->dr.exact) sb_printf(t, " +- %.2g (%d Rademacher vectors)", r->dr.trace_se, r->dr.samples);
@@ -264,94 +244,29 @@ void spectra_text(sbuf *t, const spectra_cli *sp, const spectra_ctx *x, const sp
 
 /* ---- JSON ---- */
 
-static cJSON *top_json(const lm_eig_result *e, cJSON *o)
-{
-    cJSON_AddItemToObject(o, "top", number_array(e->top, e->ntop));
-    cJSON_AddItemToObject(o, "top_residual", number_array(e->top_residual, e->ntop));
-    cJSON_AddNumberToObject(o, "norm", e->norm);
-    cJSON_AddBoolToObject(o, "converged", e->converged);
-    return o;
-}
-
-static cJSON *part_json(const lm_loss_hessian_result *p)
-{
-    cJSON *o = top_json(&p->eig, cJSON_CreateObject());
-    if (p->samples) {
-        cJSON_AddNumberToObject(o, "trace", p->trace);
-        cJSON_AddNumberToObject(o, "trace_se", p->trace_se);
-        cJSON_AddNumberToObject(o, "samples", p->samples);
-    } else {
-        cJSON_AddNullToObject(o, "trace");
-    }
-    return o;
-}
-
-static cJSON *density_json(const spectra_cli *sp, const lm_density *d, double sigma, double seconds)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "nodes", number_array(d->nodes, d->n));
-    cJSON_AddItemToObject(o, "weights", number_array(d->weights, d->n));
-    cJSON *count = cJSON_AddArrayToObject(o, "count");
-    for (int s = 0; s < d->probes; s++) cJSON_AddItemToArray(count, cJSON_CreateNumber(d->count[s]));
-    cJSON_AddNumberToObject(o, "probes", d->probes);
-    cJSON_AddNumberToObject(o, "steps", d->steps);
-    cJSON_AddStringToObject(o, "vectors", sp->vectors);
-    cJSON_AddNumberToObject(o, "lambda_min", d->lambda_min);
-    cJSON_AddNumberToObject(o, "lambda_max", d->lambda_max);
-    cJSON_AddNumberToObject(o, "trace", d->trace);
-    cJSON_AddNumberToObject(o, "trace_se", d->trace_se);
-    cJSON_AddNumberToObject(o, "sigma", sigma);
-    double *t = malloc(sp->grid * sizeof *t), *rho = malloc(sp->grid * sizeof *rho);
-    if (t && rho) {
-        lm_density_smooth(d, sigma, sp->grid, t, rho);
-        cJSON_AddItemToObject(o, "grid", number_array(t, sp->grid));
-        cJSON_AddItemToObject(o, "density", number_array(rho, sp->grid));
-    }
-    free(t), free(rho);
-    cJSON_AddNumberToObject(o, "products", d->products);
-    if (seconds >= 0) cJSON_AddNumberToObject(o, "seconds", seconds);
-    return o;
-}
-
-static cJSON *blocks_json(const spectra_cli *sp, const lm_block_spectrum *b, int n, double sigma)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", b[i].block.name);
-        cJSON_AddNumberToObject(o, "offset", (double)b[i].block.offset);
-        cJSON_AddNumberToObject(o, "params", (double)b[i].block.count);
-        top_json(&b[i].eig, o);
-        cJSON_AddNumberToObject(o, "trace", b[i].trace.trace);
-        cJSON_AddNumberToObject(o, "trace_se", b[i].trace.trace_se);
-        cJSON_AddBoolToObject(o, "trace_exact", b[i].trace.exact);
-        if (sp->density) cJSON_AddItemToObject(o, "density", density_json(sp, &b[i].density, sigma, -1));
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
 void spectra_json(cJSON *res, const spectra_cli *sp, const spectra_ctx *x, const spectra_run *r)
 {
     static const char *const dkey[2] = {"density", "model_density"}, *const bkey[2] = {"blocks", "model_blocks"};
     for (int k = 0; k < 2; k++) {
         if (r->have_density[k])
-            cJSON_AddItemToObject(res, dkey[k], density_json(sp, &r->density[k], r->sigma[k], r->seconds_density[k]));
+            cJSON_AddNumberToObject(add_json(res, dkey[k], lm_density_json(&r->density[k], r->sigma[k], sp->grid)), "seconds",
+                                    r->seconds_density[k]);
         else if (sp->density)
             cJSON_AddNullToObject(res, dkey[k]);
-        if (sp->block && (k == 1 || x->targets)) cJSON_AddItemToObject(res, bkey[k], blocks_json(sp, r->blocks[k], r->nblocks[k], r->block_sigma[k]));
+        if (sp->block && (k == 1 || x->targets))
+            add_json(res, bkey[k], lm_block_spectra_json(r->blocks[k], r->nblocks[k], r->block_sigma[k], sp->grid));
         else if (sp->block) cJSON_AddNullToObject(res, bkey[k]);
     }
     if (sp->block) cJSON_AddStringToObject(res, "block", sp->block);
     if (r->have_gn) {
-        cJSON_AddItemToObject(res, "gauss_newton", part_json(&r->gn.gauss_newton));
-        cJSON_AddItemToObject(res, "residual_part", part_json(&r->gn.residual));
+        add_json(res, "gauss_newton", lm_loss_hessian_result_json(&r->gn.gauss_newton));
+        add_json(res, "residual_part", lm_loss_hessian_result_json(&r->gn.residual));
     } else if (sp->gauss_newton) {
         cJSON_AddNullToObject(res, "gauss_newton");
         cJSON_AddNullToObject(res, "residual_part");
     }
     if (r->have_diag) {
-        size_t p = lm_model_num_params(x->s->m);
+        size_t p = lm_model_num_params(x->s->in.model);
         cJSON_AddItemToObject(res, "diagonal", number_array(r->diag, (int)p));
         cJSON_AddItemToObject(res, "diagonal_se", number_array(r->diag_se, (int)p));
         cJSON_AddBoolToObject(res, "diagonal_exact", r->dr.exact);

@@ -70,6 +70,8 @@ int spectra_wanted(const spectra_cli *sp);
 /* --widths: the model spec for `width` (every W replaced) into buf; 0 or the exit code. */
 int spectra_width_spec(const cli_command *c, const char *tmpl, int width, char *buf, size_t len);
 
+/* The loss Hessian's options: Lanczos for the top eigenvalues, Hutchinson samples (-1: none). */
+lm_loss_hessian_opts spectra_loss_opts(const spectra_ctx *x);
 /* The spectra asked for, on every rank; 0 or the exit code. */
 int spectra_compute(const cli_command *c, const spectra_cli *sp, const spectra_ctx *x, spectra_run *r);
 void spectra_free(spectra_run *r);
@@ -82,7 +84,7 @@ void spectra_json(cJSON *res, const spectra_cli *sp, const spectra_ctx *x, const
 int spectra_plots(const char *out, const spectra_cli *sp, const spectra_run *r, sbuf *t, const char **pngs, int max);
 
 /* --widths: the split and the block norms for the model at every width (o->model a template with
- * W; each model initialised from o->seed, in place of s->m); the table, log-log fits, plots and
+ * W; each model initialised from o->seed, in place of s->in.model); the table, log-log fits, plots and
  * the run folder (o->out). 0 or the exit code. */
 int spectra_sweep(const cli_command *c, const common_opts *o, const spectra_cli *sp, setup *s, spectra_ctx *x);
 

@@ -52,7 +52,7 @@ static void table_free(sweep_table *T)
 static void table_row(sweep_table *T, int i, int width, const spectra_cli *sp, const spectra_ctx *x, const spectra_run *r)
 {
     T->width[i] = width;
-    T->params[i] = (double)lm_model_num_params(x->s->m);
+    T->params[i] = (double)lm_model_num_params(x->s->in.model);
     if (r->have_gn) {
         const lm_loss_hessian_result *p[NPART] = {&r->gn.loss, &r->gn.gauss_newton, &r->gn.residual};
         T->have_gn = 1;
@@ -67,7 +67,7 @@ static void table_row(sweep_table *T, int i, int width, const spectra_cli *sp, c
         }
     cJSON *row = cJSON_CreateObject();
     cJSON_AddNumberToObject(row, "width", width);
-    cJSON_AddStringToObject(row, "model", lm_model_spec(x->s->m));
+    cJSON_AddStringToObject(row, "model", lm_model_spec(x->s->in.model));
     cJSON_AddNumberToObject(row, "num_params", T->params[i]);
     if (r->have_gn) {
         cJSON *l = cJSON_AddObjectToObject(row, "loss_hessian");
@@ -177,7 +177,7 @@ static int sweep_report(const cli_command *c, const common_opts *o, const setup 
     add_common_json(res, s, o->out);
     cJSON_AddStringToObject(res, "template", o->model);
     sb_printf(&t, "width sweep of %s (W = %s), %s parameterization; inputs: the first %d training samples of %s\n", o->model,
-              sp->widths_text, param_name(s->param), s->n, s->data);
+              sp->widths_text, param_name(s->param), s->in.n, s->data);
     sweep_text(&t, fits, T, sp);
     const char *pngs[2] = {NULL, NULL};
     sweep_plots(o->out, T, sp, &t, pngs);
@@ -195,17 +195,17 @@ static int sweep_report(const cli_command *c, const common_opts *o, const setup 
 
 /* ---- the sweep ---- */
 
-/* The model at `width` in place of s->m (initialised from the probe's seed). */
+/* The model at `width` in place of s->in.model (initialised from the probe's seed). */
 static int swap_model(const cli_command *c, const common_opts *o, setup *s, int width)
 {
     char spec[1024];
     int rc = spectra_width_spec(c, o->model, width, spec, sizeof spec);
     if (rc) return rc;
     lm_model *m;
-    lm_status st = lm_model_create(spec, s->train->shape, s->param, o->seed, &m);
+    lm_status st = lm_model_create(spec, s->in.train->shape, s->param, o->seed, &m);
     if (st) return cli_fail(c->command, st);
-    lm_model_free(s->m);
-    s->m = m;
+    lm_model_free(s->in.model);
+    s->in.model = m;
     return 0;
 }
 
@@ -213,12 +213,12 @@ int spectra_sweep(const cli_command *c, const common_opts *o, const spectra_cli 
 {
     double t0 = cli_now();
     sweep_table T;
-    int nb = sp->block ? lm_param_blocks(s->m, sp->bk, NULL, 0) : 0, rc = 0;
+    int nb = sp->block ? lm_param_blocks(s->in.model, sp->bk, NULL, 0) : 0, rc = 0;
     if (!table_alloc(&T, sp->nwidths, nb)) rc = cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
     for (int i = 0; !rc && i < sp->nwidths; i++) {
         if ((rc = swap_model(c, o, s, sp->widths[i]))) break;
         if (lm_dist_rank() == 0)
-            fprintf(stderr, "probe hessian: width %d, %zu parameters ...\n", sp->widths[i], lm_model_num_params(s->m));
+            fprintf(stderr, "probe hessian: width %d, %zu parameters ...\n", sp->widths[i], lm_model_num_params(s->in.model));
         x->s = s;
         spectra_run r;
         rc = spectra_compute(c, sp, x, &r);

@@ -69,7 +69,7 @@ lm_status lm_slq(size_t dim, lm_matvec_fn op, void *ctx, const lm_slq_opts *o, l
     if (dim && (size_t)k > dim) k = (int)dim;
     lm_status st = slq_check(dim, o, k);
     if (st) return st;
-    d->dim = dim, d->probes = probes, d->steps = k;
+    d->dim = dim, d->probes = probes, d->steps = k, d->vectors = o->vectors;
     d->nodes = malloc((size_t)probes * k * sizeof *d->nodes);
     d->weights = malloc((size_t)probes * k * sizeof *d->weights);
     d->count = calloc(probes, sizeof *d->count);
@@ -98,6 +98,17 @@ double lm_density_sigma(const lm_density *d)
     double span = d->lambda_max - d->lambda_min, big = fmax(fabs(d->lambda_max), fabs(d->lambda_min));
     if (span > 1e-12 * big) return 0.01 * span;
     return big > 0 ? 1e-3 * big : 1;
+}
+
+double lm_block_density_sigma(const lm_block_spectrum *b, int n)
+{
+    lm_density all = {0};
+    all.lambda_min = INFINITY, all.lambda_max = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        all.lambda_min = fmin(all.lambda_min, b[i].density.lambda_min);
+        all.lambda_max = fmax(all.lambda_max, b[i].density.lambda_max);
+    }
+    return lm_density_sigma(&all);
 }
 
 void lm_density_smooth(const lm_density *d, double sigma, int m, double *t, double *rho)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "linmass/exec.h"
+#include "linmass/run.h"
 #include "linmass/train.h"
 #include "train/train_internal.h"
 
@@ -13,6 +14,40 @@ const float *lm_train_targets(lm_loss_kind loss, int classes, const float *y, in
     memset(buf, 0, (size_t)n * k * sizeof *buf);
     for (int i = 0; i < n; i++) buf[(size_t)i * k + (int)y[i]] = 1;
     return buf;
+}
+
+static lm_status targets_check(const lm_dataset *d, int n, int k, int need)
+{
+    if (n < 0 || (size_t)n > d->n) return lm_fail(LM_EINVAL, "targets of %d samples: the data has %zu", n, d->n);
+    if (k != need)
+        return lm_fail(LM_EINVAL, "targets for %d outputs: the data has %d %s", k, need, d->classes > 0 ? "classes" : "target values");
+    return LM_OK;
+}
+
+lm_status lm_run_targets(const lm_dataset *d, lm_loss_kind loss, int n, int k, double *t)
+{
+    int classes = d->classes > 0;
+    lm_status st = targets_check(d, n, k, classes ? d->classes : d->target_dim);
+    if (st) return st;
+    if (loss == LM_LOSS_XENT && !classes) return lm_fail(LM_EINVAL, "cross-entropy targets: the data has no classes");
+    if (loss == LM_LOSS_XENT) {
+        for (int i = 0; i < n; i++) t[i] = d->y[i];
+        return LM_OK;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++)
+            t[(size_t)i * k + j] = classes ? (int)d->y[i] == j : d->y[(size_t)i * d->target_dim + j];
+    return LM_OK;
+}
+
+lm_status lm_run_output_targets(const lm_dataset *d, int n, int output, double *y)
+{
+    int classes = d->classes > 0, k = classes ? d->classes : d->target_dim;
+    lm_status st = targets_check(d, n, k, k);
+    if (st) return st;
+    if (output < 0 || output >= k) return lm_fail(LM_EINVAL, "targets of output %d: the data has %d outputs", output, k);
+    for (int i = 0; i < n; i++) y[i] = classes ? (int)d->y[i] == output : d->y[(size_t)i * d->target_dim + output];
+    return LM_OK;
 }
 
 lm_status lm_evaluate(lm_model *m, const lm_dataset *ds, int batch, lm_loss_kind loss, double *mean_loss,
