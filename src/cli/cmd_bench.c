@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/train_cli.h"
 #include "linmass/bench.h"
 #include "linmass/dist.h"
 #include "linmass/runtime.h"
@@ -92,10 +93,8 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < c.npositional; i++)
         if (lm_bench_is_training(names[i]) < 0)
             return cli_usage_error(&c, "unknown workload '%s': choose fcn, mlp, cnn, resnet20, ntk, ntk-cnn, hvp or gemm", names[i]);
-    if (strcmp(overlap, "on") && strcmp(overlap, "off"))
-        return cli_usage_error(&c, "--overlap: '%s' is not on or off", overlap);
-    if (strcmp(reduce, "ordered") && strcmp(reduce, "mpi"))
-        return cli_usage_error(&c, "--reduce: '%s' is not ordered or mpi", reduce);
+    lm_bench_opts bo = {seconds, steps, 1};
+    if ((rc = cli_dist_options(&c, reduce, overlap, &bo.overlap))) return rc;
     int R = lm_dist_size(), rank = lm_dist_rank();
     for (int i = 0; R > 1 && i < c.npositional; i++)
         if (lm_bench_is_training(names[i]) != 1) { /* every rank sees the same names: all stop */
@@ -104,9 +103,7 @@ int cmd_bench(int argc, char **argv)
                                 "the training workloads fcn, mlp, cnn, resnet20 run\n", names[i]);
             return 2;
         }
-    lm_dist_set_reduce(strcmp(reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
-    lm_set_threads(threads == 0 && R > 1 ? 1 : threads);
-    lm_bench_opts bo = {seconds, steps, !strcmp(overlap, "on")};
+    cli_set_threads(threads);
     for (int i = 0; i < c.npositional; i++) {
         if (rank == 0)
             fprintf(stderr, "linmass bench: %s, %d thread%s%s, %g s; BLAS: OpenBLAS %s%s%s%s; convolutions: %s\n",
