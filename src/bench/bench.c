@@ -41,6 +41,8 @@ static const train_workload train_workloads[] = {
 };
 #define N_TRAIN (int)(sizeof train_workloads / sizeof *train_workloads)
 
+static const char *const other_workloads[] = {"ntk", "ntk-cnn", "hvp", "gemm"};
+enum { N_OTHER = sizeof other_workloads / sizeof *other_workloads };
 
 static double cpu_now(void) /* seconds of CPU time used by the process */
 {
@@ -285,8 +287,7 @@ static lm_status probe_bench(const char *name, double seconds, lm_bench_result *
     return st;
 }
 
-static const char *const other_workloads[] = {"ntk", "ntk-cnn", "hvp", "gemm"};
-enum { N_OTHER = sizeof other_workloads / sizeof *other_workloads };
+/* ---- the workloads ---- */
 
 void lm_bench_opts_init(lm_bench_opts *o)
 {
