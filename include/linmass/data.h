@@ -90,6 +90,12 @@ LM_API void lm_dataset_free(lm_dataset *ds);
 LM_API lm_status lm_dataset_alloc(size_t n, lm_shape shape, int classes, int target_dim,
                            const char *name, lm_dataset **out);
 
+/* The first n samples of ds (n <= ds->n) in float64, as the linear-regression theory takes them
+ * (linmass/theory.h): the inputs flattened, n x d row-major, into *X, and the targets as the
+ * square loss takes them into *Y, n x k with k = classes (one-hot rows of the class indices) or
+ * target_dim (the target rows), k into *k. Both malloc'ed: free() them. */
+LM_API lm_status lm_dataset_f64(const lm_dataset *ds, size_t n, double **X, double **Y, int *k);
+
 /* The documentation of every source and its defaults, as shown by --help. */
 LM_API const char *lm_data_sources_help(void);
 

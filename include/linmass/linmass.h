@@ -15,6 +15,7 @@
 #include "linmass/train.h"
 #include "linmass/theory.h"
 #include "linmass/probe.h"
+#include "linmass/bench.h"
 #include "linmass/abi.h"
 
 #endif

@@ -95,6 +95,13 @@ LM_API int lm_run_exists(const char *dir);
  * object. */
 LM_API lm_status lm_run_read_options(const char *dir, char **out);
 
+/* Training's curve of one metric: (x, y) = (the number under xkey, the number under key) of
+ * every line of dir/metrics.jsonl that holds both (keys such as "epoch", "step", "elapsed";
+ * "train_loss", "test_acc", ...), in the file's order, into *x and *y (malloc'ed, n values
+ * each, free() both; NULL when n is 0). Keys match ignoring case; a line that is no JSON is
+ * skipped. LM_EIO when the file cannot be opened. */
+LM_API lm_status lm_run_read_metric(const char *dir, const char *key, const char *xkey, double **x, double **y, int *n);
+
 /* Open run folder dir: its config.json and checkpoints/last.safetensors. LM_EINVAL when dir is
  * no run folder or its checkpoint does not fit its model. */
 LM_API lm_status lm_run_open(const char *dir, lm_run **out);

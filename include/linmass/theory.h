@@ -57,6 +57,17 @@ LM_API lm_status lm_linreg_constants(const double *X, int n, int d, int m, lm_co
 LM_API lm_status lm_linreg_residual(const double *X, const double *Y, int n, int d, int k, double *floor_loss,
                              double *zero_loss);
 
+/* Where the theory's assumptions fail (docs/theory.md §2.1-2.2), one sentence each (at most
+ * LM_WARNING_LEN characters) into lines: no interpolation (floor_loss > 1e-9 zero_loss, the
+ * two from lm_linreg_residual; floor_loss < 0: no targets, not checked), mu/L below 1e-8
+ * (float32's rounding cannot resolve the slowest directions), and an SGD or MaSS rate that
+ * rounds to 1 at 8 significant digits. Returns the number of sentences, 0 to
+ * LM_MAX_WARNINGS. */
+#define LM_MAX_WARNINGS 4
+#define LM_WARNING_LEN 320
+LM_API int lm_constants_warnings(const lm_constants *k, double floor_loss, double zero_loss,
+                                 char lines[LM_MAX_WARNINGS][LM_WARNING_LEN]);
+
 /* Constants of Gaussian data x ~ N(0, H) (H d x d, symmetric PSD): L1 = 2 lambda_max + tr H,
  * kappa_tilde = rank(H) + 2, computed through the fourth moments. */
 LM_API lm_status lm_gaussian_constants(const double *H, int d, int m, lm_constants *out);

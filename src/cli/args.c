@@ -12,6 +12,7 @@
 
 #include "linmass/dist.h"
 #include "linmass/error.h"
+#include "linmass/runtime.h"
 
 int cli_usage_error(const cli_command *c, const char *fmt, ...)
 {
@@ -198,6 +199,8 @@ int cli_parse(cli_command *c, int argc, char **argv)
     }
     return 0;
 }
+
+void cli_set_threads(int threads) { lm_set_threads(threads == 0 && lm_dist_size() > 1 ? 1 : threads); }
 
 int cli_given(const cli_command *c, const char *name)
 {

@@ -56,6 +56,10 @@ int cli_usage_error(const cli_command *c, const char *fmt, ...) __attribute__((f
 /* Report a library failure: "linmass CMD: message", returns 2 for bad input, 1 otherwise. */
 int cli_fail(const char *command, int status);
 
+/* --threads N of every command: lm_set_threads(N), except that 0 (all cores) is 1 per rank
+ * under mpirun, where the ranks share the cores. */
+void cli_set_threads(int threads);
+
 /* Write the resolved options as a JSON object (for config.json); an option without a default
  * that was not given is null. */
 char *cli_options_json(const cli_command *c);

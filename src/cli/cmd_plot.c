@@ -9,24 +9,12 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/plot.h"
+#include "linmass/run.h"
 
 typedef struct {
     double *x, *y;
-    int n, cap;
+    int n;
 } column;
-
-static void push(column *c, double x, double y)
-{
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 64;
-        double *nx = realloc(c->x, cap * sizeof *nx), *ny = nx ? realloc(c->y, cap * sizeof *ny) : NULL;
-        if (nx) c->x = nx;
-        if (!nx || !ny) return; /* out of memory: the curve ends here */
-        c->y = ny, c->cap = cap;
-    }
-    c->x[c->n] = x;
-    c->y[c->n++] = y;
-}
 
 static void column_free(column *c) { free(c->x), free(c->y); }
 
@@ -44,23 +32,11 @@ static const char *x_label(const char *x)
     return !x || !strcmp(x, "epoch") ? "epoch" : !strcmp(x, "step") ? "step" : "time (s)";
 }
 
-/* (x, key) from every line of DIR/metrics.jsonl that holds both as numbers; -1 when the file
- * cannot be opened. */
+/* (x, key) from every line of DIR/metrics.jsonl that holds both as numbers (lm_run_read_metric);
+ * -1 when the file cannot be opened. */
 static int read_metric(const char *dir, const char *key, const char *xkey, column *c)
 {
-    char path[4200], line[8192];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f)) {
-        cJSON *o = cJSON_Parse(line);
-        cJSON *x = cJSON_GetObjectItem(o, xkey), *y = cJSON_GetObjectItem(o, key);
-        if (cJSON_IsNumber(x) && cJSON_IsNumber(y)) push(c, x->valuedouble, y->valuedouble);
-        cJSON_Delete(o);
-    }
-    fclose(f);
-    return 0;
+    return lm_run_read_metric(dir, key, xkey, &c->x, &c->y, &c->n) ? -1 : 0;
 }
 
 /* A few values (an epoch's test metrics) as dots on a line, many (logged steps) as a line. */

@@ -77,17 +77,10 @@ static int load_data(const cli_command *c, const char *src, long max_samples, ui
         lm_dataset_free(ds);
         return cli_usage_error(c, "%s: no training samples", src);
     }
-    s->k = ds->classes > 0 ? ds->classes : ds->target_dim;
-    s->X = malloc(sizeof *s->X * n * d);
-    s->Y = calloc(n * s->k, sizeof *s->Y);
-    if (!s->X || !s->Y) {
+    if ((st = lm_dataset_f64(ds, n, &s->X, &s->Y, &s->k))) {
         lm_dataset_free(ds);
-        return cli_usage_error(c, "%s: no memory for %zu x %zu doubles", src, n, d);
+        return cli_fail(c->command, st);
     }
-    for (size_t i = 0; i < n * d; i++) s->X[i] = ds->x[i];
-    for (size_t i = 0; i < n; i++)
-        for (int j = 0; j < s->k; j++)
-            s->Y[i * s->k + j] = ds->classes > 0 ? (int)ds->y[i] == j : ds->y[i * s->k + j];
     memset(&s->mo, 0, sizeof s->mo);
     s->mo.kind = LM_MOMENTS_DATA;
     s->mo.d = (int)d;
@@ -190,22 +183,13 @@ static void add_fields(cJSON *o, const json_field *f, int n)
 
 /* ---- linmass constants ---- */
 
-/* Where the theory's assumptions fail (docs/theory.md §2.1-2.2), one line each. */
+/* Where the theory's assumptions fail (lm_constants_warnings), said on stderr. */
 typedef struct {
     int has_floor;
     double floor, zero; /* the least-squares loss floor and the loss at w = 0 (data with targets) */
-    char line[3][320];
+    char line[LM_MAX_WARNINGS][LM_WARNING_LEN];
     int n;
 } assumptions;
-
-static void check_rate(assumptions *a, const char *method, const char *formula, double rate)
-{
-    char shown[32];
-    snprintf(shown, sizeof shown, "%.8g", rate);
-    if (strcmp(shown, "1")) return;
-    snprintf(a->line[a->n++], sizeof a->line[0], "the %s rate %s = 1 - %.3g rounds to 1: the error shrinks by a factor e "
-             "in about %.3g steps", method, formula, 1 - rate, 1 / (1 - rate));
-}
 
 static int check_assumptions(const cli_command *c, const source *s, const lm_constants *k, assumptions *a)
 {
@@ -214,17 +198,8 @@ static int check_assumptions(const cli_command *c, const source *s, const lm_con
         lm_status st = lm_linreg_residual(s->X, s->Y, s->mo.n, s->mo.d, s->k, &a->floor, &a->zero);
         if (st) return cli_fail(c->command, st);
         a->has_floor = 1;
-        if (a->floor > 1e-9 * a->zero)
-            snprintf(a->line[a->n++], sizeof a->line[0], "no interpolation: the least-squares loss floor min_w (1/2n) sum "
-                     "(<w, x_i> - y_i)^2 is %.6g (%.3g of the loss at w = 0); SGD and MaSS approach it, not 0, and the rates "
-                     "below hold for an interpolating w* only", a->floor, a->floor / a->zero);
     }
-    if (k->mu / k->L < 1e-8)
-        snprintf(a->line[a->n++], sizeof a->line[0], "mu/L = %.3g is below 1e-8: the slowest directions of H converge "
-                 "%.3g times slower than the fastest, and float32 training (rounding 6e-8) cannot resolve them", k->mu / k->L,
-                 k->L / k->mu);
-    check_rate(a, "SGD", "1 - 1/kappa_m", k->sgd_rate);
-    check_rate(a, "MaSS", "1 - 1/sqrt(kappa_m kappa-tilde_m)", k->mass_rate);
+    a->n = lm_constants_warnings(k, a->has_floor ? a->floor : -1, a->zero, a->line);
     for (int i = 0; i < a->n; i++) fprintf(stderr, "linmass constants: warning: %s\n", a->line[i]);
     return 0;
 }

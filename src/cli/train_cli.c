@@ -291,11 +291,7 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     if (o->eval_every < 0) return cli_usage_error(c, "--eval-every %d must not be negative", o->eval_every);
     if (o->ckpt_minutes < 0) return cli_usage_error(c, "--ckpt-minutes %g must not be negative", o->ckpt_minutes);
     if (o->max_train < 0) return cli_usage_error(c, "--max-train %d must not be negative", o->max_train);
-    if (strcmp(o->reduce, "ordered") && strcmp(o->reduce, "mpi"))
-        return cli_usage_error(c, "--reduce: '%s' is not ordered or mpi", o->reduce);
-    lm_dist_set_reduce(strcmp(o->reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
-    if (strcmp(o->overlap, "on") && strcmp(o->overlap, "off"))
-        return cli_usage_error(c, "--overlap: '%s' is not on or off", o->overlap);
+    if ((rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     if (o->auto_hp) { /* the theory of docs/theory.md §2.2: linear models on the square loss, its own step sizes */
         char alias[256];
         const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
@@ -316,7 +312,6 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     tc->val_fraction = o->val_fraction;
     tc->normalize = !o->no_normalize;
     tc->augment = o->augment;
-    tc->overlap = !strcmp(o->overlap, "on");
     tc->sync_bn = o->sync_bn;
     tc->log_every = o->log_every;
     tc->ckpt_every = o->ckpt_every;
@@ -327,7 +322,18 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     tc->max_train = o->max_train;
     tc->auto_samples = o->auto_samples;
     tc->log = log_to_stderr;
-    lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
+    cli_set_threads(o->threads);
+    return 0;
+}
+
+int cli_dist_options(const cli_command *c, const char *reduce, const char *overlap, int *overlap_on)
+{
+    if (strcmp(reduce, "ordered") && strcmp(reduce, "mpi"))
+        return cli_usage_error(c, "--reduce: '%s' is not ordered or mpi", reduce);
+    if (strcmp(overlap, "on") && strcmp(overlap, "off"))
+        return cli_usage_error(c, "--overlap: '%s' is not on or off", overlap);
+    lm_dist_set_reduce(strcmp(reduce, "mpi") ? LM_REDUCE_ORDERED : LM_REDUCE_MPI);
+    *overlap_on = !strcmp(overlap, "on");
     return 0;
 }
 

@@ -53,6 +53,10 @@ void train_cli_free(train_cli_opts *o);
  * it: exit 130 and 143. */
 int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json);
 
+/* The data-parallel options of train and bench: --reduce ordered|mpi, set for the process
+ * (lm_dist_set_reduce), and --overlap on|off into *overlap_on; 0, or 2 after a usage error. */
+int cli_dist_options(const cli_command *c, const char *reduce, const char *overlap, int *overlap_on);
+
 /* Weights files (eval, probe): the parameterisation to build the model in, --param (given: not
  * NULL), else the file's record, else standard with a note; 0 or the exit code. */
 int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param);

@@ -39,6 +39,8 @@ static const struct {
     ENTRY(lm_constants),
     ENTRY(lm_moments),
     ENTRY(lm_theory_hp),
+    ENTRY(lm_bench_opts),
+    ENTRY(lm_bench_result),
 };
 
 size_t lm_abi_struct_size(const char *name)

@@ -2,6 +2,7 @@
  * least-squares loss floor of linear regression, by the minimum-norm solution on the range of
  * H = X^T X / n and the residual evaluated directly (not as a difference of squares). */
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,4 +43,32 @@ lm_status lm_linreg_residual(const double *X, const double *Y, int n, int d, int
     }
     free(H), free(V), free(lambda), free(B), free(C), free(W), free(R);
     return st;
+}
+
+/* A rate that prints as 1 at 8 digits: a warning line, else nothing. */
+static int rate_rounds_to_1(char *line, const char *method, const char *formula, double rate)
+{
+    char shown[32];
+    snprintf(shown, sizeof shown, "%.8g", rate);
+    if (strcmp(shown, "1")) return 0;
+    snprintf(line, LM_WARNING_LEN, "the %s rate %s = 1 - %.3g rounds to 1: the error shrinks by a factor e in about "
+             "%.3g steps", method, formula, 1 - rate, 1 / (1 - rate));
+    return 1;
+}
+
+int lm_constants_warnings(const lm_constants *k, double floor_loss, double zero_loss,
+                          char lines[LM_MAX_WARNINGS][LM_WARNING_LEN])
+{
+    int n = 0;
+    if (floor_loss >= 0 && floor_loss > 1e-9 * zero_loss)
+        snprintf(lines[n++], LM_WARNING_LEN, "no interpolation: the least-squares loss floor min_w (1/2n) sum "
+                 "(<w, x_i> - y_i)^2 is %.6g (%.3g of the loss at w = 0); SGD and MaSS approach it, not 0, and the rates "
+                 "below hold for an interpolating w* only", floor_loss, floor_loss / zero_loss);
+    if (k->mu / k->L < 1e-8)
+        snprintf(lines[n++], LM_WARNING_LEN, "mu/L = %.3g is below 1e-8: the slowest directions of H converge %.3g times "
+                 "slower than the fastest, and float32 training (rounding 6e-8) cannot resolve them", k->mu / k->L,
+                 k->L / k->mu);
+    n += rate_rounds_to_1(lines[n], "SGD", "1 - 1/kappa_m", k->sgd_rate);
+    n += rate_rounds_to_1(lines[n], "MaSS", "1 - 1/sqrt(kappa_m kappa-tilde_m)", k->mass_rate);
+    return n;
 }
