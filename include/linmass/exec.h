@@ -20,7 +20,12 @@
 extern "C" {
 #endif
 
-enum { LM_EXEC_TANGENT = 1 };
+/* LM_EXEC_KEEP: keep every activation for the backward pass. Without it, a plain (not tangent)
+ * executor keeps only the inputs and outputs of residual blocks and runs each block's branches
+ * forward again in the backward pass, into memory shared by all blocks: the same bits, in about
+ * half the memory of a ResNet, for one more forward pass through the blocks. Tangent executors
+ * always keep everything. */
+enum { LM_EXEC_TANGENT = 1, LM_EXEC_KEEP = 2 };
 
 typedef enum {
     LM_MODE_EVAL = 0,   /* dropout off, batch norm uses running statistics */

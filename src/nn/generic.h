@@ -55,6 +55,9 @@ typedef struct R(lm_layer_ops) {
     /* Optional: temporary memory (in reals) for one forward or backward call, shared by all
      * layers of the executor (e->work); it does not persist between calls. */
     size_t (*workspace)(const lm_layer *L, int n, int tangent);
+    /* Optional: memory (in reals) a layer with branches holds through one backward call while its
+     * branches run (e->held, shared by all such layers: they are never nested). */
+    size_t (*held)(const lm_layer *L, int n);
 } R(lm_layer_ops);
 
 /* The layer's mathematics in this file's precision. */
@@ -75,7 +78,15 @@ struct R(lm_exec) {
     size_t *widest;     /* [seq id] values per sample of the widest activation, in its layout */
     real *view;         /* lm_exec_layer_output's plain copy of a blocked output */
     real **scr;         /* [layer id] scratch */
-    real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg */
+    real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg (one set for all branches) */
+    real *branch_gbuf;  /* the branches' set, widest over them */
+    size_t branch_widest;
+    int recompute;      /* branches' activations shared over the residual blocks (exec.c) */
+    int replay;         /* 1 while a block runs its branches forward again before their backward */
+    real **shared;      /* [b * branch_len + i] the output of layer i of branch b, when recompute */
+    int branch_len;
+    real *held;         /* lm_layer_ops.held */
+    size_t held_size;
     real *zeros;        /* zero tangent for the model input */
     real *zero_v;       /* zero parameter tangent */
     real *work;         /* the layers' shared temporary workspace (64-byte aligned, in work_mem) */

@@ -106,7 +106,7 @@ static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
     else R(lm_conv_im2col_backward)(c, p);
 }
 
-const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward, conv_workspace};
+const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward, conv_workspace, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_conv_ops_f64;
