@@ -1,6 +1,7 @@
 // ctest-labels: unit
-/* Residual blocks recomputed in the backward pass (the default of a plain executor) against the
- * executor that keeps every activation (LM_EXEC_KEEP): the same arithmetic, so the same bits.
+/* Residual blocks recomputed in the backward pass, and relu fused into the convolution before it
+ * (the defaults of a plain executor), against the executor that keeps every activation
+ * (LM_EXEC_KEEP): the same arithmetic, so the same bits.
  * Over models with identity, projection and zero-padding shortcuts, several blocks of one shape
  * (the later ones overwrite the shared branch memory before the earlier ones' backward), both
  * activation layouts (the direct kernels' blocked one, and im2col's plain one), training (the
@@ -27,6 +28,9 @@ static const rcase cases[] = {
     {"conv:16x3:nobias,bn,relu,res:16,res:16,res:32/2,res:32,res:32/2:pad,res:32,gap,dense:3", {3, 12, 12}, 5},
     {"conv:9x3,res:9,res:9,res:14,relu,flatten,dense:4", {2, 7, 7}, 3},
     {"conv:8x3,res:8,dropout:0.5,res:8/2,gap,dense:2", {1, 8, 8}, 1},
+    /* convolutions followed by relu: fused (relu(y) stored by the convolution, the relu in place) */
+    {"conv:12x3,relu,maxpool:2,conv:20x3/2,relu,res:20,conv:5x3:valid,relu,flatten,dense:3", {3, 11, 11}, 4},
+    {"conv:7x5:nobias,relu,conv:3x3,relu,relu,flatten,dense:2", {1, 9, 9}, 2},
 };
 enum { N_CASES = sizeof cases / sizeof *cases };
 

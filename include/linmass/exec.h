@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-/* LM_EXEC_KEEP: keep every activation for the backward pass. Without it, a plain (not tangent)
+/* LM_EXEC_KEEP: keep every layer's output, as computed, for the backward pass. Without it, a plain (not tangent)
  * executor keeps only the inputs and outputs of residual blocks and runs each block's branches
  * forward again in the backward pass, into memory shared by all blocks: the same bits, in about
  * half the memory of a ResNet, for one more forward pass through the blocks. Tangent executors

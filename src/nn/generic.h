@@ -42,6 +42,7 @@ typedef struct {
     const real *v; /* the layer's parameter tangent slice (tangent mode), else NULL */
     real *scr;     /* the layer's scratch */
     int in_blk, out_blk; /* layouts of x (and gx) and of y (and gy): 1 blocked, 0 plain (nn/layout.h) */
+    int relu;      /* a convolution stores relu(y): the executor fused the relu after it (exec.c) */
 } R(lm_call);
 
 /* The type-dependent half of a layer module: its mathematics (lm_layer_def.ops_f32/_f64). */
@@ -85,6 +86,8 @@ struct R(lm_exec) {
     int replay;         /* 1 while a block runs its branches forward again before their backward */
     real **shared;      /* [b * branch_len + i] the output of layer i of branch b, when recompute */
     int branch_len;
+    unsigned char *fuse; /* [layer id] 1: a convolution that stores relu(y), 2: the relu after it,
+                          * which runs in place (exec.c) */
     real *held;         /* lm_layer_ops.held */
     size_t held_size;
     real *zeros;        /* zero tangent for the model input */

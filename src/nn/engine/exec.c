@@ -56,6 +56,20 @@ static void *xcalloc(size_t n, size_t size, int *failed)
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
+/* Fusions (plain executors without LM_EXEC_KEEP): a convolution followed by relu stores relu(y)
+ * and the relu runs in place, on the convolution's output (its backward reads the same mask:
+ * relu(y) > 0 exactly where y > 0). */
+static void plan_fusions(R(lm_exec) *e, const lm_seq *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i], *next = i + 1 < s->n ? &s->layers[i + 1] : NULL;
+        if (L->kind == L_CONV && next && next->kind == L_ACT && next->act.fn == ACT_RELU)
+            e->fuse[L->id] = 1, e->fuse[next->id] = 2;
+        for (int b = 0; b < 2; b++)
+            if (L->branch[b].n) plan_fusions(e, &L->branch[b]);
+    }
+}
+
 /* The shared outputs of the branches' layers: e->shared[b * e->branch_len + i], each as large as
  * the largest output at that position */
 static void plan_shared(R(lm_exec) *e, int *failed)
@@ -93,7 +107,8 @@ static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, int b, int *failed)
         const lm_layer *L = &s->layers[i];
         size_t out = out_numel(e, L) * (size_t)e->max_n;
         ops = R(lm_ops_of)(L);
-        if (b >= 0) e->act[L->id] = e->shared[b * e->branch_len + i];
+        if (e->fuse[L->id] == 2) e->act[L->id] = e->act[s->layers[i - 1].id];
+        else if (b >= 0) e->act[L->id] = e->shared[b * e->branch_len + i];
         else e->act[L->id] = xcalloc(out, sizeof(real), failed);
         if (e->tangent) e->dact[L->id] = xcalloc(out, sizeof(real), failed);
         e->scr[L->id] = xcalloc(ops->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
@@ -140,7 +155,7 @@ static void free_seq(R(lm_exec) *e, const lm_seq *s, int shared)
 {
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
-        if (!shared) free(e->act[L->id]);
+        if (!shared && e->fuse[L->id] != 2) free(e->act[L->id]);
         if (e->dact) free(e->dact[L->id]);
         free(e->scr[L->id]);
         for (int b = 0; b < 2; b++)
@@ -164,9 +179,11 @@ lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(
     e->gbuf = xcalloc(m->num_seqs, sizeof(real *), &failed);
     e->widest = xcalloc(m->num_seqs, sizeof(size_t), &failed);
     e->blk = xcalloc(m->num_layers_total, 1, &failed);
+    e->fuse = xcalloc(m->num_layers_total, 1, &failed);
     e->recompute = !e->tangent && !(flags & LM_EXEC_KEEP);
     if (!failed) {
         plan_layouts(e, &m->top, 0, 0);
+        if (e->recompute) plan_fusions(e, &m->top);
         if (e->recompute) plan_shared(e, &failed);
     }
     if (!failed) {
@@ -195,7 +212,7 @@ lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(
 void R(lm_exec_free)(R(lm_exec) *e)
 {
     if (!e) return;
-    if (e->act && e->scr && e->gbuf) {
+    if (e->act && e->scr && e->gbuf && e->fuse) {
         free_seq(e, &e->m->top, 0);
         free(e->gbuf[e->m->top.id]);
     }
@@ -209,6 +226,7 @@ void R(lm_exec_free)(R(lm_exec) *e)
     free(e->gbuf);
     free(e->widest);
     free(e->blk);
+    free(e->fuse);
     free(e->view);
     free(e->zeros);
     free(e->zero_v);
@@ -261,7 +279,8 @@ void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
 static R(lm_call) call_for(R(lm_exec) *e, const lm_layer *L, int n)
 {
     R(lm_call) c = {e, L, n, e->mode, e->w + L->poff, e->buf ? e->buf + L->boff : NULL,
-                    e->v ? e->v + L->poff : NULL, e->scr[L->id], e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1};
+                    e->v ? e->v + L->poff : NULL, e->scr[L->id], e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1,
+                    e->fuse[L->id] == 1};
     return c;
 }
 
@@ -276,7 +295,7 @@ const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real 
         p.dx = dx;
         p.y = e->act[L->id];
         p.dy = e->tangent ? e->dact[L->id] : NULL;
-        R(lm_ops_of)(L)->forward(&c, &p);
+        if (e->fuse[L->id] != 2) R(lm_ops_of)(L)->forward(&c, &p); /* a fused relu is done */
         x = p.y;
         dx = p.dy;
     }
