@@ -42,6 +42,7 @@ typedef struct {
     const real *v; /* the layer's parameter tangent slice (tangent mode), else NULL */
     real *scr;     /* the layer's scratch */
     int in_blk, out_blk; /* layouts of x (and gx) and of y (and gy): 1 blocked, 0 plain (nn/layout.h) */
+    int relu;      /* a convolution stores relu(y): the executor fused the relu after it (exec.c) */
 } R(lm_call);
 
 /* The type-dependent half of a layer module: its mathematics (lm_layer_def.ops_f32/_f64). */
@@ -55,6 +56,9 @@ typedef struct R(lm_layer_ops) {
     /* Optional: temporary memory (in reals) for one forward or backward call, shared by all
      * layers of the executor (e->work); it does not persist between calls. */
     size_t (*workspace)(const lm_layer *L, int n, int tangent);
+    /* Optional: memory (in reals) a layer with branches holds through one backward call while its
+     * branches run (e->held, shared by all such layers: they are never nested). */
+    size_t (*held)(const lm_layer *L, int n);
 } R(lm_layer_ops);
 
 /* The layer's mathematics in this file's precision. */
@@ -75,7 +79,17 @@ struct R(lm_exec) {
     size_t *widest;     /* [seq id] values per sample of the widest activation, in its layout */
     real *view;         /* lm_exec_layer_output's plain copy of a blocked output */
     real **scr;         /* [layer id] scratch */
-    real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg */
+    real **gbuf;        /* [seq id] 4 rotating buffers: g, g, dg, dg (one set for all branches) */
+    real *branch_gbuf;  /* the branches' set, widest over them */
+    size_t branch_widest;
+    int recompute;      /* branches' activations shared over the residual blocks (exec.c) */
+    int replay;         /* 1 while a block runs its branches forward again before their backward */
+    real **shared;      /* [b * branch_len + i] the output of layer i of branch b, when recompute */
+    int branch_len;
+    unsigned char *fuse; /* [layer id] 1: a convolution that stores relu(y), 2: the relu after it,
+                          * which runs in place (exec.c) */
+    real *held;         /* lm_layer_ops.held */
+    size_t held_size;
     real *zeros;        /* zero tangent for the model input */
     real *zero_v;       /* zero parameter tangent */
     real *work;         /* the layers' shared temporary workspace (64-byte aligned, in work_mem) */

@@ -485,7 +485,8 @@ static void forward_share(void *arg, int k)
     share_buf S = share_buffers(j->c, d, k);
     for (int i = n0; i < n1; i++) {
         fill_input(d, p->x + i * j->in_n, S.xp);
-        forward_sample(j, j->B.w, S.xp, bias ? j->B.b : NULL, 0, S.tmp, p->y + i * j->out_n, 1);
+        forward_sample(j, j->B.w, S.xp, bias ? j->B.b : NULL, j->c->relu ? LM_TILE_RELU : 0, S.tmp,
+                       p->y + i * j->out_n, 1);
         if (!p->dy) continue;
         /* dy = s (W dx + V x) + db */
         fill_input(d, p->dx + i * j->in_n, S.dxp);

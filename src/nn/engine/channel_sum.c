@@ -30,7 +30,7 @@ static void join_seq(R(lm_exec) *e, const lm_seq *s, int backward, real *grad)
         if (L->kind != L_BN) continue;
         const R(lm_layer_ops) *ops = R(lm_ops_of)(L);
         R(lm_call) c = {e, L, 0, e->mode, e->w + L->poff, e->buf ? e->buf + L->boff : NULL, NULL, e->scr[L->id],
-                        e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1};
+                        e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1, 0};
         R(lm_ports) p = {0};
         p.gw = grad ? grad + L->poff : NULL;
         (backward ? ops->backward : ops->forward)(&c, &p);

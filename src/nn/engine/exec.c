@@ -39,7 +39,13 @@ static void plan_layouts(R(lm_exec) *e, const lm_seq *s, int in_blk, int out_blk
 
 static size_t out_numel(const R(lm_exec) *e, const lm_layer *L) { return lm_numel_in(L->out, e->blk[L->id] >> 1 & 1); }
 
-/* ---- memory planning ---- */
+/* ---- memory planning ----
+ * Every layer of the top-level sequence has its own output. The layers of residual blocks'
+ * branches (the builder never nests blocks) have their own too in tangent executors and with
+ * LM_EXEC_KEEP; otherwise (e->recompute) position i of branch b of every block writes one shared
+ * buffer, which each block fills again before its backward pass (nn/layers/residual.c). The
+ * gradient buffers of all branches are shared in every executor: one branch's backward runs at
+ * a time, and the residual blocks' held memory (lm_layer_ops.held) is one buffer as well. */
 
 static void *xcalloc(size_t n, size_t size, int *failed)
 {
@@ -48,29 +54,90 @@ static void *xcalloc(size_t n, size_t size, int *failed)
     return p;
 }
 
-/* Allocates every layer's activations and scratch; returns the largest workspace any layer
- * of the sequence asks for. */
-static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, int *failed)
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Fusions (plain executors without LM_EXEC_KEEP): a convolution followed by relu stores relu(y)
+ * and the relu runs in place, on the convolution's output (its backward reads the same mask:
+ * relu(y) > 0 exactly where y > 0). */
+static void plan_fusions(R(lm_exec) *e, const lm_seq *s)
 {
+    for (int i = 0; i < s->n; i++) {
+        const lm_layer *L = &s->layers[i], *next = i + 1 < s->n ? &s->layers[i + 1] : NULL;
+        if (L->kind == L_CONV && next && next->kind == L_ACT && next->act.fn == ACT_RELU)
+            e->fuse[L->id] = 1, e->fuse[next->id] = 2;
+        for (int b = 0; b < 2; b++)
+            if (L->branch[b].n) plan_fusions(e, &L->branch[b]);
+    }
+}
+
+/* The shared outputs of the branches' layers: e->shared[b * e->branch_len + i], each as large as
+ * the largest output at that position */
+static void plan_shared(R(lm_exec) *e, int *failed)
+{
+    const lm_seq *top = &e->m->top;
+    for (int i = 0; i < top->n; i++)
+        for (int b = 0; b < 2; b++)
+            if (top->layers[i].branch[b].n > e->branch_len) e->branch_len = top->layers[i].branch[b].n;
+    size_t *need = xcalloc(2 * (size_t)e->branch_len, sizeof *need, failed);
+    e->shared = xcalloc(2 * (size_t)e->branch_len, sizeof(real *), failed);
+    if (*failed) {
+        free(need);
+        return;
+    }
+    for (int i = 0; i < top->n; i++)
+        for (int b = 0; b < 2; b++) {
+            const lm_seq *s = &top->layers[i].branch[b];
+            for (int j = 0; j < s->n; j++) {
+                size_t *k = &need[b * e->branch_len + j];
+                *k = max_size(*k, out_numel(e, &s->layers[j]) * (size_t)e->max_n);
+            }
+        }
+    for (int k = 0; k < 2 * e->branch_len; k++)
+        if (need[k]) e->shared[k] = xcalloc(need[k], sizeof(real), failed);
+    free(need);
+}
+
+/* Allocates (or, for a branch `b` of a recomputing executor, assigns the shared) activations and
+ * scratch of every layer of sequence s; returns the largest workspace any of them asks for. */
+static size_t plan_seq(R(lm_exec) *e, const lm_seq *s, int b, int *failed)
+{
+    const R(lm_layer_ops) *ops;
     size_t widest = s->n ? lm_numel_in(s->layers[0].in, e->blk[s->layers[0].id] & 1) : 0, work = 0;
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
         size_t out = out_numel(e, L) * (size_t)e->max_n;
-        e->act[L->id] = xcalloc(out, sizeof(real), failed);
+        ops = R(lm_ops_of)(L);
+        if (e->fuse[L->id] == 2) e->act[L->id] = e->act[s->layers[i - 1].id];
+        else if (b >= 0) e->act[L->id] = e->shared[b * e->branch_len + i];
+        else e->act[L->id] = xcalloc(out, sizeof(real), failed);
         if (e->tangent) e->dact[L->id] = xcalloc(out, sizeof(real), failed);
-        e->scr[L->id] = xcalloc(R(lm_ops_of)(L)->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
-        size_t w = R(lm_ops_of)(L)->workspace ? R(lm_ops_of)(L)->workspace(L, e->max_n, e->tangent) : 0;
-        if (w > work) work = w;
-        if (out_numel(e, L) > widest) widest = out_numel(e, L);
-        for (int b = 0; b < 2; b++)
-            if (L->branch[b].n) {
-                w = plan_seq(e, &L->branch[b], failed);
-                if (w > work) work = w;
+        e->scr[L->id] = xcalloc(ops->scratch(L, e->max_n, e->tangent), sizeof(real), failed);
+        if (ops->workspace) work = max_size(work, ops->workspace(L, e->max_n, e->tangent));
+        if (ops->held) e->held_size = max_size(e->held_size, ops->held(L, e->max_n));
+        widest = max_size(widest, out_numel(e, L));
+        for (int k = 0; k < 2; k++)
+            if (L->branch[k].n) {
+                work = max_size(work, plan_seq(e, &L->branch[k], e->recompute ? k : -1, failed));
+                e->branch_widest = max_size(e->branch_widest, e->widest[L->branch[k].id]);
             }
     }
     e->widest[s->id] = widest;
-    e->gbuf[s->id] = xcalloc(4 * widest * (size_t)e->max_n, sizeof(real), failed);
     return work;
+}
+
+/* The gradient buffers: the top-level sequence's own, one set for all branches */
+static void plan_gbufs(R(lm_exec) *e, int *failed)
+{
+    const lm_seq *top = &e->m->top;
+    e->gbuf[top->id] = xcalloc(4 * e->widest[top->id] * (size_t)e->max_n, sizeof(real), failed);
+    if (e->branch_widest) e->branch_gbuf = xcalloc(4 * e->branch_widest * (size_t)e->max_n, sizeof(real), failed);
+    for (int i = 0; i < top->n; i++)
+        for (int b = 0; b < 2; b++) {
+            const lm_seq *s = &top->layers[i].branch[b];
+            if (!s->n) continue;
+            e->gbuf[s->id] = e->branch_gbuf;
+            e->widest[s->id] = e->branch_widest;
+        }
 }
 
 /* lm_exec_layer_output's buffer, when a top-level output is blocked */
@@ -84,17 +151,16 @@ static size_t view_size(const R(lm_exec) *e)
     return most * (size_t)e->max_n;
 }
 
-static void free_seq(R(lm_exec) *e, const lm_seq *s)
+static void free_seq(R(lm_exec) *e, const lm_seq *s, int shared)
 {
     for (int i = 0; i < s->n; i++) {
         const lm_layer *L = &s->layers[i];
-        free(e->act[L->id]);
+        if (!shared && e->fuse[L->id] != 2) free(e->act[L->id]);
         if (e->dact) free(e->dact[L->id]);
         free(e->scr[L->id]);
         for (int b = 0; b < 2; b++)
-            if (L->branch[b].n) free_seq(e, &L->branch[b]);
+            if (L->branch[b].n) free_seq(e, &L->branch[b], e->recompute);
     }
-    free(e->gbuf[s->id]);
 }
 
 lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(lm_exec) **out)
@@ -113,10 +179,18 @@ lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(
     e->gbuf = xcalloc(m->num_seqs, sizeof(real *), &failed);
     e->widest = xcalloc(m->num_seqs, sizeof(size_t), &failed);
     e->blk = xcalloc(m->num_layers_total, 1, &failed);
+    e->fuse = xcalloc(m->num_layers_total, 1, &failed);
+    e->recompute = !e->tangent && !(flags & LM_EXEC_KEEP);
     if (!failed) {
         plan_layouts(e, &m->top, 0, 0);
+        if (e->recompute) plan_fusions(e, &m->top);
+        if (e->recompute) plan_shared(e, &failed);
+    }
+    if (!failed) {
         /* the workspace starts on a 64-byte line: the kernels load whole vectors */
-        e->work_mem = malloc(plan_seq(e, &m->top, &failed) * sizeof(real) + 64);
+        e->work_mem = malloc(plan_seq(e, &m->top, -1, &failed) * sizeof(real) + 64);
+        plan_gbufs(e, &failed);
+        e->held = xcalloc(e->held_size, sizeof(real), &failed);
         e->work = e->work_mem ? (real *)(((uintptr_t)e->work_mem + 63) & ~(uintptr_t)63) : NULL;
         size_t v = view_size(e);
         if (v) e->view = xcalloc(v, sizeof(real), &failed);
@@ -138,13 +212,21 @@ lm_status R(lm_exec_create)(const lm_model *m, int max_batch, unsigned flags, R(
 void R(lm_exec_free)(R(lm_exec) *e)
 {
     if (!e) return;
-    if (e->act && e->scr && e->gbuf) free_seq(e, &e->m->top);
+    if (e->act && e->scr && e->gbuf && e->fuse) {
+        free_seq(e, &e->m->top, 0);
+        free(e->gbuf[e->m->top.id]);
+    }
+    for (int k = 0; e->shared && k < 2 * e->branch_len; k++) free(e->shared[k]);
+    free(e->shared);
+    free(e->branch_gbuf);
+    free(e->held);
     free(e->act);
     free(e->dact);
     free(e->scr);
     free(e->gbuf);
     free(e->widest);
     free(e->blk);
+    free(e->fuse);
     free(e->view);
     free(e->zeros);
     free(e->zero_v);
@@ -197,7 +279,8 @@ void R(lm_exec_set_rng_offset)(R(lm_exec) *e, uint64_t offset)
 static R(lm_call) call_for(R(lm_exec) *e, const lm_layer *L, int n)
 {
     R(lm_call) c = {e, L, n, e->mode, e->w + L->poff, e->buf ? e->buf + L->boff : NULL,
-                    e->v ? e->v + L->poff : NULL, e->scr[L->id], e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1};
+                    e->v ? e->v + L->poff : NULL, e->scr[L->id], e->blk[L->id] & 1, e->blk[L->id] >> 1 & 1,
+                    e->fuse[L->id] == 1};
     return c;
 }
 
@@ -212,7 +295,7 @@ const real *R(lm_seq_forward)(R(lm_exec) *e, const lm_seq *s, int n, const real 
         p.dx = dx;
         p.y = e->act[L->id];
         p.dy = e->tangent ? e->dact[L->id] : NULL;
-        R(lm_ops_of)(L)->forward(&c, &p);
+        if (e->fuse[L->id] != 2) R(lm_ops_of)(L)->forward(&c, &p); /* a fused relu is done */
         x = p.y;
         dx = p.dy;
     }

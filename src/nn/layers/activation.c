@@ -146,7 +146,7 @@ static void act_backward(const R(lm_call) *c, R(lm_ports) *p)
     }
 }
 
-const R(lm_layer_ops) R(lm_act_ops) = {no_scratch, act_forward, act_backward, NULL};
+const R(lm_layer_ops) R(lm_act_ops) = {no_scratch, act_forward, act_backward, NULL, NULL};
 
 /* Flatten reinterprets the shape: values, gradients and tangents are copied through, from and to
  * the plain order whatever the input's layout. */
@@ -162,7 +162,7 @@ static void flatten_backward(const R(lm_call) *c, R(lm_ports) *p)
     if (p->dgx) R(lm_relayout)(c->L->in, c->n, p->dgy, 0, p->dgx, c->in_blk);
 }
 
-const R(lm_layer_ops) R(lm_flatten_ops) = {no_scratch, flatten_forward, flatten_backward, NULL};
+const R(lm_layer_ops) R(lm_flatten_ops) = {no_scratch, flatten_forward, flatten_backward, NULL, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_act_ops_f64, lm_flatten_ops_f64;

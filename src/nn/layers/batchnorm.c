@@ -343,12 +343,14 @@ static void bn_forward_share(void *arg, int k)
     int c0 = (int)((long long)b.blocks * k / j->shares), c1 = (int)((long long)b.blocks * (k + 1) / j->shares);
     for (int cb = c0; cb < c1; cb++) {
         double m[LM_VB], v[LM_VB];
-        block_stats(c, p, &b, cb, m, v);
+        if (!c->e->replay) block_stats(c, p, &b, cb, m, v);
         real mean[LM_VB] = {0}, inv_r[LM_VB] = {0}, ga[LM_VB] = {0}, be[LM_VB] = {0};
         for (int l = 0; l < LANES(cb); l++) {
             int ch = cb * b.B + l;
-            b.m[ch] = (real)m[l];
-            b.r[ch] = (real)sqrt(v[l] + BN_EPS);
+            if (!c->e->replay) {
+                b.m[ch] = (real)m[l];
+                b.r[ch] = (real)sqrt(v[l] + BN_EPS);
+            }
             mean[l] = b.m[ch], inv_r[l] = 1 / b.r[ch], ga[l] = c->w[ch], be[l] = c->w[b.C + ch];
         }
         for (int s = 0; s < c->n; s++) {
@@ -362,12 +364,16 @@ static void bn_forward_share(void *arg, int k)
     }
 }
 
+/* A replay (a residual block's branches run again before their backward: nn/engine/exec.c)
+ * normalises with the statistics of the forward pass, kept in the scratch: no batch moments, no
+ * channel sums across executors, no update of the running statistics. */
 static void bn_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
     bn_view b = view(c);
-    if (synced(c)) global_moments(c, &b, p->x);
+    int replay = c->e->replay;
+    if (synced(c) && !replay) global_moments(c, &b, p->x);
     by_blocks(c, p, &b, bn_forward_share);
-    if (c->mode == LM_MODE_TRAIN) c->buf[2 * b.C] += 1;
+    if (c->mode == LM_MODE_TRAIN && !replay) c->buf[2 * b.C] += 1;
 }
 
 /* The backward tangents of channel ch, given its sums sg = sum g and sgx = sum g x^ */
@@ -470,7 +476,7 @@ lm_status R(lm_bn_sample_grads)(const R(lm_sens) *sn, real *G, size_t ldg)
     return LM_OK;
 }
 
-const R(lm_layer_ops) R(lm_bn_ops) = {bn_scratch, bn_forward, bn_backward, NULL};
+const R(lm_layer_ops) R(lm_bn_ops) = {bn_scratch, bn_forward, bn_backward, NULL, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_bn_ops_f64;

@@ -94,10 +94,18 @@ static size_t conv_workspace(const lm_layer *L, int n, int tangent)
     return direct(L) ? R(lm_conv_direct_workspace)(L, n, tangent) : R(lm_conv_im2col_workspace)(L, n, tangent);
 }
 
+/* With c->relu (a fused relu, nn/engine/exec.c), y = relu(conv): in the direct kernels' store,
+ * after the GEMM on the im2col path */
 static void conv_forward(const R(lm_call) *c, R(lm_ports) *p)
 {
-    if (direct_call(c)) R(lm_conv_direct_forward)(c, p);
-    else R(lm_conv_im2col_forward)(c, p);
+    if (direct_call(c)) {
+        R(lm_conv_direct_forward)(c, p);
+        return;
+    }
+    R(lm_conv_im2col_forward)(c, p);
+    if (!c->relu) return;
+    size_t count = (size_t)c->n * lm_shape_numel(c->L->out);
+    for (size_t k = 0; k < count; k++) p->y[k] = p->y[k] > 0 ? p->y[k] : 0;
 }
 
 static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
@@ -106,7 +114,7 @@ static void conv_backward(const R(lm_call) *c, R(lm_ports) *p)
     else R(lm_conv_im2col_backward)(c, p);
 }
 
-const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward, conv_workspace};
+const R(lm_layer_ops) R(lm_conv_ops) = {conv_scratch, conv_forward, conv_backward, conv_workspace, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_conv_ops_f64;

@@ -107,7 +107,7 @@ static void dense_backward(const R(lm_call) *c, R(lm_ports) *p)
     }
 }
 
-const R(lm_layer_ops) R(lm_dense_ops) = {dense_scratch, dense_forward, dense_backward, NULL};
+const R(lm_layer_ops) R(lm_dense_ops) = {dense_scratch, dense_forward, dense_backward, NULL, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_dense_ops_f64;

@@ -84,7 +84,7 @@ static void dropout_backward(const R(lm_call) *c, R(lm_ports) *p)
         for (size_t k = 0; k < count; k++) p->dgx[k] = mask[k] * p->dgy[k];
 }
 
-const R(lm_layer_ops) R(lm_dropout_ops) = {dropout_scratch, dropout_forward, dropout_backward, NULL};
+const R(lm_layer_ops) R(lm_dropout_ops) = {dropout_scratch, dropout_forward, dropout_backward, NULL, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_dropout_ops_f64;

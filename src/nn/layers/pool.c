@@ -245,9 +245,9 @@ static void avg_backward(const R(lm_call) *c, R(lm_ports) *p)
     if (p->dgx) avg_transpose(c, kh, kw, p->dgy, p->dgx);
 }
 
-const R(lm_layer_ops) R(lm_maxpool_ops) = {maxpool_scratch, maxpool_forward, maxpool_backward, NULL};
-const R(lm_layer_ops) R(lm_avgpool_ops) = {no_scratch, avg_forward, avg_backward, NULL};
-const R(lm_layer_ops) R(lm_gap_ops) = {no_scratch, avg_forward, avg_backward, NULL};
+const R(lm_layer_ops) R(lm_maxpool_ops) = {maxpool_scratch, maxpool_forward, maxpool_backward, NULL, NULL};
+const R(lm_layer_ops) R(lm_avgpool_ops) = {no_scratch, avg_forward, avg_backward, NULL, NULL};
+const R(lm_layer_ops) R(lm_gap_ops) = {no_scratch, avg_forward, avg_backward, NULL, NULL};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_maxpool_ops_f64, lm_avgpool_ops_f64, lm_gap_ops_f64;

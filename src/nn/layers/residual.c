@@ -55,23 +55,27 @@ static unsigned res_layout(const lm_layer *L)
 }
 #endif
 
-/* scratch: sum, dsum (n*out each) and the shortcut's input gradient and tangent (n*in each),
- * sized for the blocked layout (nn/layout.h) */
+/* The block's output y = relu(sum) is written in place of the sum, and the backward pass reads
+ * the relu's mask from it (y > 0 exactly where sum > 0). Scratch, with tangents only: dsum (n*out,
+ * reused for dg in backward) and the shortcut's input-gradient tangent (n*in). Held through the
+ * backward call (e->held): g (n*out) and the shortcut's input gradient (n*in). Sized for the
+ * blocked layout (nn/layout.h). */
 static size_t res_scratch(const lm_layer *L, int n, int tangent)
 {
-    (void)tangent;
-    return 2 * (size_t)n * (lm_numel_in(L->out, 1) + lm_numel_in(L->in, 1));
+    return tangent ? (size_t)n * (lm_numel_in(L->out, 1) + lm_numel_in(L->in, 1)) : 0;
 }
 
+static size_t res_held(const lm_layer *L, int n) { return (size_t)n * (lm_numel_in(L->out, 1) + lm_numel_in(L->in, 1)); }
+
 typedef struct {
-    real *sum, *dsum, *gxs, *dgxs;
+    real *g, *gxs, *dsum, *dgxs;
 } res_view;
 
 static res_view view(const R(lm_call) *c)
 {
     size_t out = (size_t)c->e->max_n * lm_numel_in(c->L->out, 1);
-    size_t in = (size_t)c->e->max_n * lm_numel_in(c->L->in, 1);
-    res_view v = {c->scr, c->scr + out, c->scr + 2 * out, c->scr + 2 * out + in};
+    real *h = c->e->held, *s = c->e->tangent ? c->scr : NULL;
+    res_view v = {h, h + out, s, s ? s + out : NULL};
     return v;
 }
 
@@ -136,23 +140,36 @@ static void res_forward(const R(lm_call) *c, R(lm_ports) *p)
     const real *a = R(lm_seq_forward)(e, &L->branch[0], c->n, p->x, p->dx, &da);
     if (L->branch[1].n) {
         const real *sh = R(lm_seq_forward)(e, &L->branch[1], c->n, p->x, p->dx, &ds);
-        add_into(v.sum, a, sh, count);
+        add_into(p->y, a, sh, count);
         if (p->dy) add_into(v.dsum, da, ds, count);
-    } else if (padded) { /* p->y is free until the end: use it for the padded copy */
+    } else if (padded) { /* the padded copy in y, then y = a + y */
         pad_shortcut(c, p->x, p->y, 0);
-        add_into(v.sum, a, p->y, count);
+        add_into(p->y, a, p->y, count);
         if (p->dy) {
             pad_shortcut(c, p->dx, p->dy, 0);
             add_into(v.dsum, da, p->dy, count);
         }
     } else {
-        add_into(v.sum, a, p->x, count);
+        add_into(p->y, a, p->x, count);
         if (p->dy) add_into(v.dsum, da, p->dx, count);
     }
-    add_job j = {p->y, v.sum, NULL, 1};
+    add_job j = {p->y, p->y, NULL, 1};
     lm_par_range(count, add_range, &j);
     if (p->dy)
-        for (size_t k = 0; k < count; k++) p->dy[k] = v.sum[k] > 0 ? v.dsum[k] : 0;
+        for (size_t k = 0; k < count; k++) p->dy[k] = p->y[k] > 0 ? v.dsum[k] : 0;
+}
+
+/* A recomputing executor (nn/engine/exec.c) ran the branches into memory that later blocks
+ * overwrote: run them again from the block's input, as in the forward pass (batch norm reuses
+ * its statistics, so the outputs are the same bits) */
+static void replay_branches(const R(lm_call) *c, const real *x)
+{
+    R(lm_exec) *e = c->e;
+    if (!e->recompute) return;
+    e->replay = 1;
+    for (int b = 0; b < 2; b++)
+        if (c->L->branch[b].n) R(lm_seq_forward)(e, &c->L->branch[b], c->n, x, NULL, NULL);
+    e->replay = 0;
 }
 
 static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
@@ -162,12 +179,13 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     res_view v = view(c);
     size_t count = (size_t)c->n * lm_numel_in(L->out, c->out_blk), in_count = (size_t)c->n * lm_numel_in(L->in, c->in_blk);
     int padded = !L->branch[1].n && (L->res.stride != 1 || L->in.c != L->res.channels);
-    /* through the final relu; reuse sum's storage for g and dsum's for dg */
-    real *g = v.sum, *dg = p->dgy ? v.dsum : NULL;
+    /* through the final relu, whose mask is y > 0; dsum's storage takes dg */
+    real *g = v.g, *dg = p->dgy ? v.dsum : NULL;
     if (dg)
-        for (size_t k = 0; k < count; k++) dg[k] = v.sum[k] > 0 ? p->dgy[k] : 0;
-    add_job j = {g, v.sum, p->gy, 1}; /* g is sum's storage: g = sum > 0 ? gy : 0 in place */
+        for (size_t k = 0; k < count; k++) dg[k] = p->y[k] > 0 ? p->dgy[k] : 0;
+    add_job j = {g, p->y, p->gy, 1}; /* g = y > 0 ? gy : 0 */
     lm_par_range(count, add_range, &j);
+    replay_branches(c, p->x);
     real *gw = p->gw ? p->gw - L->poff : NULL, *dgw = p->dgw ? p->dgw - L->poff : NULL; /* whole-model bases */
     R(lm_seq_backward)(e, &L->branch[0], c->n, p->x, p->dx, g, dg, p->gx, p->dgx, gw, dgw);
     if (L->branch[1].n) {
@@ -185,7 +203,7 @@ static void res_backward(const R(lm_call) *c, R(lm_ports) *p)
     if (p->dgx) add_into(p->dgx, p->dgx, v.dgxs, in_count);
 }
 
-const R(lm_layer_ops) R(lm_res_ops) = {res_scratch, res_forward, res_backward, NULL};
+const R(lm_layer_ops) R(lm_res_ops) = {res_scratch, res_forward, res_backward, NULL, res_held};
 
 #ifdef LM_F32
 extern const struct lm_layer_ops_f64 lm_res_ops_f64;
