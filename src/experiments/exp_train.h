@@ -159,24 +159,16 @@ typedef struct {
     double grid_shared[EXP_GRID], grid_adam[EXP_GRID]; /* SGD's, Nesterov's and MaSS's; Adam's */
     int seeds, tune_epochs;
     double tune_val;
+    /* the setting's description in the report, written after the runs */
+    void (*describe)(const lm_claim_opts *o, lm_report *r, const exp_setting *s);
 } exp_medium;
-
-typedef struct {
-    exp_comparison cmp[2]; /* the paper's protocol, the tuned one */
-    exp_tuning tuning;
-} exp_medium_runs;
 
 /* The claim holds when both protocols hold, does not when either does not, else undecided. */
 lm_verdict exp_both_protocols(lm_verdict paper, lm_verdict tuned);
 
-/* Train both protocols of m under s (the tuned one reuses the runs at the paper's rates). Free
- * with exp_medium_free (also after a failure). */
-lm_status exp_medium_train(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m,
-                           exp_medium_runs *mr);
-/* After the setting's description: the decision rule, each protocol's tables, numbers, verdict
- * and figures, the grid, and the claim's verdict (exp_both_protocols). */
-lm_status exp_medium_report(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m,
-                            const exp_medium_runs *mr);
-void exp_medium_free(exp_medium_runs *mr);
+/* Train both protocols of m under s (the tuned one reuses the runs at the paper's rates), then
+ * write the description, the decision rule, each protocol's tables, numbers, verdict and
+ * figures, the grid, and the claim's verdict (exp_both_protocols). */
+lm_status exp_medium_run(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m);
 
 #endif

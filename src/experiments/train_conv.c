@@ -38,8 +38,9 @@ static const struct {
  * paper's two rates 0.01 and 0.3, and Adam's around its own, each run for 5 epochs on one seed
  * with 0.2 of the training subset held out. */
 #define CNN_MEDIUM_LR 0.01
+static void cnn_medium_describe(const lm_claim_opts *o, lm_report *r, const exp_setting *s);
 static const exp_medium MEDIUM = {"cnn", "CNN on a Fashion-MNIST subset", {0.01, 0.03, 0.1, 0.3}, {0.0003, 0.001, 0.003, 0.01},
-                                  3, 5, 0.2};
+                                  3, 5, 0.2, cnn_medium_describe};
 
 /* A drop in test accuracy of more than this much (or a divergence) counts as "hurt". */
 #define HURT 0.01
@@ -140,29 +141,16 @@ static void cnn_medium_describe(const lm_claim_opts *o, lm_report *r, const exp_
                      (unsigned long long)o->seed, (unsigned long long)o->seed + MEDIUM.seeds - 1, s->lr);
 }
 
-/* The medium setting: the paper's CNN under the paper's protocol and the tuned one. */
-static lm_status cnn_medium(const lm_claim_opts *o, lm_report *r, exp_setting *s)
-{
-    exp_medium_runs mr;
-    s->model = CNN_SPEC[0][0];
-    s->lr = CNN_MEDIUM_LR;
-    lm_status st = exp_medium_train(o, r, s, &MEDIUM, &mr);
-    if (!st) {
-        cnn_medium_describe(o, r, s);
-        exp_mass_points(r);
-        st = exp_medium_report(o, r, s, &MEDIUM, &mr);
-    }
-    exp_medium_free(&mr);
-    return st;
-}
-
 lm_status exp_cnn(const lm_claim_opts *o, lm_report *r)
 {
     char data[4300];
     EXP_TRY(conv_data(o, CNN[o->setting].subset_train, CNN[o->setting].subset_test, data, sizeof data));
     exp_setting s = {data, NULL, CNN[o->setting].schedule, 0, CNN[o->setting].epochs, 64, 0, CNN[o->setting].restart, 0, 0, 0,
                      100, "{}", 0, NULL, 0};
-    if (o->setting == LM_SETTING_MEDIUM) return cnn_medium(o, r, &s);
+    if (o->setting == LM_SETTING_MEDIUM) {
+        s.model = CNN_SPEC[0][0], s.lr = CNN_MEDIUM_LR; /* the paper's CNN under the paper's protocol and the tuned one */
+        return exp_medium_run(o, r, &s, &MEDIUM);
+    }
     int quick = o->setting == LM_SETTING_QUICK, n_lowest = 0, nest_hurt = 1, mass_ok = 1;
     cnn_describe(r, quick);
     exp_mass_points(r);

@@ -1,6 +1,6 @@
 /* Settings long enough to decide the claims of docs/theory.md §3: a verdict that accounts for
- * the seeds' spread, and each optimizer's learning rate chosen from a grid on a validation split
- * at a short horizon. */
+ * the seeds' spread, each optimizer's learning rate chosen from a grid on a validation split at
+ * a short horizon, and the medium settings' two protocols built from them. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,10 +95,14 @@ lm_verdict exp_both_protocols(lm_verdict paper, lm_verdict tuned)
     return paper == LM_VERDICT_HOLDS && tuned == LM_VERDICT_HOLDS ? LM_VERDICT_HOLDS : LM_VERDICT_NOT_TESTED;
 }
 
-lm_status exp_medium_train(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m,
-                           exp_medium_runs *mr)
+/* The runs of a medium setting: the paper's protocol, the tuned one, and the grid. */
+typedef struct {
+    exp_comparison cmp[2];
+    exp_tuning tuning;
+} medium_runs;
+
+static lm_status medium_train(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m, medium_runs *mr)
 {
-    memset(mr, 0, sizeof *mr); /* freed by exp_medium_free however far this got */
     for (int opt = 0; opt < N_OPT; opt++)
         for (int g = 0; g < EXP_GRID; g++) mr->tuning.grid[opt][g] = opt == O_ADAM ? m->grid_adam[g] : m->grid_shared[g];
     char tag[64];
@@ -110,12 +114,6 @@ lm_status exp_medium_train(const lm_claim_opts *o, lm_report *r, const exp_setti
     tuned.lrs = mr->tuning.chosen;
     snprintf(tag, sizeof tag, "%s-tuned", m->tag);
     return exp_compare(o, r, &tuned, m->seeds, tag, &mr->cmp[1], &mr->cmp[0]);
-}
-
-void exp_medium_free(exp_medium_runs *mr)
-{
-    exp_compare_free(&mr->cmp[0]);
-    exp_compare_free(&mr->cmp[1]);
 }
 
 /* One protocol of a medium setting: its tables, numbers, verdict and figures. */
@@ -137,9 +135,11 @@ static lm_verdict medium_protocol(lm_report *r, const exp_comparison *cmp, const
     return v;
 }
 
-lm_status exp_medium_report(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m,
-                            const exp_medium_runs *mr)
+static lm_status medium_report(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m,
+                               const medium_runs *mr)
 {
+    m->describe(o, r, s);
+    exp_mass_points(r);
     lm_report_printf(r, "The medium setting decides by the seeds' spread: the claim holds for a protocol when MaSS's mean final "
                      "training loss is below each other optimizer's by more than their combined standard error, does not "
                      "hold when some optimizer's is below MaSS's by more than that, and is undecided otherwise. Two "
@@ -165,4 +165,15 @@ lm_status exp_medium_report(const lm_claim_opts *o, lm_report *r, const exp_sett
     return lm_report_verdict(r, v, "after %d epochs over %d seeds, by the seeds' standard error: the paper's protocol %s, the "
                              "tuned one %s%s", s->epochs, m->seeds, lm_verdict_name(paper), lm_verdict_name(tune),
                              v == LM_VERDICT_NOT_TESTED ? " (a difference within the standard error leaves the claim undecided)" : "");
+}
+
+lm_status exp_medium_run(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m)
+{
+    medium_runs mr;
+    memset(&mr, 0, sizeof mr); /* freed below however far the runs got */
+    lm_status st = medium_train(o, r, s, m, &mr);
+    if (!st) st = medium_report(o, r, s, m, &mr);
+    exp_compare_free(&mr.cmp[0]);
+    exp_compare_free(&mr.cmp[1]);
+    return st;
 }

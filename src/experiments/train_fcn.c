@@ -24,10 +24,13 @@ static const struct {
 /* The medium setting's protocols: grids for SGD, Nesterov and MaSS around the shared rate and for
  * Adam around its own, each run for 3 epochs on one seed with 0.2 of the training subset held out
  * for validation. */
-static const exp_medium MEDIUM = {"fcn", "FCN on Fashion-MNIST", {0.003, 0.01, 0.03, 0.1}, {0.0003, 0.001, 0.003, 0.01}, 3, 3, 0.2};
+static void describe(const lm_claim_opts *o, lm_report *r, const exp_setting *s);
+static const exp_medium MEDIUM = {"fcn", "FCN on Fashion-MNIST", {0.003, 0.01, 0.03, 0.1}, {0.0003, 0.001, 0.003, 0.01},
+                                  3, 3, 0.2, describe};
 
-static void describe(const lm_claim_opts *o, lm_report *r, const exp_setting *s, int seeds)
+static void describe(const lm_claim_opts *o, lm_report *r, const exp_setting *s)
 {
+    const int seeds = SETTINGS[o->setting].seeds;
     char subset[200] = "all 60000 training images and 10000 test images";
     if (SETTINGS[o->setting].subset_train)
         snprintf(subset, sizeof subset, "the first %ld training images (test accuracy on the first %ld test images)",
@@ -52,21 +55,11 @@ lm_status exp_fcn(const lm_claim_opts *o, lm_report *r)
         snprintf(data, sizeof data, "mnist:%s", dir);
         s.data = data;
     }
-    if (o->setting == LM_SETTING_MEDIUM) {
-        exp_medium_runs mr;
-        lm_status st = exp_medium_train(o, r, &s, &MEDIUM, &mr);
-        if (!st) {
-            describe(o, r, &s, seeds);
-            exp_mass_points(r);
-            st = exp_medium_report(o, r, &s, &MEDIUM, &mr);
-        }
-        exp_medium_free(&mr);
-        return st;
-    }
+    if (o->setting == LM_SETTING_MEDIUM) return exp_medium_run(o, r, &s, &MEDIUM);
     exp_comparison cmp;
     lm_status st = exp_compare(o, r, &s, seeds, "fcn", &cmp, NULL);
     if (!st) {
-        describe(o, r, &s, seeds);
+        describe(o, r, &s);
         exp_mass_points(r);
         exp_table(r, &cmp, "After the last epoch:");
         int best = exp_lowest_loss(&cmp);
