@@ -10,7 +10,8 @@
  * - the order-1 term of a softplus output (nonlinear-output's floor) on a worked example;
  * - the medium setting's decisions on hand-made numbers: the verdict by the seeds' standard error
  *   (holds, does not hold, undecided, at its boundary both ways, diverged runs) and the choice of
- *   a learning rate from a table of validation losses; each optimizer's rate from a setting;
+ *   a learning rate from a table of validation losses; each optimizer's rate from a setting; the
+ *   claim's verdict from its two protocols' (both hold, either fails, otherwise undecided);
  * - the demo's sections and their defaults. */
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ static void test_table(void)
     CHECK(!strcmp(lm_setting_name(LM_SETTING_QUICK), "quick") && !strcmp(lm_setting_name(LM_SETTING_FULL), "full"));
     CHECK(!strcmp(lm_setting_name(LM_SETTING_MEDIUM), "medium"));
     CHECK(lm_claim_find("mass-vs-baselines-fcn")->time[LM_SETTING_MEDIUM] != NULL);
+    CHECK(lm_claim_find("mass-vs-baselines-cnn")->time[LM_SETTING_MEDIUM] != NULL);
 
     const lm_claim *c = lm_claim_find("nesterov-diverges");
     lm_report *r;
@@ -184,6 +186,18 @@ static void test_seed_verdict(void)
     CHECK(exp_seed_verdict(nan_mean, sd, 4, NULL, NULL) == LM_VERDICT_NOT_TESTED);
 }
 
+/* A claim's verdict from its two protocols: holds when both hold, does not hold when either does
+ * not (whatever the other), undecided otherwise: all nine pairs. */
+static void test_both_protocols(void)
+{
+    const lm_verdict H = LM_VERDICT_HOLDS, F = LM_VERDICT_FAILS, U = LM_VERDICT_NOT_TESTED;
+    const lm_verdict v[3] = {H, F, U}, want[3][3] = {{H, F, U}, {F, F, F}, {U, F, U}};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            CHECK_MSG(exp_both_protocols(v[i], v[j]) == want[i][j], "paper %s, tuned %s", lm_verdict_name(v[i]),
+                      lm_verdict_name(v[j]));
+}
+
 /* exp_pick_lr on hand-made tables of validation losses, and the rate each optimizer steps with. */
 static void test_pick_lr(void)
 {
@@ -207,5 +221,6 @@ int main(void)
     test_demo_table();
     test_seed_verdict();
     test_pick_lr();
+    test_both_protocols();
     return check_summary();
 }

@@ -49,8 +49,12 @@ static const lm_claim CLAIMS[] = {
      "{0.01, 0.3}; Adam leads for about 20 epochs, then MaSS ends lowest; raising the learning rate hurts Nesterov but "
      "not MaSS.",
      {"about 35 s", "about 7 days (estimated: 14 runs of 150 epochs over 60000 images at about 220 samples/s on one thread); "
-                    "never run here"},
-     {1, 1}, "runs/NET-lrLR-OPTIMIZER-seedS (NET cnn or cnn_bn, LR 0.01 or 0.3)", exp_cnn},
+                    "never run here",
+      "about 13 minutes on 2 idle cores (estimated: about 1500 CPU-seconds for at most 24 runs of 25 epochs over 768 "
+      "images and a 16-run grid at 5 epochs, at 340 samples per CPU-second measured over the paper protocol's 12 runs); "
+      "measured with the load average at 10 to 27 on 2 cores: 44 minutes for those 12 runs (690 CPU-seconds)"},
+     {1, 1, 3}, "runs/NET-lrLR-OPTIMIZER-seedS (NET cnn or cnn_bn, LR 0.01 or 0.3); medium runs/cnn-OPTIMIZER-seedS, "
+     "runs/cnn-tuned-OPTIMIZER-seedS and runs/cnn-grid-OPTIMIZER-lrLR", exp_cnn},
     {"kernel-regression",
      "On Gaussian-kernel regression, MaSS with hyper-parameters from the constants reaches a lower training loss than SGD, Nesterov SGD and Adam.",
      "Paper A (docs/theory.md §3): Gaussian-kernel regression (data set unverified, probably an MNIST subset), log MSE over 30 "

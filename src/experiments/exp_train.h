@@ -150,4 +150,25 @@ void exp_tuning_table(lm_report *r, const exp_tuning *t, const char *title);
  * in a sentence starting with what (the protocol's name); returns the verdict. */
 lm_verdict exp_seed_decide(lm_report *r, const exp_comparison *cmp, const char *what);
 
+/* A medium setting's two protocols: the paper's (the setting's shared lr, Adam 0.001) and the
+ * tuned one (each optimizer at the rate of its grid with the lowest validation loss after
+ * tune_epochs, tune_val of the training split held out, seed o->seed). */
+typedef struct {
+    const char *tag;   /* runs/TAG-KEY-seedS, TAG-grid-KEY-lrLR, TAG-tuned-KEY-seedS; figures TAG, TAG_tuned */
+    const char *title; /* the figures' subject, "FCN on Fashion-MNIST" */
+    double grid_shared[EXP_GRID], grid_adam[EXP_GRID]; /* SGD's, Nesterov's and MaSS's; Adam's */
+    int seeds, tune_epochs;
+    double tune_val;
+    /* the setting's description in the report, written after the runs */
+    void (*describe)(const lm_claim_opts *o, lm_report *r, const exp_setting *s);
+} exp_medium;
+
+/* The claim holds when both protocols hold, does not when either does not, else undecided. */
+lm_verdict exp_both_protocols(lm_verdict paper, lm_verdict tuned);
+
+/* Train both protocols of m under s (the tuned one reuses the runs at the paper's rates), then
+ * write the description, the decision rule, each protocol's tables, numbers, verdict and
+ * figures, the grid, and the claim's verdict (exp_both_protocols). */
+lm_status exp_medium_run(const lm_claim_opts *o, lm_report *r, const exp_setting *s, const exp_medium *m);
+
 #endif
