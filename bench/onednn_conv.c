@@ -238,7 +238,7 @@ static void lm_run(const conv_case *k, const lm_bufs *b, int pass)
     const lm_layer *L = k->L;
     lm_exec_f32 *e = b->e;
     lm_call_f32 c = {e, L, b->n, LM_MODE_TRAIN, e->w + L->poff, e->buf ? e->buf + L->boff : NULL, NULL,
-                     e->scr[L->id], k->in_blk, k->out_blk};
+                     e->scr[L->id], k->in_blk, k->out_blk, 0};
     lm_ports_f32 p = {0};
     p.x = b->x, p.y = b->y, p.gy = b->gy;
     if (pass == FWD) {
