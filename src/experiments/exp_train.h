@@ -87,6 +87,11 @@ lm_status exp_compare(const lm_claim_opts *o, lm_report *r, const exp_setting *s
                       exp_comparison *cmp, const exp_comparison *from);
 void exp_compare_free(exp_comparison *cmp);
 
+/* The numbers names[0..n) of resolved.auto in runs/RUN-seedS/config.json (what `--auto` chose) into
+ * *v[i], NaN where absent; an error naming the file and key when bit i of needed is set and
+ * names[i] is not a number. */
+lm_status exp_auto_values(const lm_claim_opts *o, const char *run, int n, const char *const names[], double *const v[],
+                          unsigned needed);
 /* The step auto chose for SGD in the first seed's run of tag (its config.json). */
 lm_status exp_auto_lr(const lm_claim_opts *o, const char *tag, double *lr);
 

@@ -28,19 +28,33 @@ static exp_spread spread_of(const exp_run *r, int n, int acc)
     return s;
 }
 
-lm_status exp_auto_lr(const lm_claim_opts *o, const char *tag, double *lr)
+lm_status exp_auto_values(const lm_claim_opts *o, const char *run, int n, const char *const names[], double *const v[],
+                          unsigned needed)
 {
     char path[4200], *text = NULL;
     size_t len;
-    snprintf(path, sizeof path, "%s/runs/%s-sgd-seed%llu/config.json", o->dir, tag, (unsigned long long)o->seed);
+    snprintf(path, sizeof path, "%s/runs/%s-seed%llu/config.json", o->dir, run, (unsigned long long)o->seed);
     EXP_TRY(lm_read_file(path, 1 << 20, &text, &len));
     cJSON *c = cJSON_Parse(text);
-    cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "resolved"), "auto"), "lr");
-    int ok = cJSON_IsNumber(v);
-    if (ok) *lr = v->valuedouble;
+    cJSON *au = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "resolved"), "auto");
+    const char *missing = NULL;
+    for (int i = 0; i < n; i++) {
+        cJSON *x = cJSON_GetObjectItem(au, names[i]);
+        *v[i] = cJSON_IsNumber(x) ? x->valuedouble : NAN;
+        if ((needed >> i & 1u) && !cJSON_IsNumber(x) && !missing) missing = names[i];
+    }
     cJSON_Delete(c);
     free(text);
-    return ok ? LM_OK : lm_fail(LM_EINVAL, "%s: no number at resolved.auto.lr (the step auto chose)", path);
+    return missing ? lm_fail(LM_EINVAL, "%s: no number at resolved.auto.%s (what auto chose)", path, missing) : LM_OK;
+}
+
+lm_status exp_auto_lr(const lm_claim_opts *o, const char *tag, double *lr)
+{
+    char run[256];
+    snprintf(run, sizeof run, "%s-sgd", tag);
+    const char *const names[] = {"lr"};
+    double *const v[] = {lr};
+    return exp_auto_values(o, run, 1, names, v, 1u);
 }
 
 /* The optimizers' names where each has its own learning rate. */

@@ -1,7 +1,6 @@
 /* kernel-regression (docs/theory.md §3): a Gaussian-kernel machine trained in the RKHS by the four
  * optimizers, SGD and MaSS with hyper-parameters from the constants, next to the theory's
  * prediction at the same hyper-parameters (the expected iterate, exp_kernel.h). */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,25 +28,14 @@ typedef struct {
 
 static lm_status read_auto(const lm_claim_opts *o, const char *key, auto_values *a)
 {
-    char path[4200], *text = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/runs/kernel-%s-seed%llu/config.json", o->dir, key, (unsigned long long)o->seed);
-    EXP_TRY(lm_read_file(path, 1 << 20, &text, &len));
-    cJSON *c = cJSON_Parse(text);
-    cJSON *au = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "resolved"), "auto");
-    const char *names[] = {"lr", "eta1", "eta2", "gamma", "L", "mu", "kappa", "kappa_tilde", "kappa_m", "kappa_tilde_m", "samples"};
-    double *v[] = {&a->lr, &a->eta1, &a->eta2, &a->gamma, &a->L, &a->mu, &a->kappa, &a->kappa_tilde, &a->kappa_m,
-                   &a->kappa_tilde_m, &a->samples};
-    const char *missing = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        cJSON *x = cJSON_GetObjectItem(au, names[i]);
-        *v[i] = cJSON_IsNumber(x) ? x->valuedouble : NAN;
-        int needed = i >= 4 || (i == 0) == (key[0] == 's'); /* sgd: lr; mass: eta1, eta2, gamma */
-        if (needed && !cJSON_IsNumber(x) && !missing) missing = names[i];
-    }
-    cJSON_Delete(c);
-    free(text);
-    return missing ? lm_fail(LM_EINVAL, "%s: no number at resolved.auto.%s (what auto chose)", path, missing) : LM_OK;
+    char run[64];
+    snprintf(run, sizeof run, "kernel-%s", key);
+    const char *const names[] = {"lr", "eta1", "eta2", "gamma", "L", "mu", "kappa", "kappa_tilde", "kappa_m", "kappa_tilde_m", "samples"};
+    double *const v[] = {&a->lr, &a->eta1, &a->eta2, &a->gamma, &a->L, &a->mu, &a->kappa, &a->kappa_tilde, &a->kappa_m,
+                         &a->kappa_tilde_m, &a->samples};
+    /* the constants always; sgd: lr; mass: eta1, eta2, gamma */
+    unsigned needed = 0x7f0u | (key[0] == 's' ? 0x1u : 0xeu);
+    return exp_auto_values(o, run, (int)(sizeof names / sizeof *names), names, v, needed);
 }
 
 /* In how many epochs MaSS's training loss is the lowest of the four. */
