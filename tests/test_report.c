@@ -1,4 +1,4 @@
-// ctest-labels: unit experiments
+// ctest-labels: unit
 /* The report builder of the experiments library (linmass/report.h):
  * - the body: text pieces joined into blocks, figures between them, in order;
  * - numbers: both lists in recording order, lookup, duplicates and bad keys refused, and their

@@ -16,6 +16,7 @@
 #include "linmass/theory.h"
 #include "linmass/probe.h"
 #include "linmass/bench.h"
+#include "linmass/report.h"
 #include "linmass/abi.h"
 
 #endif

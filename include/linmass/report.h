@@ -1,5 +1,5 @@
-/* Reports of experiments (liblinmass_experiments): what a claim or a section of the demo
- * measured, held as data, so that drawing and writing files is the caller's job.
+/* Reports (liblinmass): what a probe, a claim of liblinmass_experiments or a section of the
+ * demo measured, held as data, so that drawing and writing files is the caller's job.
  *
  * A report holds
  *   - a markdown body, written in pieces (lm_report_printf) with figures between them: read it
