@@ -107,6 +107,14 @@ cJSON *add_json(cJSON *o, const char *key, char *text);
  * report.md with the summary and the PNGs (NULL entries skipped); 0 or the exit code. */
 int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
               const sbuf *text, const char *const *pngs, int npng);
+/* The run folder of a probe whose library call built report r (its body is the printed summary,
+ * its figures the plots): config.json, result.json (result), report.md (# title, each text block
+ * of r in a code block, each figure drawn into OUT/plots/ and shown); then the body, a line
+ * "plot: OUT/plots/FILE" for each figure drawn and "run folder: OUT" go to stdout (stderr under
+ * --json, where result comes last on stdout). 0 or the exit code. */
+struct lm_report;
+int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+               const struct lm_report *r, int json);
 /* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
 void emit(int json, const sbuf *text, cJSON *result);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/probe_cli.h"
+#include "cli/report_render.h"
 #include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/io.h"
@@ -255,26 +256,66 @@ static lm_status write_json(const char *out, const char *name, const cJSON *j)
     return st;
 }
 
-int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
-              const sbuf *text, const char *const *pngs, int npng)
+static lm_status write_text(const char *out, const char *name, const sbuf *text)
 {
-    char *opts = cli_options_json(c), path[1100];
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", out, name);
+    return lm_write_file_atomic(path, text->s ? text->s : "", text->n);
+}
+
+/* the options, and what they resolved to (s may be NULL) */
+static lm_status write_config(const cli_command *c, const char *out, const setup *s)
+{
+    char *opts = cli_options_json(c);
     cJSON *cfg = cJSON_Parse(opts);
     free(opts);
     cJSON_AddStringToObject(cfg, "command", c->command);
     if (s) add_resolved(cfg, s);
     lm_status st = write_json(out, "config.json", cfg);
     cJSON_Delete(cfg);
+    return st;
+}
+
+int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+              const sbuf *text, const char *const *pngs, int npng)
+{
+    lm_status st = write_config(c, out, s);
     if (!st) st = write_json(out, "result.json", result);
     if (!st) {
         sbuf r = {0};
         sb_printf(&r, "# %s\n\n```\n%s```\n\n", title, text->s ? text->s : "");
         for (int i = 0; i < npng; i++)
             if (pngs[i]) sb_printf(&r, "![%s](plots/%s)\n\n", pngs[i], pngs[i]);
-        snprintf(path, sizeof path, "%s/report.md", out);
-        st = lm_write_file_atomic(path, r.s, r.n);
+        st = write_text(out, "report.md", &r);
         free(r.s);
     }
+    return st ? cli_fail(c->command, st) : 0;
+}
+
+int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+               const lm_report *r, int json)
+{
+    sbuf md = {0}, t = {0};
+    char plots[1100];
+    snprintf(plots, sizeof plots, "%s/plots", out);
+    sb_printf(&md, "# %s\n\n", title);
+    for (int i = 0; i < lm_report_block_count(r); i++) {
+        lm_report_block b = lm_report_block_at(r, i);
+        if (b.text) {
+            sb_printf(&md, "```\n%s```\n\n", b.text);
+            sb_printf(&t, "%s", b.text);
+        } else if (render_figure(b.figure, plots)) {
+            sb_printf(&md, "![%s](plots/%s)\n\n", b.figure->caption ? b.figure->caption : b.figure->file, b.figure->file);
+            sb_printf(&t, "plot: %s/%s\n", plots, b.figure->file);
+        }
+    }
+    sb_printf(&t, "run folder: %s\n", out);
+    lm_status st = write_config(c, out, s);
+    if (!st) st = write_json(out, "result.json", result);
+    if (!st) st = write_text(out, "report.md", &md);
+    free(md.s);
+    if (!st) emit(json, &t, result);
+    free(t.s);
     return st ? cli_fail(c->command, st) : 0;
 }
 

@@ -45,8 +45,7 @@ static plot_key key_of(lm_legend l)
     return PLOT_KEY_BELOW;
 }
 
-/* Draw figure f into PLOTS/FILE; 1 when drawn. */
-static int draw(const lm_figure *f, const char *plots)
+int render_figure(const lm_figure *f, const char *plots)
 {
     plot_curve *c = calloc(f->n_curves > 0 ? f->n_curves : 1, sizeof *c);
     if (!c) return 0;
@@ -72,7 +71,7 @@ void render_markdown(FILE *md, const lm_report *r, const char *plots)
         }
         const lm_figure *f = b.figure;
         const char *caption = f->caption ? f->caption : f->file;
-        if (draw(f, plots)) fprintf(md, "\n![%s](plots/%s)\n\n*%s*\n\n", caption, f->file, caption);
+        if (render_figure(f, plots)) fprintf(md, "\n![%s](plots/%s)\n\n*%s*\n\n", caption, f->file, caption);
         else fprintf(md, "\n(no figure %s: gnuplot is missing or failed; its script and data are in plots/)\n\n", f->file);
     }
 }

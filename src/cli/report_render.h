@@ -19,6 +19,9 @@ typedef struct {
 
 void render_progress_fn(void *ctx, lm_progress_level level, const char *message);
 
+/* Draw figure f into PLOTS/FILE (with its .svg, .gp and .dat); 1 when drawn. */
+int render_figure(const lm_figure *f, const char *plots);
+
 /* The body of r as markdown on md, each figure drawn into PLOTS/FILE (with its .svg, .gp and
  * .dat) and shown as ![caption](plots/FILE); a figure that could not be drawn gets a note
  * instead. */
