@@ -28,7 +28,7 @@ static void test_body(void)
     CHECK(lm_report_printf(r, "| %s | %d |\n", "a", 7) == LM_OK);
     double x[2] = {1, 2}, y[2] = {3, 4};
     lm_curve c = {"c", LM_CURVE_LINE, 2, x, y, NULL, NULL, 0};
-    lm_figure f = {"one.png", "caption", "title", "x", "y", 0, 0, LM_LEGEND_BELOW, 1, &c};
+    lm_figure f = {"one.png", "caption", "title", "x", "y", 0, 0, LM_LEGEND_BELOW, 1, &c, 0};
     CHECK(lm_report_figure(r, &f) == LM_OK);
     CHECK(lm_report_figure(r, &f) == LM_OK); /* two figures in a row: two blocks */
     CHECK(lm_report_printf(r, "after %.2f", 0.5) == LM_OK);
@@ -157,7 +157,7 @@ static void sample_init(sample *s)
     s->c[3] = (lm_curve){"slope -1/2 (theory)", LM_CURVE_REFERENCE, 2, s->x, s->hi, NULL, NULL, 0};
     s->c[4] = (lm_curve){NULL, LM_CURVE_LINESPOINTS, NV, s->y, s->x, NULL, NULL, 8};
     s->c[5] = (lm_curve){"empty", LM_CURVE_LINE, 0, NULL, NULL, NULL, NULL, 0};
-    s->f = (lm_figure){"speed_vs-batch.2.png", "a caption", "A title", "width m", "||H_f||", 1, 0, LM_LEGEND_TOP_LEFT, 6, s->c};
+    s->f = (lm_figure){"speed_vs-batch.2.png", "a caption", "A title", "width m", "||H_f||", 1, 0, LM_LEGEND_TOP_LEFT, 6, s->c, 0};
 }
 
 static int same_string(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }

@@ -62,7 +62,8 @@ typedef enum {
     LM_LEGEND_TOP_RIGHT, /* inside the plot area, in that corner */
     LM_LEGEND_TOP_LEFT,
     LM_LEGEND_BOTTOM_RIGHT,
-    LM_LEGEND_BOTTOM_LEFT
+    LM_LEGEND_BOTTOM_LEFT,
+    LM_LEGEND_NONE       /* no legend */
 } lm_legend;
 
 typedef struct {
@@ -74,6 +75,9 @@ typedef struct {
     lm_legend legend;
     int n_curves;
     const lm_curve *curves;
+    int categorical_x;   /* x values name categories (input i, a block): every curve but a
+                            reference is drawn as points (a band as error bars), one tic per
+                            category up to 20 of them */
 } lm_figure;
 
 typedef enum {

@@ -41,17 +41,17 @@ int plot_format_ok(const char *path) { return format_index(path) >= 0; }
 
 /* ---- what is drawn ---- */
 
-static plot_kind kind_of(const plot_curve *s)
+static lm_curve_kind kind_of(const lm_curve *s)
 {
-    if (s->kind == PLOT_BAND && (!s->lo || !s->hi)) return PLOT_LINE;
-    return s->kind <= PLOT_POINTS ? s->kind : PLOT_LINESPOINTS;
+    if (s->kind == LM_CURVE_BAND && (!s->lo || !s->hi)) return LM_CURVE_LINE;
+    return s->kind <= LM_CURVE_POINTS ? s->kind : LM_CURVE_LINESPOINTS;
 }
 
-static int drawable(const plot_frame *a, const plot_curve *s, int j)
+static int drawable(const lm_figure *a, const lm_curve *s, int j)
 {
     double x = s->x[j], y = s->y[j];
     if (!isfinite(x) || !isfinite(y) || (a->logx && x <= 0) || (a->logy && y <= 0)) return 0;
-    if (kind_of(s) != PLOT_BAND) return 1;
+    if (kind_of(s) != LM_CURVE_BAND) return 1;
     return isfinite(s->lo[j]) && isfinite(s->hi[j]) && (!a->logy || s->hi[j] > 0);
 }
 
@@ -69,7 +69,7 @@ static void widen(range *r, double v)
 }
 
 /* The extent of the x values drawn (for categories). */
-static range x_extent(const plot_frame *a, const plot_curve *s, int count)
+static range x_extent(const lm_figure *a, const lm_curve *s, int count)
 {
     range r = {0, 0, 0};
     for (int i = 0; i < count; i++)
@@ -83,14 +83,14 @@ static range x_extent(const plot_frame *a, const plot_curve *s, int count)
 }
 
 /* The positive values on one axis (band edges included), padded a little. */
-static range log_range(const plot_frame *a, const plot_curve *s, int count, int yaxis)
+static range log_range(const lm_figure *a, const lm_curve *s, int count, int yaxis)
 {
     range r = {0, 0, 0};
     for (int i = 0; i < count; i++)
         for (int j = 0; j < s[i].n; j++) {
             if (!drawable(a, &s[i], j)) continue;
             widen(&r, yaxis ? s[i].y[j] : s[i].x[j]);
-            if (yaxis && kind_of(&s[i]) == PLOT_BAND) widen(&r, s[i].lo[j]), widen(&r, s[i].hi[j]);
+            if (yaxis && kind_of(&s[i]) == LM_CURVE_BAND) widen(&r, s[i].lo[j]), widen(&r, s[i].hi[j]);
         }
     if (r.ok) {
         double pad = pow(r.hi / r.lo, 0.04);
@@ -114,9 +114,9 @@ static void put_quoted(FILE *f, const char *text)
 
 /* One block per series with data; block[i] is series i's gnuplot index, -1 for none. Returns
  * the number of blocks. */
-static int write_data(FILE *f, const plot_frame *a, const plot_curve *s, int count, range y, int *block)
+static int write_data(FILE *f, const lm_figure *a, const lm_curve *s, int count, range y, int *block)
 {
-    static const char *const kinds[] = {"linespoints", "line", "band: x y lo hi", "reference", "points"};
+    static const char *const kinds[] = {"line", "linespoints", "band: x y lo hi", "reference", "points"};
     int nb = 0;
     for (int i = 0; i < count; i++) {
         int rows = 0;
@@ -129,7 +129,7 @@ static int write_data(FILE *f, const plot_frame *a, const plot_curve *s, int cou
         for (int j = 0; j < s[i].n; j++) {
             if (!drawable(a, &s[i], j)) continue;
             fprintf(f, "%.10g %.10g", s[i].x[j], s[i].y[j]);
-            if (kind_of(&s[i]) == PLOT_BAND) /* an edge at or below 0 on a log axis: the axis' end */
+            if (kind_of(&s[i]) == LM_CURVE_BAND) /* an edge at or below 0 on a log axis: the axis' end */
                 fprintf(f, " %.10g %.10g", a->logy && s[i].lo[j] <= 0 ? y.lo : s[i].lo[j], s[i].hi[j]);
             fputc('\n', f);
         }
@@ -184,7 +184,7 @@ static void log_axis(FILE *f, char axis, range r)
     fprintf(f, ")\n");
 }
 
-static void write_axes(FILE *f, const plot_frame *a, range x, range y)
+static void write_axes(FILE *f, const lm_figure *a, range x, range y)
 {
     static const char *const keys[] = {
         "set key below center horizontal reverse Left samplen 3",
@@ -195,7 +195,7 @@ static void write_axes(FILE *f, const plot_frame *a, range x, range y)
     fputs("set title ", f), put_quoted(f, a->title), fputs(" noenhanced\n", f);
     fputs("set xlabel ", f), put_quoted(f, a->xlabel), fputs(" noenhanced\n", f);
     fputs("set ylabel ", f), put_quoted(f, a->ylabel), fputs(" noenhanced\n", f);
-    fprintf(f, "set grid lc rgb '#d8d8d8' lw 1\nset border lw 1\n%s\n", keys[a->key <= PLOT_KEY_NONE ? a->key : 0]);
+    fprintf(f, "set grid lc rgb '#d8d8d8' lw 1\nset border lw 1\n%s\n", keys[a->legend <= LM_LEGEND_NONE ? a->legend : 0]);
     if (a->logx) log_axis(f, 'x', x);
     else if (a->categorical_x) fprintf(f, "%sset offsets 0.5, 0.5, 0, 0\n", x.hi - x.lo <= 20 ? "set xtics 1\n" : "");
     else fputs("set autoscale xfix\n", f);
@@ -203,23 +203,23 @@ static void write_axes(FILE *f, const plot_frame *a, range x, range y)
 }
 
 /* Layers, bottom to top: 0 band fills, 1 references, 2 curves, 3 points. */
-static int layer_of(const plot_frame *a, plot_kind k)
+static int layer_of(const lm_figure *a, lm_curve_kind k)
 {
-    if (k == PLOT_REFERENCE) return 1;
-    if (k == PLOT_POINTS || a->categorical_x) return 3;
+    if (k == LM_CURVE_REFERENCE) return 1;
+    if (k == LM_CURVE_POINTS || a->categorical_x) return 3;
     return 2;
 }
 
 /* Each curve's colour: its own, grey for a reference, else the next palette colour that no curve
  * asks for by number. */
-static void assign_colors(const plot_curve *s, int count, const char **color)
+static void assign_colors(const lm_curve *s, int count, const char **color)
 {
     int taken[NPALETTE] = {0}, next = 0;
     for (int i = 0; i < count; i++)
         if (s[i].color > 0) taken[(s[i].color - 1) % NPALETTE] = 1;
     for (int i = 0; i < count; i++) {
         if (s[i].color > 0) color[i] = palette[(s[i].color - 1) % NPALETTE];
-        else if (kind_of(&s[i]) == PLOT_REFERENCE) color[i] = grey;
+        else if (kind_of(&s[i]) == LM_CURVE_REFERENCE) color[i] = grey;
         else {
             for (int tries = 0; tries < NPALETTE && taken[next % NPALETTE]; tries++) next++;
             color[i] = palette[next++ % NPALETTE];
@@ -227,10 +227,10 @@ static void assign_colors(const plot_curve *s, int count, const char **color)
     }
 }
 
-static void write_element(FILE *f, const char *dat, const plot_frame *a, const plot_curve *s, const char *color,
+static void write_element(FILE *f, const char *dat, const lm_figure *a, const lm_curve *s, const char *color,
                           int i, int block, int layer)
 {
-    plot_kind k = kind_of(s);
+    lm_curve_kind k = kind_of(s);
     int pt = point_types[i % (int)(sizeof point_types / sizeof *point_types)];
     put_quoted(f, dat);
     fprintf(f, " index %d ", block);
@@ -238,17 +238,17 @@ static void write_element(FILE *f, const char *dat, const plot_frame *a, const p
         fprintf(f, "using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc rgb '%s' notitle", color);
         return;
     }
-    if (k == PLOT_REFERENCE) fprintf(f, "using 1:2 with lines dt 2 lw 1.5 lc rgb '%s'", color);
-    else if (a->categorical_x && k == PLOT_BAND) fprintf(f, "using 1:2:3:4 with yerrorbars pt %d ps 1 lc rgb '%s'", pt, color);
+    if (k == LM_CURVE_REFERENCE) fprintf(f, "using 1:2 with lines dt 2 lw 1.5 lc rgb '%s'", color);
+    else if (a->categorical_x && k == LM_CURVE_BAND) fprintf(f, "using 1:2:3:4 with yerrorbars pt %d ps 1 lc rgb '%s'", pt, color);
     else if (a->categorical_x) fprintf(f, "using 1:2 with points pt %d ps 1 lc rgb '%s'", pt, color);
-    else if (k == PLOT_POINTS) fprintf(f, "using 1:2 with points pt 7 ps 1 lc rgb '%s'", color);
-    else if (k == PLOT_LINESPOINTS) fprintf(f, "using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '%s'", color);
+    else if (k == LM_CURVE_POINTS) fprintf(f, "using 1:2 with points pt 7 ps 1 lc rgb '%s'", color);
+    else if (k == LM_CURVE_LINESPOINTS) fprintf(f, "using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '%s'", color);
     else fprintf(f, "using 1:2 with lines lw 2 lc rgb '%s'", color);
     if (s->label && *s->label) fputs(" title ", f), put_quoted(f, s->label), fputs(" noenhanced", f);
     else fputs(" notitle", f);
 }
 
-static void write_plot(FILE *f, const char *dat, const plot_frame *a, const plot_curve *s, int count,
+static void write_plot(FILE *f, const char *dat, const lm_figure *a, const lm_curve *s, int count,
                        const int *block)
 {
     const char *sep = "plot ", **color = malloc(count * sizeof *color);
@@ -256,8 +256,8 @@ static void write_plot(FILE *f, const char *dat, const plot_frame *a, const plot
     assign_colors(s, count, color);
     for (int layer = 0; layer < 4; layer++)
         for (int i = 0; i < count; i++) {
-            plot_kind k = kind_of(&s[i]);
-            int here = layer == 0 ? k == PLOT_BAND && !a->categorical_x : layer_of(a, k) == layer;
+            lm_curve_kind k = kind_of(&s[i]);
+            int here = layer == 0 ? k == LM_CURVE_BAND && !a->categorical_x : layer_of(a, k) == layer;
             if (block[i] < 0 || !here) continue;
             fputs(sep, f);
             write_element(f, dat, a, &s[i], color[i], i, block[i], layer);
@@ -268,7 +268,7 @@ static void write_plot(FILE *f, const char *dat, const plot_frame *a, const plot
 }
 
 /* The script: draws NAME.EXT (and NAME.svg after a PNG) from NAME.dat, in its own folder. */
-static void write_script(FILE *f, const char *name, int format, const plot_frame *a, const plot_curve *s,
+static void write_script(FILE *f, const char *name, int format, const lm_figure *a, const lm_curve *s,
                          int count, const int *block, range x, range y)
 {
     char dat[600];
@@ -367,9 +367,10 @@ static int save(const char *dir, const char *name, const char *ext, const char *
     return 1;
 }
 
-int plot_figure(const char *path, const plot_frame *a, const plot_curve *s, int count)
+int plot_draw(const char *path, const lm_figure *a)
 {
-    int format = format_index(path);
+    int format = format_index(path), count = a->n_curves;
+    const lm_curve *s = a->curves;
     if (format < 0 || count <= 0) return 0;
     /* DIR/NAME.EXT */
     char dir[4096], name[512];
@@ -394,6 +395,25 @@ int plot_figure(const char *path, const plot_frame *a, const plot_curve *s, int 
     if (df) fclose(df);
     if (gf) fclose(gf);
     free(dat), free(gp), free(block);
+    return ok;
+}
+
+static lm_curve_kind kind_in(plot_kind k)
+{
+    static const lm_curve_kind map[] = {LM_CURVE_LINESPOINTS, LM_CURVE_LINE, LM_CURVE_BAND, LM_CURVE_REFERENCE, LM_CURVE_POINTS};
+    return k <= PLOT_POINTS ? map[k] : LM_CURVE_LINESPOINTS;
+}
+
+int plot_figure(const char *path, const plot_frame *frame, const plot_curve *s, int count)
+{
+    lm_curve *c = calloc(count > 0 ? count : 1, sizeof *c);
+    if (!c) return 0;
+    for (int i = 0; i < count; i++) c[i] = (lm_curve){s[i].label, kind_in(s[i].kind), s[i].n, s[i].x, s[i].y, s[i].lo, s[i].hi, s[i].color};
+    lm_figure f = {.title = frame->title, .xlabel = frame->xlabel, .ylabel = frame->ylabel, .logx = frame->logx,
+                   .logy = frame->logy, .legend = (lm_legend)frame->key, .categorical_x = frame->categorical_x,
+                   .n_curves = count, .curves = c};
+    int ok = plot_draw(path, &f);
+    free(c);
     return ok;
 }
 

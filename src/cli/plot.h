@@ -34,6 +34,14 @@
 #ifndef LM_CLI_PLOT_H
 #define LM_CLI_PLOT_H
 
+#include "linmass/report.h"
+
+/* Draw figure f (linmass/report.h: its curves, frame and legend; f->file is not used) into
+ * PATH, with its .svg copy, .gp script and .dat data as above. Returns 1 when PATH was drawn, 0
+ * when not: gnuplot missing or failing (with a note on stderr), no curve with data, an ending
+ * other than .png, .svg and .pdf, or files that could not be written. */
+int plot_draw(const char *path, const lm_figure *f);
+
 typedef enum {
     PLOT_LINESPOINTS = 0, /* a measured curve: a line with a small dot at each value */
     PLOT_LINE,            /* an exact or dense curve: a line without markers */
@@ -76,9 +84,7 @@ typedef struct {
                           category up to 20 of them */
 } plot_frame;
 
-/* Draw the figure PATH (and its .svg copy, .gp script and .dat data, see above). Returns 1 when
- * PATH was drawn, 0 when not: gnuplot missing or failing (with a note on stderr), no curve with
- * data, an ending other than .png, .svg and .pdf, or files that could not be written. */
+/* plot_draw with the figure given as a frame and curves of the types above. */
 int plot_figure(const char *path, const plot_frame *frame, const plot_curve *curves, int count);
 
 /* 1 when PATH ends in a format plot_figure draws: .png, .svg or .pdf. */

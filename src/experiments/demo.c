@@ -102,7 +102,7 @@ static lm_status fcn_figure(lm_report *r, const exp_run *runs, int log_every)
     snprintf(caption, sizeof caption, "training loss (log scale) of the four optimizers on the FCN, logged every %d steps "
              "(the running mean over each epoch so far)", log_every);
     lm_figure f = {"fcn_train_loss.png", caption, "The MaSS paper's FCN on Fashion-MNIST: four optimizers", "epoch",
-                   "training loss", 0, 1, LM_LEGEND_TOP_RIGHT, N_OPT, c};
+                   "training loss", 0, 1, LM_LEGEND_TOP_RIGHT, N_OPT, c, 0};
     return lm_report_figure(r, &f);
 }
 

@@ -115,7 +115,7 @@ static lm_status drift_plot(const lm_claim_opts *o, lm_report *rep, const lm_swe
                    "relative kernel change after GD to convergence: the mean over the initialisations of each width "
                    "(band: min-max over them) and the theory's slopes (dashed)",
                    "Relative tangent-kernel change after GD, against width", "width m", "||K_T - K_0||_F / ||K_0||_F", 1, 1,
-                   LM_LEGEND_BELOW, 4, c};
+                   LM_LEGEND_BELOW, 4, c, 0};
     return lm_report_figure(rep, &f);
 }
 

@@ -101,7 +101,7 @@ lm_status exp_hessian_figure(lm_report *rep, const exp_arch *a, int na, const lm
     snprintf(caption, sizeof caption, "%s: the mean over the models of each width (band: min-max over the models) and a "
              "dashed reference of slope %g through the first curve's first point", title, predicted);
     lm_figure f = {file, caption, title, "width m (units or channels)", "||H_f|| (mean over inputs)", 1, 1, LM_LEGEND_BELOW,
-                   na + 1, c};
+                   na + 1, c, 0};
     lm_status st = lm_report_figure(rep, &f);
     free(c), free(buf);
     return st;

@@ -126,10 +126,10 @@ static lm_status plots(lm_report *rep, int steps, const plstar_run *p)
     lm_figure f = {"loss_and_bound.png",
                    "training loss (log scale) with the bound L0 prod_s (1 - eta lambda_min(K_s)) (dashed)",
                    "GD loss and the PL* bound L0 prod_s (1 - eta lambda_min(K_s))", "step t", "L(w_t)", 0, 1,
-                   LM_LEGEND_TOP_RIGHT, 4, s};
+                   LM_LEGEND_TOP_RIGHT, 4, s, 0};
     lm_figure g = {"ratio_and_bound.png", "measured per-step ratio and its bound (dashed)",
                    "Per-step loss ratio L(w_t+1)/L(w_t) and its bound 1 - eta lambda_min(K_t)", "step t", "ratio", 0, 0,
-                   LM_LEGEND_BOTTOM_RIGHT, 4, rs};
+                   LM_LEGEND_BOTTOM_RIGHT, 4, rs, 0};
     lm_status st = lm_report_figure(rep, &f);
     if (!st) st = lm_report_figure(rep, &g);
     free(xs);

@@ -133,7 +133,7 @@ static lm_status accel_plot(lm_report *rep, const accel *r)
                    "speed-up over best SGD against kappa_1 (log-log): Nesterov flat, MaSS like sqrt(kappa_1); points: "
                    "docs/theory.md's table",
                    "Speed-up over best-tuned SGD on decoupled data", "kappa_1", "speed-up (-log rho / SGD's)", 1, 1,
-                   LM_LEGEND_TOP_LEFT, 7, c};
+                   LM_LEGEND_TOP_LEFT, 7, c, 0};
     return lm_report_figure(rep, &f);
 }
 

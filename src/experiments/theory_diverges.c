@@ -60,7 +60,7 @@ static lm_status figure(lm_report *r, int runs, int steps, const double *mean, c
     snprintf(caption, sizeof caption, "mean of |w - w*|^2 over %d simulated runs (points, every %d step%s) and the exact "
              "expected dynamics (lines)", runs, every, every > 1 ? "s" : "");
     lm_figure f = {"mean_sq_error.png", caption, "Mean of |w - w*|^2 over runs: Nesterov diverges at SGD's step", "step",
-                   "E |w - w*|^2", 0, 1, LM_LEGEND_BELOW, 2 * N_METHODS, c};
+                   "E |w - w*|^2", 0, 1, LM_LEGEND_BELOW, 2 * N_METHODS, c, 0};
     lm_status st = lm_report_figure(r, &f);
     free(t);
     return st;

@@ -187,7 +187,7 @@ static lm_status rate_speed_plot(lm_report *r, const rate_row *rows, int nm)
     lm_figure f = {"speed_vs_batch.png",
                    "speed per step against m: bounds (dashed), exact rho (lines) and simulated means (points), d = 50 Gaussian",
                    "Speed per step on the d=50 Gaussian example", "batch size m", "-log(rate) per step", 1, 1,
-                   LM_LEGEND_BELOW, 6, c};
+                   LM_LEGEND_BELOW, 6, c, 0};
     return lm_report_figure(r, &f);
 }
 
@@ -229,7 +229,7 @@ static lm_status rate_curve_plot(lm_report *r, const lm_moments *pop, const rate
     }
     lm_figure f = {"curves_m1.png",
                    "simulated means at m = 1 (points), the exact expectation (lines) and the bounds' geometric decay (dashed)",
-                   "Mean |w - w*|^2 at m = 1 (d = 50 Gaussian)", "step", "mean |w - w*|^2", 0, 1, LM_LEGEND_BELOW, 6, c};
+                   "Mean |w - w*|^2 at m = 1 (d = 50 Gaussian)", "step", "mean |w - w*|^2", 0, 1, LM_LEGEND_BELOW, 6, c, 0};
     if (!st) st = lm_report_figure(r, &f);
     free(buf[0]), free(buf[1]);
     return st;

@@ -157,7 +157,7 @@ static lm_status regimes_plot(lm_report *r, regimes *g)
                    "exact speed per step against m (lines), the theory's speeds (dashed, same colour) and the critical "
                    "batch sizes m1* and m2*",
                    "Speed per step against batch size (d = 50 Gaussian)", "batch size m", "speed per step -log rho", 1, 1,
-                   LM_LEGEND_BELOW, 6, c};
+                   LM_LEGEND_BELOW, 6, c, 0};
     return lm_report_figure(r, &f);
 }
 

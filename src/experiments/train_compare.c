@@ -214,7 +214,7 @@ static lm_status curves_of(lm_report *r, const exp_comparison *cmp, int epochs, 
     else snprintf(caption, sizeof caption, "%s: training loss (running mean over each epoch, log scale)%s", title,
                   band ? ", mean over seeds; band: min-max over seeds" : "");
     lm_figure f = {file, caption, title, "epoch", acc ? "test accuracy" : "training loss", 0, !acc,
-                   acc ? LM_LEGEND_BOTTOM_RIGHT : LM_LEGEND_BELOW, N_OPT, c};
+                   acc ? LM_LEGEND_BOTTOM_RIGHT : LM_LEGEND_BELOW, N_OPT, c, 0};
     return lm_report_figure(r, &f);
 }
 

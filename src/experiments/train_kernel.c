@@ -193,7 +193,7 @@ static lm_status prediction_figure(lm_report *r, const exp_comparison *cmp, cons
                    "training loss per epoch at the gradient point u: measured (points) and the theory's expected iterate at "
                    "the run's hyper-parameters (dashed), beyond the run's length",
                    "Kernel regression: measured and predicted training loss", "epoch", "training loss", 1, 1,
-                   LM_LEGEND_BELOW, 2 * EXP_KM_N, c};
+                   LM_LEGEND_BELOW, 2 * EXP_KM_N, c, 0};
     lm_status st = lm_report_figure(r, &f);
     free(x);
     return st;
