@@ -33,6 +33,8 @@
 #include "linmass/collective.h"
 #include "linmass/exec.h"
 #include "linmass/model.h"
+#include "linmass/report.h"
+#include "linmass/run.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -367,6 +369,65 @@ LM_API void lm_block_spectra_free(lm_block_spectrum *b, int count);
  * lm_density_sigma of the nodes of them all (their smallest lambda_min to largest lambda_max). */
 LM_API double lm_block_density_sigma(const lm_block_spectrum *b, int n);
 
+/* ---- the Hessian probe as one job: numbers, summary, JSON and figures ------------------- */
+
+/* The spectra the job adds to the model Hessian's norms (docs/theory.md §7.4-7.8); all 0: none. */
+typedef struct {
+    int density;              /* spectral densities of the loss and model Hessians (SLQ) */
+    lm_slq_opts slq;          /* their probes (0: 10), steps (0: 80) and vectors; seed and mem_cap
+                               * are the job's eig's */
+    double sigma;             /* smoothing width; 0: lm_density_sigma (blocks: lm_block_density_sigma) */
+    int grid;                 /* points of each smoothed density in the JSON and figures; 0: 400 */
+    int blocks;               /* per-block spectra of both Hessians (density too when asked) */
+    lm_block_kind block_kind;
+    int block_top;            /* top eigenvalues per block, at most LM_EIG_MAX_TOP; 0: 3 */
+    int gauss_newton;         /* the split H = G + R of the loss Hessian */
+    int diagonal;             /* the loss Hessian's diagonal (exact up to 2000 parameters) */
+} lm_hessian_spectra_opts;
+
+typedef struct {
+    const char *model;        /* the spec, preset or alias the model came from: its loss is
+                               * lm_run_loss(model, classes) on lm_run_targets; the sweep: the
+                               * template, every 'W' the width */
+    const char *data;         /* the data source's name, for the text */
+    int output;               /* the model Hessian of output k, or LM_OUTPUT_SUM */
+    lm_eig_opts eig;          /* every eigenvalue run (method, max_steps, tol, seed, mem_cap) */
+    int skip_per_input;       /* 1: the averaged model's norm only */
+    int loss_top;             /* top eigenvalues of the loss Hessian, 0..LM_EIG_MAX_TOP (0: none) */
+    int hutchinson;           /* Rademacher samples of its trace (0: none) */
+    lm_hessian_spectra_opts spectra;
+    /* lm_hessian_sweep_job: the widths (at least two different), the models' parameterisation
+     * and initialisation seed */
+    const int *widths;
+    int n_widths;
+    lm_param_kind param;
+    uint64_t seed;
+    const lm_collective *coll; /* NULL: one process; else every probe split (lm_hessian_opts) */
+} lm_hessian_job_opts;
+
+/* The Hessian probe of `linmass probe hessian` on in's model and inputs: the model Hessian's
+ * norms (lm_probe_model_hessian), the loss Hessian's top eigenvalues and Hutchinson trace
+ * (lm_probe_loss_hessian; skipped with a reason when the model's outputs do not fit the data),
+ * and the spectra asked for. Appends to r the summary (text) and the figures
+ * (hessian_per_input.png, hessian_density_{loss,model}.png, hessian_blocks.png,
+ * hessian_block_density_{loss,model}.png, each when there is something to draw), records the
+ * main numbers as measured, and sets *json (malloc'ed) to an object with the keys method,
+ * those of lm_hessian_result_json, definitions, loss_hessian (null when skipped, with
+ * loss_hessian_skipped), the spectra's (density, model_density, blocks, model_blocks, block,
+ * gauss_newton, residual_part, diagonal, diagonal_se, diagonal_exact, diagonal_samples) and
+ * seconds. Progress goes to r's callback. LM_EINVAL for bad options, naming the field. */
+LM_API lm_status lm_hessian_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o, lm_report *r, char **json);
+
+/* The width sweep of the job (docs/theory.md §7.6, §7.7): for every width of o->widths, the
+ * model o->model with W replaced, initialised from o->seed (lm_sweep_width with a hook), probed
+ * on in's inputs for the Gauss-Newton split and the block norms (o->spectra.gauss_newton or
+ * .blocks; density and diagonal are refused). Appends the tables and log-log fits against width
+ * and the figures gauss_newton_sweep.png and block_norms_sweep.png to r; *json: template, sweep
+ * (one object per width: width, model, num_params, loss_hessian and the spectra's keys), fits
+ * (slope, ci_lo, ci_hi, r2 under each fitted name) and seconds. in->model is not used. */
+LM_API lm_status lm_hessian_sweep_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o, lm_report *r,
+                                      char **json);
+
 /* ---- the empirical tangent kernel ------------------------------------------------------ */
 
 typedef enum {
@@ -571,7 +632,12 @@ LM_API void lm_probe_regression_data(uint64_t seed, int n, int d, double *x, dou
 
 /* ---- width sweeps ---------------------------------------------------------------------- */
 
-typedef enum { LM_SWEEP_HESSIAN = 0, LM_SWEEP_NTK = 1, LM_SWEEP_LINEARITY = 2 } lm_sweep_probe;
+typedef enum {
+    LM_SWEEP_HESSIAN = 0,
+    LM_SWEEP_NTK = 1,
+    LM_SWEEP_LINEARITY = 2,
+    LM_SWEEP_HOOK = 3 /* no probe of the sweep's own: the hook probes each model (values NaN, no fit) */
+} lm_sweep_probe;
 
 typedef enum {
     LM_SWEEP_DEFAULT = 0,      /* hessian: HESS_MEAN; ntk: NTK_LAMBDA_MAX; linearity: LIN_KERNEL */

@@ -16,6 +16,7 @@
 #include "cli/plot.h"
 #include "cli/probe_cli.h"
 #include "cli/probe_spectra.h"
+#include "cli/report_render.h"
 #include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/io.h"
@@ -45,35 +46,23 @@ static const char *const hessian_about =
 typedef struct {
     probe_cli p;
     const char *method;
-    int steps, loss_top, hutch, no_per_input;
-    double tol;
-    lm_eig_method em;
+    lm_hessian_job_opts j;
     spectra_cli sp;
-    const char *tmpl;   /* --widths: the model template */
-    char first[1024];   /* ... with the first width */
+    const char *tmpl; /* --widths: the model template */
+    char last[1024];  /* ... with the last width: the model set up, as the sweep ends */
 } hessian_cli;
-
-/* The loss Hessian's part of the probe: skipped (why says why) when the loss is not defined for
- * this model and data. */
-typedef struct {
-    int want, have;
-    lm_loss_kind kind;
-    double *targets;
-    char why[256];
-    lm_loss_hessian_result r;
-} loss_part;
 
 static int hessian_args(hessian_cli *h, int argc, char **argv)
 {
     memset(h, 0, sizeof *h);
     cli_opt own[] = {
         {"method", OPT_STRING, &h->method, "lanczos", "lanczos (with a convergence test) or power", 0},
-        {"steps", OPT_INT, &h->steps, "0", "most operator applications per eigenvalue run (0: 100 Lanczos, 300 power)", 0},
-        {"tol", OPT_DOUBLE, &h->tol, "0", "Lanczos: Ritz residual bound relative to the norm (0: 1e-10); power: relative change (0: run --steps)", 0},
-        {"loss-top", OPT_INT, &h->loss_top, "5", "top eigenvalues of the loss Hessian (0: skip the loss Hessian; at most 32)", 0},
-        {"hutchinson", OPT_INT, &h->hutch, "100", "Rademacher samples of the loss Hessian's Hutchinson trace (0: skip)", 0},
+        {"steps", OPT_INT, &h->j.eig.max_steps, "0", "most operator applications per eigenvalue run (0: 100 Lanczos, 300 power)", 0},
+        {"tol", OPT_DOUBLE, &h->j.eig.tol, "0", "Lanczos: Ritz residual bound relative to the norm (0: 1e-10); power: relative change (0: run --steps)", 0},
+        {"loss-top", OPT_INT, &h->j.loss_top, "5", "top eigenvalues of the loss Hessian (0: skip the loss Hessian; at most 32)", 0},
+        {"hutchinson", OPT_INT, &h->j.hutchinson, "100", "Rademacher samples of the loss Hessian's Hutchinson trace (0: skip)", 0},
         {"max-memory", OPT_INT, &h->p.o.max_mem, "1024", "MB for a Lanczos basis (more: exit 1 naming the size)", 0},
-        {"no-per-input", OPT_FLAG, &h->no_per_input, NULL, "skip the per-input norms (one eigen-run per input): the averaged model's only", 0},
+        {"no-per-input", OPT_FLAG, &h->j.skip_per_input, NULL, "skip the per-input norms (one eigen-run per input): the averaged model's only", 0},
         SPECTRA_OPTS(h->sp),
     };
     snprintf(h->p.epilog, sizeof h->p.epilog,
@@ -93,229 +82,81 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
                          (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
     cli_command *c = &h->p.c;
-    if (!strcmp(h->method, "lanczos")) h->em = LM_EIG_LANCZOS;
-    else if (!strcmp(h->method, "power")) h->em = LM_EIG_POWER;
+    if (!strcmp(h->method, "lanczos")) h->j.eig.method = LM_EIG_LANCZOS;
+    else if (!strcmp(h->method, "power")) h->j.eig.method = LM_EIG_POWER;
     else return cli_usage_error(c, "--method: '%s' is not lanczos or power", h->method);
-    if (h->steps < 0) return cli_usage_error(c, "--steps %d must not be negative", h->steps);
-    if (h->tol < 0) return cli_usage_error(c, "--tol %g must not be negative", h->tol);
-    if (h->loss_top < 0 || h->loss_top > LM_EIG_MAX_TOP)
-        return cli_usage_error(c, "--loss-top %d must be in 0..%d", h->loss_top, LM_EIG_MAX_TOP);
-    if (h->hutch < 0) return cli_usage_error(c, "--hutchinson %d must not be negative", h->hutch);
+    if (h->j.eig.max_steps < 0) return cli_usage_error(c, "--steps %d must not be negative", h->j.eig.max_steps);
+    if (h->j.eig.tol < 0) return cli_usage_error(c, "--tol %g must not be negative", h->j.eig.tol);
+    if (h->j.loss_top < 0 || h->j.loss_top > LM_EIG_MAX_TOP)
+        return cli_usage_error(c, "--loss-top %d must be in 0..%d", h->j.loss_top, LM_EIG_MAX_TOP);
+    if (h->j.hutchinson < 0) return cli_usage_error(c, "--hutchinson %d must not be negative", h->j.hutchinson);
     if ((rc = spectra_check(c, &h->sp))) return rc;
     if (h->sp.widths && h->p.o.run) return cli_usage_error(c, "--widths builds its models from --model: drop --run");
     if (h->sp.widths && h->p.o.ckpt) return cli_usage_error(c, "--widths builds its models from --model: drop --checkpoint");
-    if (h->sp.widths) { /* set up with the first width's model */
-        h->tmpl = h->p.o.model;
-        if ((rc = spectra_width_spec(c, h->tmpl, h->sp.widths[0], h->first, sizeof h->first))) return rc;
-        h->p.o.model = h->first;
-    }
-    return 0;
+    if (!h->sp.widths) return 0;
+    h->tmpl = h->p.o.model; /* set up with the last width's model */
+    if (!strchr(h->tmpl, 'W')) return cli_usage_error(c, "--widths: the model '%s' has no W to replace by the width", h->tmpl);
+    lm_status st = lm_spec_with_width(h->tmpl, h->sp.widths[h->sp.nwidths - 1], h->last, sizeof h->last);
+    h->p.o.model = h->last;
+    return st ? cli_fail(c->command, st) : 0;
 }
 
-static lm_eig_opts hessian_eig(const hessian_cli *h)
+/* The job's options from the command line and what it resolved to. */
+static void hessian_job_opts(hessian_cli *h, const setup *s)
 {
-    lm_eig_opts e = {0};
-    e.method = h->em;
-    e.max_steps = h->steps;
-    e.tol = h->tol;
-    e.seed = h->p.o.seed;
-    e.mem_cap = (size_t)h->p.o.max_mem * MB;
-    return e;
+    lm_hessian_job_opts *j = &h->j;
+    j->model = h->tmpl ? h->tmpl : s->model;
+    j->data = s->data;
+    j->output = s->output;
+    j->eig.seed = h->p.o.seed;
+    j->eig.mem_cap = (size_t)h->p.o.max_mem * MB;
+    j->spectra = h->sp.o;
+    j->widths = h->sp.widths, j->n_widths = h->sp.nwidths;
+    j->param = s->param;
+    j->seed = h->p.o.seed;
+    j->coll = lm_dist_collective();
 }
 
-/* The model Hessian's norms, on every rank (per: n per-input norms); 0 or the exit code. */
-static int hessian_model(const hessian_cli *h, const setup *s, double *per, lm_hessian_result *hr)
+static int hessian_run(hessian_cli *h, const setup *s)
 {
-    lm_hessian_opts ho = {0};
-    ho.coll = lm_dist_collective();
-    ho.net.output = s->output;
-    ho.eig = hessian_eig(h);
-    ho.skip_per_input = h->no_per_input;
-    hr->per_input = per;
-    if (lm_dist_rank() == 0) fprintf(stderr, "probe hessian: %d inputs, %zu parameters ...\n", s->in.n, lm_model_num_params(s->in.model));
-    lm_status st = per ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
-    if (ho.coll) st = lm_dist_agree(st);
-    if (!st) st = lm_probe_model_hessian(s->in.model, s->in.x, s->in.n, &ho, hr);
-    return st ? probe_fail(&h->p.c, st) : 0;
-}
-
-/* The loss and its targets, when the loss is defined for this model and data (L->why says why not);
- * 0 or the exit code. */
-static int loss_prepare(const hessian_cli *h, const setup *s, loss_part *L)
-{
-    const lm_dataset *d = s->in.train;
-    L->want = h->loss_top > 0 || h->hutch > 0;
-    L->kind = lm_run_loss(s->model, d->classes);
-    if (!L->want && !spectra_wanted(&h->sp)) return 0;
-    int need = d->classes ? d->classes : d->target_dim;
-    if (s->in.outputs != need) {
-        snprintf(L->why, sizeof L->why, "the model has %d output%s but %s needs %d (%s)", s->in.outputs,
-                 s->in.outputs == 1 ? "" : "s", s->data,
-                 need, d->classes ? "one per class" : "one per target value");
-        if (lm_dist_rank() == 0) fprintf(stderr, "note: no loss Hessian: %s\n", L->why);
-        return 0;
-    }
-    L->targets = malloc((size_t)s->in.n * (L->kind == LM_LOSS_XENT ? 1 : s->in.outputs) * sizeof *L->targets);
-    lm_status st = L->targets ? lm_run_targets(d, L->kind, s->in.n, s->in.outputs, L->targets) : lm_fail(LM_ENOMEM, "out of memory");
-    return st ? probe_fail(&h->p.c, st) : 0;
-}
-
-/* The loss Hessian, when the loss is defined; 0 or the exit code. */
-static int hessian_loss(const hessian_cli *h, const spectra_ctx *x, loss_part *L)
-{
-    if (!L->want || !L->targets || L->have) return 0;
-    lm_loss_hessian_opts lo = spectra_loss_opts(x);
-    lm_status st = lm_probe_loss_hessian(x->s->in.model, x->s->in.x, x->s->in.n, &lo, &L->r);
-    if (st) return probe_fail(&h->p.c, st);
-    L->have = 1;
-    return 0;
-}
-
-static void hessian_text(sbuf *t, const hessian_cli *h, const setup *s, const lm_hessian_result *hr, const loss_part *L,
-                         double t_model)
-{
-    char oname[64], rn[64];
-    describe_setup(t, s);
-    sb_printf(t, "model Hessian H_f = d2f/dw2 of %s, float64, %s%s; ||.|| = spectral norm (largest |eigenvalue|)\n",
-              output_name(s, oname, sizeof oname), h->em == LM_EIG_LANCZOS ? "Lanczos" : "power iteration",
-              hr->unconverged ? "" : " (every run converged)");
-    sb_printf(t, "  ||H(fbar)||, fbar = mean_i f(x_i) (averaged model)   %-12.6g eigenvalue %.6g, %d products%s\n", hr->avg_norm,
-              hr->avg.extreme, hr->avg.steps, hr->avg.converged ? "" : ", NOT converged");
-    if (h->no_per_input) {
-        sb_printf(t, "  per-input norms skipped (--no-per-input)\n");
-    } else {
-        sb_printf(t, "  max_i ||H(f(x_i))|| (worst single input)            %-12.6g input %d\n", hr->max_norm, hr->argmax);
-        sb_printf(t, "  mean_i ||H(f(x_i))|| (typical single input)         %-12.6g over %d inputs\n", hr->mean_norm, s->in.n);
-    }
-    sb_printf(t, "  %d Hessian-vector products, %.2f s%s%s\n", hr->steps, t_model, ranks_note(rn, sizeof rn),
-              hr->unconverged ? "; some runs stopped at --steps without converging (raise --steps)" : "");
-    if (!L->have) return;
-    const lm_loss_hessian_result *lr = &L->r;
-    sb_printf(t, "loss Hessian (%s; PyHessian's object), loss %.6g\n",
-              L->kind == LM_LOSS_XENT ? "mean cross-entropy" : "MSE (1/2n) sum ||f(x_i) - y_i||^2", lr->loss);
-    if (h->loss_top > 0) {
-        sb_printf(t, "  top %d eigenvalues (Lanczos%s%s), each with its residual ||H y - theta y||:\n   ", lr->eig.ntop,
-                  lr->eig.ntop > 1 ? " with deflation, repeated values as often as they occur" : "",
-                  lr->eig.converged ? "" : "; NOT converged: raise --steps");
-        for (int i = 0; i < lr->eig.ntop; i++) sb_printf(t, " %.6g (%.1e)", lr->eig.top[i], lr->eig.top_residual[i]);
-        sb_printf(t, "\n");
-    }
-    if (h->hutch > 0)
-        sb_printf(t, "  Hutchinson trace %.6g +- %.2g (standard error, %d Rademacher samples)\n", lr->trace, lr->trace_se, lr->samples);
-}
-
-static void loss_json(cJSON *res, const hessian_cli *h, const loss_part *L)
-{
-    if (!L->have) {
-        cJSON_AddNullToObject(res, "loss_hessian");
-        if (L->want) cJSON_AddStringToObject(res, "loss_hessian_skipped", L->why);
-        return;
-    }
-    cJSON *l = cJSON_AddObjectToObject(res, "loss_hessian");
-    cJSON_AddStringToObject(l, "loss", L->kind == LM_LOSS_XENT ? "xent_mean" : "mse_half_mean");
-    cJSON_AddNumberToObject(l, "value", L->r.loss);
-    if (h->loss_top > 0) {
-        cJSON_AddItemToObject(l, "top", number_array(L->r.eig.top, L->r.eig.ntop));
-        cJSON_AddItemToObject(l, "top_residual", number_array(L->r.eig.top_residual, L->r.eig.ntop));
-        cJSON_AddBoolToObject(l, "converged", L->r.eig.converged);
-    }
-    if (h->hutch > 0) {
-        cJSON_AddNumberToObject(l, "trace", L->r.trace);
-        cJSON_AddNumberToObject(l, "trace_se", L->r.trace_se);
-        cJSON_AddNumberToObject(l, "samples", L->r.samples);
-    }
-}
-
-static cJSON *hessian_json(const hessian_cli *h, const setup *s, const lm_hessian_result *hr, const loss_part *L)
-{
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddStringToObject(res, "probe", "hessian");
-    add_common_json(res, s, h->p.o.out);
-    cJSON_AddStringToObject(res, "method", h->em == LM_EIG_LANCZOS ? "lanczos" : "power");
-    add_json(res, NULL, lm_hessian_result_json(hr, h->no_per_input ? 0 : s->in.n));
-    cJSON_AddStringToObject(res, "definitions",
-                            "avg_norm: ||d2 fbar/dw2||, fbar = mean_i f(x_i); max_norm, mean_norm: max_i and mean_i of ||d2 f(x_i)/dw2||; "
-                            "norm = largest |eigenvalue|");
-    loss_json(res, h, L);
-    return res;
-}
-
-/* The per-input norms with the mean and the averaged model's; 1 when the PNG was written. */
-static int hessian_plot(const char *out, const setup *s, const lm_hessian_result *hr, sbuf *t)
-{
-    char png[1200];
-    snprintf(png, sizeof png, "%s/plots/hessian_per_input.png", out);
-    double *idx = malloc(s->in.n * sizeof *idx);
-    for (int i = 0; idx && i < s->in.n; i++) idx[i] = i;
-    double hx[2] = {0, s->in.n > 1 ? s->in.n - 1 : 1}, hm[2] = {hr->mean_norm, hr->mean_norm}, ha[2] = {hr->avg_norm, hr->avg_norm};
-    plot_series ps[3] = {{"||H(f(x_i))|| per input", idx ? s->in.n : 0, idx, hr->per_input},
-                         {"mean over inputs", 2, hx, hm},
-                         {"||H(fbar)||, averaged model", 2, hx, ha}};
-    plot_axes pa = {"Model Hessian spectral norm per input", "input i", "spectral norm", 0, 0};
-    int plotted = plot_lines(png, &pa, ps, 3);
-    if (plotted) sb_printf(t, "plot: %s\n", png);
-    free(idx);
-    return plotted;
-}
-
-static int hessian_report(const hessian_cli *h, const spectra_ctx *x, const lm_hessian_result *hr, const loss_part *L,
-                          const spectra_run *sr, double t0, double t_model)
-{
-    const setup *s = x->s;
+    if (h->tmpl) h->p.o.model = h->tmpl; /* config.json records the template */
+    hessian_job_opts(h, s);
+    lm_report *r = NULL;
+    render_progress pr = {"probe hessian", stderr, 0};
+    char *json = NULL;
     sbuf t = {0};
-    hessian_text(&t, h, s, hr, L, t_model);
-    spectra_text(&t, &h->sp, x, sr);
-    cJSON *res = hessian_json(h, s, hr, L);
-    spectra_json(res, &h->sp, x, sr);
-    cJSON_AddNumberToObject(res, "seconds", cli_now() - t0);
-    const char *pngs[8] = {NULL};
-    pngs[0] = !h->no_per_input && hessian_plot(h->p.o.out, s, hr, &t) ? "hessian_per_input.png" : NULL;
-    int npng = 1 + spectra_plots(h->p.o.out, &h->sp, sr, &t, pngs + 1, 7);
-    sb_printf(&t, "run folder: %s\n", h->p.o.out);
-    int rc = write_run(&h->p.c, h->p.o.out, s, res, "linmass probe hessian", &t, pngs, npng);
-    if (!rc) emit(h->p.o.json, &t, res);
-    cJSON_Delete(res);
-    free(t.s);
+    if (!h->tmpl) describe_setup(&t, s);
+    lm_status st = lm_report_create(0, &r);
+    if (!st && lm_dist_rank() == 0) lm_report_set_progress(r, render_progress_fn, &pr);
+    if (!st && t.s) st = lm_report_printf(r, "%s", t.s);
+    if (!st) st = h->tmpl ? lm_hessian_sweep_job(&s->in, &h->j, r, &json) : lm_hessian_job(&s->in, &h->j, r, &json);
+    int rc = st ? probe_fail(&h->p.c, st) : 0;
+    if (!rc && lm_dist_rank() == 0) { /* every rank has the numbers */
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddStringToObject(res, "probe", "hessian");
+        add_common_json(res, s, h->p.o.out);
+        add_json(res, NULL, json), json = NULL;
+        rc = report_run(&h->p.c, h->p.o.out, s, res, h->tmpl ? "linmass probe hessian --widths" : "linmass probe hessian", r,
+                        h->p.o.json);
+        cJSON_Delete(res);
+    }
+    free(json), free(t.s);
+    lm_report_free(r);
     return rc;
 }
 
 static int probe_hessian(int argc, char **argv)
 {
     hessian_cli h;
-    int rc = hessian_args(&h, argc, argv);
-    if (rc) {
-        free(h.sp.widths);
-        return rc == 1 ? 0 : rc;
-    }
-    setup s;
-    if ((rc = setup_all(&h.p.c, &h.p.o, 0, &s, NULL))) {
+    int rc = hessian_args(&h, argc, argv), help = rc == 1;
+    if (!rc) {
+        setup s;
+        rc = setup_all(&h.p.c, &h.p.o, 0, &s, NULL);
+        if (!rc) rc = hessian_run(&h, &s);
         setup_free(&s);
-        free(h.sp.widths);
-        return rc;
     }
-    if (h.tmpl) h.p.o.model = h.tmpl; /* config.json records the template */
-    lm_hessian_result hr = {0};
-    loss_part L = {0};
-    spectra_run sr = {0};
-    spectra_ctx x = {&s, 0, NULL, hessian_eig(&h), h.loss_top, h.hutch};
-    double *per = NULL, t0 = cli_now(), t_model = 0;
-    rc = loss_prepare(&h, &s, &L);
-    x.kind = L.kind, x.targets = L.targets;
-    if (!rc && h.sp.widths) {
-        rc = spectra_sweep(&h.p.c, &h.p.o, &h.sp, &s, &x);
-    } else if (!rc) {
-        per = calloc(s.in.n, sizeof *per);
-        rc = hessian_model(&h, &s, per, &hr);
-        t_model = cli_now() - t0;
-        if (!rc) rc = spectra_compute(&h.p.c, &h.sp, &x, &sr);
-        if (!rc && sr.have_gn) L.r = sr.gn.loss, L.have = 1; /* the split computed the loss Hessian */
-        if (!rc) rc = hessian_loss(&h, &x, &L);
-        if (!rc && lm_dist_rank() == 0) rc = hessian_report(&h, &x, &hr, &L, &sr, t0, t_model); /* every rank has the numbers */
-    }
-    spectra_free(&sr);
-    free(per), free(L.targets), free(h.sp.widths);
-    setup_free(&s);
-    return rc;
+    free(h.sp.widths);
+    return help ? 0 : rc;
 }
 
 /* ---- linmass probe ntk ---- */

@@ -170,6 +170,7 @@ static lm_status one_model(const lm_sweep_opts *o, const char *spec, lm_sweep_mo
     if (o->probe == LM_SWEEP_HESSIAN) st = hessian_value(m, o, o->value, &mr, info);
     else if (o->probe == LM_SWEEP_NTK) st = ntk_value(m, o, o->value, &mr, info);
     else if (o->probe == LM_SWEEP_LINEARITY) st = linearity_value(m, o, o->value, &mr, info);
+    else if (o->probe == LM_SWEEP_HOOK) st = LM_OK;
     else st = lm_fail(LM_EINVAL, "sweep: unknown probe %d", (int)o->probe);
     if (!st && o->on_model) st = o->on_model(o->hook_ctx, info);
     lm_linearity_free(&mr.linearity);
@@ -230,7 +231,7 @@ lm_status lm_sweep_width(const lm_sweep_opts *o, lm_sweep_result *r)
     if (!st || st == LM_EINTERRUPTED) {
         r->n_widths = done;
         r->fit = (lm_fit){NAN, NAN, NAN, NAN, NAN, NAN, 0};
-        if (done > 1) fit = lm_loglog_fit(lw, r->values, done * seeds, &r->fit);
+        if (done > 1 && o->probe != LM_SWEEP_HOOK) fit = lm_loglog_fit(lw, r->values, done * seeds, &r->fit);
     }
     if (fit) st = fit;
     free(lw);
