@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "linmass/data.h"
 #include "linmass/model.h"
+#include "linmass/report.h"
 #include "linmass/run.h"
 
 #define DEFAULT_MODEL "dense:512,tanh,dense:512,tanh,dense:1"
@@ -112,9 +113,14 @@ int write_run(const cli_command *c, const char *out, const setup *s, cJSON *resu
  * of r in a code block, each figure drawn into OUT/plots/ and shown); then the body, a line
  * "plot: OUT/plots/FILE" for each figure drawn and "run folder: OUT" go to stdout (stderr under
  * --json, where result comes last on stdout). 0 or the exit code. */
-struct lm_report;
 int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
-               const struct lm_report *r, int json);
+               const lm_report *r, int json);
+/* A report for a library job; rank 0 shows its progress on stderr as "PREFIX: message". */
+lm_status probe_report(const char *prefix, lm_report **r);
+/* After the library job that built r and json (st its status): the failure (probe_fail), or
+ * on rank 0 the run folder and the summary (report_run); r and json are freed. 0 or the exit
+ * code. */
+int probe_done(const probe_cli *p, const setup *s, const char *title, lm_report *r, lm_status st, char *json);
 /* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
 void emit(int json, const sbuf *text, cJSON *result);
 
