@@ -82,13 +82,8 @@ typedef struct {
 int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y);
 void setup_free(setup *s);
 
-int parse_param(const cli_command *c, const char *text, lm_param_kind *p);
-int parse_output(const cli_command *c, const char *text, int *out);
-/* One scalar target per input for output k: the regression target k, or 1{class = k}. */
-int scalar_targets(const setup *s, double **y);
 /* --widths "64,128,256" (at least two different): *out (malloc'ed) and *n; 0 or the exit code. */
 int parse_widths(const cli_command *c, const char *text, int **out, int *n);
-int prepare_out(const cli_command *c, const char *out);
 
 /* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
  * ends the MPI job when MPI itself broke. */

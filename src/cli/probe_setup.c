@@ -60,7 +60,7 @@ void setup_free(setup *s)
     lm_run_close(s->run);
 }
 
-int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
+static int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
 {
     if (!strcmp(text, "ntk")) *p = LM_PARAM_NTK;
     else if (!strcmp(text, "standard")) *p = LM_PARAM_STANDARD;
@@ -69,7 +69,7 @@ int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
 }
 
 /* "sum" -> LM_OUTPUT_SUM, "k" -> k */
-int parse_output(const cli_command *c, const char *text, int *out)
+static int parse_output(const cli_command *c, const char *text, int *out)
 {
     if (!strcmp(text, "sum")) {
         *out = LM_OUTPUT_SUM;
@@ -135,7 +135,8 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     return 0;
 }
 
-int scalar_targets(const setup *s, double **y)
+/* One scalar target per input for output k: the regression target k, or 1{class = k}. */
+static int scalar_targets(const setup *s, double **y)
 {
     const lm_dataset *d = s->in.train;
     int k = s->output == LM_OUTPUT_SUM ? 0 : s->output;
@@ -181,7 +182,7 @@ int parse_widths(const cli_command *c, const char *text, int **out, int *n)
     return 0;
 }
 
-int prepare_out(const cli_command *c, const char *out)
+static int prepare_out(const cli_command *c, const char *out)
 {
     char plots[1100];
     snprintf(plots, sizeof plots, "%s/plots", out);
