@@ -69,7 +69,7 @@ int parse_probe(probe_cli *p, const char *command, const char *usage, const char
 typedef struct {
     const cli_command *c;
     lm_probe_inputs in; /* the model, the data and the inputs */
-    int output, has_ckpt;
+    int output;
     lm_param_kind param;
     const char *model, *data, *ckpt;
     uint64_t data_seed;

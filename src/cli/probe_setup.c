@@ -127,7 +127,6 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
                                o->no_normalize};
     lm_status st = lm_probe_inputs_open(&ps, &s->in);
     if (st) return cli_fail(c->command, st);
-    s->has_ckpt = s->ckpt != NULL;
     if (s->ckpt && !s->run) cli_note_index_shift(s->ckpt, s->model, s->in.index_shift);
     int K = s->in.outputs;
     if (s->output >= K)
