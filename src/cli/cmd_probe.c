@@ -186,18 +186,6 @@ typedef struct {
     int block, matfree, steps;
 } ntk_cli;
 
-/* The probe's outcome: the kernel, its eigenvalues and their summary; or the matrix-free
- * extremes; and the block kernel's lambda_max when it governs the catapult step. */
-typedef struct {
-    double *K, *ev;
-    size_t N; /* the kernel's dimension */
-    lm_spectrum sp;
-    lm_ntk_info info;
-    lm_ntk_matfree_result mf, blk;
-    int have_blk;
-    double t0, t_kernel;
-} ntk_run;
-
 static int ntk_args(ntk_cli *k, int argc, char **argv)
 {
     memset(k, 0, sizeof *k);
@@ -236,184 +224,25 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     return 0;
 }
 
-static lm_ntk_opts ntk_opts(const ntk_cli *k, const setup *s)
-{
-    lm_ntk_opts ko = {0};
-    ko.net.output = s->output;
-    ko.block = k->block;
-    ko.method = k->nm;
-    ko.mem_cap = (size_t)k->p.o.max_mem * MB;
-    ko.coll = lm_dist_collective();
-    return ko;
-}
-
-/* lambda_max and lambda_min without K (block: of the block kernel). */
-static lm_status ntk_matfree(const ntk_cli *k, const setup *s, int block, lm_ntk_matfree_result *r)
-{
-    lm_ntk_matfree_opts mo = {0};
-    mo.ntk = ntk_opts(k, s);
-    mo.ntk.block = block;
-    mo.eig.max_steps = k->steps;
-    mo.eig.seed = k->p.o.seed;
-    return lm_probe_ntk_matfree(s->in.model, s->in.x, s->in.n, &mo, r);
-}
-
-/* The kernel and its spectrum (or the matrix-free extremes) on every rank; 0 or the exit code. */
-static int ntk_compute(const ntk_cli *k, const setup *s, ntk_run *r)
-{
-    if (k->nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s->in.model))
-        return cli_usage_error(&k->p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
-                               lm_model_spec(s->in.model));
-    lm_ntk_opts ko = ntk_opts(k, s);
-    r->N = lm_ntk_dim(s->in.model, s->in.n, &ko);
-    r->t0 = cli_now();
-    if (lm_dist_rank() == 0)
-        fprintf(stderr, "probe ntk: %d inputs, %zu parameters%s ...\n", s->in.n, lm_model_num_params(s->in.model),
-                k->matfree ? ", matrix-free" : "");
-    lm_status st = LM_OK;
-    if (k->matfree) {
-        st = ntk_matfree(k, s, k->block, &r->mf);
-    } else {
-        r->K = malloc(r->N * r->N * sizeof *r->K);
-        r->ev = malloc(r->N * sizeof *r->ev);
-        st = r->K && r->ev ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for a %zu x %zu kernel", r->N, r->N);
-        if (ko.coll) st = lm_dist_agree(st);
-        if (!st) st = lm_probe_ntk_spectrum(s->in.model, s->in.x, s->in.n, &ko, r->K, r->ev, &r->sp, &r->info);
-    }
-    r->t_kernel = cli_now() - r->t0;
-    /* several outputs summed: gradient descent on the square loss sees the block kernel */
-    if (!st && !k->block && s->output == LM_OUTPUT_SUM && s->in.outputs > 1) {
-        st = ntk_matfree(k, s, 1, &r->blk);
-        r->have_blk = !st;
-    }
-    return st ? probe_fail(&k->p.c, st) : 0;
-}
-
-static const char *kernel_name(const ntk_cli *k, const setup *s, char *buf, size_t len)
-{
-    char oname[64];
-    if (k->block) snprintf(buf, len, "the block kernel of %d outputs", s->in.outputs);
-    else snprintf(buf, len, "%s", output_name(s, oname, sizeof oname));
-    return buf;
-}
-
-/* The catapult step 2/lambda_max (the library's) of the kernel gradient descent sees. */
-static double ntk_catapult(const ntk_run *r, int matfree)
-{
-    return r->have_blk ? r->blk.lr_catapult : matfree ? r->mf.lr_catapult : r->sp.lr_catapult;
-}
-
-static void ntk_text(sbuf *t, const ntk_cli *k, const setup *s, const ntk_run *r)
-{
-    char kname[96], rn[64];
-    const lm_spectrum *sp = &r->sp;
-    describe_setup(t, s);
-    sb_printf(t, "tangent kernel K = J J^T of %s, %zu x %zu, float64\n", kernel_name(k, s, kname, sizeof kname), r->N, r->N);
-    if (k->matfree) {
-        const lm_ntk_matfree_result *m = &r->mf;
-        sb_printf(t, "  method        matrix-free: Lanczos on K v = J (J^T v), %d products, %.1f MB planned, %.2f s%s\n", m->eig.steps,
-                  m->bytes / 1048576.0, r->t_kernel, ranks_note(rn, sizeof rn));
-        sb_printf(t, "  lambda_min    %.6g   (residual bound %.2g%s)\n", m->lambda_min, m->eig.min_residual,
-                  m->eig.converged ? "" : "; NOT converged: raise --steps");
-        sb_printf(t, "  lambda_max    %.6g   (residual bound %.2g)\n", m->lambda_max, m->eig.max_residual);
-        sb_printf(t, "  trace         %.6g   (mean diagonal %.6g; per-sample gradient norms, no K)\n", m->trace, m->trace / r->N);
-    } else {
-        if (r->info.method == LM_NTK_GRAM)
-            sb_printf(t, "  method        Gram identity (dense layers), %.1f MB, %.2f s%s\n", r->info.bytes / 1048576.0, r->t_kernel,
-                      ranks_note(rn, sizeof rn));
-        else
-            sb_printf(t, "  method        %s, blocks of %d rows, %ld rows formed%s, %.1f MB, %.2f s%s\n",
-                      r->info.method == LM_NTK_LAYERWISE ? "layerwise rows" : "per-sample gradients", r->info.block, r->info.passes, lm_dist_size() > 1 ? " on rank 0" : "", r->info.bytes / 1048576.0,
-                      r->t_kernel, ranks_note(rn, sizeof rn));
-        sb_printf(t, "  lambda_min    %.6g%s\n", sp->lambda_min, sp->lambda_min > 0 ? "" : "   (not positive: no PL* on these inputs)");
-        sb_printf(t, "  lambda_max    %.6g\n", sp->lambda_max);
-        sb_printf(t, "  condition     %.6g\n", sp->cond);
-        sb_printf(t, "  trace         %.6g   (mean diagonal %.6g)\n", sp->trace, sp->mean_diag);
-        sb_printf(t, "  frobenius     %.6g\n", sp->frobenius);
-    }
-    double lr = ntk_catapult(r, k->matfree);
-    if (r->have_blk)
-        sb_printf(t, "  block kernel  lambda_max %.6g (the %zu x %zu kernel of every output: what gradient descent on the\n"
-                     "                multi-output square loss sees; Lanczos, residual bound %.2g)\n",
-                  r->blk.lambda_max, r->blk.dim, r->blk.dim, r->blk.eig.max_residual);
-    sb_printf(t, "  catapult      gradient descent on 1/2 ||F - y||^2 catapults above lr 2/lambda_max = %.4g (%s)\n", lr,
-              r->have_blk ? "of the block kernel" : "of this kernel");
-    if (k->save) sb_printf(t, "kernel saved: %s (%zu x %zu float64, NPY 1.0)\n", k->save, r->N, r->N);
-}
-
-static cJSON *ntk_json(const ntk_cli *k, const setup *s, const ntk_run *r)
-{
-    cJSON *res = cJSON_CreateObject();
-    cJSON_AddStringToObject(res, "probe", "ntk");
-    add_common_json(res, s, k->p.o.out);
-    cJSON_AddStringToObject(res, "kernel", k->block                                            ? "block"
-                                           : s->output == LM_OUTPUT_SUM && s->in.outputs > 1 ? "sum over outputs"
-                                                                                             : "one output");
-    cJSON_AddNumberToObject(res, "dim", (double)r->N);
-    if (k->matfree) {
-        cJSON_AddStringToObject(res, "method", "matrix-free");
-        add_json(res, NULL, lm_ntk_matfree_result_json(&r->mf));
-    } else {
-        cJSON_AddStringToObject(res, "method", r->info.method == LM_NTK_GRAM        ? "gram"
-                                               : r->info.method == LM_NTK_LAYERWISE ? "layerwise"
-                                                                                    : "per-sample");
-        cJSON_AddNumberToObject(res, "bytes", (double)r->info.bytes);
-        add_json(res, NULL, lm_spectrum_json(&r->sp, r->ev, (int)r->N));
-    }
-    if (r->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", r->blk.lambda_max);
-    cJSON_AddNumberToObject(res, "lr_catapult", ntk_catapult(r, k->matfree));
-    cJSON_AddStringToObject(res, "lr_catapult_kernel", r->have_blk || k->block ? "block" : "this");
-    if (k->save) cJSON_AddStringToObject(res, "npy", k->save);
-    else cJSON_AddNullToObject(res, "npy");
-    cJSON_AddNumberToObject(res, "seconds", cli_now() - r->t0);
-    return res;
-}
-
-/* The spectrum, largest first; 1 when the PNG was written. */
-static int ntk_plot(const char *out, int n, const double *ev, sbuf *t)
-{
-    char png[1200];
-    snprintf(png, sizeof png, "%s/plots/ntk_spectrum.png", out);
-    double *rank = malloc(n * sizeof *rank), *desc = malloc(n * sizeof *desc);
-    for (int i = 0; rank && desc && i < n; i++) rank[i] = i + 1, desc[i] = ev[n - 1 - i];
-    plot_series ps[1] = {{"eigenvalues of K", rank && desc ? n : 0, rank, desc}};
-    plot_axes pa = {"Tangent kernel spectrum", "rank", "eigenvalue", 1, 1};
-    int plotted = plot_lines(png, &pa, ps, 1);
-    if (plotted) sb_printf(t, "plot: %s\n", png);
-    free(rank), free(desc);
-    return plotted;
-}
-
-static int ntk_report(const ntk_cli *k, const setup *s, const ntk_run *r)
-{
-    lm_status st = k->save ? lm_npy_write_f64(k->save, r->K, r->N, r->N) : LM_OK;
-    if (st) return cli_fail(k->p.c.command, st);
-    sbuf t = {0};
-    ntk_text(&t, k, s, r);
-    cJSON *res = ntk_json(k, s, r);
-    int plotted = !k->matfree && ntk_plot(k->p.o.out, (int)r->N, r->ev, &t);
-    sb_printf(&t, "run folder: %s\n", k->p.o.out);
-    const char *pngs[1] = {plotted ? "ntk_spectrum.png" : NULL};
-    int rc = write_run(&k->p.c, k->p.o.out, s, res, "linmass probe ntk", &t, pngs, 1);
-    if (!rc) emit(k->p.o.json, &t, res);
-    cJSON_Delete(res);
-    free(t.s);
-    return rc;
-}
-
 static int probe_ntk(int argc, char **argv)
 {
     ntk_cli k;
     int rc = ntk_args(&k, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     setup s;
-    ntk_run r = {0};
-    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL))) {
+    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL)) && k.nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s.in.model))
+        rc = cli_usage_error(&k.p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
+                             lm_model_spec(s.in.model));
+    if (!rc) {
         if (k.block) k.p.o.output = "block"; /* config.json records what was asked */
-        rc = ntk_compute(&k, &s, &r);
+        lm_ntk_job_opts jo = {s.output, k.block, k.nm, k.matfree, k.steps, k.p.o.seed, (size_t)k.p.o.max_mem * MB,
+                              lm_dist_collective(), k.save, k.p.o.out};
+        lm_report *r = NULL;
+        char *json = NULL;
+        lm_status st = probe_report("probe ntk", &r);
+        if (!st) st = lm_probe_ntk_job(&s.in, &jo, r, &json);
+        rc = probe_done(&k.p, &s, "linmass probe ntk", r, st, json);
     }
-    if (!rc && lm_dist_rank() == 0) rc = ntk_report(&k, &s, &r); /* every rank has K; rank 0 reports */
-    free(r.K), free(r.ev);
     setup_free(&s);
     return rc;
 }

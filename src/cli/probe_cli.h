@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "linmass/data.h"
 #include "linmass/model.h"
+#include "linmass/report.h"
 #include "linmass/run.h"
 
 #define DEFAULT_MODEL "dense:512,tanh,dense:512,tanh,dense:1"
@@ -68,7 +69,7 @@ int parse_probe(probe_cli *p, const char *command, const char *usage, const char
 typedef struct {
     const cli_command *c;
     lm_probe_inputs in; /* the model, the data and the inputs */
-    int output, has_ckpt;
+    int output;
     lm_param_kind param;
     const char *model, *data, *ckpt;
     uint64_t data_seed;
@@ -81,13 +82,8 @@ typedef struct {
 int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y);
 void setup_free(setup *s);
 
-int parse_param(const cli_command *c, const char *text, lm_param_kind *p);
-int parse_output(const cli_command *c, const char *text, int *out);
-/* One scalar target per input for output k: the regression target k, or 1{class = k}. */
-int scalar_targets(const setup *s, double **y);
 /* --widths "64,128,256" (at least two different): *out (malloc'ed) and *n; 0 or the exit code. */
 int parse_widths(const cli_command *c, const char *text, int **out, int *n);
-int prepare_out(const cli_command *c, const char *out);
 
 /* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
  * ends the MPI job when MPI itself broke. */
@@ -112,9 +108,14 @@ int write_run(const cli_command *c, const char *out, const setup *s, cJSON *resu
  * of r in a code block, each figure drawn into OUT/plots/ and shown); then the body, a line
  * "plot: OUT/plots/FILE" for each figure drawn and "run folder: OUT" go to stdout (stderr under
  * --json, where result comes last on stdout). 0 or the exit code. */
-struct lm_report;
 int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
-               const struct lm_report *r, int json);
+               const lm_report *r, int json);
+/* A report for a library job; rank 0 shows its progress on stderr as "PREFIX: message". */
+lm_status probe_report(const char *prefix, lm_report **r);
+/* After the library job that built r and json (st its status): the failure (probe_fail), or
+ * on rank 0 the run folder and the summary (report_run); r and json are freed. 0 or the exit
+ * code. */
+int probe_done(const probe_cli *p, const setup *s, const char *title, lm_report *r, lm_status st, char *json);
 /* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
 void emit(int json, const sbuf *text, cJSON *result);
 

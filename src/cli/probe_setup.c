@@ -60,7 +60,7 @@ void setup_free(setup *s)
     lm_run_close(s->run);
 }
 
-int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
+static int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
 {
     if (!strcmp(text, "ntk")) *p = LM_PARAM_NTK;
     else if (!strcmp(text, "standard")) *p = LM_PARAM_STANDARD;
@@ -69,7 +69,7 @@ int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
 }
 
 /* "sum" -> LM_OUTPUT_SUM, "k" -> k */
-int parse_output(const cli_command *c, const char *text, int *out)
+static int parse_output(const cli_command *c, const char *text, int *out)
 {
     if (!strcmp(text, "sum")) {
         *out = LM_OUTPUT_SUM;
@@ -127,7 +127,6 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
                                o->no_normalize};
     lm_status st = lm_probe_inputs_open(&ps, &s->in);
     if (st) return cli_fail(c->command, st);
-    s->has_ckpt = s->ckpt != NULL;
     if (s->ckpt && !s->run) cli_note_index_shift(s->ckpt, s->model, s->in.index_shift);
     int K = s->in.outputs;
     if (s->output >= K)
@@ -135,7 +134,8 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     return 0;
 }
 
-int scalar_targets(const setup *s, double **y)
+/* One scalar target per input for output k: the regression target k, or 1{class = k}. */
+static int scalar_targets(const setup *s, double **y)
 {
     const lm_dataset *d = s->in.train;
     int k = s->output == LM_OUTPUT_SUM ? 0 : s->output;
@@ -181,7 +181,7 @@ int parse_widths(const cli_command *c, const char *text, int **out, int *n)
     return 0;
 }
 
-int prepare_out(const cli_command *c, const char *out)
+static int prepare_out(const cli_command *c, const char *out)
 {
     char plots[1100];
     snprintf(plots, sizeof plots, "%s/plots", out);
@@ -247,48 +247,38 @@ static void add_resolved(cJSON *cfg, const setup *s)
     cJSON_AddBoolToObject(r, "normalized", s->in.normalized);
 }
 
-static lm_status write_json(const char *out, const char *name, const cJSON *j)
-{
-    char path[1100], *js = cJSON_Print(j);
-    snprintf(path, sizeof path, "%s/%s", out, name);
-    lm_status st = js ? lm_write_file_atomic(path, js, strlen(js)) : lm_fail(LM_ENOMEM, "out of memory");
-    free(js);
-    return st;
-}
-
-static lm_status write_text(const char *out, const char *name, const sbuf *text)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s/%s", out, name);
-    return lm_write_file_atomic(path, text->s ? text->s : "", text->n);
-}
-
 /* the options, and what they resolved to (s may be NULL) */
 static lm_status write_config(const cli_command *c, const char *out, const setup *s)
 {
-    char *opts = cli_options_json(c);
-    cJSON *cfg = cJSON_Parse(opts);
-    free(opts);
-    cJSON_AddStringToObject(cfg, "command", c->command);
-    if (s) add_resolved(cfg, s);
-    lm_status st = write_json(out, "config.json", cfg);
-    cJSON_Delete(cfg);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "command", c->command);
+    if (s) add_resolved(d, s);
+    char *opts = cli_options_json(c), *derived = cJSON_PrintUnformatted(d);
+    lm_status st = opts && derived ? lm_run_write_config(out, opts, derived) : lm_fail(LM_ENOMEM, "out of memory");
+    free(opts), free(derived);
+    cJSON_Delete(d);
+    return st;
+}
+
+/* config.json, result.json and report.md (md) */
+static lm_status write_files(const cli_command *c, const char *out, const setup *s, const cJSON *result, const sbuf *md)
+{
+    char *res = cJSON_Print(result);
+    lm_status st = res ? write_config(c, out, s) : lm_fail(LM_ENOMEM, "out of memory");
+    if (!st) st = lm_run_write_result(out, res, md->s ? md->s : "");
+    free(res);
     return st;
 }
 
 int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
               const sbuf *text, const char *const *pngs, int npng)
 {
-    lm_status st = write_config(c, out, s);
-    if (!st) st = write_json(out, "result.json", result);
-    if (!st) {
-        sbuf r = {0};
-        sb_printf(&r, "# %s\n\n```\n%s```\n\n", title, text->s ? text->s : "");
-        for (int i = 0; i < npng; i++)
-            if (pngs[i]) sb_printf(&r, "![%s](plots/%s)\n\n", pngs[i], pngs[i]);
-        st = write_text(out, "report.md", &r);
-        free(r.s);
-    }
+    sbuf md = {0};
+    sb_printf(&md, "# %s\n\n```\n%s```\n\n", title, text->s ? text->s : "");
+    for (int i = 0; i < npng; i++)
+        if (pngs[i]) sb_printf(&md, "![%s](plots/%s)\n\n", pngs[i], pngs[i]);
+    lm_status st = write_files(c, out, s, result, &md);
+    free(md.s);
     return st ? cli_fail(c->command, st) : 0;
 }
 
@@ -310,13 +300,31 @@ int report_run(const cli_command *c, const char *out, const setup *s, cJSON *res
         }
     }
     sb_printf(&t, "run folder: %s\n", out);
-    lm_status st = write_config(c, out, s);
-    if (!st) st = write_json(out, "result.json", result);
-    if (!st) st = write_text(out, "report.md", &md);
+    lm_status st = write_files(c, out, s, result, &md);
     free(md.s);
     if (!st) emit(json, &t, result);
     free(t.s);
     return st ? cli_fail(c->command, st) : 0;
+}
+
+lm_status probe_report(const char *prefix, lm_report **r)
+{
+    static render_progress pg;
+    pg = (render_progress){prefix, stderr, 0};
+    lm_status st = lm_report_create(0, r);
+    if (!st && lm_dist_rank() == 0) lm_report_set_progress(*r, render_progress_fn, &pg);
+    return st;
+}
+
+int probe_done(const probe_cli *p, const setup *s, const char *title, lm_report *r, lm_status st, char *json)
+{
+    cJSON *res = st ? NULL : cJSON_Parse(json);
+    if (!st && !res) st = lm_fail(LM_ENOMEM, "out of memory for the result");
+    int rc = st ? probe_fail(&p->c, st) : lm_dist_rank() == 0 ? report_run(&p->c, p->o.out, s, res, title, r, p->o.json) : 0;
+    cJSON_Delete(res);
+    free(json);
+    lm_report_free(r);
+    return rc;
 }
 
 void emit(int json, const sbuf *text, cJSON *result)
@@ -328,31 +336,18 @@ void emit(int json, const sbuf *text, cJSON *result)
     fflush(stdout);
 }
 
-const char *output_name(const setup *s, char *buf, size_t len)
-{
-    if (s->output == LM_OUTPUT_SUM) snprintf(buf, len, s->in.outputs == 1 ? "the output" : "sum over %d outputs", s->in.outputs);
-    else snprintf(buf, len, "output %d of %d", s->output, s->in.outputs);
-    return buf;
-}
+const char *output_name(const setup *s, char *buf, size_t len) { return lm_probe_inputs_output_name(&s->in, s->output, buf, len); }
 
 void describe_setup(sbuf *t, const setup *s)
 {
-    sb_printf(t, "model %s (%zu parameters, %s parameterization, %s)\n", lm_model_spec(s->in.model), lm_model_num_params(s->in.model),
-              param_name(s->param), s->has_ckpt ? s->ckpt : "random init");
-    sb_printf(t, "inputs: the first %d training samples of %s%s\n", s->in.n, s->data, s->in.normalized ? ", standardised" : "");
+    char buf[2400];
+    lm_probe_inputs_describe(&s->in, buf, sizeof buf);
+    sb_printf(t, "%s", buf);
 }
 
 void add_common_json(cJSON *o, const setup *s, const char *out)
 {
-    cJSON_AddStringToObject(o, "model", lm_model_spec(s->in.model));
-    cJSON_AddNumberToObject(o, "num_params", (double)lm_model_num_params(s->in.model));
-    cJSON_AddStringToObject(o, "param", param_name(s->param));
-    cJSON_AddStringToObject(o, "data", s->data);
-    cJSON_AddNumberToObject(o, "inputs", s->in.n);
-    if (s->output == LM_OUTPUT_SUM) cJSON_AddStringToObject(o, "output", "sum");
-    else cJSON_AddNumberToObject(o, "output", s->output);
-    if (s->ckpt) cJSON_AddStringToObject(o, "checkpoint", s->ckpt);
-    else cJSON_AddNullToObject(o, "checkpoint");
+    add_json(o, NULL, lm_probe_inputs_json(&s->in, s->output));
     cJSON_AddStringToObject(o, "run", out);
     cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
 }

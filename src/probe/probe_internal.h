@@ -8,6 +8,8 @@
 
 #include "linmass/exec.h"
 #include "linmass/probe.h"
+#include "linmass/report.h"
+#include "linmass/run.h"
 #include "nn/layer.h"
 
 /* The network as a probe sees it: float64 parameters and buffers (owned copies), the mode,
@@ -75,5 +77,21 @@ void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const 
              size_t jobz_len, size_t uplo_len);
 void dstev_(const char *jobz, const int *n, double *d, double *e, double *z, const int *ldz,
             double *work, int *info, size_t jobz_len);
+
+/* ---- the probe jobs of run.h (job.c) ---- */
+
+/* Seconds on a monotonic clock. */
+double lm_job_now(void);
+/* The result object a job starts with: "probe", the inputs' keys (lm_probe_inputs_json), "run"
+ * (folder or null) and "ranks"; NULL when out of memory. */
+struct cJSON *lm_job_result(const lm_probe_inputs *in, const char *probe, int output, const char *folder,
+                            const lm_collective *coll);
+/* The members of the JSON object text (freed here) moved into o. */
+void lm_job_merge(struct cJSON *o, char *text);
+/* "seconds" since t0 added to res, which becomes *json (res freed); LM_ENOMEM when res or the
+ * report could not be built, else r's status. */
+lm_status lm_job_finish(struct cJSON *res, double t0, const lm_report *r, char **json);
+/* LM_EINVAL naming what is wrong with in, r and json, or LM_OK. */
+lm_status lm_job_check(const char *job, const lm_probe_inputs *in, const void *o, const lm_report *r, char **json);
 
 #endif

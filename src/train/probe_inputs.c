@@ -1,8 +1,12 @@
 /* A probe's inputs (run.h, lm_probe_inputs_open): the model with its weights and the first n
  * samples of the data as the model sees them, in float64. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "linmass/probe.h"
 #include "linmass/run.h"
 
 void lm_probe_inputs_close(lm_probe_inputs *p)
@@ -11,6 +15,7 @@ void lm_probe_inputs_close(lm_probe_inputs *p)
     lm_dataset_free(p->train);
     lm_dataset_free(p->test);
     free(p->x), free(p->x_test);
+    free(p->data), free(p->checkpoint);
     memset(p, 0, sizeof *p);
 }
 
@@ -62,6 +67,22 @@ static lm_status inputs_weights(const lm_probe_inputs_spec *s, lm_probe_inputs *
     return st;
 }
 
+static char *copy(const char *s)
+{
+    char *c = s ? malloc(strlen(s) + 1) : NULL;
+    return c ? strcpy(c, s) : NULL;
+}
+
+/* What the report names: the data, the weights and the parameterization. */
+static lm_status inputs_names(const lm_probe_inputs_spec *s, lm_probe_inputs *p)
+{
+    const char *ckpt = s->run ? s->run->checkpoint : s->checkpoint;
+    p->param = s->run ? s->run->spec.param : s->param;
+    p->data = copy(s->data);
+    p->checkpoint = copy(ckpt);
+    return p->data && (p->checkpoint || !ckpt) ? LM_OK : lm_fail(LM_ENOMEM, "out of memory");
+}
+
 static double *to_f64(const float *x, size_t count)
 {
     double *d = malloc((count ? count : 1) * sizeof *d);
@@ -82,10 +103,49 @@ lm_status lm_probe_inputs_open(const lm_probe_inputs_spec *s, lm_probe_inputs *p
         st = inputs_model(s, p);
     }
     if (!st) st = inputs_weights(s, p);
+    if (!st) st = inputs_names(s, p);
     size_t nin = p->train ? lm_shape_numel(p->train->shape) : 0;
     if (!st) p->x = to_f64(p->train->x, (size_t)p->n * nin);
     if (!st && p->n_test) p->x_test = to_f64(p->test->x, (size_t)p->n_test * nin);
     if (!st && (!p->x || (p->n_test && !p->x_test))) st = lm_fail(LM_ENOMEM, "out of memory for the inputs");
     if (st) lm_probe_inputs_close(p);
     return st;
+}
+
+/* ---- what a probe's report says about its inputs ---- */
+
+static const char *param_name(lm_param_kind k) { return k == LM_PARAM_NTK ? "ntk" : "standard"; }
+
+int lm_probe_inputs_describe(const lm_probe_inputs *p, char *buf, size_t len)
+{
+    return snprintf(buf, len,
+                    "model %s (%zu parameters, %s parameterization, %s)\n"
+                    "inputs: the first %d training samples of %s%s\n",
+                    lm_model_spec(p->model), lm_model_num_params(p->model), param_name(p->param),
+                    p->checkpoint ? p->checkpoint : "random init", p->n, p->data, p->normalized ? ", standardised" : "");
+}
+
+const char *lm_probe_inputs_output_name(const lm_probe_inputs *p, int output, char *buf, size_t len)
+{
+    if (output != LM_OUTPUT_SUM) snprintf(buf, len, "output %d of %d", output, p->outputs);
+    else if (p->outputs == 1) snprintf(buf, len, "the output");
+    else snprintf(buf, len, "sum over %d outputs", p->outputs);
+    return buf;
+}
+
+char *lm_probe_inputs_json(const lm_probe_inputs *p, int output)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", lm_model_spec(p->model));
+    cJSON_AddNumberToObject(o, "num_params", (double)lm_model_num_params(p->model));
+    cJSON_AddStringToObject(o, "param", param_name(p->param));
+    cJSON_AddStringToObject(o, "data", p->data);
+    cJSON_AddNumberToObject(o, "inputs", p->n);
+    if (output == LM_OUTPUT_SUM) cJSON_AddStringToObject(o, "output", "sum");
+    else cJSON_AddNumberToObject(o, "output", output);
+    if (p->checkpoint) cJSON_AddStringToObject(o, "checkpoint", p->checkpoint);
+    else cJSON_AddNullToObject(o, "checkpoint");
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return text;
 }
