@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "linmass/error.h"
+#include "linmass/probe.h"
 #include "linmass/run.h"
 
 static const char *const data = "synth:teacher";

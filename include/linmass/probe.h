@@ -630,6 +630,53 @@ LM_API lm_status lm_probe_gd_smoothness(const lm_model *m, const double *x, int 
  * stream), targets that a tanh output can reach. */
 LM_API void lm_probe_regression_data(uint64_t seed, int n, int d, double *x, double *y);
 
+/* ---- the tangent-kernel and gradient-descent probes as one job each ------------------- */
+
+/* Each job runs its probe on the opened inputs and builds what is shown of it: appended to r,
+ * the summary (text), the figures and the main numbers (measured); into *json (malloc'ed) the
+ * result object: "probe", the keys of lm_probe_inputs_json, "run" (folder, or null), "ranks"
+ * (the collective's processes), the probe's own keys and "seconds". One progress step (r's
+ * callback) announces the run. With coll every process runs the job and gets the same numbers;
+ * the first process alone writes a file. LM_EINVAL names the option at fault; on any failure
+ * *json is NULL. */
+typedef struct {
+    int output;                /* k, or LM_OUTPUT_SUM (probe.h) */
+    int block;                 /* 1: the block kernel of every output (output must be the sum) */
+    lm_ntk_method method;
+    int matrix_free;           /* 1: lambda_max, lambda_min and the trace without forming K
+                                * (lm_probe_ntk_matfree) */
+    int steps;                 /* Lanczos steps of the matrix-free runs (0: 100) */
+    uint64_t seed;             /* of the Lanczos start vectors */
+    size_t mem_cap;            /* bytes for a kernel and its scratch (0: 1 GiB) */
+    const lm_collective *coll; /* NULL: one process */
+    const char *npy;           /* also write K to this .npy file (float64); NULL: no */
+    const char *folder;        /* the run folder the caller writes, recorded as "run"; NULL: none */
+} lm_ntk_job_opts;
+
+/* The tangent kernel on the inputs (lm_probe_ntk_spectrum, or lm_probe_ntk_matfree), and, for
+ * the sum of several outputs, the block kernel's lambda_max by Lanczos, which sets the catapult
+ * step of gradient descent on the multi-output square loss. Figure: ntk_spectrum.png (not
+ * matrix-free). Measured: lambda_min, lambda_max, trace, lr_catapult, and block_lambda_max
+ * when computed. */
+LM_API lm_status lm_probe_ntk_job(const lm_probe_inputs *in, const lm_ntk_job_opts *o, lm_report *r, char **json);
+
+typedef struct {
+    int plstar;                /* 0: the linearity report, 1: the PL* report of the same run */
+    int output;                /* k; LM_OUTPUT_SUM only for a model of one output */
+    const double *y;           /* in->n scalar targets (lm_run_output_targets) */
+    double lr;                 /* 0: 1/lambda_max(K_0) */
+    int steps, record_every;   /* lm_linearity_opts' */
+    size_t mem_cap;            /* bytes for each kernel and its scratch (0: 1 GiB) */
+    const lm_collective *coll; /* NULL: one process */
+    const char *folder;        /* as lm_ntk_job_opts' */
+} lm_gd_job_opts;
+
+/* Full-batch gradient descent with the linearity / PL* recorder (lm_probe_linearity) on the
+ * inputs, with in->x_test as the held-out inputs. Figures: loss.png, and kernel_change.png
+ * (linearity) or plstar.png (PL*). Measured: lr (the step used), lambda_min0, lambda_max0,
+ * lr_catapult, loss0, loss_final, mu. A progress step warns of the catapult regime. */
+LM_API lm_status lm_probe_gd_job(const lm_probe_inputs *in, const lm_gd_job_opts *o, lm_report *r, char **json);
+
 /* ---- width sweeps ---------------------------------------------------------------------- */
 
 typedef enum {

@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "linmass/data.h"
 #include "linmass/model.h"
+#include "linmass/probe.h"
 #include "linmass/report.h"
 #include "linmass/run.h"
 
