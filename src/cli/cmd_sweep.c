@@ -3,7 +3,6 @@
  * table, a log-log plot and a run folder. SIGINT and SIGTERM stop it after the model in hand,
  * and the widths done so far are reported as a sweep of their own (exit 130, 143). */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,6 @@ static const char *const sweep_epilog_head =
     "  linmass sweep width --probe ntk --value lambda-min --data fashion-mnist --inputs 32 \\\n"
     "      --template conv:Wx3,tanh,gap,dense:10 --output 0 --widths 8,16,32,64\n";
 
-
 typedef struct {
     const char *probe, *tmpl, *widths_text, *data, *param_text, *value_text, *output_text, *out, *positional[2];
     int seeds, inputs, json, threads, steps, held, max_mem, no_normalize;
@@ -55,7 +53,6 @@ typedef struct {
     lm_sweep_probe sp;
     lm_sweep_value value;
     int *widths, nw;
-    lm_param_kind param;
     char spec0[1024]; /* the template at the first width */
 } sweep_cli;
 
@@ -95,10 +92,8 @@ static int sweep_parse(sweep_cli *w, int argc, char **argv)
 static int sweep_value(sweep_cli *w)
 {
     cli_command *c = &w->c;
-    if (!strcmp(w->probe, "hessian")) w->sp = LM_SWEEP_HESSIAN;
-    else if (!strcmp(w->probe, "ntk")) w->sp = LM_SWEEP_NTK;
-    else if (!strcmp(w->probe, "linearity")) w->sp = LM_SWEEP_LINEARITY;
-    else return cli_usage_error(c, "--probe: '%s' is not hessian, ntk or linearity", w->probe);
+    for (w->sp = LM_SWEEP_HESSIAN; w->sp <= LM_SWEEP_LINEARITY && strcmp(w->probe, lm_sweep_probe_name(w->sp)); w->sp++) {}
+    if (w->sp > LM_SWEEP_LINEARITY) return cli_usage_error(c, "--probe: '%s' is not hessian, ntk or linearity", w->probe);
     if (lm_sweep_value_parse(w->sp, w->value_text, &w->value)) return cli_usage_error(c, "--value: %s", lm_error_message());
     return 0;
 }
@@ -137,32 +132,15 @@ static int sweep_load(const sweep_cli *w, setup *s, double **y)
 
 static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_sweep_opts *so)
 {
-    memset(so, 0, sizeof *so);
-    so->template_spec = w->tmpl;
-    so->in = d->in.train->shape;
-    so->param = d->param;
-    so->widths = w->widths;
-    so->n_widths = w->nw;
-    so->seeds = w->seeds;
-    so->seed = w->seed;
-    so->probe = w->sp;
-    so->value = w->value;
-    so->x = d->in.x;
-    so->n = w->inputs;
-    so->hessian.net.output = d->output;
-    so->hessian.eig.tol = w->tol;
-    so->hessian.eig.seed = w->seed;
-    so->hessian.eig.mem_cap = (size_t)w->max_mem * MB;
-    so->ntk.net.output = d->output;
-    so->ntk.mem_cap = (size_t)w->max_mem * MB;
-    so->linearity.net.output = d->output == LM_OUTPUT_SUM ? 0 : d->output;
-    so->linearity.y = y;
-    so->linearity.steps = w->steps;
-    so->linearity.record_every = w->steps;
-    so->linearity.x_test = d->in.x_test;
-    so->linearity.n_test = d->in.n_test;
-    so->linearity.ntk.mem_cap = (size_t)w->max_mem * MB;
-    so->linearity.lr = w->lr;
+    size_t cap = (size_t)w->max_mem * MB;
+    *so = (lm_sweep_opts){.template_spec = w->tmpl, .in = d->in.train->shape, .param = d->param, .widths = w->widths,
+                          .n_widths = w->nw, .seeds = w->seeds, .seed = w->seed, .probe = w->sp, .value = w->value,
+                          .x = d->in.x, .n = w->inputs,
+                          .hessian.net.output = d->output, .hessian.eig = {.tol = w->tol, .seed = w->seed, .mem_cap = cap},
+                          .ntk.net.output = d->output, .ntk.mem_cap = cap,
+                          .linearity = {.net.output = d->output == LM_OUTPUT_SUM ? 0 : d->output, .y = y,
+                                        .steps = w->steps, .record_every = w->steps, .x_test = d->in.x_test,
+                                        .n_test = d->in.n_test, .ntk.mem_cap = cap, .lr = w->lr}};
 }
 
 static void on_progress(void *ctx, lm_progress_level level, const char *message)
@@ -204,7 +182,6 @@ int cmd_sweep(int argc, char **argv)
     setup d;
     double *y = NULL;
     if (!(rc = sweep_load(&w, &d, &y))) {
-        w.param = d.param;
         lm_sweep_report_opts o = {.data = w.data, .stop = cli_catch_stop_signals(), .progress = on_progress};
         sweep_fill(&w, &d, y, &o.sweep);
         lm_sweep_report_out r;

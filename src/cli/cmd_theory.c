@@ -1,7 +1,6 @@
 /* linmass constants and linmass theory: the float64 linear-regression theory of MaSS
  * (docs/theory.md §2) on a data set's training split or on an exact population. The library
  * (include/linmass/theory.h) computes; this file parses, prints and reports progress. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +8,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "linmass/data.h"
-#include "linmass/model.h"
-#include "linmass/optim.h"
 #include "linmass/runtime.h"
 #include "linmass/theory.h"
 
@@ -138,10 +134,8 @@ static int check_theory_args(const cli_command *c, theory_args *a)
 
 static int parse_theory_args(const cli_command *c, theory_args *a)
 {
-    if (!strcmp(a->optim, "sgd")) a->method = LM_THEORY_SGD;
-    else if (!strcmp(a->optim, "nesterov")) a->method = LM_THEORY_NESTEROV;
-    else if (!strcmp(a->optim, "mass")) a->method = LM_THEORY_MASS;
-    else return cli_usage_error(c, "--optim: '%s' is not sgd, nesterov or mass", a->optim);
+    for (a->method = LM_THEORY_SGD; a->method <= LM_THEORY_MASS && strcmp(a->optim, lm_theory_method_name(a->method)); a->method++) {}
+    if (a->method > LM_THEORY_MASS) return cli_usage_error(c, "--optim: '%s' is not sgd, nesterov or mass", a->optim);
     if (a->m < 1) return cli_usage_error(c, "--batch: %d is not >= 1", a->m);
     if (a->grid != 0 && a->grid < 5) return cli_usage_error(c, "--grid: %d is not 0 or >= 5", a->grid);
     if (a->threads < 0) return cli_usage_error(c, "--threads: %d is negative", a->threads);
