@@ -27,6 +27,7 @@
 #include "linmass/api.h"
 
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -764,6 +765,48 @@ LM_API void lm_sweep_free(lm_sweep_result *r);
  * every model's catapult threshold when lambda_max(K_0) is monotone in the width. LM_EINVAL
  * when that lambda_max is not positive. */
 LM_API lm_status lm_sweep_shared_lr(const lm_sweep_opts *o, double *lr);
+
+/* The values' names (JSON and options: "mean", "max", "avg", "lambda-min", "lambda-max",
+ * "trace", "kernel", "gap", "dist") and labels ("mean_i ||H(f(x_i))||", ...); LM_SWEEP_DEFAULT
+ * gives NULL. The probes' names: "hessian", "ntk", "linearity". */
+LM_API const char *lm_sweep_value_name(lm_sweep_value v);
+LM_API const char *lm_sweep_value_label(lm_sweep_value v);
+LM_API const char *lm_sweep_probe_name(lm_sweep_probe p);
+/* The value of probe p named `name` ("default": the probe's first) into *v; LM_EINVAL naming
+ * the probe's values otherwise. */
+LM_API lm_status lm_sweep_value_parse(lm_sweep_probe p, const char *name, lm_sweep_value *v);
+
+/* A width sweep with its summary, figure and JSON (what linmass sweep width shows). */
+typedef struct {
+    lm_sweep_opts sweep;          /* linearity.lr 0: lm_sweep_shared_lr; sweep.on_model (may be
+                                     NULL) is called after each model, before the stop check */
+    const char *data;             /* the inputs' source, named in the summary and the JSON */
+    volatile sig_atomic_t *stop;  /* may be NULL; set non-zero (a signal handler may): stop after
+                                     the model in hand, keeping the widths done */
+    lm_progress_fn progress;      /* may be NULL: STEP lines (the step, the start) and a DETAIL
+                                     line per model "width W seed S/K: VALUE  (T s)" */
+    void *progress_ctx;
+} lm_sweep_report_opts;
+
+typedef struct {
+    lm_sweep_result result; /* the widths done (all, unless stopped) */
+    double lr;              /* linearity: every model's step; else 0 */
+    double seconds;         /* from the first model on */
+    int planned;            /* widths asked for */
+    lm_report *report;      /* body: the summary (the table per width, the slope with its
+                               interval, the theory's expectation, a line when stopped, the
+                               seconds); then the figure sweep.png (log-log: each seed, the mean,
+                               the fit and the theory's slope for hessian and kernel values) */
+    char *json;             /* sweep, probe, value, value_label, template, param, data, inputs,
+                               seeds, seed, (linearity: steps, lr), lm_sweep_result_json's keys,
+                               seconds, and widths_planned when stopped */
+} lm_sweep_report_out;
+
+/* Run the sweep and build its report. LM_EINTERRUPTED when stopped: out holds the widths whose
+ * every seed was done (report and json NULL when none was). Any other failure leaves out empty.
+ * Free with lm_sweep_report_free (after any status). */
+LM_API lm_status lm_sweep_report(const lm_sweep_report_opts *o, lm_sweep_report_out *out);
+LM_API void lm_sweep_report_free(lm_sweep_report_out *out);
 
 /* The template with every 'W' replaced by `width`. */
 LM_API lm_status lm_spec_with_width(const char *tmpl, int width, char *buf, size_t len);

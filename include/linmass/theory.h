@@ -257,6 +257,79 @@ typedef struct {
 LM_API lm_status lm_population_parse(const char *spec, lm_population *pop);
 LM_API void lm_population_free(lm_population *pop);
 
+/* ---- sources: a data set's training split, a kernel machine's features or a population ---- */
+
+typedef struct {
+    const char *data;       /* a data source (lm_data_load): its training split, flattened; or */
+    const char *population; /* a population (lm_population_parse); exactly one of the two */
+    const char *model;      /* NULL or "linear": the inputs as they are; "kernel:gaussian:BW" or
+                               "kernel:laplacian:BW" (with data): the features of kernel regression
+                               in the RKHS (lm_model_linear_features, docs/theory.md §2.1) */
+    long max_samples;       /* the first N training samples (0: all) */
+    int max_dim;            /* data: more features than that are refused (LM_EINVAL) */
+    int kernel_rows;        /* kernels: rows of the kernel matrix, a random subsample */
+    int max_points;         /* kernels: more training points are refused (0: no bound) */
+    uint64_t seed;          /* synthetic data sources and the kernel subsample */
+} lm_theory_source_opts;
+
+typedef struct {
+    lm_moments mo;      /* DATA (rows X) or the population's */
+    lm_population pop;  /* populations */
+    double *X, *Y;      /* data: n x d rows and the targets, n x k (NULL for kernel features) */
+    int k, population;
+    char label[160];    /* "SRC (train, n=N, d=D)", the population's spec, or the kernel's */
+} lm_theory_source;
+
+/* Open a source; n x d above 5e7 values is refused (LM_EINVAL). Free with lm_theory_source_free
+ * (also after a failure). */
+LM_API lm_status lm_theory_source_open(const lm_theory_source_opts *o, lm_theory_source *s);
+LM_API void lm_theory_source_free(lm_theory_source *s);
+/* lm_linreg_constants of data, lm_moments_constants of a population. */
+LM_API lm_status lm_theory_source_constants(const lm_theory_source *s, int m, lm_constants *k);
+
+/* ---- summaries: what linmass constants and linmass theory print ---- */
+
+/* The constants of a source for batch size m with the checks of lm_constants_warnings (the
+ * least-squares floor for data with targets): text is the table of the source's constants,
+ * batch_text that of the batch-m constants, steps and rates (the caller may say between the two
+ * which batch size that is); json has source, d, rank, batch, n (data), every field of
+ * lm_constants, ls_floor and ls_loss_at_zero (data with targets) and warnings. Strings
+ * malloc'ed; free with lm_constants_summary_free. */
+typedef struct {
+    lm_constants k;
+    int has_floor;
+    double floor_loss, zero_loss;
+    int n_warnings;
+    char warnings[LM_MAX_WARNINGS][LM_WARNING_LEN];
+    char *text, *batch_text, *json;
+} lm_constants_summary;
+
+LM_API lm_status lm_constants_summary_make(const lm_theory_source *s, int m, lm_constants_summary *out);
+LM_API void lm_constants_summary_free(lm_constants_summary *out);
+
+/* The hyper-parameters of a method with the section 2.2 values (docs/theory.md §2.2) of k for
+ * those not given (NAN): step (eta1; MaSS: eta in the authors' form when alpha or kappa_tilde is
+ * given), eta2 and gamma (MaSS's two-sequence form; gamma Nesterov's momentum, 0 when NAN), alpha
+ * and kappa_tilde (MaSS's authors' form, lm_mass_from_authors). */
+typedef struct {
+    double step, eta2, gamma, alpha, kappa_tilde;
+} lm_theory_hp_given;
+
+LM_API lm_theory_hp lm_theory_hp_resolve(lm_theory_method method, const lm_theory_hp_given *g, const lm_constants *k);
+
+/* The rate of one method (lm_theory_rate) on source s at batch m with hp, against the section 2.2
+ * rate of k: text (the hyper-parameters, rho, the speed and the steps per factor 10) and json
+ * (source, optim, batch, eta1, eta2, gamma, rho, diverges, speed, sgd_rate_theory,
+ * mass_rate_theory, kappa_m, kappa_tilde_m); both malloc'ed. */
+LM_API lm_status lm_theory_rate_summary(const lm_theory_source *s, lm_theory_method method, lm_theory_hp hp, int m,
+                                        const lm_constants *k, char **text, char **json);
+
+/* The best-tuned rates b (lm_theory_tune with a first grid of `grid` points) as a table (text)
+ * and json (source, batch, grid, per method rho, speed, speedup over SGD, eta1, eta2, gamma,
+ * evaluations, closed_form_rho, beats_closed_form; sgd_rate_theory, mass_rate_theory). */
+LM_API lm_status lm_theory_best_summary(const lm_theory_source *s, int m, int grid, const lm_theory_best b[3],
+                                        const lm_constants *k, char **text, char **json);
+
 LM_API const char *lm_theory_method_name(lm_theory_method method);
 
 #ifdef __cplusplus
