@@ -108,15 +108,15 @@ static void gd_figures(lm_report *r, const lm_gd_job_opts *o, const lm_linearity
     lm_curve lc[2] = {{"loss L(w_t)", LM_CURVE_LINESPOINTS, m, t, loss, NULL, NULL, 1},
                       {"PL* bound L0 (1 - lr mu)^t, mu = min lambda_min(K_t)", LM_CURVE_REFERENCE, m, t, bnd, NULL, NULL, 2}};
     lm_figure lf = {"loss.png", "The loss along gradient descent and the PL* bound of the run.", "Gradient descent: loss and its PL* bound",
-                    "step", "L = 1/2 ||F - y||^2", 0, 1, LM_LEGEND_BELOW, 2, lc};
+                    "step", "L = 1/2 ||F - y||^2", 0, 1, LM_LEGEND_BELOW, 2, lc, 0};
     lm_report_figure(r, &lf);
     lm_curve kcv = {"||K_t - K_0||_F / ||K_0||_F", LM_CURVE_LINESPOINTS, m, t, kc, NULL, NULL, 0};
     lm_figure kf = {"kernel_change.png", "The tangent kernel's relative change along gradient descent.", "Relative tangent-kernel change",
-                    "step", "relative change", 0, 0, LM_LEGEND_BELOW, 1, &kcv};
+                    "step", "relative change", 0, 0, LM_LEGEND_BELOW, 1, &kcv, 0};
     lm_curve pc[2] = {{"PL ratio ||grad L||^2 / (2L)", LM_CURVE_LINESPOINTS, m, t, plr, NULL, NULL, 1},
                       {"lambda_min(K_t)", LM_CURVE_LINESPOINTS, m, t, lam, NULL, NULL, 2}};
     lm_figure pf = {"plstar.png", "The PL ratio along gradient descent, at least lambda_min(K_t) under PL*.", "PL* along gradient descent",
-                    "step", "value", 0, 1, LM_LEGEND_BELOW, 2, pc};
+                    "step", "value", 0, 1, LM_LEGEND_BELOW, 2, pc, 0};
     lm_report_figure(r, o->plstar ? &pf : &kf);
     free(v);
 }

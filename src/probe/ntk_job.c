@@ -149,7 +149,7 @@ static void ntk_figure(lm_report *r, const ntk_run *k)
     for (int i = 0; rank && desc && i < n; i++) rank[i] = i + 1, desc[i] = k->ev[n - 1 - i];
     lm_curve c = {"eigenvalues of K", LM_CURVE_LINE, rank && desc ? n : 0, rank, desc, NULL, NULL, 0};
     lm_figure f = {"ntk_spectrum.png", "The tangent kernel's eigenvalues, largest first.", "Tangent kernel spectrum", "rank",
-                   "eigenvalue", 1, 1, LM_LEGEND_TOP_RIGHT, 1, &c};
+                   "eigenvalue", 1, 1, LM_LEGEND_TOP_RIGHT, 1, &c, 0};
     lm_report_figure(r, &f);
     free(rank), free(desc);
 }
