@@ -23,6 +23,7 @@
 
 #include "linmass/data.h"
 #include "linmass/model.h"
+#include "linmass/report.h"
 #include "linmass/train.h"
 
 #ifdef __cplusplus
@@ -102,6 +103,13 @@ LM_API lm_status lm_run_read_options(const char *dir, char **out);
  * skipped. LM_EIO when the file cannot be opened. */
 LM_API lm_status lm_run_read_metric(const char *dir, const char *key, const char *xkey, double **x, double **y, int *n);
 
+/* Training's figures of run folder dir, added to r (report.h) as data for the caller to draw:
+ * "loss.png" (log y axis) and "accuracy.png", each with the curves "train", "validation" and
+ * "test" of "train_loss", "val_loss", "test_loss" (or "_acc") against "epoch" (colours 1, 2,
+ * 3; validation and test with markers up to 60 values), a figure only when one of its curves
+ * holds a value. LM_EIO when dir has no metrics.jsonl; r's status otherwise. */
+LM_API lm_status lm_run_training_figures(const char *dir, lm_report *r);
+
 /* Open run folder dir: its config.json and checkpoints/last.safetensors. LM_EINVAL when dir is
  * no run folder or its checkpoint does not fit its model. */
 LM_API lm_status lm_run_open(const char *dir, lm_run **out);
@@ -159,6 +167,24 @@ LM_API lm_status lm_run_write_config(const char *dir, const char *options, const
 /* result.json (the JSON text `result`) and report.md (markdown text) in folder dir,
  * atomically. */
 LM_API lm_status lm_run_write_result(const char *dir, const char *result, const char *report);
+
+/* The hyper-parameters an optimizer configuration steps with, "lr 0.05, momentum 0, ...": its
+ * kind's options in the table's order with their names (lm_optim_option_name) and values to 6
+ * digits; for mass those of the form it steps in; never the schedule, restart or auto. */
+LM_API void lm_run_format_hparams(const lm_optim_config *oc, char *buf, size_t len);
+
+/* c->out/report.md of a finished training run (c as given to lm_train_run, r its result): the
+ * settings (data, model and parameters, optimizer with lm_run_format_hparams, schedule, batch,
+ * steps, seed, version) and the measured losses, accuracy and speed; with plotted, links to
+ * plots/loss.png and plots/accuracy.png. Atomically; LM_EIO when it cannot be written. */
+LM_API lm_status lm_run_write_train_report(const lm_train_config *c, const lm_train_result *r, int plotted);
+
+/* The summary of a finished training run as one JSON object in *json (malloc'ed): "train_loss",
+ * "test_loss", "test_acc" (classes only), "val_loss" (with a validation split), "steps",
+ * "samples_per_sec", "wall_seconds", "num_params", "ranks", with several ranks
+ * "allreduce_ms_per_step" and "allreduce_bytes_per_step" (lm_dist_get_stats), "run" (c->out)
+ * and "checkpoint". */
+LM_API lm_status lm_train_result_json(const lm_train_config *c, const lm_train_result *r, char **json);
 
 /* A run folder that lm_run_open reads back, from a trainer: config.json with spec's keys (the
  * model as spec->model, or the trainer's model spec when NULL) and checkpoints/last.safetensors
