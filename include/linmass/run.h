@@ -96,6 +96,37 @@ LM_API int lm_run_exists(const char *dir);
  * object. */
 LM_API lm_status lm_run_read_options(const char *dir, char **out);
 
+/* ---- resuming a run: its recorded options ---- */
+
+typedef enum { LM_RUN_OPT_FLAG, LM_RUN_OPT_INT, LM_RUN_OPT_U64, LM_RUN_OPT_DOUBLE, LM_RUN_OPT_STRING } lm_run_opt_type;
+
+/* One option of a run as the caller holds it. */
+typedef struct {
+    const char *key;      /* its config.json key: "batch", "max-train", "lr", ... */
+    lm_run_opt_type type; /* of *value: int (FLAG, 0 or 1; INT), uint64_t, double, const char * */
+    void *value;
+    int given;            /* 1: set by the caller (checked against the run); 0: taken from the
+                             run when it records a value (and then set to 1) */
+} lm_run_option;
+
+/* The keys of the options that define a run (data, model, param, optim, seed, batch, ...): a
+ * resume may not change them; the i-th, NULL past the last. */
+LM_API const char *lm_run_defining_key(int i);
+
+/* The recorded options that a resume continues with (opaque; owns the strings taken). */
+typedef struct lm_run_recorded lm_run_recorded;
+
+/* The options of a resume of the run in dir from its config.json (lm_run_read_options), in
+ * order: one not given takes the recorded value (missing or null: left as it is; a number
+ * written as text is read for a double); one given that defines the run (lm_run_defining_key)
+ * must equal the recorded value (missing: no value). *held owns the strings taken (free it
+ * with lm_run_recorded_free, also after a failure; NULL when dir has no config.json, which
+ * takes nothing). LM_EINVAL, naming the file, key and value, for a recorded value of another
+ * type, or for a given run-defining option with another value: then *conflict is its index
+ * (else -1). */
+LM_API lm_status lm_run_resume_options(const char *dir, lm_run_option *opts, int n, int *conflict, lm_run_recorded **held);
+LM_API void lm_run_recorded_free(lm_run_recorded *held);
+
 /* Training's curve of one metric: (x, y) = (the number under xkey, the number under key) of
  * every line of dir/metrics.jsonl that holds both (keys such as "epoch", "step", "elapsed";
  * "train_loss", "test_acc", ...), in the file's order, into *x and *y (malloc'ed, n values

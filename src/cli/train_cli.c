@@ -1,6 +1,5 @@
 #include "cli/train_cli.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,20 +104,11 @@ static const char *optim_defaults_help(void)
     return text;
 }
 
-/* The options that define a run: a resume may not change them. */
-static const char *const run_defining[] = {"data", "model", "param", "optim", "seed", "batch", "max-train",
-                                           "val-fraction", "no-normalize", "augment", "auto", "auto-samples", "init-from"};
 /* The options of this invocation alone, never taken from the run. */
-static const char *const not_inherited[] = {"out", "resume", "overwrite", "json"};
-
-static int listed(const char *name, const char *const *list, size_t n)
+static int not_inherited(const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(name, list[i])) return 1;
-    return 0;
+    return !strcmp(name, "out") || !strcmp(name, "resume") || !strcmp(name, "overwrite") || !strcmp(name, "json");
 }
-
-#define LISTED(name, list) listed(name, list, sizeof list / sizeof *list)
 
 static const char *resume_help(void)
 {
@@ -133,73 +123,33 @@ static const char *resume_help(void)
         "  from the beginning, so one command line serves every submission of a preemptible job. A resume may\n"
         "  change the run's length, step sizes, schedule, threads and logging, evaluation and checkpoint\n"
         "  cadence; an option that defines the run given with a value other than the run's is refused (exit 2):\n ");
-    for (size_t i = 0; i < sizeof run_defining / sizeof *run_defining && k < sizeof text; i++)
-        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", run_defining[i]);
+    for (int i = 0; lm_run_defining_key(i) && k < sizeof text; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", lm_run_defining_key(i));
     if (k < sizeof text) snprintf(text + k, sizeof text - k, "\n");
     return text;
 }
 
-/* 1 when option o holds the JSON value v (a missing or null v: an option without a value). */
-static int same_value(const cli_opt *o, const cJSON *v)
-{
-    switch (o->type) {
-    case OPT_FLAG: return cJSON_IsTrue(v) == (*(int *)o->dest != 0);
-    case OPT_INT: return cJSON_IsNumber(v) && v->valuedouble == *(int *)o->dest;
-    case OPT_U64: return cJSON_IsNumber(v) && v->valuedouble == (double)*(uint64_t *)o->dest;
-    case OPT_DOUBLE: return cJSON_IsNumber(v) && v->valuedouble == *(double *)o->dest;
-    case OPT_STRING: break;
-    }
-    const char *s = *(const char **)o->dest;
-    return s ? cJSON_IsString(v) && !strcmp(v->valuestring, s) : !v || cJSON_IsNull(v);
-}
-
-/* Option o from the run's value v; 2 (reported) when v is of another type. */
-static int take_value(const cli_command *c, const char *dir, cli_opt *o, const cJSON *v)
-{
-    int number = cJSON_IsNumber(v), ok = 1;
-    switch (o->type) {
-    case OPT_FLAG: ok = cJSON_IsBool(v), *(int *)o->dest = cJSON_IsTrue(v); break;
-    case OPT_INT: ok = number && v->valuedouble == (int)v->valuedouble, *(int *)o->dest = number ? (int)v->valuedouble : 0; break;
-    case OPT_U64: ok = number && v->valuedouble >= 0, *(uint64_t *)o->dest = number ? (uint64_t)v->valuedouble : 0; break;
-    case OPT_DOUBLE: /* earlier versions wrote the optimizer options as text */
-        ok = number || (cJSON_IsString(v) && *v->valuestring);
-        *(double *)o->dest = number ? v->valuedouble : ok ? strtod(v->valuestring, NULL) : 0;
-        break;
-    case OPT_STRING: ok = cJSON_IsString(v), *(const char **)o->dest = ok ? v->valuestring : NULL; break;
-    }
-    if (!ok) return cli_usage_error(c, "%s/config.json: option '%s' does not hold a value of its kind", dir, o->name);
-    o->seen = 1;
-    return 0;
-}
-
-/* --resume: the run's options where the command line gives none; a run-defining option given
- * with another value is refused. */
+/* --resume: the run's options where the command line gives none (lm_run_resume_options); a
+ * run-defining option given with another value is refused. */
 static int inherit(cli_command *c, train_cli_opts *o)
 {
-    char *text;
-    if (lm_run_read_options(o->out, &text)) return cli_usage_error(c, "%s", lm_error_message());
-    if (!text) return 0;
-    cJSON *run = cJSON_Parse(text);
-    free(text);
-    o->inherited = run;
-    for (int i = 0; i < c->nopts; i++) {
-        cli_opt *p = &c->opts[i];
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, p->name);
-        if (p->seen && LISTED(p->name, run_defining) && !same_value(p, v)) {
-            char *was = v ? cJSON_PrintUnformatted(v) : NULL;
-            int rc = cli_usage_error(c, "--%s contradicts the run in %s, which has %s %s: drop it to continue that run, or "
-                                        "start a new one in another folder", p->name, o->out, p->name, was ? was : "none");
-            free(was);
-            return rc;
-        }
-        if (!p->seen && v && !cJSON_IsNull(v) && !LISTED(p->name, not_inherited) && take_value(c, o->out, p, v)) return 2;
-    }
-    return 0;
+    static const lm_run_opt_type types[] = {[OPT_FLAG] = LM_RUN_OPT_FLAG, [OPT_INT] = LM_RUN_OPT_INT,
+                                            [OPT_U64] = LM_RUN_OPT_U64, [OPT_DOUBLE] = LM_RUN_OPT_DOUBLE,
+                                            [OPT_STRING] = LM_RUN_OPT_STRING};
+    lm_run_option ro[sizeof o->opts / sizeof *o->opts];
+    cli_opt *of[sizeof o->opts / sizeof *o->opts];
+    int n = 0, conflict;
+    for (int i = 0; i < c->nopts; i++)
+        if (!not_inherited(c->opts[i].name))
+            of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, types[c->opts[i].type], c->opts[i].dest, c->opts[i].seen};
+    lm_status st = lm_run_resume_options(o->out, ro, n, &conflict, &o->inherited);
+    for (int k = 0; k < n; k++) of[k]->seen = ro[k].given;
+    return st ? cli_usage_error(c, conflict >= 0 ? "--%s" : "%s", lm_error_message()) : 0;
 }
 
 void train_cli_free(train_cli_opts *o)
 {
-    cJSON_Delete(o->inherited);
+    lm_run_recorded_free(o->inherited);
     o->inherited = NULL;
 }
 

@@ -3,6 +3,7 @@
 #define LM_CLI_TRAIN_CLI_H
 
 #include "cli/args.h"
+#include "linmass/run.h"
 #include "linmass/train.h"
 
 /* the optimizer options (numbers), passed to lm_optim_config_set by name when given */
@@ -34,7 +35,7 @@ typedef struct {
     uint64_t seed;
     double val_fraction;
     cli_opt opts[48];
-    void *inherited; /* --resume: the run's config.json (a cJSON object), which owns the strings taken from it */
+    lm_run_recorded *inherited; /* --resume: the run's options, which own the strings taken from it */
 } train_cli_opts;
 
 /* The help on --model: the spec syntax (lm_model_spec_help), presets and parameterizations. */
