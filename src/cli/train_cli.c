@@ -204,6 +204,18 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
     *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
 }
 
+/* lm_train_config_validate's message, "max_train -1 must ...", with the field as its flag. */
+static int config_error(const cli_command *c)
+{
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s", lm_error_message());
+    size_t k = strcspn(msg, " ");
+    int field = msg[k] == ' ' && strchr("-0123456789", msg[k + 1]);
+    for (size_t i = 0; field && i < k; i++)
+        if (msg[i] == '_') msg[i] = '-';
+    return cli_usage_error(c, field ? "--%s" : "%s", msg);
+}
+
 int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
 {
     if (o->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
@@ -232,15 +244,8 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     if (o->auto_hp) lm_optim_config_set(&tc->optim, "auto", "1");
     tc->optim.schedule.total_epochs = o->epochs; /* the trainer sets the exact length */
     if (lm_optim_config_validate(&tc->optim)) return cli_usage_error(c, "%s", lm_error_message());
-    if (o->batch < 1) return cli_usage_error(c, "--batch %d must be at least 1", o->batch);
-    if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs);
-    if (o->steps < 0) return cli_usage_error(c, "--steps %d must not be negative", o->steps);
-    if (o->val_fraction < 0 || o->val_fraction >= 1) return cli_usage_error(c, "--val-fraction %g must be in [0, 1)", o->val_fraction);
+    if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs); /* also with --steps */
     if (o->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", o->log_every);
-    if (o->ckpt_every < 0) return cli_usage_error(c, "--ckpt-every %d must not be negative", o->ckpt_every);
-    if (o->eval_every < 0) return cli_usage_error(c, "--eval-every %d must not be negative", o->eval_every);
-    if (o->ckpt_minutes < 0) return cli_usage_error(c, "--ckpt-minutes %g must not be negative", o->ckpt_minutes);
-    if (o->max_train < 0) return cli_usage_error(c, "--max-train %d must not be negative", o->max_train);
     if ((rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     if (o->auto_hp) { /* the theory of docs/theory.md §2.2: linear models on the square loss, its own step sizes */
         char alias[256];
@@ -272,6 +277,7 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     tc->max_train = o->max_train;
     tc->auto_samples = o->auto_samples;
     tc->log = log_to_stderr;
+    if (lm_train_config_validate(tc)) return config_error(c);
     cli_set_threads(o->threads);
     return 0;
 }
