@@ -131,10 +131,9 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
 int cmd_train(int argc, char **argv)
 {
     lm_train_config tc;
-    lm_train_config_init(&tc);
     train_cli_opts o;
     cli_command c;
-    train_cli_init(&c, &o, "train", "linmass train [options]",
+    train_cli_init(&c, &o, &tc, "train", "linmass train [options]",
                    "Train a model on a data set and write a run folder: config.json (the options and the\n"
                    "resolved hyper-parameters), metrics.jsonl, checkpoints/last.safetensors (weights, buffers,\n"
                    "optimizer state, RNG position), plots/*.png and report.md. --resume continues bit-identically.");

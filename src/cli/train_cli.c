@@ -131,7 +131,7 @@ static const char *resume_help(void)
 
 /* --resume: the run's options where the command line gives none (lm_run_resume_options); a
  * run-defining option given with another value is refused. */
-static int inherit(cli_command *c, train_cli_opts *o)
+static int inherit(cli_command *c, train_cli_opts *o, const char *dir)
 {
     static const lm_run_opt_type types[] = {[OPT_FLAG] = LM_RUN_OPT_FLAG, [OPT_INT] = LM_RUN_OPT_INT,
                                             [OPT_U64] = LM_RUN_OPT_U64, [OPT_DOUBLE] = LM_RUN_OPT_DOUBLE,
@@ -142,7 +142,7 @@ static int inherit(cli_command *c, train_cli_opts *o)
     for (int i = 0; i < c->nopts; i++)
         if (!not_inherited(c->opts[i].name))
             of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, types[c->opts[i].type], c->opts[i].dest, c->opts[i].seen};
-    lm_status st = lm_run_resume_options(o->out, ro, n, &conflict, &o->inherited);
+    lm_status st = lm_run_resume_options(dir, ro, n, &conflict, &o->inherited);
     for (int k = 0; k < n; k++) of[k]->seen = ro[k].given;
     return st ? cli_usage_error(c, conflict >= 0 ? "--%s" : "%s", lm_error_message()) : 0;
 }
@@ -158,39 +158,40 @@ static void log_to_stderr(const char *line)
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
 }
 
-void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about)
+void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage, const char *about)
 {
     memset(o, 0, sizeof *o);
+    lm_train_config_init(tc);
     cli_opt base[] = {
-        {"data", OPT_STRING, &o->data, "fashion-mnist", "data source (see below)", 0},
-        {"model", OPT_STRING, &o->model, "fcn", "model spec or preset (see below)", 0},
+        {"data", OPT_STRING, &tc->data, "fashion-mnist", "data source (see below)", 0},
+        {"model", OPT_STRING, &tc->model, "fcn", "model spec or preset (see below)", 0},
         {"param", OPT_STRING, &o->param, "standard", "parameterization: standard or ntk", 0},
         {"optim", OPT_STRING, &o->optim, "sgd", optim_names_text(), 0},
         {"schedule", OPT_STRING, &o->schedule, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0},
         {"restart", OPT_FLAG, &o->restart, NULL, "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0},
         {"auto", OPT_FLAG, &o->auto_hp, NULL, "sgd, mass: hyper-parameters from the data's constants for --batch (linear, kernel models)", 0},
-        {"auto-samples", OPT_INT, &o->auto_samples, "2000", "--auto computes its constants on at most this many samples (and kernel centres)", 0},
-        {"batch", OPT_INT, &o->batch, "64", "mini-batch size", 0},
-        {"epochs", OPT_INT, &o->epochs, "5", "epochs (ignored with --steps)", 0},
+        {"auto-samples", OPT_INT, &tc->auto_samples, "2000", "--auto computes its constants on at most this many samples (and kernel centres)", 0},
+        {"batch", OPT_INT, &tc->batch, "64", "mini-batch size", 0},
+        {"epochs", OPT_INT, &tc->epochs, "5", "epochs (ignored with --steps)", 0},
         {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
-        {"seed", OPT_U64, &o->seed, "0", "seed of every random draw", 0},
+        {"seed", OPT_U64, &tc->seed, "0", "seed of every random draw", 0},
         {"threads", OPT_INT, &o->threads, "0", "threads of the matrix products (0: all cores; 1 per rank under MPI); results are bit-identical per thread count", 0},
-        {"out", OPT_STRING, &o->out, "runs/train", "run folder (an existing run is refused unless --resume or --overwrite)", 0},
-        {"resume", OPT_FLAG, &o->resume, NULL, "continue the run in OUT from its checkpoint (none yet: from the beginning); options not given come from OUT/config.json", 0},
+        {"out", OPT_STRING, &tc->out, "runs/train", "run folder (an existing run is refused unless --resume or --overwrite)", 0},
+        {"resume", OPT_FLAG, &tc->resume, NULL, "continue the run in OUT from its checkpoint (none yet: from the beginning); options not given come from OUT/config.json", 0},
         {"overwrite", OPT_FLAG, &o->overwrite, NULL, "start a new run in OUT, replacing the run there", 0},
-        {"init-from", OPT_STRING, &o->init_from, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of --model", 0},
-        {"val-fraction", OPT_DOUBLE, &o->val_fraction, "0", "fraction of the training split held out for validation", 0},
+        {"init-from", OPT_STRING, &tc->init_from, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of --model", 0},
+        {"val-fraction", OPT_DOUBLE, &tc->val_fraction, "0", "fraction of the training split held out for validation", 0},
         {"no-normalize", OPT_FLAG, &o->no_normalize, NULL, "keep raw inputs (default: per-channel standardisation)", 0},
-        {"augment", OPT_FLAG, &o->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
-        {"log-every", OPT_INT, &o->log_every, "100", "a metrics.jsonl line every this many steps, its train loss the mean over them", 0},
-        {"eval-every", OPT_INT, &o->eval_every, "0", "also evaluate (test, validation) every this many steps (0: at each epoch end only)", 0},
+        {"augment", OPT_FLAG, &tc->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
+        {"log-every", OPT_INT, &tc->log_every, "100", "a metrics.jsonl line every this many steps, its train loss the mean over them", 0},
+        {"eval-every", OPT_INT, &tc->eval_every, "0", "also evaluate (test, validation) every this many steps (0: at each epoch end only)", 0},
         {"ckpt-every", OPT_INT, &o->ckpt_every, "0", "also checkpoint every this many steps (0: at each epoch end only)", 0},
-        {"ckpt-minutes", OPT_DOUBLE, &o->ckpt_minutes, "0", "also checkpoint every this many minutes of wall time (0: off)", 0},
+        {"ckpt-minutes", OPT_DOUBLE, &tc->ckpt_minutes, "0", "also checkpoint every this many minutes of wall time (0: off)", 0},
         {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
         {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0},
         {"overlap", OPT_STRING, &o->overlap, "on", "mpirun: sum the gradients in buckets during the backward pass (on) or after it (off); same bits", 0},
-        {"sync-bn", OPT_FLAG, &o->sync_bn, NULL, "mpirun: batch norm over the global batch (torch SyncBatchNorm), not each rank's share (DDP); no effect with 1 rank", 0},
+        {"sync-bn", OPT_FLAG, &tc->sync_bn, NULL, "mpirun: batch norm over the global batch (torch SyncBatchNorm), not each rank's share (DDP); no effect with 1 rank", 0},
     };
     int n = sizeof base / sizeof *base;
     memcpy(o->opts, base, sizeof base);
@@ -218,15 +219,11 @@ static int config_error(const cli_command *c)
 
 int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
 {
-    if (o->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
-    if (!o->resume && !o->overwrite && lm_run_exists(o->out))
-        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", o->out);
-    int rc = o->resume ? inherit(c, o) : 0;
+    if (tc->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
+    if (!tc->resume && !o->overwrite && lm_run_exists(tc->out))
+        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", tc->out);
+    int rc = tc->resume ? inherit(c, o, tc->out) : 0;
     if (rc) return rc;
-    lm_train_config_init(tc);
-    tc->data = o->data;
-    tc->model = o->model;
-    tc->out = o->out;
     if (!strcmp(o->param, "ntk")) tc->param = LM_PARAM_NTK;
     else if (strcmp(o->param, "standard")) return cli_usage_error(c, "--param: '%s' is not standard or ntk", o->param);
     lm_optim_kind kind;
@@ -242,40 +239,28 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
         return cli_usage_error(c, "%s", lm_error_message());
     if (o->restart) lm_optim_config_set(&tc->optim, "restart", "1");
     if (o->auto_hp) lm_optim_config_set(&tc->optim, "auto", "1");
-    tc->optim.schedule.total_epochs = o->epochs; /* the trainer sets the exact length */
+    tc->optim.schedule.total_epochs = tc->epochs; /* the trainer sets the exact length */
     if (lm_optim_config_validate(&tc->optim)) return cli_usage_error(c, "%s", lm_error_message());
-    if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs); /* also with --steps */
-    if (o->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", o->log_every);
+    if (tc->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", tc->epochs); /* also with --steps */
+    if (tc->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", tc->log_every);
     if ((rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     if (o->auto_hp) { /* the theory of docs/theory.md §2.2: linear models on the square loss, its own step sizes */
         char alias[256];
         const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
                              LM_OPT_GAMMA | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE;
-        if (!lm_model_alias_spec(o->model, 1, 1, alias, sizeof alias))
-            return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", o->model);
+        if (!lm_model_alias_spec(tc->model, 1, 1, alias, sizeof alias))
+            return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", tc->model);
         char flag[32];
         for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE; bit <<= 1)
             if (tc->optim.given & own & bit)
                 return cli_usage_error(c, "--auto sets the hyper-parameters itself: drop %s",
                                        flag_of(lm_optim_option_name(bit), flag, sizeof flag));
-        if (o->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", o->auto_samples);
+        if (tc->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", tc->auto_samples);
     }
-    tc->batch = o->batch;
-    tc->epochs = o->epochs;
     tc->steps = o->steps;
-    tc->seed = o->seed;
-    tc->val_fraction = o->val_fraction;
     tc->normalize = !o->no_normalize;
-    tc->augment = o->augment;
-    tc->sync_bn = o->sync_bn;
-    tc->log_every = o->log_every;
     tc->ckpt_every = o->ckpt_every;
-    tc->eval_every = o->eval_every;
-    tc->ckpt_minutes = o->ckpt_minutes;
-    tc->init_from = o->init_from;
-    tc->resume = o->resume;
     tc->max_train = o->max_train;
-    tc->auto_samples = o->auto_samples;
     tc->log = log_to_stderr;
     if (lm_train_config_validate(tc)) return config_error(c);
     cli_set_threads(o->threads);

@@ -22,18 +22,13 @@
     X(alpha, "MaSS alpha (with --lr --kappa-tilde)") \
     X(kappa_tilde, "MaSS kappa-tilde")
 
+/* The options that have no field of their own in lm_train_config (the others are set there). */
 typedef struct {
-    const char *data, *model, *out, *param, *optim, *schedule, *init_from;
+    const char *param, *optim, *schedule;
     double optim_val[16];
-    int batch, epochs, threads, json, resume, overwrite, augment, no_normalize, log_every, restart, auto_hp;
-    int steps;
-    int ckpt_every, eval_every, max_train, auto_samples;
-    double ckpt_minutes;
+    int threads, json, overwrite, no_normalize, restart, auto_hp, steps, ckpt_every, max_train;
     const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
     const char *overlap; /* mpirun: on or off (lm_train_config.overlap) */
-    int sync_bn;
-    uint64_t seed;
-    double val_fraction;
     cli_opt opts[48];
     lm_run_recorded *inherited; /* --resume: the run's options, which own the strings taken from it */
 } train_cli_opts;
@@ -41,7 +36,9 @@ typedef struct {
 /* The help on --model: the spec syntax (lm_model_spec_help), presets and parameterizations. */
 const char *cli_model_help(void);
 
-void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about);
+/* The options of a command that trains, set in *tc (lm_train_config_init) and *o. */
+void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage,
+                    const char *about);
 
 /* Options -> configuration; reports a usage error (returns 2) on bad values. With --resume the
  * options not on the command line come from OUT/config.json, and one there that defines the run
