@@ -24,23 +24,11 @@ static double number(const lm_report *r, lm_report_list which, const char *key)
     return v;
 }
 
-static void announce_hessian(FILE *say, const lm_demo_opts *o)
-{
-    (void)o;
-    fprintf(say, "transition to linearity: ||H_f|| of 2-hidden-layer nets against width, linear and tanh output\n");
-}
-
 static void summarize_hessian(FILE *say, const lm_report *r)
 {
     fprintf(say, "      slope of log ||H_f|| against log width: linear output %.3f (theory -0.5), tanh output %.3f "
                  "(theory 0)",
             number(r, LM_REPORT_MEASURED, "linear_slope"), number(r, LM_REPORT_MEASURED, "tanh_slope"));
-}
-
-static void announce_linreg(FILE *say, const lm_demo_opts *o)
-{
-    (void)o;
-    fprintf(say, "momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal step\n");
 }
 
 static void summarize_linreg(FILE *say, const lm_report *r)
@@ -58,23 +46,22 @@ static void summarize_linreg(FILE *say, const lm_report *r)
 
 static void announce_fcn(FILE *say, const lm_demo_opts *o)
 {
-    if (o->max_train)
-        fprintf(say, "the MaSS paper's FCN on %s: %d epoch%s over the first %ld training images per optimizer, batch 64\n",
-                o->data, o->epochs, o->epochs > 1 ? "s" : "", o->max_train);
-    else
-        fprintf(say, "the MaSS paper's FCN on %s: %d epoch%s over all training images per optimizer, batch 64\n", o->data,
-                o->epochs, o->epochs > 1 ? "s" : "");
+    char part[64] = "all";
+    if (o->max_train) snprintf(part, sizeof part, "the first %ld", o->max_train);
+    fprintf(say, "the MaSS paper's FCN on %s: %d epoch%s over %s training images per optimizer, batch 64\n", o->data, o->epochs,
+            o->epochs > 1 ? "s" : "", part);
 }
 
 /* What the command line says around each section of the library's demo. */
 static const struct {
-    const char *key; /* the section */
-    void (*announce)(FILE *say, const lm_demo_opts *o);
+    const char *key, *announce; /* the section, and what it does (NULL: announce_fcn) */
     void (*summarize)(FILE *say, const lm_report *r); /* NULL: its results were printed as it ran */
 } TEXT[] = {
-    {"hessian", announce_hessian, summarize_hessian},
-    {"linear_regression", announce_linreg, summarize_linreg},
-    {"fcn", announce_fcn, NULL},
+    {"hessian", "transition to linearity: ||H_f|| of 2-hidden-layer nets against width, linear and tanh output\n",
+     summarize_hessian},
+    {"linear_regression",
+     "momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal step\n", summarize_linreg},
+    {"fcn", NULL, NULL},
 };
 enum { N_TEXT = sizeof TEXT / sizeof *TEXT };
 
@@ -107,7 +94,8 @@ static int run_section(demo_run *d, int i, const lm_demo_opts *o, FILE *say, con
     int t = 0;
     while (t < N_TEXT - 1 && strcmp(TEXT[t].key, s->key)) t++;
     fprintf(say, "[%d/%d] ", i + 1, lm_demo_section_count());
-    TEXT[t].announce(say, o);
+    if (TEXT[t].announce) fputs(TEXT[t].announce, say);
+    else announce_fcn(say, o);
     fflush(say);
     lm_report *r;
     lm_status st = lm_report_create(0, &r);

@@ -101,7 +101,10 @@ static int interrupted(const lm_train_config *tc, const lm_train_result *r)
     return 128 + sig;
 }
 
-int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
+/* Run, print progress, write plots, report.md and config.json; the exit code. SIGINT and
+ * SIGTERM stop the run after the current step with a checkpoint and the command that resumes
+ * it: exit 130 and 143. */
+static int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
 {
     progress p = {json, cli_stderr_is_tty() && lm_dist_rank() == 0, cli_now(), command};
     tc->config_json = options_json;

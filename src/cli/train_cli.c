@@ -9,20 +9,17 @@
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
-static const char *const optim_names[] = {
-#define NAME(n, h) #n,
-    TRAIN_OPTIM_OPTS(NAME)
-#undef NAME
-};
-static const char *const optim_help[] = {
-#define HELP(n, h) h,
-    TRAIN_OPTIM_OPTS(HELP)
-#undef HELP
-};
-enum { N_OPTIM_OPTS = sizeof optim_names / sizeof *optim_names };
-
+/* The optimizer's numbers: the options LM_OPT_LR .. LM_OPT_KAPPA_TILDE (lm_optim_option_name),
+ * passed to lm_optim_config_set when given. */
+enum { N_OPTIM_OPTS = 13 };
+_Static_assert(LM_OPT_KAPPA_TILDE == 1u << (N_OPTIM_OPTS - 1), "the optimizer's numbers are its first options");
 _Static_assert(N_OPTIM_OPTS <= sizeof ((train_cli_opts *)0)->optim_val / sizeof(double),
                "train_cli_opts.optim_val holds every optimizer option");
+static const char *const optim_help[N_OPTIM_OPTS] = {
+    "step size (mass: the authors' eta)", "momentum (sgd, heavyball, nesterov)", "dampening (sgd)",
+    "1: Nesterov momentum (sgd)", "L2 (coupled; decoupled for adamw)", "Adam beta1", "Adam beta2", "Adam epsilon",
+    "MaSS eta1 (with --eta2 --gamma)", "MaSS eta2, the compensation step", "MaSS momentum gamma",
+    "MaSS alpha (with --lr --kappa-tilde)", "MaSS kappa-tilde"};
 
 static char dashed[N_OPTIM_OPTS][32]; /* "--weight-decay" */
 
@@ -196,7 +193,7 @@ void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, cons
     int n = sizeof base / sizeof *base;
     memcpy(o->opts, base, sizeof base);
     for (int i = 0; i < N_OPTIM_OPTS; i++) {
-        flag_of(optim_names[i], dashed[i], sizeof dashed[i]);
+        flag_of(lm_optim_option_name(1u << i), dashed[i], sizeof dashed[i]);
         o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_DOUBLE, &o->optim_val[i], NULL, optim_help[i], 0};
     }
     static char epilog[12288];
@@ -232,7 +229,7 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     for (int i = 0; i < N_OPTIM_OPTS; i++) {
         char text[32];
         snprintf(text, sizeof text, "%.17g", o->optim_val[i]);
-        if (cli_given(c, dashed[i] + 2) && lm_optim_config_set(&tc->optim, optim_names[i], text))
+        if (cli_given(c, dashed[i] + 2) && lm_optim_config_set(&tc->optim, lm_optim_option_name(1u << i), text))
             return cli_usage_error(c, "%s", lm_error_message());
     }
     if (cli_given(c, "schedule") && lm_optim_config_set(&tc->optim, "schedule", o->schedule))

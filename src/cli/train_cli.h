@@ -6,26 +6,10 @@
 #include "linmass/run.h"
 #include "linmass/train.h"
 
-/* the optimizer options (numbers), passed to lm_optim_config_set by name when given */
-#define TRAIN_OPTIM_OPTS(X) \
-    X(lr, "step size (mass: the authors' eta)") \
-    X(momentum, "momentum (sgd, heavyball, nesterov)") \
-    X(dampening, "dampening (sgd)") \
-    X(nesterov, "1: Nesterov momentum (sgd)") \
-    X(weight_decay, "L2 (coupled; decoupled for adamw)") \
-    X(beta1, "Adam beta1") \
-    X(beta2, "Adam beta2") \
-    X(eps, "Adam epsilon") \
-    X(eta1, "MaSS eta1 (with --eta2 --gamma)") \
-    X(eta2, "MaSS eta2, the compensation step") \
-    X(gamma, "MaSS momentum gamma") \
-    X(alpha, "MaSS alpha (with --lr --kappa-tilde)") \
-    X(kappa_tilde, "MaSS kappa-tilde")
-
 /* The options that have no field of their own in lm_train_config (the others are set there). */
 typedef struct {
     const char *param, *optim, *schedule;
-    double optim_val[16];
+    double optim_val[16]; /* the optimizer's numbers, LM_OPT_LR .. LM_OPT_KAPPA_TILDE */
     int threads, json, overwrite, no_normalize, restart, auto_hp, steps, ckpt_every, max_train;
     const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
     const char *overlap; /* mpirun: on or off (lm_train_config.overlap) */
@@ -45,11 +29,6 @@ void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, cons
  * (data, model, optimizer, seed, batch, ...) given with another value is a usage error. */
 int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc);
 void train_cli_free(train_cli_opts *o);
-
-/* Run, print progress, write plots, report.md and config.json; the exit code. SIGINT and
- * SIGTERM stop the run after the current step with a checkpoint and the command that resumes
- * it: exit 130 and 143. */
-int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json);
 
 /* The data-parallel options of train and bench: --reduce ordered|mpi, set for the process
  * (lm_dist_set_reduce), and --overlap on|off into *overlap_on; 0, or 2 after a usage error. */
