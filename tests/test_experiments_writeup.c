@@ -3,7 +3,7 @@
  *     report's numbers (a non-finite one as text), seconds and the report's path;
  *   - lm_claim_markdown: the claim's name, sentence and source, the body as given, the verdict
  *     heading of each verdict with its reason, the setting, seconds and the caller's command;
- *   - lm_claim_index_markdown: one row per claim with its verdict, seconds and link;
+ *   - lm_claim_index_markdown: the heading, one row per claim with its verdict, seconds and link;
  *   - lm_demo_markdown: each section's heading and body in order, the timing rows and the total;
  *   - lm_demo_section_json: the numbers, seconds and CLAIM_holds of the section that runs one. */
 // ctest-labels: unit
@@ -86,8 +86,8 @@ static void test_index(void)
 {
     lm_claim_outcome outs[2] = {{"a-claim", LM_VERDICT_HOLDS, 1.25}, {"b-claim", LM_VERDICT_NOT_TESTED, 10}};
     char *md = NULL;
-    CHECK(lm_claim_index_markdown(outs, 2, &md) == LM_OK);
-    CHECK_MSG(md && !strcmp(md, "| claim | verdict | seconds | report |\n|---|---|---|---|\n"
+    CHECK(lm_claim_index_markdown(outs, 2, "Every claim", &md) == LM_OK);
+    CHECK_MSG(md && !strcmp(md, "# Every claim\n\n| claim | verdict | seconds | report |\n|---|---|---|---|\n"
                                 "| `a-claim` | holds | 1.2 | [report](a-claim/report.md) |\n"
                                 "| `b-claim` | not tested | 10.0 | [report](b-claim/report.md) |\n"), "%s", md ? md : "");
     free(md);

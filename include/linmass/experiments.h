@@ -83,9 +83,9 @@ typedef struct {
     double seconds;
 } lm_claim_outcome;
 
-/* A markdown table of n claims run (claim, verdict, seconds, a link to NAME/report.md) in *md
- * (malloc'ed). */
-LM_API lm_status lm_claim_index_markdown(const lm_claim_outcome *outs, int n, char **md);
+/* The index of n claims run as markdown in *md (malloc'ed): the heading `title` (NULL:
+ * "Claims") over a table of claim, verdict, seconds and a link to NAME/report.md. */
+LM_API lm_status lm_claim_index_markdown(const lm_claim_outcome *outs, int n, const char *title, char **md);
 
 /* ---- the demo: a tour of both papers in sections ---- */
 

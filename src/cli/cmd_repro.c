@@ -90,13 +90,9 @@ static int write_index(const repro_opts *o, const lm_claim_outcome *outs, int n,
     int holding = 0;
     for (int i = 0; i < n; i++) holding += outs[i].verdict == LM_VERDICT_HOLDS;
     snprintf(path, sizeof path, "%s/index.md", o->base);
-    static const char head[] = "# linmass repro: every claim\n\n";
-    lm_status st = lm_claim_index_markdown(outs, n, &table);
-    size_t len = st ? 0 : sizeof head + strlen(table);
-    char *text = st ? NULL : malloc(len);
-    if (!st && !text) st = lm_fail(LM_ENOMEM, "out of memory for the index");
-    if (!st) snprintf(text, len, "%s%s", head, table), st = lm_write_file_atomic(path, text, len - 1);
-    free(table), free(text);
+    lm_status st = lm_claim_index_markdown(outs, n, "linmass repro: every claim", &table);
+    if (!st) st = lm_write_file_atomic(path, table, strlen(table));
+    free(table);
     if (o->json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddItemToObject(j, "claims", index);

@@ -103,20 +103,21 @@ lm_status lm_claim_result_json(const lm_claim *c, const lm_report *r, lm_setting
 typedef struct {
     const lm_claim_outcome *outs;
     int n;
+    const char *title;
 } index_text;
 
 static void index_fill(FILE *m, const void *ctx)
 {
     const index_text *t = ctx;
-    fprintf(m, "| claim | verdict | seconds | report |\n|---|---|---|---|\n");
+    fprintf(m, "# %s\n\n| claim | verdict | seconds | report |\n|---|---|---|---|\n", t->title);
     for (int i = 0; i < t->n; i++)
         fprintf(m, "| `%s` | %s | %.1f | [report](%s/report.md) |\n", t->outs[i].name, lm_verdict_name(t->outs[i].verdict),
                 t->outs[i].seconds, t->outs[i].name);
 }
 
-lm_status lm_claim_index_markdown(const lm_claim_outcome *outs, int n, char **md)
+lm_status lm_claim_index_markdown(const lm_claim_outcome *outs, int n, const char *title, char **md)
 {
-    index_text t = {outs, n};
+    index_text t = {outs, n, title ? title : "Claims"};
     return write_text("claim index", index_fill, &t, md);
 }
 
