@@ -1,4 +1,5 @@
-/* The training options, shared by every command that trains (train, demo, repro). */
+/* The options of linmass train, and helpers that other commands share: the data-parallel options
+ * (bench), weights files (eval, probes) and the help on --model (probes). */
 #ifndef LM_CLI_TRAIN_CLI_H
 #define LM_CLI_TRAIN_CLI_H
 
