@@ -110,7 +110,7 @@ hp = json.loads(meta["optimizer_hparams"])
 checks += [(hp == opt, "the checkpoint's optimizer_hparams are config.json's"),
            (meta.get("param") == "standard" and meta.get("linmass_version") == version, "the checkpoint's param and version")]
 report = open(d + "/report.md").read()
-checks.append(("eta1 %.6g" % opt["eta1"] in report and "from --auto" in report, "report.md names eta1"))
+checks.append(("eta1 %.6g" % opt["eta1"] in report and "(hyper-parameters from the data's constants)" in report, "report.md names eta1"))
 bad = [what for good, what in checks if not good]
 for what in bad:
     print("FAIL: config.json after --auto: " + what)

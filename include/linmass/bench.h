@@ -67,6 +67,13 @@ LM_API int lm_bench_is_training(const char *name);
 /* Time one workload into *out. LM_EINVAL names an unknown workload or bad options. */
 LM_API lm_status lm_bench_run(const char *workload, const lm_bench_opts *o, lm_bench_result *out);
 
+/* Result r, timed with `threads` threads, as one JSON object in *json (malloc'ed), with the
+ * keys of the PyTorch reference timings: r's rate under r->rate_key, its extra measurements,
+ * "gflops" and "ceiling_fraction" (training workloads), "threads", "workload", "framework"
+ * ("linmass"), "blas" (OpenBLAS's core), "blas_coretype" (OPENBLAS_CORETYPE, or "") and
+ * "conv_kernels" (lm_kernel_isa). */
+LM_API lm_status lm_bench_result_json(const lm_bench_result *r, int threads, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,6 +63,30 @@ LM_API const lm_claim *lm_claim_find(const char *name); /* NULL for an unknown n
  * (its computations' failures, or the report's). */
 LM_API lm_status lm_claim_run(const lm_claim *c, const lm_claim_opts *o, lm_report *r);
 
+/* report.md of claim c run into r with options o, as markdown in *md (malloc'ed): the claim, what
+ * the paper reports or the theory predicts (c->source), `body` (r's body as the caller rendered
+ * it, its figures drawn), the verdict with its reason, the setting, `seconds` and threads, the
+ * command that reruns it (the caller's text, shown as code) and the full setting's time. */
+LM_API lm_status lm_claim_markdown(const lm_claim *c, const lm_report *r, const lm_claim_opts *o, const char *body,
+                                   double seconds, const char *command, char **md);
+
+/* result.json of claim c run into r at setting s, as JSON text in *json (malloc'ed): "claim",
+ * "holds", "verdict" (lm_verdict_name), "reason", "quick", "setting", r's "measured" and
+ * "predicted" numbers (lm_report_numbers_json), "seconds" and "report" (the report's path). */
+LM_API lm_status lm_claim_result_json(const lm_claim *c, const lm_report *r, lm_setting s, double seconds,
+                                      const char *report, char **json);
+
+/* What an index lists of a claim run. */
+typedef struct {
+    const char *name;
+    lm_verdict verdict;
+    double seconds;
+} lm_claim_outcome;
+
+/* The index of n claims run as markdown in *md (malloc'ed): the heading `title` (NULL:
+ * "Claims") over a table of claim, verdict, seconds and a link to NAME/report.md. */
+LM_API lm_status lm_claim_index_markdown(const lm_claim_outcome *outs, int n, const char *title, char **md);
+
 /* ---- the demo: a tour of both papers in sections ---- */
 
 typedef struct {
@@ -84,6 +108,7 @@ typedef struct {
     const char *heading; /* the section's heading in one line */
     const char *claim;   /* the claim whose measurement and verdict it runs, or NULL */
     lm_status (*run)(const lm_demo_opts *o, lm_report *r);
+    const char *timing;  /* its row in the report's timing table */
 } lm_demo_section;
 
 LM_API int lm_demo_section_count(void);
@@ -91,6 +116,18 @@ LM_API const lm_demo_section *lm_demo_section_at(int i); /* NULL outside 0..coun
 
 /* Run one section into r; LM_EINVAL for options out of range. */
 LM_API lm_status lm_demo_run(const lm_demo_section *s, const lm_demo_opts *o, lm_report *r);
+
+/* The demo's report.md in *md (malloc'ed): what the tour is, with o's setting, seed, the
+ * threads and `total` seconds; each section's heading and body (bodies[i]: the caller's
+ * markdown of section i's report, its figures drawn; NULL: empty); the timing table of
+ * seconds[i] per section and the total; the command that reruns it (the caller's text). */
+LM_API lm_status lm_demo_markdown(const lm_demo_opts *o, char *const *bodies, const double *seconds, double total,
+                                  const char *command, char **md);
+
+/* Section s's numbers as a JSON object in *json (malloc'ed): r's "measured" and "predicted",
+ * "seconds", and for a section that runs a claim "CLAIM_holds" (the claim's name with '_' for
+ * '-'): whether its verdict is holds. */
+LM_API lm_status lm_demo_section_json(const lm_demo_section *s, const lm_report *r, double seconds, char **json);
 
 #ifdef __cplusplus
 }

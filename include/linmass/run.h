@@ -23,6 +23,7 @@
 
 #include "linmass/data.h"
 #include "linmass/model.h"
+#include "linmass/report.h"
 #include "linmass/train.h"
 
 #ifdef __cplusplus
@@ -95,12 +96,50 @@ LM_API int lm_run_exists(const char *dir);
  * object. */
 LM_API lm_status lm_run_read_options(const char *dir, char **out);
 
+/* ---- resuming a run: its recorded options ---- */
+
+typedef enum { LM_RUN_OPT_FLAG, LM_RUN_OPT_INT, LM_RUN_OPT_U64, LM_RUN_OPT_DOUBLE, LM_RUN_OPT_STRING } lm_run_opt_type;
+
+/* One option of a run as the caller holds it. */
+typedef struct {
+    const char *key;      /* its config.json key: "batch", "max-train", "lr", ... */
+    lm_run_opt_type type; /* of *value: int (FLAG, 0 or 1; INT), uint64_t, double, const char * */
+    void *value;
+    int given;            /* 1: set by the caller (checked against the run); 0: taken from the
+                             run when it records a value (and then set to 1) */
+} lm_run_option;
+
+/* The keys of the options that define a run (data, model, param, optim, seed, batch, ...): a
+ * resume may not change them; the i-th, NULL past the last. */
+LM_API const char *lm_run_defining_key(int i);
+
+/* The recorded options that a resume continues with (opaque; owns the strings taken). */
+typedef struct lm_run_recorded lm_run_recorded;
+
+/* The options of a resume of the run in dir from its config.json (lm_run_read_options), in
+ * order: one not given takes the recorded value (missing or null: left as it is; a number
+ * written as text is read for a double); one given that defines the run (lm_run_defining_key)
+ * must equal the recorded value (missing: no value). *held owns the strings taken (free it
+ * with lm_run_recorded_free, also after a failure; NULL when dir has no config.json, which
+ * takes nothing). LM_EINVAL, naming the file, key and value, for a recorded value of another
+ * type, or for a given run-defining option with another value: then *conflict is its index
+ * (else -1). */
+LM_API lm_status lm_run_resume_options(const char *dir, lm_run_option *opts, int n, int *conflict, lm_run_recorded **held);
+LM_API void lm_run_recorded_free(lm_run_recorded *held);
+
 /* Training's curve of one metric: (x, y) = (the number under xkey, the number under key) of
  * every line of dir/metrics.jsonl that holds both (keys such as "epoch", "step", "elapsed";
  * "train_loss", "test_acc", ...), in the file's order, into *x and *y (malloc'ed, n values
  * each, free() both; NULL when n is 0). Keys match ignoring case; a line that is no JSON is
  * skipped. LM_EIO when the file cannot be opened. */
 LM_API lm_status lm_run_read_metric(const char *dir, const char *key, const char *xkey, double **x, double **y, int *n);
+
+/* Training's figures of run folder dir, added to r (report.h) as data for the caller to draw:
+ * "loss.png" (log y axis) and "accuracy.png", each with the curves "train", "validation" and
+ * "test" of "train_loss", "val_loss", "test_loss" (or "_acc") against "epoch" (colours 1, 2,
+ * 3; validation and test with markers up to 60 values), a figure only when one of its curves
+ * holds a value. LM_EIO when dir has no metrics.jsonl; r's status otherwise. */
+LM_API lm_status lm_run_training_figures(const char *dir, lm_report *r);
 
 /* Open run folder dir: its config.json and checkpoints/last.safetensors. LM_EINVAL when dir is
  * no run folder or its checkpoint does not fit its model. */
@@ -174,6 +213,24 @@ LM_API lm_status lm_run_write_config(const char *dir, const char *options, const
 /* result.json (the JSON text `result`) and report.md (markdown text) in folder dir,
  * atomically. */
 LM_API lm_status lm_run_write_result(const char *dir, const char *result, const char *report);
+
+/* The hyper-parameters an optimizer configuration steps with, "lr 0.05, momentum 0, ...": its
+ * kind's options in the table's order with their names (lm_optim_option_name) and values to 6
+ * digits; for mass those of the form it steps in; never the schedule, restart or auto. */
+LM_API void lm_run_format_hparams(const lm_optim_config *oc, char *buf, size_t len);
+
+/* c->out/report.md of a finished training run (c as given to lm_train_run, r its result): the
+ * settings (data, model and parameters, optimizer with lm_run_format_hparams, schedule, batch,
+ * steps, seed, version) and the measured losses, accuracy and speed; with plotted, links to
+ * plots/loss.png and plots/accuracy.png. Atomically; LM_EIO when it cannot be written. */
+LM_API lm_status lm_run_write_train_report(const lm_train_config *c, const lm_train_result *r, int plotted);
+
+/* The summary of a finished training run as one JSON object in *json (malloc'ed): "train_loss",
+ * "test_loss", "test_acc" (classes only), "val_loss" (with a validation split), "steps",
+ * "samples_per_sec", "wall_seconds", "num_params", "ranks", with several ranks
+ * "allreduce_ms_per_step" and "allreduce_bytes_per_step" (lm_dist_get_stats), "run" (c->out)
+ * and "checkpoint". */
+LM_API lm_status lm_train_result_json(const lm_train_config *c, const lm_train_result *r, char **json);
 
 /* A run folder that lm_run_open reads back, from a trainer: config.json with spec's keys (the
  * model as spec->model, or the trainer's model spec when NULL) and checkpoints/last.safetensors

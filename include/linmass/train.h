@@ -190,6 +190,12 @@ typedef struct {
 } lm_train_config;
 
 LM_API void lm_train_config_init(lm_train_config *c);
+/* LM_EINVAL, naming the field and its value ("batch 0 must be at least 1"), for a batch or
+ * (without steps) epochs below 1, a negative steps, log_every, ckpt_every, eval_every,
+ * ckpt_minutes or max_train, a val_fraction outside [0, 1), or an out longer than 400
+ * characters; lm_train_run checks this first. The optimizer is checked by
+ * lm_optim_config_validate. */
+LM_API lm_status lm_train_config_validate(const lm_train_config *c);
 
 typedef struct {
     int epoch;          /* 0-based epoch the event belongs to */

@@ -5,7 +5,6 @@
  * one JSON object per workload with torch_ref.py's keys. Under mpirun only the training
  * workloads run; rank 0 prints. */
 #include <cblas.h>
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,28 +28,16 @@ static const char *coretype(void) { return getenv("OPENBLAS_CORETYPE"); }
 
 static void print_result(const lm_bench_result *r, int threads, int json)
 {
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, r->rate_key, r->rate);
-        for (int i = 0; i < r->n_extra; i++) cJSON_AddNumberToObject(o, r->extra_key[i], r->extra[i]);
-        if (r->gflops >= 0) {
-            cJSON_AddNumberToObject(o, "gflops", r->gflops);
-            cJSON_AddNumberToObject(o, "ceiling_fraction", r->gflops / r->ceiling);
-        }
-        cJSON_AddNumberToObject(o, "threads", threads);
-        cJSON_AddStringToObject(o, "workload", r->workload);
-        cJSON_AddStringToObject(o, "framework", "linmass");
-        cJSON_AddStringToObject(o, "blas", openblas_get_corename());
-        cJSON_AddStringToObject(o, "blas_coretype", coretype() ? coretype() : "");
-        cJSON_AddStringToObject(o, "conv_kernels", lm_kernel_isa());
-        cli_print_json(o);
-        cJSON_Delete(o);
-    } else {
+    char *text = NULL;
+    if (json && !lm_bench_result_json(r, threads, &text)) {
+        printf("%s\n", text);
+    } else if (!json) {
         printf("%-9s %12.1f %s", r->workload, r->rate, r->rate_key);
         for (int i = 0; i < r->n_extra; i++) printf("  %s %.4g", r->extra_key[i], r->extra[i]);
         if (r->gflops >= 0) printf("  %.2f GFLOP/s = %.0f%% of sgemm %.1f", r->gflops, 100 * r->gflops / r->ceiling, r->ceiling);
         printf("  (%d thread%s)\n", threads, threads == 1 ? "" : "s");
     }
+    free(text);
     fflush(stdout);
 }
 

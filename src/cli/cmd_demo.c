@@ -24,23 +24,11 @@ static double number(const lm_report *r, lm_report_list which, const char *key)
     return v;
 }
 
-static void announce_hessian(FILE *say, const lm_demo_opts *o)
-{
-    (void)o;
-    fprintf(say, "transition to linearity: ||H_f|| of 2-hidden-layer nets against width, linear and tanh output\n");
-}
-
 static void summarize_hessian(FILE *say, const lm_report *r)
 {
     fprintf(say, "      slope of log ||H_f|| against log width: linear output %.3f (theory -0.5), tanh output %.3f "
                  "(theory 0)",
             number(r, LM_REPORT_MEASURED, "linear_slope"), number(r, LM_REPORT_MEASURED, "tanh_slope"));
-}
-
-static void announce_linreg(FILE *say, const lm_demo_opts *o)
-{
-    (void)o;
-    fprintf(say, "momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal step\n");
 }
 
 static void summarize_linreg(FILE *say, const lm_report *r)
@@ -58,23 +46,22 @@ static void summarize_linreg(FILE *say, const lm_report *r)
 
 static void announce_fcn(FILE *say, const lm_demo_opts *o)
 {
-    if (o->max_train)
-        fprintf(say, "the MaSS paper's FCN on %s: %d epoch%s over the first %ld training images per optimizer, batch 64\n",
-                o->data, o->epochs, o->epochs > 1 ? "s" : "", o->max_train);
-    else
-        fprintf(say, "the MaSS paper's FCN on %s: %d epoch%s over all training images per optimizer, batch 64\n", o->data,
-                o->epochs, o->epochs > 1 ? "s" : "");
+    char part[64] = "all";
+    if (o->max_train) snprintf(part, sizeof part, "the first %ld", o->max_train);
+    fprintf(say, "the MaSS paper's FCN on %s: %d epoch%s over %s training images per optimizer, batch 64\n", o->data, o->epochs,
+            o->epochs > 1 ? "s" : "", part);
 }
 
 /* What the command line says around each section of the library's demo. */
 static const struct {
-    const char *key, *timing; /* the section, its row in the timing table */
-    void (*announce)(FILE *say, const lm_demo_opts *o);
+    const char *key, *announce; /* the section, and what it does (NULL: announce_fcn) */
     void (*summarize)(FILE *say, const lm_report *r); /* NULL: its results were printed as it ran */
 } TEXT[] = {
-    {"hessian", "Hessian against width", announce_hessian, summarize_hessian},
-    {"linear_regression", "linear regression", announce_linreg, summarize_linreg},
-    {"fcn", "FCN, four optimizers", announce_fcn, NULL},
+    {"hessian", "transition to linearity: ||H_f|| of 2-hidden-layer nets against width, linear and tanh output\n",
+     summarize_hessian},
+    {"linear_regression",
+     "momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal step\n", summarize_linreg},
+    {"fcn", NULL, NULL},
 };
 enum { N_TEXT = sizeof TEXT / sizeof *TEXT };
 
@@ -84,21 +71,20 @@ typedef struct {
     cJSON *result;
 } demo_run;
 
-/* The JSON object of a section: its numbers, seconds, and the verdict of the claim it runs. */
-static int section_json(demo_run *d, const lm_demo_section *s, const lm_report *r, double secs)
+/* The section's rendered body and its numbers in the result. */
+static lm_status render_section(demo_run *d, int i, const lm_report *r, const char *plots)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || render_numbers(o, r)) return cJSON_Delete(o), 1;
-    cJSON_AddNumberToObject(o, "seconds", secs);
-    if (s->claim) {
-        char key[128];
-        snprintf(key, sizeof key, "%s_holds", s->claim);
-        for (char *p = key; *p; p++)
-            if (*p == '-') *p = '_';
-        cJSON_AddBoolToObject(o, key, lm_report_get_verdict(r, NULL) == LM_VERDICT_HOLDS);
-    }
-    cJSON_AddItemToObject(d->result, s->key, o);
-    return 0;
+    size_t len;
+    char *json = NULL;
+    FILE *m = open_memstream(&d->markdown[i], &len);
+    if (!m) return lm_fail(LM_ENOMEM, "out of memory for the report");
+    render_markdown(m, r, plots), fclose(m);
+    lm_status st = lm_demo_section_json(lm_demo_section_at(i), r, d->seconds[i], &json);
+    cJSON *o = st ? NULL : cJSON_Parse(json);
+    free(json);
+    if (!st && !cJSON_AddItemToObject(d->result, lm_demo_section_at(i)->key, o))
+        cJSON_Delete(o), st = lm_fail(LM_ENOMEM, "out of memory for the report");
+    return st;
 }
 
 /* Section i: announced, run into a report, summarized, rendered. */
@@ -108,7 +94,8 @@ static int run_section(demo_run *d, int i, const lm_demo_opts *o, FILE *say, con
     int t = 0;
     while (t < N_TEXT - 1 && strcmp(TEXT[t].key, s->key)) t++;
     fprintf(say, "[%d/%d] ", i + 1, lm_demo_section_count());
-    TEXT[t].announce(say, o);
+    if (TEXT[t].announce) fputs(TEXT[t].announce, say);
+    else announce_fcn(say, o);
     fflush(say);
     lm_report *r;
     lm_status st = lm_report_create(0, &r);
@@ -117,15 +104,12 @@ static int run_section(demo_run *d, int i, const lm_demo_opts *o, FILE *say, con
     lm_report_set_progress(r, render_progress_fn, &p);
     double t0 = cli_now();
     st = lm_demo_run(s, o, r);
-    double secs = d->seconds[t] = cli_now() - t0;
+    d->seconds[i] = cli_now() - t0;
     if (!st && TEXT[t].summarize) {
         TEXT[t].summarize(say, r);
-        fprintf(say, "  [%.0f s]\n", secs);
+        fprintf(say, "  [%.0f s]\n", d->seconds[i]);
     }
-    size_t len;
-    FILE *m = st ? NULL : open_memstream(&d->markdown[t], &len);
-    if (m) render_markdown(m, r, plots), fclose(m);
-    if (!st && (!m || section_json(d, s, r, secs))) st = lm_fail(LM_ENOMEM, "out of memory for the report");
+    if (!st) st = render_section(d, i, r, plots);
     lm_report_free(r);
     return st ? cli_fail("demo", st) : 0;
 }
@@ -133,24 +117,11 @@ static int run_section(demo_run *d, int i, const lm_demo_opts *o, FILE *say, con
 /* OUT/report.md: the sections' bodies under their headings, and the timing. */
 static lm_status write_report(const demo_run *d, const lm_demo_opts *o, double total, const char *path)
 {
-    int quick = o->setting == LM_SETTING_QUICK;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (!m) return lm_fail(LM_ENOMEM, "out of memory for %s", path);
-    fprintf(m, "# linmass demo\n\nA tour of the two papers linmass reproduces: *transition to linearity* of wide "
-               "networks (Liu, Zhu and Belkin) and the *MaSS* optimizer (Liu and Belkin). Every number below was "
-               "measured by this run (%s setting, seed %llu, %d thread%s, %.0f s in all). `linmass repro CLAIM` checks each "
-               "claim in full, with a verdict.\n\n",
-            lm_setting_name(o->setting), (unsigned long long)o->seed, lm_get_threads(), lm_get_threads() > 1 ? "s" : "", total);
-    for (int i = 0; i < lm_demo_section_count(); i++)
-        fprintf(m, "## %s\n\n%s\n", lm_demo_section_at(i)->heading, d->markdown[i] ? d->markdown[i] : "");
-    fprintf(m, "## Timing\n\n| part | seconds |\n|---|---|\n");
-    for (int i = 0; i < N_TEXT; i++) fprintf(m, "| %s | %.1f |\n", TEXT[i].timing, d->seconds[i]);
-    fprintf(m, "| all | %.1f |\n\nCommand: `linmass demo%s --seed %llu --out %s`.\n", total, quick ? " --quick" : "",
-            (unsigned long long)o->seed, o->dir);
-    fclose(m);
-    lm_status st = lm_write_file_atomic(path, text, len);
+    char command[1200], *text;
+    snprintf(command, sizeof command, "linmass demo%s --seed %llu --out %s", o->setting == LM_SETTING_QUICK ? " --quick" : "",
+             (unsigned long long)o->seed, o->dir);
+    lm_status st = lm_demo_markdown(o, d->markdown, d->seconds, total, command, &text);
+    if (!st) st = lm_write_file_atomic(path, text, strlen(text));
     free(text);
     return st;
 }
@@ -174,9 +145,7 @@ static int tour(const lm_demo_opts *o, int json)
     if (!rc) {
         cJSON_AddNumberToObject(d.result, "seconds", total);
         cJSON_AddStringToObject(d.result, "report", path);
-        if (json) {
-            cli_print_json(d.result);
-        }
+        if (json) cli_print_json(d.result);
         fprintf(say, "done in %.0f s. report: %s (plots in %s)\n", total, path, plots);
     }
     for (int i = 0; i < N_TEXT; i++) free(d.markdown[i]);

@@ -9,14 +9,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/plot.h"
+#include "cli/report_render.h"
 #include "linmass/run.h"
-
-typedef struct {
-    double *x, *y;
-    int n;
-} column;
-
-static void column_free(column *c) { free(c->x), free(c->y); }
 
 /* The metrics.jsonl key of an x axis name (epoch, step, time), or NULL. */
 static const char *x_key(const char *x)
@@ -32,80 +26,16 @@ static const char *x_label(const char *x)
     return !x || !strcmp(x, "epoch") ? "epoch" : !strcmp(x, "step") ? "step" : "time (s)";
 }
 
-/* (x, key) from every line of DIR/metrics.jsonl that holds both as numbers (lm_run_read_metric);
- * -1 when the file cannot be opened. */
-static int read_metric(const char *dir, const char *key, const char *xkey, column *c)
-{
-    return lm_run_read_metric(dir, key, xkey, &c->x, &c->y, &c->n) ? -1 : 0;
-}
-
-/* A few values (an epoch's test metrics) as dots on a line, many (logged steps) as a line. */
-static plot_kind curve_kind(const column *c) { return c->n <= 60 ? PLOT_LINESPOINTS : PLOT_LINE; }
-
-/* One figure of a run: the train, validation and test curves of a loss or an accuracy. */
-static int plot_run_metric(const char *dir, const char *what, int logy, plot_key key, int *drawn)
-{
-    static const char *const splits[] = {"train", "val", "test"}, *const names[] = {"train", "validation", "test"};
-    column c[3];
-    plot_curve s[3];
-    int any = 0;
-    for (int k = 0; k < 3; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s_%s", splits[k], what);
-        read_metric(dir, name, "epoch", &c[k]);
-        s[k] = (plot_curve){names[k], c[k].n, c[k].x, c[k].y, k ? curve_kind(&c[k]) : PLOT_LINE, NULL, NULL, k + 1};
-        any |= c[k].n > 0;
-    }
-    char path[4200], title[64];
-    snprintf(path, sizeof path, "%s/plots/%s.png", dir, strcmp(what, "acc") ? "loss" : "accuracy");
-    snprintf(title, sizeof title, "%s", strcmp(what, "acc") ? "Loss" : "Accuracy");
-    plot_frame a = {title, "epoch", strcmp(what, "acc") ? "loss" : "accuracy", 0, logy, key, 0};
-    int ok = !any || plot_figure(path, &a, s, 3);
-    *drawn += any && ok;
-    for (int k = 0; k < 3; k++) column_free(&c[k]);
-    return ok;
-}
-
 int plot_run(const char *dir)
 {
-    int drawn = 0;
-    int ok = plot_run_metric(dir, "loss", 1, PLOT_KEY_TOP_RIGHT, &drawn);
-    ok &= plot_run_metric(dir, "acc", 0, PLOT_KEY_BOTTOM_RIGHT, &drawn);
-    return ok && drawn > 0;
-}
-
-/* The curves of already read columns on one figure. */
-static int draw_columns(const char *path, const plot_runs_spec *spec, const char *const *dirs, column *cols, int count)
-{
-    plot_curve *s = calloc(count, sizeof *s);
-    if (!s) return 0;
-    for (int i = 0; i < count; i++) {
-        const char *base = strrchr(dirs[i], '/'), *label = spec->labels ? spec->labels[i] : NULL;
-        if (!label) label = base && base[1] ? base + 1 : dirs[i];
-        s[i] = (plot_curve){label, cols[i].n, cols[i].x, cols[i].y, curve_kind(&cols[i]), NULL, NULL, 0};
-    }
-    plot_frame a = {spec->title ? spec->title : spec->key, x_label(spec->x), spec->key, 0, spec->logy, PLOT_KEY_BELOW, 0};
-    int ok = plot_figure(path, &a, s, count);
-    free(s);
-    return ok;
-}
-
-int plot_compare(const char *path, const plot_runs_spec *spec, const char *const *dirs, int count)
-{
-    const char *xkey = x_key(spec->x);
-    column *cols = calloc(count, sizeof *cols);
-    if (!cols || !xkey) return free(cols), 0;
-    for (int i = 0; i < count; i++) read_metric(dirs[i], spec->key, xkey, &cols[i]);
-    int ok = draw_columns(path, spec, dirs, cols, count);
-    for (int i = 0; i < count; i++) column_free(&cols[i]);
-    free(cols);
-    return ok;
-}
-
-int plot_runs(const char *path, const char *key, int logy, const char *const *dirs, int count)
-{
-    plot_runs_spec spec = {key, NULL, NULL, NULL, logy};
-    return plot_compare(path, &spec, dirs, count);
+    char plots[1100];
+    lm_report *r;
+    if (lm_report_create(0, &r)) return 0;
+    int drawn = 0, n = lm_run_training_figures(dir, r) ? 0 : lm_report_block_count(r);
+    snprintf(plots, sizeof plots, "%s/plots", dir);
+    for (int i = 0; i < n; i++) drawn += render_figure(lm_report_block_at(r, i).figure, plots);
+    lm_report_free(r);
+    return n > 0 && drawn == n;
 }
 
 /* ---- linmass plot ---- */
@@ -125,35 +55,41 @@ static int split_labels(char *buf, const char **labels)
     }
 }
 
-/* Every folder exists and holds values of the metric: else exit 2, naming the folder. */
-static int check_runs(const cli_command *c, const char *key, const char *xkey, const char *const *dirs, column *cols)
+/* The curve of run folder dir, labelled; else exit 2, naming the folder. */
+static int read_run(const cli_command *c, const char *key, const char *xkey, const char *dir, plot_curve *s)
 {
-    for (int i = 0; i < c->npositional; i++) {
-        struct stat st;
-        if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
-            return cli_usage_error(c, "%s: no such folder", dirs[i]);
-        if (read_metric(dirs[i], key, xkey, &cols[i]) < 0)
-            return cli_usage_error(c, "%s holds no metrics.jsonl (not a run folder?)", dirs[i]);
-        if (!cols[i].n)
-            return cli_usage_error(c, "%s/metrics.jsonl holds no '%s' values against '%s'", dirs[i], key, xkey);
-    }
+    struct stat st;
+    double *x, *y;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return cli_usage_error(c, "%s: no such folder", dir);
+    if (lm_run_read_metric(dir, key, xkey, &x, &y, &s->n)) return cli_usage_error(c, "%s holds no metrics.jsonl (not a run folder?)", dir);
+    s->x = x, s->y = y;
+    /* a few values (an epoch's test metrics) as dots on a line, many (logged steps) as a line */
+    s->kind = s->n <= 60 ? PLOT_LINESPOINTS : PLOT_LINE;
+    if (!s->n) return cli_usage_error(c, "%s/metrics.jsonl holds no '%s' values against '%s'", dir, key, xkey);
+    const char *base = strrchr(dir, '/');
+    if (!s->label) s->label = base && base[1] ? base + 1 : dir;
     return 0;
 }
 
+/* Every run's curve of the metric on one figure. */
 static int plot_runs_cli(cli_command *c, const char *out, const plot_runs_spec *spec)
 {
-    column cols[MAX_RUNS] = {{0}};
-    const char *const *dirs = c->positional;
-    int rc = check_runs(c, spec->key, x_key(spec->x), dirs, cols);
+    plot_curve s[MAX_RUNS] = {{0}};
+    int n = c->npositional, rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        s[i].label = spec->labels ? spec->labels[i] : NULL;
+        rc = read_run(c, spec->key, x_key(spec->x), c->positional[i], &s[i]);
+    }
     if (!rc) {
-        int drawn = draw_columns(out, spec, dirs, cols, c->npositional);
+        plot_frame a = {spec->title ? spec->title : spec->key, x_label(spec->x), spec->key, 0, spec->logy, PLOT_KEY_BELOW, 0};
+        int drawn = plot_figure(out, &a, s, n);
         size_t stem = strlen(out) - 4;
         if (drawn) printf("%s\n", out);
         if (drawn && !strcmp(out + stem, ".png")) printf("%.*s.svg\n", (int)stem, out);
         printf("script: %.*s.gp (data %.*s.dat)\n", (int)stem, out, (int)stem, out);
         rc = drawn || !plot_can_draw() ? 0 : 1; /* without gnuplot: the script, a note, no error */
     }
-    for (int i = 0; i < c->npositional; i++) column_free(&cols[i]);
+    for (int i = 0; i < n; i++) free((double *)s[i].x), free((double *)s[i].y);
     return rc;
 }
 

@@ -19,78 +19,32 @@ typedef struct {
     const char *base; /* OUT */
 } repro_opts;
 
-/* What the index of `repro all` lists of a claim. */
-typedef struct {
-    const char *name;
-    lm_verdict verdict;
-    double seconds;
-} outcome;
-
 /* The option that chooses setting s. */
 static const char *setting_flag(lm_setting s)
 {
     return s == LM_SETTING_QUICK ? " --quick" : s == LM_SETTING_MEDIUM ? " --medium" : "";
 }
 
-static const char *verdict_heading(lm_verdict v)
-{
-    return v == LM_VERDICT_HOLDS ? "the claim **holds**" : v == LM_VERDICT_FAILS ? "the claim **does not hold** here"
-                                                                                  : "**not tested** at this setting";
-}
-
-/* report.md: the claim, what the paper says, the report's body with its figures, the verdict. */
-static int write_markdown(FILE *m, const lm_claim *cl, const lm_report *r, const repro_opts *o, const char *plots, double secs)
-{
-    const char *reason;
-    lm_verdict v = lm_report_get_verdict(r, &reason);
-    fprintf(m, "# Claim `%s`\n\n> %s\n\n## What the paper reports or the theory predicts\n\n%s\n\n## What was measured\n\n",
-            cl->name, cl->sentence, cl->source);
-    render_markdown(m, r, plots);
-    fprintf(m, "\n## Verdict: %s\n\n%s: %s.\n\nSetting: %s (%.1f s on %d thread%s). Command: `linmass repro %s%s --seed %llu`. "
-               "The full setting takes %s on 2 cores.\n",
-            verdict_heading(v), v == LM_VERDICT_NOT_TESTED ? "Why" : "The test", reason, lm_setting_name(o->setting), secs,
-            lm_get_threads(), lm_get_threads() > 1 ? "s" : "", cl->name, setting_flag(o->setting), (unsigned long long)o->seed,
-            cl->time[LM_SETTING_FULL]);
-    return ferror(m);
-}
-
-/* result.json's object. */
-static cJSON *result_json(const lm_claim *cl, const lm_report *r, const repro_opts *o, double secs, const char *report)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "claim", cl->name);
-    const char *reason;
-    lm_verdict v = lm_report_get_verdict(r, &reason);
-    cJSON_AddBoolToObject(j, "holds", v == LM_VERDICT_HOLDS);
-    cJSON_AddStringToObject(j, "verdict", lm_verdict_name(v));
-    cJSON_AddStringToObject(j, "reason", reason ? reason : "");
-    cJSON_AddBoolToObject(j, "quick", o->setting == LM_SETTING_QUICK);
-    cJSON_AddStringToObject(j, "setting", lm_setting_name(o->setting));
-    if (render_numbers(j, r)) return cJSON_Delete(j), NULL;
-    cJSON_AddNumberToObject(j, "seconds", secs);
-    cJSON_AddStringToObject(j, "report", report);
-    return j;
-}
-
-/* OUT/CLAIM/report.md and result.json; *j: the result's object. */
+/* OUT/CLAIM/report.md (the body rendered, its figures drawn) and result.json; *j: the result. */
 static int write_claim(const lm_claim *cl, const lm_report *r, const repro_opts *o, const char *dir, double secs, cJSON **j)
 {
-    char plots[1100], report[1100], *md = NULL, *js = NULL;
+    char plots[1100], report[1100], command[1200], *body = NULL, *md = NULL, *js = NULL;
     size_t len = 0;
     snprintf(plots, sizeof plots, "%s/plots", dir);
     snprintf(report, sizeof report, "%s/report.md", dir);
-    FILE *m = open_memstream(&md, &len);
-    int bad = !m || write_markdown(m, cl, r, o, plots, secs);
-    if (m) fclose(m);
-    *j = bad ? NULL : result_json(cl, r, o, secs, report);
-    if (*j) js = cJSON_Print(*j);
-    lm_status st = js ? lm_run_write_result(dir, js, md) : lm_fail(LM_ENOMEM, "out of memory for %s", report);
-    free(md), free(js);
-    if (st) cJSON_Delete(*j), *j = NULL;
+    snprintf(command, sizeof command, "linmass repro %s%s --seed %llu", cl->name, setting_flag(o->setting), (unsigned long long)o->seed);
+    FILE *m = open_memstream(&body, &len);
+    if (m) render_markdown(m, r, plots), fclose(m);
+    lm_claim_opts co = {o->setting, o->seed, dir};
+    lm_status st = m ? lm_claim_markdown(cl, r, &co, body, secs, command, &md) : lm_fail(LM_ENOMEM, "out of memory for %s", report);
+    if (!st) st = lm_claim_result_json(cl, r, o->setting, secs, report, &js);
+    if (!st) st = lm_run_write_result(dir, js, md);
+    *j = st ? NULL : cJSON_Parse(js);
+    free(body), free(md), free(js);
     return st ? cli_fail("repro", st) : 0;
 }
 
-static void print_outcome(const repro_opts *o, const outcome *out, const char *dir, cJSON *j, cJSON *index)
+static void print_outcome(const repro_opts *o, const lm_claim_outcome *out, const char *dir, cJSON *j, cJSON *index)
 {
     static const char *const words[] = {"NOT TESTED", "holds", "DOES NOT HOLD"};
     if (o->json && !index) {
@@ -102,7 +56,7 @@ static void print_outcome(const repro_opts *o, const outcome *out, const char *d
     else cJSON_Delete(j);
 }
 
-static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, outcome *out)
+static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, lm_claim_outcome *out)
 {
     char dir[900], plots[1000];
     snprintf(dir, sizeof dir, "%s/%s", o->base, cl->name);
@@ -121,7 +75,7 @@ static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, outc
     lm_claim_opts co = {o->setting, o->seed, dir};
     double t0 = cli_now();
     st = lm_claim_run(cl, &co, r);
-    *out = (outcome){cl->name, lm_report_get_verdict(r, NULL), cli_now() - t0};
+    *out = (lm_claim_outcome){cl->name, lm_report_get_verdict(r, NULL), cli_now() - t0};
     cJSON *j = NULL;
     int rc = st ? cli_fail("repro", st) : write_claim(cl, r, o, dir, out->seconds, &j);
     if (!rc) print_outcome(o, out, dir, j, index);
@@ -130,23 +84,15 @@ static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, outc
 }
 
 /* OUT/index.md, and the summary of `repro all`. */
-static int write_index(const repro_opts *o, const outcome *outs, int n, cJSON *index)
+static int write_index(const repro_opts *o, const lm_claim_outcome *outs, int n, cJSON *index)
 {
-    char *text = NULL, path[1100];
-    size_t len = 0;
+    char *table = NULL, path[1100];
     int holding = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (!m) return cJSON_Delete(index), cli_fail("repro", lm_fail(LM_ENOMEM, "out of memory for the index"));
-    fprintf(m, "# linmass repro: every claim\n\n| claim | verdict | seconds | report |\n|---|---|---|---|\n");
-    for (int i = 0; i < n; i++) {
-        holding += outs[i].verdict == LM_VERDICT_HOLDS;
-        fprintf(m, "| `%s` | %s | %.1f | [report](%s/report.md) |\n", outs[i].name, lm_verdict_name(outs[i].verdict),
-                outs[i].seconds, outs[i].name);
-    }
-    fclose(m);
+    for (int i = 0; i < n; i++) holding += outs[i].verdict == LM_VERDICT_HOLDS;
     snprintf(path, sizeof path, "%s/index.md", o->base);
-    lm_status st = lm_write_file_atomic(path, text, len);
-    free(text);
+    lm_status st = lm_claim_index_markdown(outs, n, "linmass repro: every claim", &table);
+    if (!st) st = lm_write_file_atomic(path, table, strlen(table));
+    free(table);
     if (o->json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddItemToObject(j, "claims", index);
@@ -163,7 +109,7 @@ static int write_index(const repro_opts *o, const outcome *outs, int n, cJSON *i
 static int run_all(const repro_opts *o)
 {
     int n = lm_claim_count(), failed = 0, done = 0;
-    outcome *outs = calloc(n, sizeof *outs);
+    lm_claim_outcome *outs = calloc(n, sizeof *outs);
     cJSON *index = cJSON_CreateArray();
     if (!outs || !index) return free(outs), cJSON_Delete(index), cli_fail("repro", lm_fail(LM_ENOMEM, "out of memory"));
     for (int i = 0; i < n; i++) {
@@ -224,6 +170,6 @@ int cmd_repro(int argc, char **argv)
     const lm_claim *cl = lm_claim_find(names[0]);
     if (!cl) return cli_usage_error(&c, "unknown claim '%s'", names[0]);
     if (!cl->time[o.setting]) return cli_usage_error(&c, "claim '%s' has no %s setting", names[0], lm_setting_name(o.setting));
-    outcome one;
+    lm_claim_outcome one;
     return run_claim(cl, &o, NULL, &one);
 }

@@ -16,7 +16,6 @@
 #include "linmass/run.h"
 #include "linmass/runtime.h"
 #include "linmass/train.h"
-#include "linmass/version.h"
 
 /* ---- progress ---- */
 
@@ -74,73 +73,6 @@ static void on_event(void *ctx, const lm_train_event *ev)
     }
 }
 
-/* ---- the run folder's report ---- */
-
-/* "eta1 0.0497, eta2 0.0122, gamma 0.905, weight_decay 0": the hyper-parameters the optimizer
- * stepped with (for mass those of the form it stepped in). */
-static void format_hparams(const lm_optim_config *oc, char *buf, size_t len)
-{
-    unsigned skip = LM_OPT_SCHEDULE | LM_OPT_RESTART | LM_OPT_AUTO;
-    if (oc->kind == LM_OPTIM_MASS)
-        skip |= oc->mass_form == LM_MASS_ETA ? LM_OPT_LR | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE : LM_OPT_ETA1 | LM_OPT_ETA2 | LM_OPT_GAMMA;
-    size_t k = 0;
-    buf[0] = '\0';
-    for (unsigned bit = 1; bit < (1u << LM_OPT_COUNT) && k < len; bit <<= 1) {
-        char value[64];
-        if (!(lm_optim_kind_options(oc->kind) & bit) || (skip & bit)) continue;
-        lm_optim_config_format(oc, bit, value, sizeof value);
-        k += (size_t)snprintf(buf + k, len - k, "%s%s %.6g", k ? ", " : "", lm_optim_option_name(bit), strtod(value, NULL));
-    }
-}
-
-static void write_report(const lm_train_config *c, const lm_train_result *r, int plotted)
-{
-    char path[1100], text[8192], hp[512], sched[256];
-    snprintf(path, sizeof path, "%s/report.md", c->out);
-    format_hparams(&r->optim, hp, sizeof hp);
-    lm_optim_config_format(&r->optim, LM_OPT_SCHEDULE, sched, sizeof sched);
-    int k = snprintf(text, sizeof text,
-                     "# Training run\n\n"
-                     "| | |\n|---|---|\n| data | `%s` |\n| model | `%s` (%zu parameters, %s parameterization) |\n"
-                     "| optimizer | `%s`%s: %s |\n| schedule | `%s`%s |\n| batch | %d |\n| steps | %ld (%d epochs) |\n"
-                     "| seed | %llu |\n| linmass | %s |\n\n"
-                     "## Measured\n\n| | |\n|---|---|\n| final train loss (running mean of the last epoch) | %.6g |\n"
-                     "| test loss | %.6g |\n",
-                     c->data, c->model, r->num_params, c->param == LM_PARAM_NTK ? "ntk" : "standard",
-                     lm_optim_kind_name(r->optim.kind), r->optim.auto_hp ? " (hyper-parameters from --auto)" : "", hp, sched,
-                     r->optim.restart ? ", optimizer state restarted at each drop" : "", c->batch, r->steps, r->epochs_done,
-                     (unsigned long long)c->seed, lm_version(), r->train_loss, r->test_loss);
-    if (!isnan(r->test_acc)) k += snprintf(text + k, sizeof text - k, "| test accuracy | %.4f |\n", r->test_acc);
-    k += snprintf(text + k, sizeof text - k, "| samples/s | %.0f |\n| wall time | %.1f s |\n\n", r->samples_per_sec,
-                  r->wall_seconds);
-    if (plotted) k += snprintf(text + k, sizeof text - k, "![loss](plots/loss.png)\n\n![accuracy](plots/accuracy.png)\n");
-    lm_write_file_atomic(path, text, (size_t)k < sizeof text ? (size_t)k : sizeof text - 1);
-}
-
-static void print_json_summary(const lm_train_config *c, const lm_train_result *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "train_loss", r->train_loss);
-    cJSON_AddNumberToObject(o, "test_loss", r->test_loss);
-    if (!isnan(r->test_acc)) cJSON_AddNumberToObject(o, "test_acc", r->test_acc);
-    if (!isnan(r->val_loss)) cJSON_AddNumberToObject(o, "val_loss", r->val_loss);
-    cJSON_AddNumberToObject(o, "steps", (double)r->steps);
-    cJSON_AddNumberToObject(o, "samples_per_sec", r->samples_per_sec);
-    cJSON_AddNumberToObject(o, "wall_seconds", r->wall_seconds);
-    cJSON_AddNumberToObject(o, "num_params", (double)r->num_params);
-    cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
-    if (lm_dist_size() > 1) { /* the gradient sums: time per step on rank 0, waiting included */
-        lm_dist_stats ds;
-        lm_dist_get_stats(&ds);
-        cJSON_AddNumberToObject(o, "allreduce_ms_per_step", ds.calls ? 1e3 * ds.seconds / ds.calls : 0);
-        cJSON_AddNumberToObject(o, "allreduce_bytes_per_step", ds.calls ? ds.bytes / ds.calls : 0);
-    }
-    cJSON_AddStringToObject(o, "run", c->out);
-    cJSON_AddStringToObject(o, "checkpoint", r->checkpoint);
-    cli_print_json(o);
-    cJSON_Delete(o);
-}
-
 /* ---- the run ---- */
 
 /* The folder in single quotes unless it is plain (letters, digits, / . _ - + , : =). */
@@ -169,7 +101,10 @@ static int interrupted(const lm_train_config *tc, const lm_train_result *r)
     return 128 + sig;
 }
 
-int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
+/* Run, print progress, write plots, report.md and config.json; the exit code. SIGINT and
+ * SIGTERM stop the run after the current step with a checkpoint and the command that resumes
+ * it: exit 130 and 143. */
+static int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json)
 {
     progress p = {json, cli_stderr_is_tty() && lm_dist_rank() == 0, cli_now(), command};
     tc->config_json = options_json;
@@ -186,11 +121,12 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
         return rc;
     }
     if (lm_dist_rank() > 0) return 0; /* the run folder, plots and summary are rank 0's */
-    int plotted = plot_run(tc->out);
-    write_report(tc, &r, plotted);
-    if (json) print_json_summary(tc, &r);
-    else printf("run folder: %s (report.md, metrics.jsonl, checkpoints/, plots/)\n", tc->out);
-    return 0;
+    char *summary = NULL;
+    st = lm_run_write_train_report(tc, &r, plot_run(tc->out));
+    if (!st && json && !(st = lm_train_result_json(tc, &r, &summary))) printf("%s\n", summary);
+    else if (!st && !json) printf("run folder: %s (report.md, metrics.jsonl, checkpoints/, plots/)\n", tc->out);
+    free(summary);
+    return st ? cli_fail(command, st) : 0;
 }
 
 /* ---- linmass train ---- */
@@ -198,10 +134,9 @@ int train_cli_run(const char *command, lm_train_config *tc, const char *options_
 int cmd_train(int argc, char **argv)
 {
     lm_train_config tc;
-    lm_train_config_init(&tc);
     train_cli_opts o;
     cli_command c;
-    train_cli_init(&c, &o, "train", "linmass train [options]",
+    train_cli_init(&c, &o, &tc, "train", "linmass train [options]",
                    "Train a model on a data set and write a run folder: config.json (the options and the\n"
                    "resolved hyper-parameters), metrics.jsonl, checkpoints/last.safetensors (weights, buffers,\n"
                    "optimizer state, RNG position), plots/*.png and report.md. --resume continues bit-identically.");

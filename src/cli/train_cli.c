@@ -1,6 +1,5 @@
 #include "cli/train_cli.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +9,17 @@
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
-static const char *const optim_names[] = {
-#define NAME(n, h) #n,
-    TRAIN_OPTIM_OPTS(NAME)
-#undef NAME
-};
-static const char *const optim_help[] = {
-#define HELP(n, h) h,
-    TRAIN_OPTIM_OPTS(HELP)
-#undef HELP
-};
-enum { N_OPTIM_OPTS = sizeof optim_names / sizeof *optim_names };
-
+/* The optimizer's numbers: the options LM_OPT_LR .. LM_OPT_KAPPA_TILDE (lm_optim_option_name),
+ * passed to lm_optim_config_set when given. */
+enum { N_OPTIM_OPTS = 13 };
+_Static_assert(LM_OPT_KAPPA_TILDE == 1u << (N_OPTIM_OPTS - 1), "the optimizer's numbers are its first options");
 _Static_assert(N_OPTIM_OPTS <= sizeof ((train_cli_opts *)0)->optim_val / sizeof(double),
                "train_cli_opts.optim_val holds every optimizer option");
+static const char *const optim_help[N_OPTIM_OPTS] = {
+    "step size (mass: the authors' eta)", "momentum (sgd, heavyball, nesterov)", "dampening (sgd)",
+    "1: Nesterov momentum (sgd)", "L2 (coupled; decoupled for adamw)", "Adam beta1", "Adam beta2", "Adam epsilon",
+    "MaSS eta1 (with --eta2 --gamma)", "MaSS eta2, the compensation step", "MaSS momentum gamma",
+    "MaSS alpha (with --lr --kappa-tilde)", "MaSS kappa-tilde"};
 
 static char dashed[N_OPTIM_OPTS][32]; /* "--weight-decay" */
 
@@ -105,20 +101,11 @@ static const char *optim_defaults_help(void)
     return text;
 }
 
-/* The options that define a run: a resume may not change them. */
-static const char *const run_defining[] = {"data", "model", "param", "optim", "seed", "batch", "max-train",
-                                           "val-fraction", "no-normalize", "augment", "auto", "auto-samples", "init-from"};
 /* The options of this invocation alone, never taken from the run. */
-static const char *const not_inherited[] = {"out", "resume", "overwrite", "json"};
-
-static int listed(const char *name, const char *const *list, size_t n)
+static int not_inherited(const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(name, list[i])) return 1;
-    return 0;
+    return !strcmp(name, "out") || !strcmp(name, "resume") || !strcmp(name, "overwrite") || !strcmp(name, "json");
 }
-
-#define LISTED(name, list) listed(name, list, sizeof list / sizeof *list)
 
 static const char *resume_help(void)
 {
@@ -133,73 +120,33 @@ static const char *resume_help(void)
         "  from the beginning, so one command line serves every submission of a preemptible job. A resume may\n"
         "  change the run's length, step sizes, schedule, threads and logging, evaluation and checkpoint\n"
         "  cadence; an option that defines the run given with a value other than the run's is refused (exit 2):\n ");
-    for (size_t i = 0; i < sizeof run_defining / sizeof *run_defining && k < sizeof text; i++)
-        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", run_defining[i]);
+    for (int i = 0; lm_run_defining_key(i) && k < sizeof text; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", lm_run_defining_key(i));
     if (k < sizeof text) snprintf(text + k, sizeof text - k, "\n");
     return text;
 }
 
-/* 1 when option o holds the JSON value v (a missing or null v: an option without a value). */
-static int same_value(const cli_opt *o, const cJSON *v)
+/* --resume: the run's options where the command line gives none (lm_run_resume_options); a
+ * run-defining option given with another value is refused. */
+static int inherit(cli_command *c, train_cli_opts *o, const char *dir)
 {
-    switch (o->type) {
-    case OPT_FLAG: return cJSON_IsTrue(v) == (*(int *)o->dest != 0);
-    case OPT_INT: return cJSON_IsNumber(v) && v->valuedouble == *(int *)o->dest;
-    case OPT_U64: return cJSON_IsNumber(v) && v->valuedouble == (double)*(uint64_t *)o->dest;
-    case OPT_DOUBLE: return cJSON_IsNumber(v) && v->valuedouble == *(double *)o->dest;
-    case OPT_STRING: break;
-    }
-    const char *s = *(const char **)o->dest;
-    return s ? cJSON_IsString(v) && !strcmp(v->valuestring, s) : !v || cJSON_IsNull(v);
-}
-
-/* Option o from the run's value v; 2 (reported) when v is of another type. */
-static int take_value(const cli_command *c, const char *dir, cli_opt *o, const cJSON *v)
-{
-    int number = cJSON_IsNumber(v), ok = 1;
-    switch (o->type) {
-    case OPT_FLAG: ok = cJSON_IsBool(v), *(int *)o->dest = cJSON_IsTrue(v); break;
-    case OPT_INT: ok = number && v->valuedouble == (int)v->valuedouble, *(int *)o->dest = number ? (int)v->valuedouble : 0; break;
-    case OPT_U64: ok = number && v->valuedouble >= 0, *(uint64_t *)o->dest = number ? (uint64_t)v->valuedouble : 0; break;
-    case OPT_DOUBLE: /* earlier versions wrote the optimizer options as text */
-        ok = number || (cJSON_IsString(v) && *v->valuestring);
-        *(double *)o->dest = number ? v->valuedouble : ok ? strtod(v->valuestring, NULL) : 0;
-        break;
-    case OPT_STRING: ok = cJSON_IsString(v), *(const char **)o->dest = ok ? v->valuestring : NULL; break;
-    }
-    if (!ok) return cli_usage_error(c, "%s/config.json: option '%s' does not hold a value of its kind", dir, o->name);
-    o->seen = 1;
-    return 0;
-}
-
-/* --resume: the run's options where the command line gives none; a run-defining option given
- * with another value is refused. */
-static int inherit(cli_command *c, train_cli_opts *o)
-{
-    char *text;
-    if (lm_run_read_options(o->out, &text)) return cli_usage_error(c, "%s", lm_error_message());
-    if (!text) return 0;
-    cJSON *run = cJSON_Parse(text);
-    free(text);
-    o->inherited = run;
-    for (int i = 0; i < c->nopts; i++) {
-        cli_opt *p = &c->opts[i];
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(run, p->name);
-        if (p->seen && LISTED(p->name, run_defining) && !same_value(p, v)) {
-            char *was = v ? cJSON_PrintUnformatted(v) : NULL;
-            int rc = cli_usage_error(c, "--%s contradicts the run in %s, which has %s %s: drop it to continue that run, or "
-                                        "start a new one in another folder", p->name, o->out, p->name, was ? was : "none");
-            free(was);
-            return rc;
-        }
-        if (!p->seen && v && !cJSON_IsNull(v) && !LISTED(p->name, not_inherited) && take_value(c, o->out, p, v)) return 2;
-    }
-    return 0;
+    static const lm_run_opt_type types[] = {[OPT_FLAG] = LM_RUN_OPT_FLAG, [OPT_INT] = LM_RUN_OPT_INT,
+                                            [OPT_U64] = LM_RUN_OPT_U64, [OPT_DOUBLE] = LM_RUN_OPT_DOUBLE,
+                                            [OPT_STRING] = LM_RUN_OPT_STRING};
+    lm_run_option ro[sizeof o->opts / sizeof *o->opts];
+    cli_opt *of[sizeof o->opts / sizeof *o->opts];
+    int n = 0, conflict;
+    for (int i = 0; i < c->nopts; i++)
+        if (!not_inherited(c->opts[i].name))
+            of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, types[c->opts[i].type], c->opts[i].dest, c->opts[i].seen};
+    lm_status st = lm_run_resume_options(dir, ro, n, &conflict, &o->inherited);
+    for (int k = 0; k < n; k++) of[k]->seen = ro[k].given;
+    return st ? cli_usage_error(c, conflict >= 0 ? "--%s" : "%s", lm_error_message()) : 0;
 }
 
 void train_cli_free(train_cli_opts *o)
 {
-    cJSON_Delete(o->inherited);
+    lm_run_recorded_free(o->inherited);
     o->inherited = NULL;
 }
 
@@ -208,44 +155,45 @@ static void log_to_stderr(const char *line)
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
 }
 
-void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about)
+void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage, const char *about)
 {
     memset(o, 0, sizeof *o);
+    lm_train_config_init(tc);
     cli_opt base[] = {
-        {"data", OPT_STRING, &o->data, "fashion-mnist", "data source (see below)", 0},
-        {"model", OPT_STRING, &o->model, "fcn", "model spec or preset (see below)", 0},
+        {"data", OPT_STRING, &tc->data, "fashion-mnist", "data source (see below)", 0},
+        {"model", OPT_STRING, &tc->model, "fcn", "model spec or preset (see below)", 0},
         {"param", OPT_STRING, &o->param, "standard", "parameterization: standard or ntk", 0},
         {"optim", OPT_STRING, &o->optim, "sgd", optim_names_text(), 0},
         {"schedule", OPT_STRING, &o->schedule, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0},
         {"restart", OPT_FLAG, &o->restart, NULL, "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0},
         {"auto", OPT_FLAG, &o->auto_hp, NULL, "sgd, mass: hyper-parameters from the data's constants for --batch (linear, kernel models)", 0},
-        {"auto-samples", OPT_INT, &o->auto_samples, "2000", "--auto computes its constants on at most this many samples (and kernel centres)", 0},
-        {"batch", OPT_INT, &o->batch, "64", "mini-batch size", 0},
-        {"epochs", OPT_INT, &o->epochs, "5", "epochs (ignored with --steps)", 0},
+        {"auto-samples", OPT_INT, &tc->auto_samples, "2000", "--auto computes its constants on at most this many samples (and kernel centres)", 0},
+        {"batch", OPT_INT, &tc->batch, "64", "mini-batch size", 0},
+        {"epochs", OPT_INT, &tc->epochs, "5", "epochs (ignored with --steps)", 0},
         {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
-        {"seed", OPT_U64, &o->seed, "0", "seed of every random draw", 0},
+        {"seed", OPT_U64, &tc->seed, "0", "seed of every random draw", 0},
         {"threads", OPT_INT, &o->threads, "0", "threads of the matrix products (0: all cores; 1 per rank under MPI); results are bit-identical per thread count", 0},
-        {"out", OPT_STRING, &o->out, "runs/train", "run folder (an existing run is refused unless --resume or --overwrite)", 0},
-        {"resume", OPT_FLAG, &o->resume, NULL, "continue the run in OUT from its checkpoint (none yet: from the beginning); options not given come from OUT/config.json", 0},
+        {"out", OPT_STRING, &tc->out, "runs/train", "run folder (an existing run is refused unless --resume or --overwrite)", 0},
+        {"resume", OPT_FLAG, &tc->resume, NULL, "continue the run in OUT from its checkpoint (none yet: from the beginning); options not given come from OUT/config.json", 0},
         {"overwrite", OPT_FLAG, &o->overwrite, NULL, "start a new run in OUT, replacing the run there", 0},
-        {"init-from", OPT_STRING, &o->init_from, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of --model", 0},
-        {"val-fraction", OPT_DOUBLE, &o->val_fraction, "0", "fraction of the training split held out for validation", 0},
+        {"init-from", OPT_STRING, &tc->init_from, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of --model", 0},
+        {"val-fraction", OPT_DOUBLE, &tc->val_fraction, "0", "fraction of the training split held out for validation", 0},
         {"no-normalize", OPT_FLAG, &o->no_normalize, NULL, "keep raw inputs (default: per-channel standardisation)", 0},
-        {"augment", OPT_FLAG, &o->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
-        {"log-every", OPT_INT, &o->log_every, "100", "a metrics.jsonl line every this many steps, its train loss the mean over them", 0},
-        {"eval-every", OPT_INT, &o->eval_every, "0", "also evaluate (test, validation) every this many steps (0: at each epoch end only)", 0},
+        {"augment", OPT_FLAG, &tc->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
+        {"log-every", OPT_INT, &tc->log_every, "100", "a metrics.jsonl line every this many steps, its train loss the mean over them", 0},
+        {"eval-every", OPT_INT, &tc->eval_every, "0", "also evaluate (test, validation) every this many steps (0: at each epoch end only)", 0},
         {"ckpt-every", OPT_INT, &o->ckpt_every, "0", "also checkpoint every this many steps (0: at each epoch end only)", 0},
-        {"ckpt-minutes", OPT_DOUBLE, &o->ckpt_minutes, "0", "also checkpoint every this many minutes of wall time (0: off)", 0},
+        {"ckpt-minutes", OPT_DOUBLE, &tc->ckpt_minutes, "0", "also checkpoint every this many minutes of wall time (0: off)", 0},
         {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
         {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
         {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0},
         {"overlap", OPT_STRING, &o->overlap, "on", "mpirun: sum the gradients in buckets during the backward pass (on) or after it (off); same bits", 0},
-        {"sync-bn", OPT_FLAG, &o->sync_bn, NULL, "mpirun: batch norm over the global batch (torch SyncBatchNorm), not each rank's share (DDP); no effect with 1 rank", 0},
+        {"sync-bn", OPT_FLAG, &tc->sync_bn, NULL, "mpirun: batch norm over the global batch (torch SyncBatchNorm), not each rank's share (DDP); no effect with 1 rank", 0},
     };
     int n = sizeof base / sizeof *base;
     memcpy(o->opts, base, sizeof base);
     for (int i = 0; i < N_OPTIM_OPTS; i++) {
-        flag_of(optim_names[i], dashed[i], sizeof dashed[i]);
+        flag_of(lm_optim_option_name(1u << i), dashed[i], sizeof dashed[i]);
         o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_DOUBLE, &o->optim_val[i], NULL, optim_help[i], 0};
     }
     static char epilog[12288];
@@ -254,17 +202,25 @@ void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, cons
     *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
 }
 
+/* lm_train_config_validate's message, "max_train -1 must ...", with the field as its flag. */
+static int config_error(const cli_command *c)
+{
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s", lm_error_message());
+    size_t k = strcspn(msg, " ");
+    int field = msg[k] == ' ' && strchr("-0123456789", msg[k + 1]);
+    for (size_t i = 0; field && i < k; i++)
+        if (msg[i] == '_') msg[i] = '-';
+    return cli_usage_error(c, field ? "--%s" : "%s", msg);
+}
+
 int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
 {
-    if (o->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
-    if (!o->resume && !o->overwrite && lm_run_exists(o->out))
-        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", o->out);
-    int rc = o->resume ? inherit(c, o) : 0;
+    if (tc->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
+    if (!tc->resume && !o->overwrite && lm_run_exists(tc->out))
+        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", tc->out);
+    int rc = tc->resume ? inherit(c, o, tc->out) : 0;
     if (rc) return rc;
-    lm_train_config_init(tc);
-    tc->data = o->data;
-    tc->model = o->model;
-    tc->out = o->out;
     if (!strcmp(o->param, "ntk")) tc->param = LM_PARAM_NTK;
     else if (strcmp(o->param, "standard")) return cli_usage_error(c, "--param: '%s' is not standard or ntk", o->param);
     lm_optim_kind kind;
@@ -273,55 +229,37 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     for (int i = 0; i < N_OPTIM_OPTS; i++) {
         char text[32];
         snprintf(text, sizeof text, "%.17g", o->optim_val[i]);
-        if (cli_given(c, dashed[i] + 2) && lm_optim_config_set(&tc->optim, optim_names[i], text))
+        if (cli_given(c, dashed[i] + 2) && lm_optim_config_set(&tc->optim, lm_optim_option_name(1u << i), text))
             return cli_usage_error(c, "%s", lm_error_message());
     }
     if (cli_given(c, "schedule") && lm_optim_config_set(&tc->optim, "schedule", o->schedule))
         return cli_usage_error(c, "%s", lm_error_message());
     if (o->restart) lm_optim_config_set(&tc->optim, "restart", "1");
     if (o->auto_hp) lm_optim_config_set(&tc->optim, "auto", "1");
-    tc->optim.schedule.total_epochs = o->epochs; /* the trainer sets the exact length */
+    tc->optim.schedule.total_epochs = tc->epochs; /* the trainer sets the exact length */
     if (lm_optim_config_validate(&tc->optim)) return cli_usage_error(c, "%s", lm_error_message());
-    if (o->batch < 1) return cli_usage_error(c, "--batch %d must be at least 1", o->batch);
-    if (o->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", o->epochs);
-    if (o->steps < 0) return cli_usage_error(c, "--steps %d must not be negative", o->steps);
-    if (o->val_fraction < 0 || o->val_fraction >= 1) return cli_usage_error(c, "--val-fraction %g must be in [0, 1)", o->val_fraction);
-    if (o->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", o->log_every);
-    if (o->ckpt_every < 0) return cli_usage_error(c, "--ckpt-every %d must not be negative", o->ckpt_every);
-    if (o->eval_every < 0) return cli_usage_error(c, "--eval-every %d must not be negative", o->eval_every);
-    if (o->ckpt_minutes < 0) return cli_usage_error(c, "--ckpt-minutes %g must not be negative", o->ckpt_minutes);
-    if (o->max_train < 0) return cli_usage_error(c, "--max-train %d must not be negative", o->max_train);
+    if (tc->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", tc->epochs); /* also with --steps */
+    if (tc->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", tc->log_every);
     if ((rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     if (o->auto_hp) { /* the theory of docs/theory.md §2.2: linear models on the square loss, its own step sizes */
         char alias[256];
         const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
                              LM_OPT_GAMMA | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE;
-        if (!lm_model_alias_spec(o->model, 1, 1, alias, sizeof alias))
-            return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", o->model);
+        if (!lm_model_alias_spec(tc->model, 1, 1, alias, sizeof alias))
+            return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", tc->model);
         char flag[32];
         for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE; bit <<= 1)
             if (tc->optim.given & own & bit)
                 return cli_usage_error(c, "--auto sets the hyper-parameters itself: drop %s",
                                        flag_of(lm_optim_option_name(bit), flag, sizeof flag));
-        if (o->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", o->auto_samples);
+        if (tc->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", tc->auto_samples);
     }
-    tc->batch = o->batch;
-    tc->epochs = o->epochs;
     tc->steps = o->steps;
-    tc->seed = o->seed;
-    tc->val_fraction = o->val_fraction;
     tc->normalize = !o->no_normalize;
-    tc->augment = o->augment;
-    tc->sync_bn = o->sync_bn;
-    tc->log_every = o->log_every;
     tc->ckpt_every = o->ckpt_every;
-    tc->eval_every = o->eval_every;
-    tc->ckpt_minutes = o->ckpt_minutes;
-    tc->init_from = o->init_from;
-    tc->resume = o->resume;
     tc->max_train = o->max_train;
-    tc->auto_samples = o->auto_samples;
     tc->log = log_to_stderr;
+    if (lm_train_config_validate(tc)) return config_error(c);
     cli_set_threads(o->threads);
     return 0;
 }

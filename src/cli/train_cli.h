@@ -1,57 +1,35 @@
-/* The training options, shared by every command that trains (train, demo, repro). */
+/* The options of linmass train, and helpers that other commands share: the data-parallel options
+ * (bench), weights files (eval, probes) and the help on --model (probes). */
 #ifndef LM_CLI_TRAIN_CLI_H
 #define LM_CLI_TRAIN_CLI_H
 
 #include "cli/args.h"
+#include "linmass/run.h"
 #include "linmass/train.h"
 
-/* the optimizer options (numbers), passed to lm_optim_config_set by name when given */
-#define TRAIN_OPTIM_OPTS(X) \
-    X(lr, "step size (mass: the authors' eta)") \
-    X(momentum, "momentum (sgd, heavyball, nesterov)") \
-    X(dampening, "dampening (sgd)") \
-    X(nesterov, "1: Nesterov momentum (sgd)") \
-    X(weight_decay, "L2 (coupled; decoupled for adamw)") \
-    X(beta1, "Adam beta1") \
-    X(beta2, "Adam beta2") \
-    X(eps, "Adam epsilon") \
-    X(eta1, "MaSS eta1 (with --eta2 --gamma)") \
-    X(eta2, "MaSS eta2, the compensation step") \
-    X(gamma, "MaSS momentum gamma") \
-    X(alpha, "MaSS alpha (with --lr --kappa-tilde)") \
-    X(kappa_tilde, "MaSS kappa-tilde")
-
+/* The options that have no field of their own in lm_train_config (the others are set there). */
 typedef struct {
-    const char *data, *model, *out, *param, *optim, *schedule, *init_from;
-    double optim_val[16];
-    int batch, epochs, threads, json, resume, overwrite, augment, no_normalize, log_every, restart, auto_hp;
-    int steps;
-    int ckpt_every, eval_every, max_train, auto_samples;
-    double ckpt_minutes;
+    const char *param, *optim, *schedule;
+    double optim_val[16]; /* the optimizer's numbers, LM_OPT_LR .. LM_OPT_KAPPA_TILDE */
+    int threads, json, overwrite, no_normalize, restart, auto_hp, steps, ckpt_every, max_train;
     const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
     const char *overlap; /* mpirun: on or off (lm_train_config.overlap) */
-    int sync_bn;
-    uint64_t seed;
-    double val_fraction;
     cli_opt opts[48];
-    void *inherited; /* --resume: the run's config.json (a cJSON object), which owns the strings taken from it */
+    lm_run_recorded *inherited; /* --resume: the run's options, which own the strings taken from it */
 } train_cli_opts;
 
 /* The help on --model: the spec syntax (lm_model_spec_help), presets and parameterizations. */
 const char *cli_model_help(void);
 
-void train_cli_init(cli_command *c, train_cli_opts *o, const char *command, const char *usage, const char *about);
+/* The options of a command that trains, set in *tc (lm_train_config_init) and *o. */
+void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage,
+                    const char *about);
 
 /* Options -> configuration; reports a usage error (returns 2) on bad values. With --resume the
  * options not on the command line come from OUT/config.json, and one there that defines the run
  * (data, model, optimizer, seed, batch, ...) given with another value is a usage error. */
 int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc);
 void train_cli_free(train_cli_opts *o);
-
-/* Run, print progress, write plots, report.md and config.json; the exit code. SIGINT and
- * SIGTERM stop the run after the current step with a checkpoint and the command that resumes
- * it: exit 130 and 143. */
-int train_cli_run(const char *command, lm_train_config *tc, const char *options_json, int json);
 
 /* The data-parallel options of train and bench: --reduce ordered|mpi, set for the process
  * (lm_dist_set_reduce), and --overlap on|off into *overlap_on; 0, or 2 after a usage error. */

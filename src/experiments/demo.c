@@ -133,10 +133,11 @@ lm_status exp_demo_fcn(const lm_demo_opts *o, lm_report *r)
 /* ---- the sections ---- */
 
 static const lm_demo_section SECTIONS[] = {
-    {"hessian", "1. Wide networks with a linear output are nearly linear in their weights", NULL, exp_demo_hessian},
+    {"hessian", "1. Wide networks with a linear output are nearly linear in their weights", NULL, exp_demo_hessian,
+     "Hessian against width"},
     {"linear_regression", "2. Nesterov's momentum can diverge where SGD and MaSS converge", "nesterov-diverges",
-     demo_linear_regression},
-    {"fcn", "3. Four optimizers on the MaSS paper's FCN", NULL, exp_demo_fcn},
+     demo_linear_regression, "linear regression"},
+    {"fcn", "3. Four optimizers on the MaSS paper's FCN", NULL, exp_demo_fcn, "FCN, four optimizers"},
 };
 enum { N_SECTIONS = sizeof SECTIONS / sizeof *SECTIONS };
 

@@ -76,12 +76,18 @@ static lm_status auto_hparams(lm_job *r, lm_optim_config *oc)
     return LM_OK;
 }
 
-static lm_status check_config(const lm_train_config *c)
+lm_status lm_train_config_validate(const lm_train_config *c)
 {
     if (c->batch < 1) return lm_fail(LM_EINVAL, "batch %d must be at least 1", c->batch);
     if (c->epochs < 1 && c->steps < 1) return lm_fail(LM_EINVAL, "epochs %d must be at least 1", c->epochs);
+    if (c->steps < 0) return lm_fail(LM_EINVAL, "steps %ld must not be negative", c->steps);
     if (c->val_fraction < 0 || c->val_fraction >= 1)
         return lm_fail(LM_EINVAL, "val_fraction %g must be in [0, 1)", c->val_fraction);
+    if (c->log_every < 0) return lm_fail(LM_EINVAL, "log_every %d must not be negative", c->log_every);
+    if (c->ckpt_every < 0) return lm_fail(LM_EINVAL, "ckpt_every %ld must not be negative", c->ckpt_every);
+    if (c->eval_every < 0) return lm_fail(LM_EINVAL, "eval_every %d must not be negative", c->eval_every);
+    if (c->ckpt_minutes < 0) return lm_fail(LM_EINVAL, "ckpt_minutes %g must not be negative", c->ckpt_minutes);
+    if (c->max_train < 0) return lm_fail(LM_EINVAL, "max_train %ld must not be negative", c->max_train);
     if (strlen(c->out) > 400) return lm_fail(LM_EINVAL, "run folder '%.40s...': the path is longer than 400 characters", c->out);
     return LM_OK;
 }
@@ -200,7 +206,7 @@ lm_status lm_job_setup(lm_job *r)
     r->ranks = lm_dist_size();
     r->spec = (lm_run_spec){c->data, c->model, c->param, c->seed, c->max_train, c->val_fraction};
     r->normalize = c->normalize && !lm_run_raw_inputs(c->model);
-    lm_status st = check_config(c);
+    lm_status st = lm_train_config_validate(c);
     if (!st) st = load_data(r);
     if (!st && !(r->resolved = cJSON_CreateObject())) st = lm_fail(LM_ENOMEM, "out of memory");
     if (!st) cJSON_AddStringToObject(r->resolved, "version", lm_version());

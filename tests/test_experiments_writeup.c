@@ -1,0 +1,144 @@
+/* What repro and demo write of their reports (experiments.h), on a report filled here by hand:
+ *   - lm_claim_result_json: exactly its keys in order, the verdict's name and holds, the
+ *     report's numbers (a non-finite one as text), seconds and the report's path;
+ *   - lm_claim_markdown: the claim's name, sentence and source, the body as given, the verdict
+ *     heading of each verdict with its reason, the setting, seconds and the caller's command;
+ *   - lm_claim_index_markdown: the heading, one row per claim with its verdict, seconds and link;
+ *   - lm_demo_markdown: each section's heading and body in order, the timing rows and the total;
+ *   - lm_demo_section_json: the numbers, seconds and CLAIM_holds of the section that runs one. */
+// ctest-labels: unit
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "check.h"
+#include "linmass/experiments.h"
+#include "linmass/runtime.h"
+
+static lm_report *filled(lm_verdict v)
+{
+    lm_report *r;
+    CHECK(lm_report_create(0, &r) == LM_OK);
+    lm_report_measured(r, "rate", 0.5);
+    lm_report_measured(r, "growth", INFINITY);
+    lm_report_predicted(r, "rho", 0.25);
+    lm_report_verdict(r, v, "the rate is below %g", 1.0);
+    return r;
+}
+
+static void test_result_json(const lm_claim *cl)
+{
+    static const char *const keys[] = {"claim", "holds", "verdict", "reason", "quick", "setting", "measured", "predicted",
+                                       "seconds", "report"};
+    lm_report *r = filled(LM_VERDICT_HOLDS);
+    char *text = NULL;
+    CHECK(lm_claim_result_json(cl, r, LM_SETTING_QUICK, 1.5, "out/x/report.md", &text) == LM_OK);
+    cJSON *o = cJSON_Parse(text), *item = o ? o->child : NULL;
+    for (int i = 0; i < 10; i++, item = item ? item->next : NULL)
+        CHECK_MSG(item && !strcmp(item->string, keys[i]), "key %d: %s, not %s", i, item ? item->string : "none", keys[i]);
+    CHECK(item == NULL);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "claim")), cl->name));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(o, "holds")) && cJSON_IsTrue(cJSON_GetObjectItem(o, "quick")));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "verdict")), "holds"));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "reason")), "the rate is below 1"));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "setting")), "quick"));
+    const cJSON *m = cJSON_GetObjectItem(o, "measured"), *p = cJSON_GetObjectItem(o, "predicted");
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(m, "rate")) == 0.5 && cJSON_GetArraySize(m) == 2);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m, "growth")), "inf"));
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "rho")) == 0.25 && cJSON_GetArraySize(p) == 1);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "seconds")) == 1.5);
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "report")), "out/x/report.md"));
+    cJSON_Delete(o), free(text), lm_report_free(r);
+    r = filled(LM_VERDICT_FAILS);
+    CHECK(lm_claim_result_json(cl, r, LM_SETTING_FULL, 2, "r.md", &text) == LM_OK);
+    o = cJSON_Parse(text);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(o, "holds")) && cJSON_IsFalse(cJSON_GetObjectItem(o, "quick")));
+    CHECK(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(o, "verdict")), "does not hold"));
+    cJSON_Delete(o), free(text), lm_report_free(r);
+}
+
+static void test_claim_markdown(const lm_claim *cl)
+{
+    static const char *const heads[] = {"## Verdict: **not tested** at this setting\n\nWhy: the rate is below 1.\n",
+                                        "## Verdict: the claim **holds**\n\nThe test: the rate is below 1.\n",
+                                        "## Verdict: the claim **does not hold** here\n\nThe test: the rate is below 1.\n"};
+    lm_set_threads(1);
+    for (int v = 0; v < 3; v++) {
+        lm_report *r = filled((lm_verdict)v);
+        lm_claim_opts o = {LM_SETTING_QUICK, 0, "out"};
+        char *md = NULL, head[256], setting[256];
+        CHECK(lm_claim_markdown(cl, r, &o, "BODY TEXT\n", 3.25, "run it again", &md) == LM_OK);
+        snprintf(head, sizeof head, "# Claim `%s`\n\n> %s\n\n## What the paper reports or the theory predicts\n\n", cl->name,
+                 cl->sentence);
+        snprintf(setting, sizeof setting, "Setting: quick (3.2 s on 1 thread). Command: `run it again`. The full setting takes %s",
+                 cl->time[LM_SETTING_FULL]);
+        CHECK(md && !strncmp(md, head, strlen(head)) && strstr(md, cl->source));
+        CHECK(md && strstr(md, "## What was measured\n\nBODY TEXT\n\n## Verdict"));
+        CHECK_MSG(md && strstr(md, heads[v]) && strstr(md, setting), "%s", md ? md : "");
+        free(md), lm_report_free(r);
+    }
+}
+
+static void test_index(void)
+{
+    lm_claim_outcome outs[2] = {{"a-claim", LM_VERDICT_HOLDS, 1.25}, {"b-claim", LM_VERDICT_NOT_TESTED, 10}};
+    char *md = NULL;
+    CHECK(lm_claim_index_markdown(outs, 2, "Every claim", &md) == LM_OK);
+    CHECK_MSG(md && !strcmp(md, "# Every claim\n\n| claim | verdict | seconds | report |\n|---|---|---|---|\n"
+                                "| `a-claim` | holds | 1.2 | [report](a-claim/report.md) |\n"
+                                "| `b-claim` | not tested | 10.0 | [report](b-claim/report.md) |\n"), "%s", md ? md : "");
+    free(md);
+}
+
+static void test_demo(void)
+{
+    lm_demo_opts o;
+    lm_demo_opts_init(&o, LM_SETTING_QUICK);
+    o.seed = 5;
+    int n = lm_demo_section_count();
+    CHECK(n == 3);
+    char *bodies[3] = {"first body\n", NULL, "third body\n"}, *md = NULL;
+    double secs[3] = {1.25, 2.5, 4};
+    lm_set_threads(1);
+    CHECK(lm_demo_markdown(&o, bodies, secs, 8, "the command", &md) == LM_OK);
+    CHECK(md && strstr(md, "(quick setting, seed 5, 1 thread, 8 s in all)"));
+    char want[512];
+    snprintf(want, sizeof want, "## %s\n\nfirst body\n\n## %s\n\n\n## %s\n\nthird body\n\n## Timing\n", lm_demo_section_at(0)->heading,
+             lm_demo_section_at(1)->heading, lm_demo_section_at(2)->heading);
+    CHECK_MSG(md && strstr(md, want), "%s", md ? md : "");
+    snprintf(want, sizeof want, "| %s | 1.2 |\n| %s | 2.5 |\n| %s | 4.0 |\n| all | 8.0 |\n\nCommand: `the command`.\n",
+             lm_demo_section_at(0)->timing, lm_demo_section_at(1)->timing, lm_demo_section_at(2)->timing);
+    CHECK_MSG(md && strstr(md, want), "%s", md ? md : "");
+    free(md);
+    lm_report *r = filled(LM_VERDICT_HOLDS);
+    for (int i = 0; i < n; i++) {
+        const lm_demo_section *s = lm_demo_section_at(i);
+        char *text = NULL, key[128] = "";
+        CHECK(lm_demo_section_json(s, r, 0.75, &text) == LM_OK);
+        cJSON *j = cJSON_Parse(text);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "measured"), "rate")) == 0.5);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "predicted"), "rho")) == 0.25);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "seconds")) == 0.75);
+        if (s->claim) snprintf(key, sizeof key, "%s", s->claim);
+        for (char *p = key; *p; p++) *p = *p == '-' ? '_' : *p;
+        strcat(key, "_holds");
+        CHECK_MSG(s->claim ? cJSON_IsTrue(cJSON_GetObjectItem(j, key)) && cJSON_GetArraySize(j) == 4 : cJSON_GetArraySize(j) == 3,
+                  "section %s: %s", s->key, text);
+        cJSON_Delete(j), free(text);
+    }
+    CHECK(!strcmp(lm_demo_section_at(1)->claim, "nesterov-diverges"));
+    lm_report_free(r);
+}
+
+int main(void)
+{
+    const lm_claim *cl = lm_claim_find("nesterov-diverges");
+    CHECK(cl != NULL);
+    if (cl) test_result_json(cl), test_claim_markdown(cl);
+    test_index();
+    test_demo();
+    return check_summary();
+}
