@@ -157,7 +157,7 @@ static void sample_init(sample *s)
     s->c[3] = (lm_curve){"slope -1/2 (theory)", LM_CURVE_REFERENCE, 2, s->x, s->hi, NULL, NULL, 0};
     s->c[4] = (lm_curve){NULL, LM_CURVE_LINESPOINTS, NV, s->y, s->x, NULL, NULL, 8};
     s->c[5] = (lm_curve){"empty", LM_CURVE_LINE, 0, NULL, NULL, NULL, NULL, 0};
-    s->f = (lm_figure){"speed_vs-batch.2.png", "a caption", "A title", "width m", "||H_f||", 1, 0, LM_LEGEND_TOP_LEFT, 6, s->c, 0};
+    s->f = (lm_figure){"speed_vs-batch.2.png", "a caption", "A title", "width m", "||H_f||", 1, 0, LM_LEGEND_TOP_LEFT, 6, s->c, 1};
 }
 
 static int same_string(const char *a, const char *b) { return (!a && !b) || (a && b && !strcmp(a, b)); }
@@ -175,7 +175,7 @@ static void check_same_figure(const lm_figure *g, const sample *s)
     const lm_figure *f = &s->f;
     CHECK(same_string(g->file, f->file) && same_string(g->caption, f->caption) && same_string(g->title, f->title));
     CHECK(same_string(g->xlabel, f->xlabel) && same_string(g->ylabel, f->ylabel));
-    CHECK(g->logx == 1 && g->logy == 0 && g->legend == LM_LEGEND_TOP_LEFT && g->n_curves == 6);
+    CHECK(g->logx == 1 && g->logy == 0 && g->legend == LM_LEGEND_TOP_LEFT && g->n_curves == 6 && g->categorical_x == 1);
     for (int i = 0; i < 6; i++) {
         const lm_curve *a = &g->curves[i], *b = &s->c[i];
         CHECK_MSG(same_string(a->label, b->label) && a->kind == b->kind && a->n == b->n && a->color == b->color,

@@ -168,8 +168,8 @@ void hj_spectra_json(cJSON *res, const hj_ctx *x, const hj_spectra *r)
 /* ---- figures ---- */
 
 /* The smoothed densities on a log scale: values below 1e-10 of a curve's peak are left out, each
- * curve drawn as its runs of values above that floor (one colour, one legend entry; none for a
- * single density). */
+ * curve drawn as its runs of values above that floor (one colour, one legend entry; no legend
+ * for a single density). */
 static lm_status density_figure(lm_report *rep, const char *file, const char *title, int grid, const lm_density *const *d,
                                 const double *sigma, const char *const *labels, int count)
 {
@@ -187,13 +187,13 @@ static lm_status density_figure(lm_report *rep, const char *file, const char *ti
             }
             int j0 = j;
             while (j < g && rho[j] >= 1e-10 * peak) j++;
-            c[nc++] = (lm_curve){.label = first && count > 1 ? labels[k] : NULL, .kind = LM_CURVE_LINE, .n = j - j0, .x = t + j0,
+            c[nc++] = (lm_curve){.label = first ? labels[k] : NULL, .kind = LM_CURVE_LINE, .n = j - j0, .x = t + j0,
                                  .y = rho + j0, .color = k % 8 + 1};
             first = 0;
         }
     }
     lm_figure f = {.file = file, .caption = title, .title = title, .xlabel = "eigenvalue", .ylabel = "spectral density", .logy = 1,
-                   .n_curves = nc, .curves = c};
+                   .legend = count > 1 ? LM_LEGEND_BELOW : LM_LEGEND_NONE, .n_curves = nc, .curves = c};
     lm_status st = buf && c ? lm_report_figure(rep, &f) : lm_fail(LM_ENOMEM, "out of memory for the figure %s", file);
     free(buf), free(c);
     return st;
@@ -215,7 +215,7 @@ static lm_status blocks_figure(lm_report *rep, const lm_hessian_spectra_opts *sp
     snprintf(title, sizeof title, "Per-%s Hessian blocks (x: block index in state_dict order)",
              sp->block_kind == LM_BLOCK_LAYER ? "layer" : "tensor");
     lm_figure f = {.file = "hessian_blocks.png", .caption = title, .title = title, .xlabel = "block",
-                   .ylabel = "spectral norm of the block", .logy = 1, .n_curves = count, .curves = c};
+                   .ylabel = "spectral norm of the block", .logy = 1, .n_curves = count, .curves = c, .categorical_x = 1};
     lm_status st = !idx || !norm ? lm_fail(LM_ENOMEM, "out of memory for the block figure") : count ? lm_report_figure(rep, &f) : LM_OK;
     free(idx), free(norm);
     return st;

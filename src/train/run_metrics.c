@@ -64,7 +64,7 @@ static lm_status metric_figure(const char *dir, const char *what, lm_report *r)
         any |= c[k].n > 0;
     }
     lm_figure f = {acc ? "accuracy.png" : "loss.png", acc ? "accuracy" : "loss", acc ? "Accuracy" : "Loss", "epoch",
-                   acc ? "accuracy" : "loss", 0, !acc, acc ? LM_LEGEND_BOTTOM_RIGHT : LM_LEGEND_TOP_RIGHT, 3, c};
+                   acc ? "accuracy" : "loss", 0, !acc, acc ? LM_LEGEND_BOTTOM_RIGHT : LM_LEGEND_TOP_RIGHT, 3, c, 0};
     if (!st && any) st = lm_report_figure(r, &f);
     for (int k = 0; k < 3; k++) free(x[k]), free(y[k]);
     return st;
