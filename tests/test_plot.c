@@ -68,11 +68,11 @@ static const double hi[N] = {2, 1, 0.5, 0.25, 0.125, 0.0625};
 static const double sim[N] = {1.1, 0.45, NAN, 0.13, 0.06, -0.5}; /* NAN and -0.5 are not drawn */
 static const double refx[2] = {1, 6}, refy[2] = {2, 0.0625};
 
-static const plot_curve curves[] = {
-    {.label = "sim_a (points)", .n = N, .x = xs, .y = sim, .kind = PLOT_POINTS, .color = 2},
-    {.label = "mean of seeds, band: min-max", .n = N, .x = xs, .y = mean, .kind = PLOT_BAND, .lo = lo, .hi = hi},
-    {.label = "exact", .n = N, .x = xs, .y = mean, .kind = PLOT_LINE, .color = 2},
-    {.label = "slope guide", .n = 2, .x = refx, .y = refy, .kind = PLOT_REFERENCE},
+static const lm_curve curves[] = {
+    {.label = "sim_a (points)", .n = N, .x = xs, .y = sim, .kind = LM_CURVE_POINTS, .color = 2},
+    {.label = "mean of seeds, band: min-max", .n = N, .x = xs, .y = mean, .kind = LM_CURVE_BAND, .lo = lo, .hi = hi},
+    {.label = "exact", .n = N, .x = xs, .y = mean, .kind = LM_CURVE_LINE, .color = 2},
+    {.label = "slope guide", .n = 2, .x = refx, .y = refy, .kind = LM_CURVE_REFERENCE},
     {.label = "empty", .n = 0, .x = xs, .y = mean},
 };
 
@@ -123,7 +123,7 @@ static void check_script(const char *gp)
 /* With gnuplot: PNG, SVG and PDF exist, and the script alone redraws them. */
 static void check_drawn(int drawn)
 {
-    CHECK_MSG(drawn == 1, "gnuplot is installed but plot_figure returned %d", drawn);
+    CHECK_MSG(drawn == 1, "gnuplot is installed but plot_draw returned %d", drawn);
     CHECK(starts_with_file("fig.png", "\x89PNG"));
     char *svg = slurp("fig.svg");
     CHECK_MSG(svg && strstr(svg, "<svg"), "fig.svg missing or not an SVG");
@@ -135,39 +135,39 @@ static void check_drawn(int drawn)
     snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot fig.gp 2>/dev/null", dir);
     CHECK_MSG(system(cmd) == 0 && exists("fig.png") && exists("fig.svg"), "'gnuplot fig.gp' did not redraw the figure");
 
-    plot_frame f = {.title = "pdf", .xlabel = "x", .ylabel = "y"};
+    lm_figure f = {.title = "pdf", .xlabel = "x", .ylabel = "y", .n_curves = 4, .curves = curves};
     char pdf[800];
     snprintf(pdf, sizeof pdf, "%s/vec.pdf", dir);
-    CHECK(plot_figure(pdf, &f, curves, 4) == 1 && starts_with_file("vec.pdf", "%PDF"));
+    CHECK(plot_draw(pdf, &f) == 1 && starts_with_file("vec.pdf", "%PDF"));
     CHECK(!exists("vec.svg") && exists("vec.gp") && exists("vec.dat"));
 }
 
-/* Other axes: a narrow log range gets 1-2-5 tics, categories get points and whole tics, the
- * first interface still draws, and an unknown ending draws nothing. */
+/* Other axes: a narrow log range gets 1-2-5 tics, categories get points and whole tics, a
+ * measured curve draws as a line with markers, and an unknown ending draws nothing. */
 static void check_axes(void)
 {
     char path[800];
     static const double narrow[3] = {0.3, 0.45, 0.7};
-    plot_curve c = {.label = "narrow", .n = 3, .x = xs, .y = narrow};
-    plot_frame f = {.title = "t", .xlabel = "input i", .ylabel = "y", .logy = 1, .categorical_x = 1};
+    lm_curve c = {.label = "narrow", .n = 3, .x = xs, .y = narrow};
+    lm_figure f = {.title = "t", .xlabel = "input i", .ylabel = "y", .logy = 1, .categorical_x = 1, .n_curves = 1, .curves = &c};
     snprintf(path, sizeof path, "%s/cat.png", dir);
-    plot_figure(path, &f, &c, 1);
+    plot_draw(path, &f);
     char *gp = slurp("cat.gp");
     CHECK_MSG(gp && strstr(gp, "set format y '%h'") && strstr(gp, "set ytics (0.3, 0.4, 0.5, 0.6, 0.7)"),
               "narrow log axis: no 1-2-5 (or digit) tics");
     CHECK(gp && element(gp, 0, "with points") && !element(gp, 0, "linespoints") && strstr(gp, "set xtics 1"));
     free(gp);
 
-    plot_series old = {"legacy_series", 3, xs, narrow};
-    plot_axes oa = {"legacy", "x", "y", 0, 0};
+    lm_curve lp = {.label = "measured", .kind = LM_CURVE_LINESPOINTS, .n = 3, .x = xs, .y = narrow};
+    lm_figure lf = {.title = "linespoints", .xlabel = "x", .ylabel = "y", .n_curves = 1, .curves = &lp};
     snprintf(path, sizeof path, "%s/old.png", dir);
-    plot_lines(path, &oa, &old, 1);
+    plot_draw(path, &lf);
     gp = slurp("old.gp");
     CHECK(gp && element(gp, 0, "with linespoints") && strstr(gp, "set key below"));
     free(gp);
 
     snprintf(path, sizeof path, "%s/bad.jpg", dir);
-    CHECK(plot_figure(path, &f, &c, 1) == 0 && !exists("bad.jpg") && !exists("bad.gp"));
+    CHECK(plot_draw(path, &f) == 0 && !exists("bad.jpg") && !exists("bad.gp"));
 }
 
 /* No gnuplot on the PATH: the script and the data, a return of 0, no figure. */
@@ -180,8 +180,8 @@ static void check_without_gnuplot(void)
     setenv("PATH", empty, 1);
     CHECK(!plot_can_draw());
     snprintf(path, sizeof path, "%s/bare.png", dir);
-    plot_frame f = {.title = "bare", .xlabel = "x", .ylabel = "y", .logy = 1};
-    CHECK(plot_figure(path, &f, curves, 4) == 0);
+    lm_figure f = {.title = "bare", .xlabel = "x", .ylabel = "y", .logy = 1, .n_curves = 4, .curves = curves};
+    CHECK(plot_draw(path, &f) == 0);
     CHECK(exists("bare.gp") && exists("bare.dat") && !exists("bare.png") && !exists("bare.svg"));
     setenv("PATH", saved, 1);
     free(saved);
@@ -192,9 +192,9 @@ int main(void)
     if (!check_make_tmpdir(dir, sizeof dir, "lm_plot")) return check_summary();
     char path[800];
     snprintf(path, sizeof path, "%s/fig.png", dir);
-    plot_frame f = {.title = "reg_mass: it's", .xlabel = "step", .ylabel = "E |w - w*|^2", .logy = 1,
-                    .key = PLOT_KEY_TOP_RIGHT};
-    int drawn = plot_figure(path, &f, curves, 5);
+    lm_figure f = {.title = "reg_mass: it's", .xlabel = "step", .ylabel = "E |w - w*|^2", .logy = 1,
+                   .legend = LM_LEGEND_TOP_RIGHT, .n_curves = 5, .curves = curves};
+    int drawn = plot_draw(path, &f);
     check_data();
     char *gp = slurp("fig.gp");
     CHECK_MSG(gp != NULL, "fig.gp missing");

@@ -42,6 +42,14 @@ int plot_run(const char *dir)
 
 enum { MAX_RUNS = 64 };
 
+typedef struct {
+    const char *key;           /* metrics.jsonl key: train_loss, test_loss, test_acc, ... */
+    const char *x;             /* "epoch", "step" or "time" (seconds) */
+    const char *title;         /* NULL: the key */
+    const char *const *labels; /* one per folder; NULL: the folders' names */
+    int logy;
+} plot_runs_spec;
+
 /* Split "A,B,C" into labels (in place, in `buf`); the count, or -1 for too many. */
 static int split_labels(char *buf, const char **labels)
 {
@@ -56,7 +64,7 @@ static int split_labels(char *buf, const char **labels)
 }
 
 /* The curve of run folder dir, labelled; else exit 2, naming the folder. */
-static int read_run(const cli_command *c, const char *key, const char *xkey, const char *dir, plot_curve *s)
+static int read_run(const cli_command *c, const char *key, const char *xkey, const char *dir, lm_curve *s)
 {
     struct stat st;
     double *x, *y;
@@ -64,7 +72,7 @@ static int read_run(const cli_command *c, const char *key, const char *xkey, con
     if (lm_run_read_metric(dir, key, xkey, &x, &y, &s->n)) return cli_usage_error(c, "%s holds no metrics.jsonl (not a run folder?)", dir);
     s->x = x, s->y = y;
     /* a few values (an epoch's test metrics) as dots on a line, many (logged steps) as a line */
-    s->kind = s->n <= 60 ? PLOT_LINESPOINTS : PLOT_LINE;
+    s->kind = s->n <= 60 ? LM_CURVE_LINESPOINTS : LM_CURVE_LINE;
     if (!s->n) return cli_usage_error(c, "%s/metrics.jsonl holds no '%s' values against '%s'", dir, key, xkey);
     const char *base = strrchr(dir, '/');
     if (!s->label) s->label = base && base[1] ? base + 1 : dir;
@@ -74,15 +82,16 @@ static int read_run(const cli_command *c, const char *key, const char *xkey, con
 /* Every run's curve of the metric on one figure. */
 static int plot_runs_cli(cli_command *c, const char *out, const plot_runs_spec *spec)
 {
-    plot_curve s[MAX_RUNS] = {{0}};
+    lm_curve s[MAX_RUNS] = {{0}};
     int n = c->npositional, rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         s[i].label = spec->labels ? spec->labels[i] : NULL;
         rc = read_run(c, spec->key, x_key(spec->x), c->positional[i], &s[i]);
     }
     if (!rc) {
-        plot_frame a = {spec->title ? spec->title : spec->key, x_label(spec->x), spec->key, 0, spec->logy, PLOT_KEY_BELOW, 0};
-        int drawn = plot_figure(out, &a, s, n);
+        lm_figure f = {.title = spec->title ? spec->title : spec->key, .xlabel = x_label(spec->x), .ylabel = spec->key,
+                       .logy = spec->logy, .n_curves = n, .curves = s};
+        int drawn = plot_draw(out, &f);
         size_t stem = strlen(out) - 4;
         if (drawn) printf("%s\n", out);
         if (drawn && !strcmp(out + stem, ".png")) printf("%.*s.svg\n", (int)stem, out);

@@ -397,33 +397,3 @@ int plot_draw(const char *path, const lm_figure *a)
     free(dat), free(gp), free(block);
     return ok;
 }
-
-static lm_curve_kind kind_in(plot_kind k)
-{
-    static const lm_curve_kind map[] = {LM_CURVE_LINESPOINTS, LM_CURVE_LINE, LM_CURVE_BAND, LM_CURVE_REFERENCE, LM_CURVE_POINTS};
-    return k <= PLOT_POINTS ? map[k] : LM_CURVE_LINESPOINTS;
-}
-
-int plot_figure(const char *path, const plot_frame *frame, const plot_curve *s, int count)
-{
-    lm_curve *c = calloc(count > 0 ? count : 1, sizeof *c);
-    if (!c) return 0;
-    for (int i = 0; i < count; i++) c[i] = (lm_curve){s[i].label, kind_in(s[i].kind), s[i].n, s[i].x, s[i].y, s[i].lo, s[i].hi, s[i].color};
-    lm_figure f = {.title = frame->title, .xlabel = frame->xlabel, .ylabel = frame->ylabel, .logx = frame->logx,
-                   .logy = frame->logy, .legend = (lm_legend)frame->key, .categorical_x = frame->categorical_x,
-                   .n_curves = count, .curves = c};
-    int ok = plot_draw(path, &f);
-    free(c);
-    return ok;
-}
-
-int plot_lines(const char *path, const plot_axes *axes, const plot_series *s, int count)
-{
-    plot_frame f = {axes->title, axes->xlabel, axes->ylabel, axes->logx, axes->logy, PLOT_KEY_BELOW, 0};
-    plot_curve *c = calloc(count > 0 ? count : 1, sizeof *c);
-    if (!c) return 0;
-    for (int i = 0; i < count; i++) c[i] = (plot_curve){s[i].label, s[i].n, s[i].x, s[i].y, PLOT_LINESPOINTS, NULL, NULL, 0};
-    int ok = plot_figure(path, &f, c, count);
-    free(c);
-    return ok;
-}

@@ -89,21 +89,12 @@ int parse_widths(const cli_command *c, const char *text, int **out, int *n);
 /* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
  * ends the MPI job when MPI itself broke. */
 int probe_fail(const cli_command *c, lm_status st);
-/* ", split over R MPI ranks" under mpirun, else "". */
-const char *ranks_note(char *buf, size_t len);
-const char *param_name(lm_param_kind p);
-const char *output_name(const setup *s, char *buf, size_t len);
 void describe_setup(sbuf *t, const setup *s);
 void add_common_json(cJSON *o, const setup *s, const char *out);
-cJSON *number_array(const double *v, int n);
 /* A result serialised by the library (JSON text, freed here) added to o: under key (returned),
  * or its members at o's top level when key is NULL. */
 cJSON *add_json(cJSON *o, const char *key, char *text);
 
-/* config.json (the options, and what they resolved to; s may be NULL), result.json,
- * report.md with the summary and the PNGs (NULL entries skipped); 0 or the exit code. */
-int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
-              const sbuf *text, const char *const *pngs, int npng);
 /* The run folder of a probe whose library call built report r (its body is the printed summary,
  * its figures the plots): config.json, result.json (result), report.md (# title, each text block
  * of r in a code block, each figure drawn into OUT/plots/ and shown); then the body, a line
@@ -117,9 +108,6 @@ lm_status probe_report(const char *prefix, lm_report **r);
  * on rank 0 the run folder and the summary (report_run); r and json are freed. 0 or the exit
  * code. */
 int probe_done(const probe_cli *p, const setup *s, const char *title, lm_report *r, lm_status st, char *json);
-/* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
-void emit(int json, const sbuf *text, cJSON *result);
-
 /* probe_gd.c: linmass probe linearity (plstar 0) and linmass probe plstar (plstar 1). */
 int probe_gd(int argc, char **argv, int plstar);
 

@@ -224,14 +224,7 @@ int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, 
     return agree_rc(c, lm_dist_rank() == 0 ? prepare_out(c, o->out) : 0);
 }
 
-const char *ranks_note(char *buf, size_t len)
-{
-    if (lm_dist_size() > 1) snprintf(buf, len, ", split over %d MPI ranks", lm_dist_size());
-    else buf[0] = 0;
-    return buf;
-}
-
-const char *param_name(lm_param_kind p) { return p == LM_PARAM_NTK ? "ntk" : "standard"; }
+static const char *param_name(lm_param_kind p) { return p == LM_PARAM_NTK ? "ntk" : "standard"; }
 
 /* ---- the run folder and the summary ---- */
 
@@ -270,16 +263,12 @@ static lm_status write_files(const cli_command *c, const char *out, const setup 
     return st;
 }
 
-int write_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
-              const sbuf *text, const char *const *pngs, int npng)
+/* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
+static void emit(int json, const sbuf *text, cJSON *result)
 {
-    sbuf md = {0};
-    sb_printf(&md, "# %s\n\n```\n%s```\n\n", title, text->s ? text->s : "");
-    for (int i = 0; i < npng; i++)
-        if (pngs[i]) sb_printf(&md, "![%s](plots/%s)\n\n", pngs[i], pngs[i]);
-    lm_status st = write_files(c, out, s, result, &md);
-    free(md.s);
-    return st ? cli_fail(c->command, st) : 0;
+    fputs(text->s ? text->s : "", json ? stderr : stdout);
+    if (json) cli_print_json(result);
+    fflush(stdout);
 }
 
 int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
@@ -327,17 +316,6 @@ int probe_done(const probe_cli *p, const setup *s, const char *title, lm_report 
     return rc;
 }
 
-void emit(int json, const sbuf *text, cJSON *result)
-{
-    fputs(text->s ? text->s : "", json ? stderr : stdout);
-    if (json) {
-        cli_print_json(result);
-    }
-    fflush(stdout);
-}
-
-const char *output_name(const setup *s, char *buf, size_t len) { return lm_probe_inputs_output_name(&s->in, s->output, buf, len); }
-
 void describe_setup(sbuf *t, const setup *s)
 {
     char buf[2400];
@@ -350,13 +328,6 @@ void add_common_json(cJSON *o, const setup *s, const char *out)
     add_json(o, NULL, lm_probe_inputs_json(&s->in, s->output));
     cJSON_AddStringToObject(o, "run", out);
     cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
-}
-
-cJSON *number_array(const double *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
 }
 
 cJSON *add_json(cJSON *o, const char *key, char *text)

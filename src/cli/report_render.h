@@ -1,5 +1,5 @@
 /* Rendering a report of the experiments library (linmass/report.h) the way every command
- * shows one: its body as markdown with each figure drawn through plot_figure into a plots
+ * shows one: its body as markdown with each figure drawn through plot_draw into a plots
  * folder, its numbers as JSON, and its progress on stderr. */
 #ifndef LM_CLI_REPORT_RENDER_H
 #define LM_CLI_REPORT_RENDER_H
