@@ -130,14 +130,15 @@ static void test_job(void)
     CHECK_MSG(!st, "job: %s", lm_error_message());
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     CHECK(j != NULL);
-    static const char *const keys[] = {"method", "avg_norm", "avg_eigenvalue", "max_norm", "argmax", "mean_norm", "per_input",
+    static const char *const keys[] = {"probe", "model", "num_params", "param", "data", "inputs", "output", "checkpoint", "run",
+                                       "ranks", "method", "avg_norm", "avg_eigenvalue", "max_norm", "argmax", "mean_norm", "per_input",
                                        "hvp_products", "unconverged", "definitions", "loss_hessian", "density", "blocks",
                                        "model_density", "model_blocks", "block", "gauss_newton", "residual_part", "diagonal", "diagonal_se",
                                        "diagonal_exact", "diagonal_samples", "seconds"};
     int k = 0;
     for (const cJSON *e = j ? j->child : NULL; e; e = e->next, k++)
-        CHECK_MSG(k < 23 && !strcmp(e->string, keys[k]), "key %d: %s", k, e->string);
-    CHECK(k == 23);
+        CHECK_MSG(k < 33 && !strcmp(e->string, keys[k]), "key %d: %s", k, e->string);
+    CHECK(k == 33);
     if (j) {
         check_model_norms(&in, &o, j, r);
         check_loss(&in, &o, j, r);

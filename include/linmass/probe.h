@@ -404,6 +404,7 @@ typedef struct {
     lm_param_kind param;
     uint64_t seed;
     const lm_collective *coll; /* NULL: one process; else every probe split (lm_hessian_opts) */
+    const char *folder;        /* the run folder the caller writes, recorded as "run"; NULL: none */
 } lm_hessian_job_opts;
 
 /* The Hessian probe of `linmass probe hessian` on in's model and inputs: the model Hessian's
@@ -412,7 +413,8 @@ typedef struct {
  * and the spectra asked for. Appends to r the summary (text) and the figures
  * (hessian_per_input.png, hessian_density_{loss,model}.png, hessian_blocks.png,
  * hessian_block_density_{loss,model}.png, each when there is something to draw), records the
- * main numbers as measured, and sets *json (malloc'ed) to an object with the keys method,
+ * main numbers as measured, and sets *json (malloc'ed) to an object with the keys probe
+ * ("hessian"), those of lm_probe_inputs_json, run (o->folder or null), ranks, method,
  * those of lm_hessian_result_json, definitions, loss_hessian (null when skipped, with
  * loss_hessian_skipped), the spectra's (density, model_density, blocks, model_blocks, block,
  * gauss_newton, residual_part, diagonal, diagonal_se, diagonal_exact, diagonal_samples) and
@@ -423,7 +425,8 @@ LM_API lm_status lm_hessian_job(const lm_probe_inputs *in, const lm_hessian_job_
  * model o->model with W replaced, initialised from o->seed (lm_sweep_width with a hook), probed
  * on in's inputs for the Gauss-Newton split and the block norms (o->spectra.gauss_newton or
  * .blocks; density and diagonal are refused). Appends the tables and log-log fits against width
- * and the figures gauss_newton_sweep.png and block_norms_sweep.png to r; *json: template, sweep
+ * and the figures gauss_newton_sweep.png and block_norms_sweep.png to r; *json: probe, the keys
+ * of lm_probe_inputs_json (of in's model: the last width's), run, ranks, template, sweep
  * (one object per width: width, model, num_params, loss_hessian and the spectra's keys), fits
  * (slope, ci_lo, ci_hi, r2 under each fitted name) and seconds. in->model is not used. */
 LM_API lm_status lm_hessian_sweep_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o, lm_report *r,

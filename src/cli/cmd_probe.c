@@ -13,13 +13,11 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/plot.h"
 #include "cli/probe_cli.h"
 #include "cli/probe_spectra.h"
 #include "cli/report_render.h"
 #include "cli/train_cli.h"
 #include "linmass/dist.h"
-#include "linmass/io.h"
 #include "linmass/probe.h"
 
 /* ---- linmass probe hessian ---- */
@@ -115,6 +113,7 @@ static void hessian_job_opts(hessian_cli *h, const setup *s)
     j->param = s->param;
     j->seed = h->p.o.seed;
     j->coll = lm_dist_collective();
+    j->folder = h->p.o.out;
 }
 
 static int hessian_run(hessian_cli *h, const setup *s)
@@ -122,27 +121,10 @@ static int hessian_run(hessian_cli *h, const setup *s)
     if (h->tmpl) h->p.o.model = h->tmpl; /* config.json records the template */
     hessian_job_opts(h, s);
     lm_report *r = NULL;
-    render_progress pr = {"probe hessian", stderr, 0};
     char *json = NULL;
-    sbuf t = {0};
-    if (!h->tmpl) describe_setup(&t, s);
-    lm_status st = lm_report_create(0, &r);
-    if (!st && lm_dist_rank() == 0) lm_report_set_progress(r, render_progress_fn, &pr);
-    if (!st && t.s) st = lm_report_printf(r, "%s", t.s);
+    lm_status st = probe_report("probe hessian", &r);
     if (!st) st = h->tmpl ? lm_hessian_sweep_job(&s->in, &h->j, r, &json) : lm_hessian_job(&s->in, &h->j, r, &json);
-    int rc = st ? probe_fail(&h->p.c, st) : 0;
-    if (!rc && lm_dist_rank() == 0) { /* every rank has the numbers */
-        cJSON *res = cJSON_CreateObject();
-        cJSON_AddStringToObject(res, "probe", "hessian");
-        add_common_json(res, s, h->p.o.out);
-        add_json(res, NULL, json), json = NULL;
-        rc = report_run(&h->p.c, h->p.o.out, s, res, h->tmpl ? "linmass probe hessian --widths" : "linmass probe hessian", r,
-                        h->p.o.json);
-        cJSON_Delete(res);
-    }
-    free(json), free(t.s);
-    lm_report_free(r);
-    return rc;
+    return probe_done(&h->p, s, h->tmpl ? "linmass probe hessian --widths" : "linmass probe hessian", r, st, json);
 }
 
 static int probe_hessian(int argc, char **argv)

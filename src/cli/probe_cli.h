@@ -20,13 +20,6 @@
 #define DEFAULT_DATA "synth:teacher"
 #define MB ((size_t)1 << 20)
 
-/* A growing text buffer: the printed summary, which report.md also holds. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-} sbuf;
-
-void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- options every probe shares ---- */
 
@@ -89,8 +82,6 @@ int parse_widths(const cli_command *c, const char *text, int **out, int *n);
 /* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
  * ends the MPI job when MPI itself broke. */
 int probe_fail(const cli_command *c, lm_status st);
-void describe_setup(sbuf *t, const setup *s);
-void add_common_json(cJSON *o, const setup *s, const char *out);
 /* A result serialised by the library (JSON text, freed here) added to o: under key (returned),
  * or its members at o's top level when key is NULL. */
 cJSON *add_json(cJSON *o, const char *key, char *text);

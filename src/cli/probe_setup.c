@@ -21,7 +21,14 @@ const char *const probe_exit_help =
     "memory a probe needs exceeds --max-memory (the message names the bytes needed: the input is valid,\n"
     "the budget is not, so raise --max-memory or lower --inputs), divergence, a folder not writable.\n";
 
-void sb_printf(sbuf *b, const char *fmt, ...)
+/* A growing text buffer: the printed summary and report.md. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -314,20 +321,6 @@ int probe_done(const probe_cli *p, const setup *s, const char *title, lm_report 
     free(json);
     lm_report_free(r);
     return rc;
-}
-
-void describe_setup(sbuf *t, const setup *s)
-{
-    char buf[2400];
-    lm_probe_inputs_describe(&s->in, buf, sizeof buf);
-    sb_printf(t, "%s", buf);
-}
-
-void add_common_json(cJSON *o, const setup *s, const char *out)
-{
-    add_json(o, NULL, lm_probe_inputs_json(&s->in, s->output));
-    cJSON_AddStringToObject(o, "run", out);
-    cJSON_AddNumberToObject(o, "ranks", lm_dist_size());
 }
 
 cJSON *add_json(cJSON *o, const char *key, char *text)

@@ -138,7 +138,7 @@ static cJSON *gd_json(const lm_probe_inputs *in, const lm_gd_job_opts *o, const 
     cJSON_AddStringToObject(j, "convention", convention);
     cJSON_AddNumberToObject(j, "steps", o->steps);
     cJSON_AddNumberToObject(j, "held_out", in->n_test);
-    lm_job_merge(j, lm_linearity_result_json(res, in->n_test));
+    lm_job_add(j, NULL, lm_linearity_result_json(res, in->n_test));
     return j;
 }
 

@@ -29,19 +29,12 @@ static lm_status model_norms(const hj_ctx *x, double *per, lm_hessian_result *hr
     return st ? st : lm_probe_model_hessian(x->m, x->x, x->n, &ho, hr);
 }
 
-static const char *output_name(const hj_ctx *x, int outputs, char *buf, size_t len)
-{
-    if (x->o.output == LM_OUTPUT_SUM) snprintf(buf, len, outputs == 1 ? "the output" : "sum over %d outputs", outputs);
-    else snprintf(buf, len, "output %d of %d", x->o.output, outputs);
-    return buf;
-}
-
-static void model_text(lm_report *rep, const hj_ctx *x, int outputs, const lm_hessian_result *hr, double t_model)
+static void model_text(lm_report *rep, const hj_ctx *x, const lm_hessian_result *hr, double t_model)
 {
     char oname[64], rn[64] = "";
     if (lm_coll_size(x->o.coll) > 1) snprintf(rn, sizeof rn, ", split over %d processes", lm_coll_size(x->o.coll));
     lm_report_printf(rep, "model Hessian H_f = d2f/dw2 of %s, float64, %s%s; ||.|| = spectral norm (largest |eigenvalue|)\n",
-                     output_name(x, outputs, oname, sizeof oname), x->o.eig.method == LM_EIG_LANCZOS ? "Lanczos" : "power iteration",
+                     lm_probe_inputs_output_name(x->in, x->o.output, oname, sizeof oname), x->o.eig.method == LM_EIG_LANCZOS ? "Lanczos" : "power iteration",
                      hr->unconverged ? "" : " (every run converged)");
     lm_report_printf(rep, "  ||H(fbar)||, fbar = mean_i f(x_i) (averaged model)   %-12.6g eigenvalue %.6g, %d products%s\n",
                      hr->avg_norm, hr->avg.extreme, hr->avg.steps, hr->avg.converged ? "" : ", NOT converged");
@@ -83,8 +76,8 @@ static void loss_json(cJSON *res, const hj_ctx *x, const loss_part *L)
     cJSON_AddStringToObject(l, "loss", x->kind == LM_LOSS_XENT ? "xent_mean" : "mse_half_mean");
     cJSON_AddNumberToObject(l, "value", L->r.loss);
     if (x->o.loss_top > 0) {
-        cJSON_AddItemToObject(l, "top", hj_numbers(L->r.eig.top, L->r.eig.ntop));
-        cJSON_AddItemToObject(l, "top_residual", hj_numbers(L->r.eig.top_residual, L->r.eig.ntop));
+        cJSON_AddItemToObject(l, "top", lm_json_numbers(L->r.eig.top, L->r.eig.ntop));
+        cJSON_AddItemToObject(l, "top_residual", lm_json_numbers(L->r.eig.top_residual, L->r.eig.ntop));
         cJSON_AddBoolToObject(l, "converged", L->r.eig.converged);
     }
     if (x->o.hutchinson > 0) {
@@ -96,9 +89,9 @@ static void loss_json(cJSON *res, const hj_ctx *x, const loss_part *L)
 
 static cJSON *job_json(const hj_ctx *x, const lm_hessian_result *hr, const loss_part *L, const hj_spectra *sr)
 {
-    cJSON *res = cJSON_CreateObject();
+    cJSON *res = lm_job_result(x->in, "hessian", x->o.output, x->o.folder, x->o.coll);
     cJSON_AddStringToObject(res, "method", x->o.eig.method == LM_EIG_LANCZOS ? "lanczos" : "power");
-    hj_json_add(res, NULL, lm_hessian_result_json(hr, x->o.skip_per_input ? 0 : x->n));
+    lm_job_add(res, NULL, lm_hessian_result_json(hr, x->o.skip_per_input ? 0 : x->n));
     cJSON_AddStringToObject(res, "definitions",
                             "avg_norm: ||d2 fbar/dw2||, fbar = mean_i f(x_i); max_norm, mean_norm: max_i and mean_i of ||d2 f(x_i)/dw2||; "
                             "norm = largest |eigenvalue|");
@@ -137,10 +130,13 @@ static void record_numbers(lm_report *rep, const hj_ctx *x, const lm_hessian_res
 }
 
 /* The report and the JSON from the numbers (every process has them). */
-static lm_status job_report(lm_report *rep, const hj_ctx *x, int outputs, const lm_hessian_result *hr, const loss_part *L,
+static lm_status job_report(lm_report *rep, const hj_ctx *x, const lm_hessian_result *hr, const loss_part *L,
                             const hj_spectra *sr, double t0, double t_model, char **json)
 {
-    model_text(rep, x, outputs, hr, t_model);
+    char setup[2400];
+    lm_probe_inputs_describe(x->in, setup, sizeof setup);
+    lm_report_printf(rep, "%s", setup);
+    model_text(rep, x, hr, t_model);
     if (L->have) loss_text(rep, x, L);
     hj_spectra_text(rep, x, sr);
     record_numbers(rep, x, hr, L);
@@ -149,7 +145,7 @@ static lm_status job_report(lm_report *rep, const hj_ctx *x, int outputs, const 
     if (!st) st = lm_report_status(rep);
     cJSON *res = st ? NULL : job_json(x, hr, L, sr);
     if (res) cJSON_AddNumberToObject(res, "seconds", hj_now() - t0);
-    return st ? st : hj_json_out(res, json);
+    return st ? st : lm_job_json_out(res, json);
 }
 
 lm_status lm_hessian_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o, lm_report *r, char **json)
@@ -177,7 +173,7 @@ lm_status lm_hessian_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o
         st = lm_probe_loss_hessian(x.m, x.x, x.n, &lo, &L.r);
         L.have = !st;
     }
-    if (!st) st = job_report(r, &x, in->outputs, &hr, &L, &sr, t0, t_model, json);
+    if (!st) st = job_report(r, &x, &hr, &L, &sr, t0, t_model, json);
     hj_spectra_free(&sr);
     free(per), free(x.targets);
     return st;

@@ -12,6 +12,7 @@
 /* What the spectra work on: the model and inputs, the loss (targets NULL: no loss for this
  * model and data, why says why), and the job's options with every default filled in. */
 typedef struct {
+    const lm_probe_inputs *in; /* what the job was given (the sweep: not its model) */
     const lm_model *m;
     const double *x;
     int n;
@@ -63,12 +64,5 @@ void hj_spectra_free(hj_spectra *r);
 void hj_spectra_text(lm_report *rep, const hj_ctx *x, const hj_spectra *r);
 void hj_spectra_json(cJSON *res, const hj_ctx *x, const hj_spectra *r);
 lm_status hj_spectra_figures(lm_report *rep, const hj_ctx *x, const hj_spectra *r);
-
-/* The JSON text (freed here) added to o under key, or its members at o's top level when key is
- * NULL; returns what was added under key (NULL otherwise or when out of memory). */
-cJSON *hj_json_add(cJSON *o, const char *key, char *text);
-cJSON *hj_numbers(const double *v, int n);
-/* *json = the unformatted text of o (which is freed); LM_ENOMEM when it could not be made. */
-lm_status hj_json_out(cJSON *o, char **json);
 
 #endif

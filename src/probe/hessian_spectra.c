@@ -72,7 +72,7 @@ lm_status hj_options(const lm_probe_inputs *in, const lm_hessian_job_opts *o, in
     if (!sp->grid) sp->grid = 400;
     if (!sp->block_top) sp->block_top = 3;
     sp->slq.seed = o->eig.seed, sp->slq.mem_cap = o->eig.mem_cap;
-    x->m = in->model, x->x = in->x, x->n = in->n;
+    x->in = in, x->m = in->model, x->x = in->x, x->n = in->n;
     return LM_OK;
 }
 

@@ -6,37 +6,9 @@
 #include <string.h>
 
 #include "probe/hessian_job.h"
+#include "probe/probe_internal.h"
 
 static const char *const which_name[2] = {"loss Hessian", "model Hessian"};
-
-/* ---- JSON plumbing ---- */
-
-cJSON *hj_numbers(const double *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
-}
-
-cJSON *hj_json_add(cJSON *o, const char *key, char *text)
-{
-    cJSON *j = text ? cJSON_Parse(text) : NULL, *e;
-    free(text);
-    if (j && key) {
-        cJSON_AddItemToObject(o, key, j);
-        return j;
-    }
-    while (j && (e = j->child)) cJSON_AddItemToObject(o, e->string, cJSON_DetachItemViaPointer(j, e));
-    cJSON_Delete(j);
-    return NULL;
-}
-
-lm_status hj_json_out(cJSON *o, char **json)
-{
-    *json = o ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    return *json ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for the JSON result");
-}
 
 /* ---- the summary ---- */
 
@@ -132,12 +104,12 @@ static void density_json(cJSON *res, const hj_ctx *x, const hj_spectra *r)
     const lm_hessian_spectra_opts *sp = &x->o.spectra;
     for (int k = 0; k < 2; k++) {
         if (r->have_density[k])
-            cJSON_AddNumberToObject(hj_json_add(res, dkey[k], lm_density_json(&r->density[k], r->sigma[k], sp->grid)), "seconds",
+            cJSON_AddNumberToObject(lm_job_add(res, dkey[k], lm_density_json(&r->density[k], r->sigma[k], sp->grid)), "seconds",
                                     r->seconds_density[k]);
         else if (sp->density)
             cJSON_AddNullToObject(res, dkey[k]);
         if (sp->blocks && (k == 1 || x->targets))
-            hj_json_add(res, bkey[k], lm_block_spectra_json(r->blocks[k], r->nblocks[k], r->block_sigma[k], sp->grid));
+            lm_job_add(res, bkey[k], lm_block_spectra_json(r->blocks[k], r->nblocks[k], r->block_sigma[k], sp->grid));
         else if (sp->blocks) cJSON_AddNullToObject(res, bkey[k]);
     }
     if (sp->blocks) cJSON_AddStringToObject(res, "block", sp->block_kind == LM_BLOCK_LAYER ? "layer" : "tensor");
@@ -148,16 +120,16 @@ void hj_spectra_json(cJSON *res, const hj_ctx *x, const hj_spectra *r)
     const lm_hessian_spectra_opts *sp = &x->o.spectra;
     density_json(res, x, r);
     if (r->have_gn) {
-        hj_json_add(res, "gauss_newton", lm_loss_hessian_result_json(&r->gn.gauss_newton));
-        hj_json_add(res, "residual_part", lm_loss_hessian_result_json(&r->gn.residual));
+        lm_job_add(res, "gauss_newton", lm_loss_hessian_result_json(&r->gn.gauss_newton));
+        lm_job_add(res, "residual_part", lm_loss_hessian_result_json(&r->gn.residual));
     } else if (sp->gauss_newton) {
         cJSON_AddNullToObject(res, "gauss_newton");
         cJSON_AddNullToObject(res, "residual_part");
     }
     if (r->have_diag) {
         int p = (int)lm_model_num_params(x->m);
-        cJSON_AddItemToObject(res, "diagonal", hj_numbers(r->diag, p));
-        cJSON_AddItemToObject(res, "diagonal_se", hj_numbers(r->diag_se, p));
+        cJSON_AddItemToObject(res, "diagonal", lm_json_numbers(r->diag, p));
+        cJSON_AddItemToObject(res, "diagonal_se", lm_json_numbers(r->diag_se, p));
         cJSON_AddBoolToObject(res, "diagonal_exact", r->dr.exact);
         cJSON_AddNumberToObject(res, "diagonal_samples", r->dr.samples);
     } else if (sp->diagonal) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "probe/hessian_job.h"
+#include "probe/probe_internal.h"
 
 enum { NPART = 3 }; /* H, G, R */
 
@@ -69,7 +70,7 @@ static void table_row(sweep_table *T, int i, int width, const hj_spectra *r)
     cJSON_AddNumberToObject(row, "num_params", T->params[i]);
     if (r->have_gn) {
         cJSON *l = cJSON_AddObjectToObject(row, "loss_hessian");
-        cJSON_AddItemToObject(l, "top", hj_numbers(r->gn.loss.eig.top, r->gn.loss.eig.ntop));
+        cJSON_AddItemToObject(l, "top", lm_json_numbers(r->gn.loss.eig.top, r->gn.loss.eig.ntop));
         cJSON_AddNumberToObject(l, "norm", r->gn.loss.eig.norm);
         if (r->gn.loss.samples) cJSON_AddNumberToObject(l, "trace", r->gn.loss.trace);
     }
@@ -196,7 +197,7 @@ static lm_status block_figure(lm_report *rep, const sweep_table *T)
 static lm_status sweep_report(lm_report *rep, const lm_probe_inputs *in, sweep_table *T, double t0, char **json)
 {
     const lm_hessian_job_opts *o = &T->x->o;
-    cJSON *res = cJSON_CreateObject(), *fits = cJSON_CreateObject();
+    cJSON *res = lm_job_result(in, "hessian", o->output, o->folder, o->coll), *fits = cJSON_CreateObject();
     cJSON_AddStringToObject(res, "template", o->model);
     lm_report_printf(rep, "width sweep of %s (W = ", o->model);
     for (int i = 0; i < o->n_widths; i++) lm_report_printf(rep, "%s%d", i ? "," : "", o->widths[i]);
@@ -211,7 +212,7 @@ static lm_status sweep_report(lm_report *rep, const lm_probe_inputs *in, sweep_t
     cJSON_AddItemToObject(res, "fits", fits);
     cJSON_AddNumberToObject(res, "seconds", hj_now() - t0);
     if (st) cJSON_Delete(res);
-    return st ? st : hj_json_out(res, json);
+    return st ? st : lm_job_json_out(res, json);
 }
 
 lm_status lm_hessian_sweep_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o, lm_report *r, char **json)

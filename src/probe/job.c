@@ -1,4 +1,4 @@
-/* What the probe jobs of run.h (ntk_job.c, gd_job.c) share: the checks of their arguments, the
+/* What the probe jobs of probe.h share: the checks of their arguments, the
  * start of their result object and its end. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -25,19 +25,28 @@ cJSON *lm_job_result(const lm_probe_inputs *in, const char *probe, int output, c
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "probe", probe);
-    lm_job_merge(o, lm_probe_inputs_json(in, output));
+    lm_job_add(o, NULL, lm_probe_inputs_json(in, output));
     if (folder) cJSON_AddStringToObject(o, "run", folder);
     else cJSON_AddNullToObject(o, "run");
     cJSON_AddNumberToObject(o, "ranks", lm_coll_size(coll));
     return o;
 }
 
-void lm_job_merge(cJSON *o, char *text)
+cJSON *lm_job_add(cJSON *o, const char *key, char *text)
 {
     cJSON *j = text ? cJSON_Parse(text) : NULL, *e;
     free(text);
+    if (o && j && key) return cJSON_AddItemToObject(o, key, j) ? j : (cJSON_Delete(j), NULL);
     while (o && j && (e = j->child)) cJSON_AddItemToObject(o, e->string, cJSON_DetachItemViaPointer(j, e));
     cJSON_Delete(j);
+    return NULL;
+}
+
+lm_status lm_job_json_out(cJSON *o, char **json)
+{
+    *json = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return *json ? LM_OK : lm_fail(LM_ENOMEM, "out of memory for the JSON result");
 }
 
 lm_status lm_job_finish(cJSON *res, double t0, const lm_report *r, char **json)

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 
 #include "linmass/probe.h"
+#include "probe/probe_internal.h"
 
-static cJSON *numbers(const double *v, int n)
+cJSON *lm_json_numbers(const double *v, int n)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
@@ -29,7 +30,7 @@ char *lm_hessian_result_json(const lm_hessian_result *r, int n)
         cJSON_AddNumberToObject(o, "max_norm", r->max_norm);
         cJSON_AddNumberToObject(o, "argmax", r->argmax);
         cJSON_AddNumberToObject(o, "mean_norm", r->mean_norm);
-        cJSON_AddItemToObject(o, "per_input", r->per_input ? numbers(r->per_input, n) : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "per_input", r->per_input ? lm_json_numbers(r->per_input, n) : cJSON_CreateNull());
     } else {
         cJSON_AddNullToObject(o, "max_norm");
         cJSON_AddNullToObject(o, "mean_norm");
@@ -42,8 +43,8 @@ char *lm_hessian_result_json(const lm_hessian_result *r, int n)
 
 static cJSON *top_json(const lm_eig_result *e, cJSON *o)
 {
-    cJSON_AddItemToObject(o, "top", numbers(e->top, e->ntop));
-    cJSON_AddItemToObject(o, "top_residual", numbers(e->top_residual, e->ntop));
+    cJSON_AddItemToObject(o, "top", lm_json_numbers(e->top, e->ntop));
+    cJSON_AddItemToObject(o, "top_residual", lm_json_numbers(e->top_residual, e->ntop));
     cJSON_AddNumberToObject(o, "norm", e->norm);
     cJSON_AddBoolToObject(o, "converged", e->converged);
     return o;
@@ -65,8 +66,8 @@ char *lm_loss_hessian_result_json(const lm_loss_hessian_result *r)
 static cJSON *density_json(const lm_density *d, double sigma, int grid)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "nodes", numbers(d->nodes, d->n));
-    cJSON_AddItemToObject(o, "weights", numbers(d->weights, d->n));
+    cJSON_AddItemToObject(o, "nodes", lm_json_numbers(d->nodes, d->n));
+    cJSON_AddItemToObject(o, "weights", lm_json_numbers(d->weights, d->n));
     cJSON *count = cJSON_AddArrayToObject(o, "count");
     for (int s = 0; s < d->probes; s++) cJSON_AddItemToArray(count, cJSON_CreateNumber(d->count[s]));
     cJSON_AddNumberToObject(o, "probes", d->probes);
@@ -80,8 +81,8 @@ static cJSON *density_json(const lm_density *d, double sigma, int grid)
     double *t = malloc((grid > 0 ? grid : 1) * sizeof *t), *rho = malloc((grid > 0 ? grid : 1) * sizeof *rho);
     if (t && rho && grid > 0) {
         lm_density_smooth(d, sigma, grid, t, rho);
-        cJSON_AddItemToObject(o, "grid", numbers(t, grid));
-        cJSON_AddItemToObject(o, "density", numbers(rho, grid));
+        cJSON_AddItemToObject(o, "grid", lm_json_numbers(t, grid));
+        cJSON_AddItemToObject(o, "density", lm_json_numbers(rho, grid));
     }
     free(t), free(rho);
     cJSON_AddNumberToObject(o, "products", d->products);
@@ -116,7 +117,7 @@ char *lm_spectrum_json(const lm_spectrum *s, const double *evals, int n)
     cJSON_AddNumberToObject(o, "cond", s->cond);
     cJSON_AddNumberToObject(o, "trace", s->trace);
     cJSON_AddNumberToObject(o, "frobenius", s->frobenius);
-    cJSON_AddItemToObject(o, "eigenvalues", numbers(evals, n));
+    cJSON_AddItemToObject(o, "eigenvalues", lm_json_numbers(evals, n));
     return text_of(o);
 }
 
@@ -179,15 +180,15 @@ char *lm_sweep_result_json(const lm_sweep_result *r, const int *widths)
     cJSON *wj = cJSON_AddArrayToObject(o, "widths"), *vj = cJSON_AddArrayToObject(o, "values");
     for (int i = 0; wj && vj && i < r->n_widths; i++) {
         cJSON_AddItemToArray(wj, cJSON_CreateNumber(widths[i]));
-        cJSON_AddItemToArray(vj, numbers(r->values + (size_t)i * r->seeds, r->seeds));
+        cJSON_AddItemToArray(vj, lm_json_numbers(r->values + (size_t)i * r->seeds, r->seeds));
     }
-    cJSON_AddItemToObject(o, "mean", numbers(r->mean, r->n_widths));
-    cJSON_AddItemToObject(o, "sd", numbers(r->sd, r->n_widths));
+    cJSON_AddItemToObject(o, "mean", lm_json_numbers(r->mean, r->n_widths));
+    cJSON_AddItemToObject(o, "sd", lm_json_numbers(r->sd, r->n_widths));
     cJSON_AddNumberToObject(o, "slope", r->fit.slope);
     cJSON_AddNumberToObject(o, "intercept", r->fit.intercept);
     cJSON_AddNumberToObject(o, "se", r->fit.se);
     double ci[2] = {r->fit.ci_lo, r->fit.ci_hi};
-    cJSON_AddItemToObject(o, "ci95", numbers(ci, 2));
+    cJSON_AddItemToObject(o, "ci95", lm_json_numbers(ci, 2));
     cJSON_AddNumberToObject(o, "r2", r->fit.r2);
     cJSON_AddNumberToObject(o, "dof", r->fit.dof);
     return text_of(o);

@@ -172,12 +172,12 @@ static cJSON *ntk_json(const lm_probe_inputs *in, const lm_ntk_job_opts *o, cons
     cJSON_AddNumberToObject(res, "dim", (double)k->N);
     if (o->matrix_free) {
         cJSON_AddStringToObject(res, "method", "matrix-free");
-        lm_job_merge(res, lm_ntk_matfree_result_json(&k->mf));
+        lm_job_add(res, NULL, lm_ntk_matfree_result_json(&k->mf));
     } else {
         lm_ntk_method m = k->info.method;
         cJSON_AddStringToObject(res, "method", m == LM_NTK_GRAM ? "gram" : m == LM_NTK_LAYERWISE ? "layerwise" : "per-sample");
         cJSON_AddNumberToObject(res, "bytes", (double)k->info.bytes);
-        lm_job_merge(res, lm_spectrum_json(&k->sp, k->ev, (int)k->N));
+        lm_job_add(res, NULL, lm_spectrum_json(&k->sp, k->ev, (int)k->N));
     }
     if (k->have_blk) cJSON_AddNumberToObject(res, "block_lambda_max", k->blk.lambda_max);
     cJSON_AddNumberToObject(res, "lr_catapult", catapult(k, o->matrix_free));

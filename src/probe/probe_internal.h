@@ -78,7 +78,7 @@ void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const 
 void dstev_(const char *jobz, const int *n, double *d, double *e, double *z, const int *ldz,
             double *work, int *info, size_t jobz_len);
 
-/* ---- the probe jobs of run.h (job.c) ---- */
+/* ---- the probe jobs of probe.h (job.c) ---- */
 
 /* Seconds on a monotonic clock. */
 double lm_job_now(void);
@@ -86,8 +86,13 @@ double lm_job_now(void);
  * (folder or null) and "ranks"; NULL when out of memory. */
 struct cJSON *lm_job_result(const lm_probe_inputs *in, const char *probe, int output, const char *folder,
                             const lm_collective *coll);
-/* The members of the JSON object text (freed here) moved into o. */
-void lm_job_merge(struct cJSON *o, char *text);
+/* The JSON text (freed here) added to o under key, or its members moved to o's top level when
+ * key is NULL; returns what was added under key (NULL otherwise or when out of memory). */
+struct cJSON *lm_job_add(struct cJSON *o, const char *key, char *text);
+/* *json = the unformatted text of o (which is freed); LM_ENOMEM when it could not be made. */
+lm_status lm_job_json_out(struct cJSON *o, char **json);
+/* A JSON array of v[0..n) (json.c). */
+struct cJSON *lm_json_numbers(const double *v, int n);
 /* "seconds" since t0 added to res, which becomes *json (res freed); LM_ENOMEM when res or the
  * report could not be built, else r's status. */
 lm_status lm_job_finish(struct cJSON *res, double t0, const lm_report *r, char **json);
