@@ -5,6 +5,7 @@
  *   2. momentum on linear regression: SGD, Nesterov and MaSS at SGD's optimal step;
  *   3. the four optimizers (SGD, Nesterov, Adam, MaSS) training the MaSS paper's FCN on
  *      Fashion-MNIST for a few epochs. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* linmass repro CLAIM|all [--quick] [--out DIR] [--seed N] [--json]: runs claims of the
  * experiments library (linmass/experiments.h) and renders each report into OUT/CLAIM/. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* What linmass probe and linmass sweep share (probe_cli.h): resolving the common options to a
  * model and inputs, the ranks under mpirun, the run folder and the printed summary. */
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -42,18 +42,3 @@ void render_markdown(FILE *md, const lm_report *r, const char *plots)
         else fprintf(md, "\n(no figure %s: gnuplot is missing or failed; its script and data are in plots/)\n\n", f->file);
     }
 }
-
-int render_numbers(cJSON *o, const lm_report *r)
-{
-    char *text;
-    if (lm_report_numbers_json(r, &text)) return 1;
-    cJSON *n = cJSON_Parse(text);
-    free(text);
-    cJSON *m = cJSON_DetachItemFromObject(n, "measured"), *p = cJSON_DetachItemFromObject(n, "predicted");
-    cJSON_Delete(n);
-    int ok = m && p && cJSON_AddItemToObject(o, "measured", m);
-    if (!ok) cJSON_Delete(m);
-    ok = ok && cJSON_AddItemToObject(o, "predicted", p);
-    if (!ok) cJSON_Delete(p);
-    return ok ? 0 : (lm_fail(LM_ENOMEM, "out of memory for the report's numbers"), 1);
-}

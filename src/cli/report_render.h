@@ -1,10 +1,8 @@
-/* Rendering a report of the experiments library (linmass/report.h) the way every command
- * shows one: its body as markdown with each figure drawn through plot_draw into a plots
- * folder, its numbers as JSON, and its progress on stderr. */
+/* Rendering a report (linmass/report.h) the way every command shows one: its body as markdown
+ * with each figure drawn through plot_draw into a plots folder, and its progress on stderr. */
 #ifndef LM_CLI_REPORT_RENDER_H
 #define LM_CLI_REPORT_RENDER_H
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 
 #include "linmass/report.h"
@@ -26,8 +24,5 @@ int render_figure(const lm_figure *f, const char *plots);
  * .dat) and shown as ![caption](plots/FILE); a figure that could not be drawn gets a note
  * instead. */
 void render_markdown(FILE *md, const lm_report *r, const char *plots);
-
-/* r's "measured" and "predicted" objects added to o; 0 on success, else lm_error_message says why. */
-int render_numbers(cJSON *o, const lm_report *r);
 
 #endif

@@ -144,7 +144,7 @@ static lm_status job_report(lm_report *rep, const hj_ctx *x, const lm_hessian_re
     if (!st) st = hj_spectra_figures(rep, x, sr);
     if (!st) st = lm_report_status(rep);
     cJSON *res = st ? NULL : job_json(x, hr, L, sr);
-    if (res) cJSON_AddNumberToObject(res, "seconds", hj_now() - t0);
+    if (res) cJSON_AddNumberToObject(res, "seconds", lm_job_now() - t0);
     return st ? st : lm_job_json_out(res, json);
 }
 
@@ -155,7 +155,7 @@ lm_status lm_hessian_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o
     hj_ctx x;
     lm_status st = hj_options(in, o, 0, &x);
     if (st) return st;
-    double t0 = hj_now(), *per = NULL;
+    double t0 = lm_job_now(), *per = NULL;
     lm_hessian_result hr = {0};
     loss_part L = {.want = o->loss_top > 0 || o->hutchinson > 0};
     hj_spectra sr = {0};
@@ -165,7 +165,7 @@ lm_status lm_hessian_job(const lm_probe_inputs *in, const lm_hessian_job_opts *o
         per = calloc(x.n, sizeof *per);
         st = model_norms(&x, per, &hr);
     }
-    double t_model = hj_now() - t0;
+    double t_model = lm_job_now() - t0;
     if (!st) st = hj_spectra_compute(&x, &sr);
     if (!st && sr.have_gn) L.r = sr.gn.loss, L.have = 1; /* the split computed the loss Hessian */
     if (!st && L.want && x.targets && !L.have) {

@@ -40,9 +40,6 @@ typedef struct {
     double seconds_diag;
 } hj_spectra;
 
-/* Seconds on a monotonic clock. */
-double hj_now(void);
-
 /* Checks o (LM_EINVAL naming the field and value) and copies it into x->o with the defaults
  * filled in; sweep: the width sweep's rules too. */
 lm_status hj_options(const lm_probe_inputs *in, const lm_hessian_job_opts *o, int sweep, hj_ctx *x);

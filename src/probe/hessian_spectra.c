@@ -5,17 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "probe/hessian_job.h"
 #include "probe/probe_internal.h"
-
-double hj_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 int hj_spectra_wanted(const lm_hessian_spectra_opts *sp)
 {
@@ -128,10 +120,10 @@ static lm_hvp_opts hvp_of(const hj_ctx *x, int which)
 static lm_status compute_gn(const hj_ctx *x, hj_spectra *r)
 {
     lm_loss_hessian_opts lo = hj_loss_opts(x);
-    double t0 = hj_now();
+    double t0 = lm_job_now();
     lm_status st = lm_probe_gauss_newton(x->m, x->x, x->n, &lo, &r->gn);
     r->have_gn = !st;
-    r->seconds_gn = hj_now() - t0;
+    r->seconds_gn = lm_job_now() - t0;
     return st;
 }
 
@@ -139,9 +131,9 @@ static lm_status compute_density(const hj_ctx *x, int which, hj_spectra *r)
 {
     const lm_hessian_spectra_opts *sp = &x->o.spectra;
     lm_hvp_opts h = hvp_of(x, which);
-    double t0 = hj_now();
+    double t0 = lm_job_now();
     lm_status st = lm_probe_hessian_density(x->m, x->x, x->n, &h, &sp->slq, &r->density[which]);
-    r->seconds_density[which] = hj_now() - t0;
+    r->seconds_density[which] = lm_job_now() - t0;
     if (st) return st;
     r->have_density[which] = 1;
     r->sigma[which] = sp->sigma > 0 ? sp->sigma : lm_density_sigma(&r->density[which]);
@@ -178,9 +170,9 @@ static lm_status compute_diagonal(const hj_ctx *x, hj_spectra *r)
     r->diag_se = malloc(p * sizeof *r->diag_se);
     if (!r->diag || !r->diag_se) return lm_fail(LM_ENOMEM, "out of memory for the diagonal of %zu parameters", p);
     r->dr.diag = r->diag, r->dr.se = r->diag_se;
-    double t0 = hj_now();
+    double t0 = lm_job_now();
     lm_status st = lm_probe_hessian_diagonal(x->m, x->x, x->n, &h, &o, &r->dr);
-    r->seconds_diag = hj_now() - t0;
+    r->seconds_diag = lm_job_now() - t0;
     r->have_diag = !st;
     return st;
 }
@@ -193,9 +185,9 @@ lm_status hj_spectra_compute(const hj_ctx *x, hj_spectra *r)
     lm_status st = LM_OK;
     if (sp->gauss_newton && loss) st = compute_gn(x, r);
     for (int k = loss ? 0 : 1; !st && sp->density && k < 2; k++) st = compute_density(x, k, r);
-    double t0 = hj_now();
+    double t0 = lm_job_now();
     for (int k = loss ? 0 : 1; !st && sp->blocks && k < 2; k++) st = compute_blocks(x, k, r);
-    r->seconds_blocks = hj_now() - t0;
+    r->seconds_blocks = lm_job_now() - t0;
     if (!st && sp->diagonal && loss) st = compute_diagonal(x, r);
     return st;
 }

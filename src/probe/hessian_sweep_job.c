@@ -210,7 +210,7 @@ static lm_status sweep_report(lm_report *rep, const lm_probe_inputs *in, sweep_t
     cJSON_AddItemToObject(res, "sweep", T->rows);
     T->rows = NULL;
     cJSON_AddItemToObject(res, "fits", fits);
-    cJSON_AddNumberToObject(res, "seconds", hj_now() - t0);
+    cJSON_AddNumberToObject(res, "seconds", lm_job_now() - t0);
     if (st) cJSON_Delete(res);
     return st ? st : lm_job_json_out(res, json);
 }
@@ -222,7 +222,7 @@ lm_status lm_hessian_sweep_job(const lm_probe_inputs *in, const lm_hessian_job_o
     hj_ctx x;
     lm_status st = hj_options(in, o, 1, &x);
     if (st) return st;
-    double t0 = hj_now();
+    double t0 = lm_job_now();
     sweep_table T = {.x = &x, .rep = r, .nw = o->n_widths};
     lm_sweep_opts so = {.template_spec = o->model, .in = in->train->shape, .param = o->param, .widths = o->widths,
                         .n_widths = o->n_widths, .seeds = 1, .seed = o->seed, .probe = LM_SWEEP_HOOK, .x = in->x, .n = in->n,

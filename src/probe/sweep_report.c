@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "linmass/probe.h"
+#include "probe/probe_internal.h"
 
 static const struct {
     lm_sweep_probe probe;
@@ -59,13 +59,6 @@ lm_status lm_sweep_value_parse(lm_sweep_probe p, const char *name, lm_sweep_valu
 
 /* ---- the run ---- */
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef struct {
     const lm_sweep_report_opts *o;
     double t0;
@@ -91,7 +84,7 @@ static lm_status on_model(void *ctx, const lm_sweep_model *m)
     run_ctx *c = ctx;
     const lm_sweep_opts *so = &c->o->sweep;
     progress(c->o, LM_PROGRESS_DETAIL, "width %d seed %d/%d: %.6g  (%.1f s)", m->width, m->seed_index + 1,
-             so->seeds > 0 ? so->seeds : 1, m->value, seconds_now() - c->t0);
+             so->seeds > 0 ? so->seeds : 1, m->value, lm_job_now() - c->t0);
     lm_status st = so->on_model ? so->on_model(so->hook_ctx, m) : LM_OK;
     c->done++; /* a stop asked for in the last model changes nothing */
     if (!st && c->o->stop && *c->o->stop && c->done < c->total)
@@ -122,11 +115,11 @@ static lm_status run_sweep(const lm_sweep_report_opts *o, lm_sweep_opts *so, lm_
     widths_text(so, wt, sizeof wt);
     progress(o, LM_PROGRESS_STEP, "%s over widths %s, %d seed%s, %d inputs ...", lm_sweep_value_label(so->value), wt,
              seeds, seeds == 1 ? "" : "s", so->n);
-    run_ctx c = {o, seconds_now(), 0, so->n_widths * seeds};
+    run_ctx c = {o, lm_job_now(), 0, so->n_widths * seeds};
     so->on_model = on_model;
     so->hook_ctx = &c;
     st = lm_sweep_width(so, &out->result);
-    out->seconds = seconds_now() - c.t0;
+    out->seconds = lm_job_now() - c.t0;
     return st;
 }
 
