@@ -35,10 +35,15 @@ int cli_fail(const char *command, int status)
     return status == LM_EINVAL ? 2 : 1;
 }
 
-static void print_help(const cli_command *c)
+const char *cli_help_text(const char *name)
 {
-    if (lm_dist_rank() > 0) return; /* under mpirun: rank 0 prints it */
-    printf("usage: %s\n\n%s\n\noptions:\n", c->usage, c->about);
+    for (int i = 0; i < cli_help_screen_count; i++)
+        if (!strcmp(cli_help_screens[i].name, name)) return cli_help_screens[i].text;
+    return NULL;
+}
+
+static void print_options(const cli_command *c)
+{
     for (int i = 0; i < c->nopts; i++) {
         const cli_opt *o = &c->opts[i];
         const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_STRING ? " TEXT" : o->type == OPT_DOUBLE ? " X" : " N";
@@ -49,7 +54,49 @@ static void print_help(const cli_command *c)
         printf("\n");
     }
     printf("  %-24s %s\n", "--help", "show this help and exit");
-    if (c->epilog) printf("\n%s", c->epilog);
+}
+
+/* The help screen text with its placeholder lines filled, printed (print 1) or only checked
+ * (print 0): NULL, or the first placeholder line that c cannot fill. */
+static const char *fill_help(const char *text, const cli_command *c, int print)
+{
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n"), end = len + (line[len] == '\n');
+        int options = len == 9 && !strncmp(line, "@OPTIONS@", 9);
+        const char *s = NULL;
+        char key[32];
+        if (line[0] == '@' && !options) { /* "@NAME@" */
+            snprintf(key, sizeof key, "%.*s", len > 2 ? (int)len - 2 : 0, line + 1);
+            s = c && c->help ? c->help(key) : NULL;
+        }
+        if (line[0] == '@' && !(options ? c != NULL : s != NULL)) return line;
+        if (print && options) print_options(c);
+        else if (print && s) printf("%s%s", s, *s && s[strlen(s) - 1] != '\n' ? "\n" : "");
+        else if (print) fwrite(line, 1, end, stdout);
+        line += end;
+    }
+    return NULL;
+}
+
+int cli_print_help(const char *name, const cli_command *c)
+{
+    const char *text = cli_help_text(name), *bad = text ? fill_help(text, c, 0) : NULL;
+    if (!text) fprintf(stderr, "linmass: no help screen '%s' (docs/help/%s.txt)\n", name, name);
+    else if (bad) fprintf(stderr, "linmass: help screen '%s': nothing fills %.*s\n", name, (int)strcspn(bad, "\n"), bad);
+    if (!text || bad) return 2;
+    fill_help(text, c, 1);
+    return 0;
+}
+
+/* --help: the screen named after the command, "probe hessian" -> docs/help/probe-hessian.txt;
+ * 1, or 2 when it cannot be printed. Under mpirun rank 0 prints it. */
+static int print_help(const cli_command *c)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", c->command);
+    for (char *p = name; *p; p++)
+        if (*p == ' ') *p = '-';
+    return lm_dist_rank() > 0 || !cli_print_help(name, c) ? 1 : 2;
 }
 
 /* Edit distance of a[0..la) and b: insertions, deletions, substitutions and swaps of two
@@ -172,10 +219,7 @@ int cli_parse(cli_command *c, int argc, char **argv)
     c->npositional = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            print_help(c);
-            return 1;
-        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return print_help(c);
         if (strncmp(a, "--", 2)) {
             if (c->npositional >= c->max_positional)
                 return cli_usage_error(c, "unexpected argument '%s'", a);

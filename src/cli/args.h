@@ -19,16 +19,34 @@ typedef struct {
     int seen;          /* set by the parser */
 } cli_opt;
 
+/* The text of a help screen's placeholder line "@NAME@" (cmake/help_embed.cmake), made when the
+ * help is printed, ending in a newline or not; NULL: not one of the command's. */
+typedef const char *(*cli_help_fill)(const char *name);
+
 typedef struct {
-    const char *command; /* "train" */
-    const char *usage;   /* "linmass train [options]" */
-    const char *about;   /* paragraph printed by --help */
+    const char *command; /* "train", "probe hessian": its --help is docs/help/train.txt, probe-hessian.txt */
     cli_opt *opts;
     int nopts;
-    const char *epilog;  /* printed after the options (spec syntax etc.) */
+    cli_help_fill help; /* the placeholders of its help screen but @OPTIONS@ (NULL: none) */
     const char **positional; /* collected positional arguments (may be NULL if none allowed) */
     int max_positional, npositional;
 } cli_command;
+
+/* The help screens docs/help/NAME.txt, built into the program by cmake/help_embed.cmake (its
+ * @INCLUDE lines expanded, its placeholder lines kept). */
+typedef struct {
+    const char *name, *text;
+} cli_help_screen;
+extern const cli_help_screen cli_help_screens[];
+extern const int cli_help_screen_count;
+
+/* The text of help screen name (NULL: none). */
+const char *cli_help_text(const char *name);
+
+/* Print help screen name on stdout, each placeholder line in its place: @OPTIONS@ as c's option
+ * table with defaults, the others as c->help gives them. 0, or 2 after one line on stderr when
+ * the screen or the text of one of its placeholders is missing (nothing is printed then). */
+int cli_print_help(const char *name, const cli_command *c);
 
 /* Parse argv (after the command name). Returns 0 to go on, 1 when --help was printed
  * (exit 0), 2 on a usage error (already reported on stderr). Defaults are applied first.

@@ -55,22 +55,7 @@ int cmd_bench(int argc, char **argv)
         {"overlap", OPT_STRING, &overlap, "on", "mpirun: sum the gradients during the backward pass (on) or after it (off)", 0},
         {"reduce", OPT_STRING, &reduce, "ordered", "mpirun: gradient sum ordered (rank order) or mpi (MPI_Allreduce)", 0},
     };
-    cli_command c = {"bench", "linmass bench [options] WORKLOAD...",
-                     "Training and probe speed on the workloads that bench/compare.sh times in PyTorch, and the\n"
-                     "OpenBLAS sgemm rate that bounds them. Workloads: fcn, mlp, cnn, resnet20 (samples/s,\n"
-                     "GFLOP/s and the fraction of the sgemm ceiling measured in the same run), ntk and ntk-cnn\n"
-                     "(kernels/s), hvp (time of a Hessian-vector product over a gradient), gemm. Each result\n"
-                     "names the BLAS kernels (OpenBLAS's core, and OPENBLAS_CORETYPE if set) and the\n"
-                     "convolution kernels' instruction set (LINMASS_ISA lowers it).",
-                     opts, sizeof opts / sizeof *opts,
-                     "bench/compare.sh runs these and torch_ref.py alternately and prints the ratios.\n"
-                     "Under mpirun (fcn, mlp, cnn, resnet20 only) the batch is split across the ranks as in\n"
-                     "'linmass train' (--threads 0 is then 1 per rank); rank 0 prints samples/s of the global\n"
-                     "batch, ranks, overlap, allreduce_ms_per_step (time blocked in the gradient sums),\n"
-                     "allreduce_exchange_ms_per_step (first bucket's start to last one's end) and\n"
-                     "allreduce_mb_per_step (the gradient summed). bench/mpi.sh compares 1 rank x 2 threads\n"
-                     "with 2 ranks x 1 thread, overlap on and off.\n",
-                     names, 16, 0};
+    cli_command c = {"bench", opts, sizeof opts / sizeof *opts, NULL, names, 16, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, ntk-cnn, hvp or gemm");

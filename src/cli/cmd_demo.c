@@ -171,13 +171,7 @@ int cmd_demo(int argc, char **argv)
         {"lr", OPT_DOUBLE, &lr, "0.01", "FCN learning rate of SGD, Nesterov and MaSS (Adam keeps 0.001)", 0},
         {"data", OPT_STRING, &data, "fashion-mnist", "FCN data source (see linmass train --help)", 0},
     };
-    cli_command c = {"demo", "linmass demo [options]",
-                     "A tour of both papers in a few minutes (about 2-3 on 2 cores; --quick: seconds) that writes\n"
-                     "one report, OUT/report.md, with three pictures: (1) the model Hessian's norm against width,\n"
-                     "linear against tanh output (transition to linearity); (2) SGD, Nesterov and MaSS on Gaussian\n"
-                     "linear regression at SGD's optimal step; (3) SGD, Nesterov (gamma 0.9), Adam (lr 0.001) and\n"
-                     "MaSS (alpha 0.05, kappa-tilde 3) training the MaSS paper's FCN on Fashion-MNIST.",
-                     opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
+    cli_command c = {"demo", opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);

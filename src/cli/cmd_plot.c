@@ -115,10 +115,7 @@ int cmd_plot(int argc, char **argv)
         {"title", OPT_STRING, &title, NULL, "title of the figure (default: the metric)", 0},
         {"linear", OPT_FLAG, &linear, NULL, "linear y axis (losses default to a log scale)", 0},
     };
-    cli_command c = {"plot", "linmass plot [options] RUN_DIR...",
-                     "Overlay several runs' curves of one metric on one figure. Without gnuplot the .gp script\n"
-                     "and .dat data are still written (exit 0); 'gnuplot NAME.gp' in their folder draws them.",
-                     opts, sizeof opts / sizeof *opts, NULL, dirs, MAX_RUNS, 0};
+    cli_command c = {"plot", opts, sizeof opts / sizeof *opts, NULL, dirs, MAX_RUNS, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (!c.npositional) return cli_usage_error(&c, "name at least one run folder");

@@ -16,30 +16,10 @@
 #include "cli/probe_cli.h"
 #include "cli/probe_spectra.h"
 #include "cli/report_render.h"
-#include "cli/train_cli.h"
 #include "linmass/dist.h"
 #include "linmass/probe.h"
 
 /* ---- linmass probe hessian ---- */
-
-static const char *const hessian_about =
-    "The model Hessian H_f = d2f/dw2 (of the network output, not of the loss; docs/theory.md §4.1) in\n"
-    "float64, by Lanczos with a convergence test (or power iteration), from exact Hessian-vector\n"
-    "products (forward-over-reverse). Its spectral norm (largest |eigenvalue|: H_f is indefinite)\n"
-    "three ways over the N inputs, each named in the output:\n"
-    "  ||H(fbar)||          of the averaged model fbar = mean_i f(x_i)\n"
-    "  max_i ||H(f(x_i))||  the worst single input\n"
-    "  mean_i ||H(f(x_i))|| the typical single input (what the width sweeps fit)\n"
-    "Also, for comparison with PyHessian, the top eigenvalues of the loss Hessian (Lanczos) and its\n"
-    "Hutchinson trace (Rademacher probes) on the same inputs and their targets. The loss is\n"
-    "linmass's: mean cross-entropy on classes (as torch's CrossEntropyLoss), or MSE\n"
-    "(1/2n) sum_i ||f(x_i) - y_i||^2, which is K/2 times torch's MSELoss(reduction='mean') for K\n"
-    "outputs: multiply PyHessian's MSE numbers by K/2 to compare. Several top eigenvalues come with\n"
-    "their multiplicities (Lanczos with deflation and restarts) and a residual ||H y - theta y|| each.\n"
-    "Beyond the norm (docs/theory.md §7.4-7.8): --density (the spectral density of the loss and model\n"
-    "Hessians by stochastic Lanczos quadrature), --block layer|tensor (each block's top eigenvalues, trace\n"
-    "and density), --gauss-newton (H = J^T H_l J + sum_i dl/dz_i H_f(x_i)), --diagonal, and --widths\n"
-    "(a width sweep of the split and the block norms).";
 
 typedef struct {
     probe_cli p;
@@ -63,21 +43,7 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
         {"no-per-input", OPT_FLAG, &h->j.skip_per_input, NULL, "skip the per-input norms (one eigen-run per input): the averaged model's only", 0},
         SPECTRA_OPTS(h->sp),
     };
-    snprintf(h->p.epilog, sizeof h->p.epilog,
-             "examples:\n"
-             "  linmass probe hessian --inputs 16\n"
-             "  linmass probe hessian --model dense:1024,tanh,dense:1024,tanh,dense:1 --method power --steps 300\n"
-             "  linmass probe hessian --run runs/train --inputs 32 --output 3   (a trained fcn, output 3)\n"
-             "  linmass probe hessian --run runs/train --inputs 1000 --density --block layer --gauss-newton\n"
-             "  linmass probe hessian --model dense:W,tanh,dense:W,tanh,dense:1 --widths 64,256,1024 --gauss-newton --block layer\n\n"
-             "%s\n%s", probe_exit_help, cli_model_help());
-    const char *usage = "linmass probe hessian [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR]\n"
-                        "                            [--data SRC] [--inputs N] [--method lanczos|power] [--steps S] [--tol T]\n"
-                        "                            [--output k|sum] [--no-per-input] [--loss-top K] [--hutchinson S] [--density]\n"
-                        "                            [--block layer|tensor] [--gauss-newton] [--diagonal] [--widths W1,W2,...] [--seed N]\n"
-                        "                            [--json] [--out DIR]";
-    int rc = parse_probe(&h->p, "probe hessian", usage, hessian_about, "16", "runs/probe-hessian", own,
-                         (int)(sizeof own / sizeof *own), argc, argv);
+    int rc = parse_probe(&h->p, "probe hessian", "16", "runs/probe-hessian", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
     cli_command *c = &h->p.c;
     if (!strcmp(h->method, "lanczos")) h->j.eig.method = LM_EIG_LANCZOS;
@@ -143,24 +109,6 @@ static int probe_hessian(int argc, char **argv)
 
 /* ---- linmass probe ntk ---- */
 
-static const char *const ntk_about =
-    "The empirical tangent kernel K = J J^T on N inputs (docs/theory.md §4.1), in float64: K_ij =\n"
-    "<grad_w f(x_i), grad_w f(x_j)> for the chosen output, or, with --output sum, sum_k J_k J_k^T (the\n"
-    "trace over the output axis, neural-tangents' trace_axes=(-1,)), or with --output block the NK x NK\n"
-    "block kernel K[iK+k][jK+l] = <grad f_k(x_i), grad f_l(x_j)> (docs/theory.md §7.9).\n"
-    "Dense networks use the layer-wise Gram identity (sum over layers of (A A^T) o (D D^T) + D D^T:\n"
-    "memory O(N^2 + N width), never the N x p Jacobian); other layers (conv, residual, batch norm) use\n"
-    "per-sample gradients in blocks that fit --max-memory (layerwise: only those layers' gradients, with\n"
-    "the dense layers' Gram identity terms). Prints lambda_min (the PL* constant of\n"
-    "docs/theory.md §5), lambda_max, the condition number and the trace, by a symmetric\n"
-    "eigen-decomposition (LAPACK dsyevd); --save writes K as a .npy file (numpy.load reads it).\n"
-    "The catapult step 2/lambda_max is that of the kernel gradient descent sees: one output's kernel\n"
-    "for --output k, and for several outputs summed the block kernel (multi-output square loss), whose\n"
-    "lambda_max comes from Lanczos on K v = J (J^T v) without forming it.\n"
-    "--matrix-free: lambda_max, lambda_min and the trace without forming K (Lanczos on K v = J (J^T v),\n"
-    "one backward and one tangent forward pass over the inputs per product; the trace from per-sample\n"
-    "gradient norms): N up to 10^5 inputs within --max-memory.";
-
 typedef struct {
     probe_cli p;
     const char *method, *save;
@@ -178,20 +126,7 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
         {"matrix-free", OPT_FLAG, &k->matfree, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
         {"steps", OPT_INT, &k->steps, "0", "Lanczos steps of the matrix-free runs (0: 100)", 0},
     };
-    snprintf(k->p.epilog, sizeof k->p.epilog,
-             "--output also takes 'block': the NK x NK block kernel of every output.\n"
-             "examples:\n"
-             "  linmass probe ntk --inputs 256 --save K.npy\n"
-             "  linmass probe ntk --data fashion-mnist --model dense:1024,relu,dense:1024,relu,dense:10 --output sum\n"
-             "  linmass probe ntk --data fashion-mnist --model fcn --inputs 64 --output block\n"
-             "  linmass probe ntk --data fashion-mnist --model fcn --inputs 100000 --output 0 --matrix-free --max-memory 512\n"
-             "  linmass probe ntk --data fashion-mnist --model conv:32x3,relu,gap,dense:10 --param standard --inputs 64\n\n%s\n%s",
-             probe_exit_help, cli_model_help());
-    const char *usage = "linmass probe ntk [--model SPEC] [--param ntk|standard] [--checkpoint FILE | --run DIR] [--data SRC]\n"
-                        "                        [--inputs N] [--output k|sum|block] [--method auto|gram|layerwise|per-sample] [--save FILE.npy]\n"
-                        "                        [--matrix-free [--steps S]] [--max-memory MB] [--json] [--out DIR]";
-    int rc = parse_probe(&k->p, "probe ntk", usage, ntk_about, "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own),
-                         argc, argv);
+    int rc = parse_probe(&k->p, "probe ntk", "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
     if (!strcmp(k->method, "auto")) k->nm = LM_NTK_AUTO;
     else if (!strcmp(k->method, "gram")) k->nm = LM_NTK_GRAM;
@@ -233,26 +168,13 @@ static int probe_ntk(int argc, char **argv)
 
 int cmd_probe(int argc, char **argv)
 {
-    static const char *const overview =
-        "usage: linmass probe hessian|ntk|linearity|plstar [options]   ('linmass probe NAME --help': every option)\n\n"
-        "Probes of a model, random or trained (--checkpoint FILE with --model, or --run DIR), on N inputs\n"
-        "of a data set, in float64 (docs/theory.md §4-5). Each writes a run folder (--out):\n"
-        "config.json, result.json, plots/*.png and report.md.\n\n"
-        "  hessian    spectral norm of the model Hessian d2f/dw2 (averaged model, max and mean over\n"
-        "             inputs), the loss Hessian's top eigenvalues and Hutchinson trace (as PyHessian)\n"
-        "  ntk        the empirical tangent kernel J J^T: lambda_min, lambda_max, condition, trace; --save K.npy\n"
-        "  linearity  full-batch GD: weight distance, kernel change, |f - f_lin|, lambda_min, PL ratio,\n"
-        "             loss ratio against 1 - lr lambda_min; warns in the catapult regime\n"
-        "  plstar     the same run, reported for PL*: lambda_min(K_t), ||grad L||^2/(2L), L_0 (1 - lr mu)^t\n\n"
-        "Width sweeps of these probes: linmass sweep width --help.\n";
     if (argc < 1) {
         if (lm_dist_rank() == 0)
             fprintf(stderr, "linmass probe: name a probe: hessian, ntk, linearity or plstar (see linmass probe --help)\n");
         return 2;
     }
     if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "help")) {
-        if (lm_dist_rank() == 0) fputs(overview, stdout);
-        return 0;
+        return lm_dist_rank() == 0 ? cli_print_help("probe", NULL) : 0;
     }
     if (!strcmp(argv[0], "hessian")) return probe_hessian(argc - 1, argv + 1);
     if (!strcmp(argv[0], "ntk")) return probe_ntk(argc - 1, argv + 1);

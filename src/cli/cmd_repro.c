@@ -124,20 +124,20 @@ static int run_all(const repro_opts *o)
     return failed ? failed : rc;
 }
 
-/* The list of claims for --help. */
-static const char *claims_epilog(void)
+/* @CLAIMS@ and @CLAIMS_MEDIUM@ of repro's help: each claim with its sentence, and each claim
+ * with a medium setting with its time. */
+static const char *claims_help(const char *name)
 {
-    static char epilog[4096];
-    int k = snprintf(epilog, sizeof epilog, "claims:\n");
-    for (int i = 0; i < lm_claim_count() && k < (int)sizeof epilog; i++)
-        k += snprintf(epilog + k, sizeof epilog - k, "  %-26s %s\n", lm_claim_at(i)->name, lm_claim_at(i)->sentence);
-    if (k < (int)sizeof epilog)
-        k += snprintf(epilog + k, sizeof epilog - k, "  %-26s every claim, with an index report\nwith --medium:", "all");
-    for (int i = 0; i < lm_claim_count() && k < (int)sizeof epilog; i++)
-        if (lm_claim_at(i)->time[LM_SETTING_MEDIUM])
-            k += snprintf(epilog + k, sizeof epilog - k, "\n  %-26s %s", lm_claim_at(i)->name, lm_claim_at(i)->time[LM_SETTING_MEDIUM]);
-    if (k < (int)sizeof epilog) snprintf(epilog + k, sizeof epilog - k, "\n");
-    return epilog;
+    static char text[4096];
+    int medium = !strcmp(name, "CLAIMS_MEDIUM"), k = 0;
+    if (!medium && strcmp(name, "CLAIMS")) return NULL;
+    text[0] = '\0';
+    for (int i = 0; i < lm_claim_count() && k < (int)sizeof text; i++) {
+        const lm_claim *cl = lm_claim_at(i);
+        if (!medium || cl->time[LM_SETTING_MEDIUM])
+            k += snprintf(text + k, sizeof text - k, "  %-26s %s\n", cl->name, medium ? cl->time[LM_SETTING_MEDIUM] : cl->sentence);
+    }
+    return text;
 }
 
 int cmd_repro(int argc, char **argv)
@@ -155,10 +155,7 @@ int cmd_repro(int argc, char **argv)
         {"threads", OPT_INT, &threads, "0", "threads (0: all cores)", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object (for all: one object with a list)", 0},
     };
-    cli_command c = {"repro", "linmass repro CLAIM|all [options]",
-                     "Reproduce a claim of the MaSS and transition-to-linearity papers: measure it, put the\n"
-                     "numbers next to the paper's or the theory's, and decide whether it holds.",
-                     opts, sizeof opts / sizeof *opts, claims_epilog(), names, 1, 0};
+    cli_command c = {"repro", opts, sizeof opts / sizeof *opts, claims_help, names, 1, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (c.npositional != 1) return cli_usage_error(&c, "name one claim, or all");

@@ -13,34 +13,6 @@
 #include "linmass/probe.h"
 #include "linmass/runtime.h"
 
-static const char *const sweep_about =
-    "The probe over widths: a model is built from the template at each width (every W becomes the\n"
-    "width) and each of --seeds seeds (--seed, --seed + 1, ...), probed on the same N inputs; prints\n"
-    "the mean and standard deviation per width and the least-squares slope of log(value) against\n"
-    "log(width) over every (width, seed) point, with a 95% interval (Student's t). docs/theory.md §4.2:\n"
-    "||H_f|| falls like m^-0.5 with a linear output layer, does not fall with a non-linear output or\n"
-    "a width-1 bottleneck; the relative kernel change after GD falls like m^-1.";
-
-static const char *const sweep_epilog_head =
-    "values (--value; 'default' is the first of each):\n"
-    "  hessian    mean (mean_i ||H(f(x_i))||), max (max_i), avg (||H(fbar)||, fbar = mean_i f(x_i))\n"
-    "  ntk        lambda-max, lambda-min, trace of K = J J^T on the inputs\n"
-    "  linearity  kernel (||K_T - K_0||_F/||K_0||_F after --steps GD steps), gap (max |f - f_lin| on\n"
-    "             --held-out inputs), dist (||w_T - w_0||)\n"
-    "templates (W = the width; dense, conv and res layers all take it):\n"
-    "  dense:W,tanh,dense:W,tanh,dense:1                 2 hidden layers, linear output (default)\n"
-    "  dense:W,tanh,dense:W,tanh,dense:1,tanh            a non-linear output: append ',tanh'\n"
-    "  dense:W,tanh,dense:1,tanh,dense:W,tanh,dense:1    a width-1 bottleneck: ',dense:1,tanh,' in the middle\n"
-    "  dense:W,relu,dense:W,relu,dense:W,relu,dense:1    any depth, any activation\n"
-    "  conv:Wx3,tanh,conv:Wx3,tanh,gap,dense:1           convolutional (W channels; image data)\n"
-    "  conv:Wx3,res:W,res:W,gap,dense:1                  residual (image data)\n"
-    "examples:\n"
-    "  linmass sweep width --probe hessian --widths 64,128,256,512,1024 --seeds 3\n"
-    "  linmass sweep width --probe hessian --template dense:W,tanh,dense:W,tanh,dense:1,tanh\n"
-    "  linmass sweep width --probe linearity --widths 64,256,1024,4096 --steps 200 --seeds 2\n"
-    "  linmass sweep width --probe ntk --value lambda-min --data fashion-mnist --inputs 32 \\\n"
-    "      --template conv:Wx3,tanh,gap,dense:10 --output 0 --widths 8,16,32,64\n";
-
 typedef struct {
     const char *probe, *tmpl, *widths_text, *data, *param_text, *value_text, *output_text, *out, *positional[2];
     int seeds, inputs, json, threads, steps, held, max_mem, no_normalize;
@@ -48,7 +20,6 @@ typedef struct {
     double tol, lr;
     cli_opt opts[20];
     cli_command c;
-    char epilog[4096];
     /* resolved */
     lm_sweep_probe sp;
     lm_sweep_value value;
@@ -80,11 +51,7 @@ static int sweep_parse(sweep_cli *w, int argc, char **argv)
         {"json", OPT_FLAG, &w->json, NULL, "print one JSON object last on stdout (the table goes to stderr)", 0},
     };
     memcpy(w->opts, opts, sizeof opts);
-    snprintf(w->epilog, sizeof w->epilog, "%s\n%s", sweep_epilog_head, probe_exit_help);
-    w->c = (cli_command){"sweep",
-                         "linmass sweep width --probe hessian|ntk|linearity --template SPEC --widths LIST --seeds K\n"
-                         "                    [--inputs N] [--data SRC] [--param ntk|standard] [--value V] [--json] [--out DIR]",
-                         sweep_about, w->opts, sizeof opts / sizeof *opts, w->epilog, w->positional, 1, 0};
+    w->c = (cli_command){"sweep", w->opts, sizeof opts / sizeof *opts, NULL, w->positional, 1, 0};
     return cli_parse(&w->c, argc, argv);
 }
 

@@ -14,16 +14,6 @@
 /* Most features (data) and kernel rows linmass constants takes. */
 #define MAX_DATA_DIM 4000
 
-static const char *const population_help =
-    "sources: --data SRC (its training split; see linmass train --help for the list) or\n"
-    "--population gaussian[:cond=C,d=D]   x ~ N(0, H), H = diag(logspace(0, -log10 C, D))\n"
-    "                                     (defaults cond=100, d=2: kappa = 100, L1 = 3.01,\n"
-    "                                     kappa_1 = 301, kappa-tilde = 4)\n"
-    "--population decoupled[:cond=C,d=D]  x = sqrt(D) sigma_i z e_i, i uniform, z ~ N(0,1),\n"
-    "                                     sigma^2 = logspace(0, -log10 C, D) (docs/theory.md §2.4)\n"
-    "Populations are exact (no sampling); theory allows d <= 30 for data and d <= 400 for\n"
-    "populations.\n";
-
 /* --data or --population, --model, --max-samples (one clear line each), then the source. */
 static int open_source(const cli_command *c, const lm_theory_source_opts *o, lm_theory_source *s)
 {
@@ -63,12 +53,7 @@ int cmd_constants(int argc, char **argv)
         {"seed", OPT_U64, &seed, "0", "seed of synthetic data sources and of the kernel subsample", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"constants", "linmass constants --data SRC [--model linear|kernel:...] | --population SPEC [--batch m] [--max-samples N] [--json]",
-                     "The constants of linear regression on square loss (1/n) sum 1/2 (<w, x_i> - y_i)^2 "
-                     "(docs/theory.md §2.1-2.2), in float64: L, mu, L1, kappa, kappa-tilde, their batch-m versions, "
-                     "the optimal SGD step and the MaSS hyper-parameters with their rates, and the critical batch "
-                     "sizes.",
-                     opts, sizeof opts / sizeof *opts, population_help, NULL, 0, 0};
+    cli_command c = {"constants", opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (m < 1) return cli_usage_error(&c, "--batch: %d is not >= 1", m);
@@ -215,14 +200,7 @@ int cmd_theory(int argc, char **argv)
         {"seed", OPT_U64, &seed, "0", "seed of synthetic data sources", 0},
         {"json", OPT_FLAG, &a.json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"theory",
-                     "linmass theory --data SRC [--model linear|kernel:...] | --population SPEC --optim sgd|nesterov|mass [--lr | --eta1 --eta2 "
-                     "--gamma | --alpha --kappa-tilde] [--batch m] [--best [--grid G] [--threads T]] [--json]",
-                     "The exact asymptotic contraction factor rho of E|w - w*|^2 per step of SGD, Nesterov or MaSS "
-                     "on linear regression with an interpolating w* (docs/theory.md §2.3): the spectral radius of the "
-                     "expected second-moment dynamics. rho >= 1 diverges; -log(rho) is the speed. Defaults are the "
-                     "section 2.2 hyper-parameters from the constants.",
-                     opts, sizeof opts / sizeof *opts, population_help, NULL, 0, 0};
+    cli_command c = {"theory", opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if ((rc = parse_theory_args(&c, &a))) return rc;

@@ -136,10 +136,7 @@ int cmd_train(int argc, char **argv)
     lm_train_config tc;
     train_cli_opts o;
     cli_command c;
-    train_cli_init(&c, &o, &tc, "train", "linmass train [options]",
-                   "Train a model on a data set and write a run folder: config.json (the options and the\n"
-                   "resolved hyper-parameters), metrics.jsonl, checkpoints/last.safetensors (weights, buffers,\n"
-                   "optimizer state, RNG position), plots/*.png and report.md. --resume continues bit-identically.");
+    train_cli_init(&c, &o, &tc, "train");
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     char *cfg = NULL;
@@ -182,9 +179,7 @@ int cmd_eval(int argc, char **argv)
         {"batch", OPT_INT, &batch, "256", "evaluation batch size", 0},
         {"json", OPT_FLAG, &json, NULL, "print one JSON object", 0},
     };
-    cli_command c = {"eval", "linmass eval --run DIR | --checkpoint FILE --model SPEC --data SRC",
-                     "Loss and accuracy of a trained model on the test split.", opts, sizeof opts / sizeof *opts,
-                     NULL, NULL, 0, 0};
+    cli_command c = {"eval", opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (dir && (ckpt || model || data || cli_given(&c, "param")))

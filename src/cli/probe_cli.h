@@ -43,21 +43,19 @@ typedef struct {
     {"out", OPT_STRING, &(o).out, out_def, "run folder: config.json, result.json, plots/*.png, report.md", 0},     \
     {"json", OPT_FLAG, &(o).json, NULL, "print one JSON object last on stdout (the summary goes to stderr)", 0}
 
-extern const char *const probe_exit_help;
-
 /* A probe command: the common options and its own (which the parser marks as seen, so they
- * live as long as the command), the command and its help texts. */
+ * live as long as the command), and the command. */
 typedef struct {
     common_opts o;
     cli_opt opts[40];
     cli_command c;
-    char epilog[8192], usage[600];
 } probe_cli;
 
 /* Parse argv into the common options (--inputs and --out defaults given) followed by the
- * probe's own nown options; cli_parse's return code (1: --help was printed). */
-int parse_probe(probe_cli *p, const char *command, const char *usage, const char *about, const char *inputs_def,
-                const char *out_def, const cli_opt *own, int nown, int argc, char **argv);
+ * probe's own nown options; cli_parse's return code (1: --help, docs/help/probe-NAME.txt, was
+ * printed). */
+int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const char *out_def, const cli_opt *own,
+                int nown, int argc, char **argv);
 
 /* What the shared options resolve to: the model (with its weights), the inputs, the data. */
 typedef struct {

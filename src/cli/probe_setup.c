@@ -16,12 +16,6 @@
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
-const char *const probe_exit_help =
-    "exit codes: 0 done; 2 bad usage or bad input (one line on stderr): unknown values, --inputs out of\n"
-    "range, a checkpoint whose tensors do not fit --model, unreadable data; 1 a runtime failure: the\n"
-    "memory a probe needs exceeds --max-memory (the message names the bytes needed: the input is valid,\n"
-    "the budget is not, so raise --max-memory or lower --inputs), divergence, a folder not writable.\n";
-
 /* A growing text buffer: the printed summary and report.md. */
 typedef struct {
     char *s;
@@ -49,14 +43,14 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     b->n += need;
 }
 
-int parse_probe(probe_cli *p, const char *command, const char *usage, const char *about, const char *inputs_def,
-                const char *out_def, const cli_opt *own, int nown, int argc, char **argv)
+int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const char *out_def, const cli_opt *own,
+                int nown, int argc, char **argv)
 {
     cli_opt common[] = {COMMON_OPTS(p->o, inputs_def, out_def)};
     int nc = (int)(sizeof common / sizeof *common);
     memcpy(p->opts, common, sizeof common);
     memcpy(p->opts + nc, own, nown * sizeof *own);
-    p->c = (cli_command){command, usage, about, p->opts, nc + nown, p->epilog, NULL, 0, 0};
+    p->c = (cli_command){command, p->opts, nc + nown, cli_help_tables, NULL, 0, 0};
     return cli_parse(&p->c, argc, argv);
 }
 

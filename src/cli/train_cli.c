@@ -43,43 +43,12 @@ static const char *optim_names_text(void)
     return text;
 }
 
-const char *cli_model_help(void)
-{
-    static char text[4096];
-    if (text[0]) return text;
-    size_t k = (size_t)snprintf(text, sizeof text, "model spec (layers separated by commas):\n");
-    k += lm_model_spec_help(text + k, sizeof text - k);
-    if (k < sizeof text)
-        snprintf(text + k, sizeof text - k, "%s",
-                 "presets: fcn (784-100-100-100-10 ReLU, dropout 0.5), cnn (3 conv 5x5 64/64/128 + maxpool,\n"
-                 "  FC 128, dropout 0.5), resnet20, resnet32. The preset's last layer has 10 outputs.\n"
-                 "parameterization (--param): standard (He/LeCun weights) or ntk (N(0,1) weights and a\n"
-                 "  1/sqrt(fan-in) factor in the forward pass).\n");
-    return text;
-}
-
-static const char linear_kernel_help[] =
-    "linear and kernel models (--model; docs/theory.md section 2.1):\n"
-    "  linear                 f(x) = <w, x> per output, no bias (dense:K:nobias on the flat input)\n"
-    "  kernel:gaussian:BW     f(x) = sum_j a_j k(c_j, x) over the n training inputs as centres\n"
-    "  kernel:laplacian:BW    (--max-train N: N centres), k = exp(-|x-c|^2/(2 BW^2)) or exp(-|x-c|/BW),\n"
-    "                         trained by kernel SGD in the RKHS: a step changes only the batch's\n"
-    "                         coefficients (sgd: a_B -= (lr/m)(f(x_B) - y_B); H = K/n, L1 = 1). The\n"
-    "                         spec kernelfeat:TYPE:BW:N,flatten,dense:K:nobias (no :rkhs) is the\n"
-    "                         Euclidean gradient instead: linear regression on kernel rows, H = K^2/n\n"
-    "  Both minimise (1/n) sum_i 1/2 (f(x_i) - y_i)^2, one-hot y on classes (linmass's MSE loss\n"
-    "  (1/2n) sum |z - t|^2), so the optimal SGD step is exactly 1/L_m; --auto (with --optim sgd or\n"
-    "  mass) sets it, or MaSS's eta1, eta2, gamma, from the constants for --batch (kernels: those of\n"
-    "  the kernel matrix of --auto-samples random points, exact when n is not larger; see\n"
-    "  linmass constants --model kernel:...). They see the raw inputs (no standardisation: it\n"
-    "  would break interpolation and change H).\n";
-
-/* "optimizers and their defaults" for --help, from the optimizer table: every option each
- * optimizer accepts with its default value. */
+/* @OPTIMIZERS@ of train's help, from the optimizer table: a line per optimizer, every option it
+ * accepts with its default value. */
 static const char *optim_defaults_help(void)
 {
     static char text[2048];
-    size_t k = (size_t)snprintf(text, sizeof text, "optimizers and their defaults (--optim NAME; any of its options may be given):\n");
+    size_t k = 0;
     for (int kind = 0; kind < LM_OPTIM_COUNT && k < sizeof text; kind++) {
         lm_optim_config oc;
         lm_optim_config_init(&oc, kind);
@@ -95,35 +64,36 @@ static const char *optim_defaults_help(void)
         }
         if (k < sizeof text) k += (size_t)snprintf(text + k, sizeof text - k, "\n");
     }
-    if (k < sizeof text)
-        snprintf(text + k, sizeof text - k, "  (mass steps in the authors' form, --lr --alpha --kappa-tilde, or with --eta1 --eta2 --gamma\n"
-                                            "  given whole; the other form's values follow from it, docs/theory.md section 1.1)\n");
     return text;
+}
+
+/* @RUN_DEFINING@: the options a resume may not change */
+static const char *run_defining_help(void)
+{
+    static char text[1024];
+    size_t k = (size_t)snprintf(text, sizeof text, " ");
+    for (int i = 0; lm_run_defining_key(i) && k < sizeof text; i++)
+        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", lm_run_defining_key(i));
+    return text;
+}
+
+const char *cli_help_tables(const char *name)
+{
+    static char model[4096];
+    if (!strcmp(name, "MODEL_SPEC")) {
+        if (!model[0]) lm_model_spec_help(model, sizeof model);
+        return model;
+    }
+    if (!strcmp(name, "DATA_SOURCES")) return lm_data_sources_help();
+    if (!strcmp(name, "OPTIMIZERS")) return optim_defaults_help();
+    if (!strcmp(name, "RUN_DEFINING")) return run_defining_help();
+    return NULL;
 }
 
 /* The options of this invocation alone, never taken from the run. */
 static int not_inherited(const char *name)
 {
     return !strcmp(name, "out") || !strcmp(name, "resume") || !strcmp(name, "overwrite") || !strcmp(name, "json");
-}
-
-static const char *resume_help(void)
-{
-    static char text[2048];
-    size_t k = (size_t)snprintf(text, sizeof text, "%s",
-        "interruptions and resumes:\n"
-        "  SIGINT (Ctrl-C) and SIGTERM (what schedulers send before they kill a job) stop the run after the\n"
-        "  current step with a checkpoint, print the command that resumes it and exit 130 or 143; a second\n"
-        "  signal ends the program at once (the last checkpoint stays whole).\n"
-        "  --resume takes every option not on its command line from OUT/config.json, so `linmass train\n"
-        "  --resume --out DIR` continues a run bit-identically; with no checkpoint there yet it starts the run\n"
-        "  from the beginning, so one command line serves every submission of a preemptible job. A resume may\n"
-        "  change the run's length, step sizes, schedule, threads and logging, evaluation and checkpoint\n"
-        "  cadence; an option that defines the run given with a value other than the run's is refused (exit 2):\n ");
-    for (int i = 0; lm_run_defining_key(i) && k < sizeof text; i++)
-        k += (size_t)snprintf(text + k, sizeof text - k, " --%s", lm_run_defining_key(i));
-    if (k < sizeof text) snprintf(text + k, sizeof text - k, "\n");
-    return text;
 }
 
 /* --resume: the run's options where the command line gives none (lm_run_resume_options); a
@@ -155,7 +125,7 @@ static void log_to_stderr(const char *line)
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
 }
 
-void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage, const char *about)
+void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command)
 {
     memset(o, 0, sizeof *o);
     lm_train_config_init(tc);
@@ -196,10 +166,7 @@ void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, cons
         flag_of(lm_optim_option_name(1u << i), dashed[i], sizeof dashed[i]);
         o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_DOUBLE, &o->optim_val[i], NULL, optim_help[i], 0};
     }
-    static char epilog[12288];
-    snprintf(epilog, sizeof epilog, "%s\n%s%s\ndata sources:\n%s\n%s", optim_defaults_help(), cli_model_help(), linear_kernel_help,
-             lm_data_sources_help(), resume_help());
-    *c = (cli_command){command, usage, about, o->opts, n, epilog, NULL, 0, 0};
+    *c = (cli_command){command, o->opts, n, cli_help_tables, NULL, 0, 0};
 }
 
 /* lm_train_config_validate's message, "max_train -1 must ...", with the field as its flag. */

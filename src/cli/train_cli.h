@@ -1,5 +1,6 @@
 /* The options of linmass train, and helpers that other commands share: the data-parallel options
- * (bench), weights files (eval, probes) and the help on --model (probes). */
+ * (bench), weights files (eval, probes) and the parts of the help screens made from the
+ * library's tables (train, probes). */
 #ifndef LM_CLI_TRAIN_CLI_H
 #define LM_CLI_TRAIN_CLI_H
 
@@ -18,12 +19,14 @@ typedef struct {
     lm_run_recorded *inherited; /* --resume: the run's options, which own the strings taken from it */
 } train_cli_opts;
 
-/* The help on --model: the spec syntax (lm_model_spec_help), presets and parameterizations. */
-const char *cli_model_help(void);
+/* The help placeholders made from the library's tables (a cli_help_fill): @MODEL_SPEC@ (the
+ * layers, lm_model_spec_help), @DATA_SOURCES@ (lm_data_sources_help), @OPTIMIZERS@ (each
+ * optimizer's options with their defaults) and @RUN_DEFINING@ (the options a resume keeps). */
+const char *cli_help_tables(const char *name);
 
-/* The options of a command that trains, set in *tc (lm_train_config_init) and *o. */
-void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage,
-                    const char *about);
+/* The options of a command that trains, set in *tc (lm_train_config_init) and *o; its help is
+ * docs/help/COMMAND.txt. */
+void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command);
 
 /* Options -> configuration; reports a usage error (returns 2) on bad values. With --resume the
  * options not on the command line come from OUT/config.json, and one there that defines the run

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     train_cli_opts o;
     cli_command c;
     lm_train_config tc;
-    train_cli_init(&c, &o, &tc, "train", "linmass train [options]", "fuzzing");
+    train_cli_init(&c, &o, &tc, "train");
     int rc = cli_parse(&c, argc, argv);
     if (rc != 0 && rc != 1 && rc != 2) abort();
     if (rc == 0) {
