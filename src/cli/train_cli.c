@@ -67,6 +67,12 @@ static const char *optim_defaults_help(void)
     return text;
 }
 
+/* The options of this invocation alone, never taken from the run. */
+static int not_inherited(const char *name)
+{
+    return !strcmp(name, "out") || !strcmp(name, "resume") || !strcmp(name, "overwrite") || !strcmp(name, "json");
+}
+
 /* @RUN_DEFINING@: the options a resume may not change */
 static const char *run_defining_help(void)
 {
@@ -88,12 +94,6 @@ const char *cli_help_tables(const char *name)
     if (!strcmp(name, "OPTIMIZERS")) return optim_defaults_help();
     if (!strcmp(name, "RUN_DEFINING")) return run_defining_help();
     return NULL;
-}
-
-/* The options of this invocation alone, never taken from the run. */
-static int not_inherited(const char *name)
-{
-    return !strcmp(name, "out") || !strcmp(name, "resume") || !strcmp(name, "overwrite") || !strcmp(name, "json");
 }
 
 /* --resume: the run's options where the command line gives none (lm_run_resume_options); a
