@@ -86,5 +86,6 @@ foreach(file IN LISTS screens)
   math(EXPR count "${count} + 1")
 endforeach()
 string(APPEND c "};\nconst int cli_help_screen_count = ${count};\n")
-file(WRITE "${OUT}.tmp" "${c}")
-file(RENAME "${OUT}.tmp" "${OUT}")
+string(RANDOM tag)
+file(WRITE "${OUT}.${tag}.tmp" "${c}") # whole or not at all
+file(RENAME "${OUT}.${tag}.tmp" "${OUT}")
