@@ -110,7 +110,7 @@ static void hessian_job_opts(hessian_cli *h, const setup *s)
     j->eig.mem_cap = (size_t)h->p.o.max_mem * MB;
     j->spectra = h->sp.o;
     j->widths = h->sp.widths, j->n_widths = h->sp.nwidths;
-    j->param = s->param;
+    j->param = s->in.param;
     j->seed = h->p.o.seed;
     j->coll = lm_dist_collective();
     j->folder = h->p.o.out;

@@ -133,7 +133,7 @@ static int sweep_load(const sweep_cli *w, setup *s, double **y)
 static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_sweep_opts *so)
 {
     size_t cap = (size_t)w->max_mem * MB;
-    *so = (lm_sweep_opts){.template_spec = w->tmpl, .in = d->in.train->shape, .param = d->param, .widths = w->widths,
+    *so = (lm_sweep_opts){.template_spec = w->tmpl, .in = d->in.train->shape, .param = d->in.param, .widths = w->widths,
                           .n_widths = w->nw, .seeds = w->seeds, .seed = w->seed, .probe = w->sp, .value = w->value,
                           .x = d->in.x, .n = w->inputs,
                           .hessian.net.output = d->output, .hessian.eig = {.tol = w->tol, .seed = w->seed, .mem_cap = cap},
