@@ -167,7 +167,8 @@ static const char *const ntk_about =
 
 typedef struct {
     probe_cli p;
-    const char *method;
+    const char *method, *save;
+    int matfree, steps;
     lm_ntk_job_opts jo; /* the job's options from the flags; the output and the rest after the set-up */
 } ntk_cli;
 
@@ -176,10 +177,10 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     memset(k, 0, sizeof *k);
     cli_opt own[] = {
         {"method", OPT_STRING, &k->method, "auto", "auto (Gram identity when every layer allows it, else layerwise), gram, layerwise or per-sample", 0},
-        {"save", OPT_STRING, &k->jo.npy, NULL, "also write the N x N kernel to this .npy file (float64)", 0},
+        {"save", OPT_STRING, &k->save, NULL, "also write the N x N kernel to this .npy file (float64)", 0},
         {"max-memory", OPT_INT, &k->p.o.max_mem, "1024", "MB for the kernel and its scratch (more: exit 1 naming the size)", 0},
-        {"matrix-free", OPT_FLAG, &k->jo.matrix_free, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
-        {"steps", OPT_INT, &k->jo.steps, "0", "Lanczos steps of the matrix-free runs (0: 100)", 0},
+        {"matrix-free", OPT_FLAG, &k->matfree, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
+        {"steps", OPT_INT, &k->steps, "0", "Lanczos steps of the matrix-free runs (0: 100)", 0},
     };
     snprintf(k->p.epilog, sizeof k->p.epilog,
              "--output also takes 'block': the NK x NK block kernel of every output.\n"
@@ -204,6 +205,7 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     k->jo.block = !strcmp(k->p.o.output, "block");
     if (k->jo.block) k->p.o.output = "sum"; /* the set-up's check; the block kernel covers every output */
     k->jo.output = LM_OUTPUT_SUM; /* the set-up resolves it */
+    k->jo.npy = k->save, k->jo.matrix_free = k->matfree, k->jo.steps = k->steps;
     lm_status st = lm_ntk_job_opts_validate(&k->jo);
     return st ? cli_field_error(&k->p.c, st, (const char *const[]){"steps", "steps", "npy", "save", NULL}) : 0;
 }

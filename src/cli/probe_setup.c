@@ -90,7 +90,8 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     if (!o->run) /* a checkpoint's own parameterization, unless --param says */
         q.model = o->model, q.data = o->data, q.checkpoint = o->ckpt, q.param = o->ckpt && !cli_given(c, "param") ? NULL : o->param;
     lm_status st = lm_probe_setup_open(&q, s);
-    if (st) return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", "output", "output", "param", "param", NULL});
+    if (st)
+        return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", "output", "output", "param", "param", NULL});
     if (s->param_assumed && lm_dist_rank() == 0) /* as cli_weights_param says it */
         fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
                 "give --param to choose\n", s->checkpoint, s->plain ? "a plain state_dict" : "an older checkpoint");

@@ -47,7 +47,8 @@ lm_status lm_ntk_job_opts_validate(const lm_ntk_job_opts *o)
     if (o->output < LM_OUTPUT_SUM) return lm_fail(LM_EINVAL, "output %d is not an output index or the sum", o->output);
     if (o->block && o->output != LM_OUTPUT_SUM)
         return lm_fail(LM_EINVAL, "block with output %d: the block kernel covers every output (output must be the sum)", o->output);
-    if (o->method < LM_NTK_AUTO || o->method > LM_NTK_LAYERWISE) return lm_fail(LM_EINVAL, "method %d is not a kernel method", (int)o->method);
+    if (o->method < LM_NTK_AUTO || o->method > LM_NTK_LAYERWISE)
+        return lm_fail(LM_EINVAL, "method %d is not a kernel method", (int)o->method);
     if (o->steps < 0) return lm_fail(LM_EINVAL, "steps %d must not be negative", o->steps);
     if (o->npy && (o->matrix_free || !*o->npy))
         return lm_fail(LM_EINVAL, "npy '%s': %s", o->npy, o->matrix_free ? "matrix-free forms no kernel to write" : "an empty file name");

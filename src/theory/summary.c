@@ -147,8 +147,9 @@ lm_status lm_theory_hp_validate(lm_theory_method method, const lm_theory_hp_give
     const double v[5] = {g->step, g->eta2, g->gamma, g->alpha, g->kappa_tilde};
     if (method < LM_THEORY_SGD || method > LM_THEORY_MASS) return lm_fail(LM_EINVAL, "method %d is not sgd, nesterov or mass", (int)method);
     lm_status st;
-    if ((st = hp_range("step", g->step, 0, 1, INFINITY, 0, "(0, inf)")) || (st = hp_range("eta2", g->eta2, 0, 0, INFINITY, 0, "[0, inf)")) ||
-        (st = hp_range("gamma", g->gamma, 0, 0, 1, 1, "[0, 1)")) || (st = hp_range("alpha", g->alpha, 0, 1, 1, 1, "(0, 1)")) ||
+    if ((st = hp_range("step", g->step, 0, 1, INFINITY, 0, "(0, inf)")) ||
+        (st = hp_range("eta2", g->eta2, 0, 0, INFINITY, 0, "[0, inf)")) || (st = hp_range("gamma", g->gamma, 0, 0, 1, 1, "[0, 1)")) ||
+        (st = hp_range("alpha", g->alpha, 0, 1, 1, 1, "(0, 1)")) ||
         (st = hp_range("kappa_tilde", g->kappa_tilde, 1, 0, INFINITY, 0, "[1, inf)")))
         return st;
     int first = 0;
