@@ -407,6 +407,14 @@ typedef struct {
     const char *folder;        /* the run folder the caller writes, recorded as "run"; NULL: none */
 } lm_hessian_job_opts;
 
+/* The options' own checks, which lm_hessian_job and lm_hessian_sweep_job make first: eig's method,
+ * max_steps >= 0 and tol >= 0, loss_top in 0..LM_EIG_MAX_TOP, hutchinson >= 0, the spectra's
+ * fields (probes, steps >= 0; grid 0 or >= 2; sigma >= 0; block_top in 0..LM_EIG_MAX_TOP; the
+ * kinds), and with widths the sweep's rules (two different widths, no density or diagonal, the
+ * Gauss-Newton split or the blocks, a W in model when given). LM_EINVAL with a message that
+ * starts with the field at fault and its value: "loss_top 40 is not in 0..32". */
+LM_API lm_status lm_hessian_job_opts_validate(const lm_hessian_job_opts *o);
+
 /* The Hessian probe of `linmass probe hessian` on in's model and inputs: the model Hessian's
  * norms (lm_probe_model_hessian), the loss Hessian's top eigenvalues and Hutchinson trace
  * (lm_probe_loss_hessian; skipped with a reason when the model's outputs do not fit the data),
@@ -657,6 +665,12 @@ typedef struct {
     const char *folder;        /* the run folder the caller writes, recorded as "run"; NULL: none */
 } lm_ntk_job_opts;
 
+/* The options' own checks, which the job makes first (it also checks output against the model):
+ * output k >= 0 or LM_OUTPUT_SUM, block only with the sum, a method of lm_ntk_method, steps >= 0,
+ * npy not empty and not with matrix_free. LM_EINVAL with a message that starts with the field at
+ * fault: "steps -1 must not be negative", "npy 'K.npy': matrix-free forms no kernel to write". */
+LM_API lm_status lm_ntk_job_opts_validate(const lm_ntk_job_opts *o);
+
 /* The tangent kernel on the inputs (lm_probe_ntk_spectrum, or lm_probe_ntk_matfree), and, for
  * the sum of several outputs, the block kernel's lambda_max by Lanczos, which sets the catapult
  * step of gradient descent on the multi-output square loss. Figure: ntk_spectrum.png (not
@@ -674,6 +688,11 @@ typedef struct {
     const lm_collective *coll; /* NULL: one process */
     const char *folder;        /* as lm_ntk_job_opts' */
 } lm_gd_job_opts;
+
+/* The options' own checks, which the job makes first (it also checks output and y against the
+ * inputs): steps >= 1, lr >= 0 and finite (0: 1/lambda_max(K_0)), record_every >= 0. LM_EINVAL with a message that
+ * starts with the field at fault: "steps 0 must be at least 1". */
+LM_API lm_status lm_gd_job_opts_validate(const lm_gd_job_opts *o);
 
 /* Full-batch gradient descent with the linearity / PL* recorder (lm_probe_linearity) on the
  * inputs, with in->x_test as the held-out inputs. Figures: loss.png, and kernel_change.png
@@ -804,6 +823,12 @@ typedef struct {
                                seeds, seed, (linearity: steps, lr), lm_sweep_result_json's keys,
                                seconds, and widths_planned when stopped */
 } lm_sweep_report_out;
+
+/* The options' own checks, which lm_sweep_report makes first: seeds >= 1; for the hessian
+ * probe hessian.eig.tol >= 0; for the linearity probe linearity.steps >= 1, linearity.lr >= 0
+ * and finite, linearity.n_test >= 0, and at least 1 for the value gap. LM_EINVAL with a message
+ * that starts with the field at fault: "seeds 0 must be at least 1". */
+LM_API lm_status lm_sweep_opts_validate(const lm_sweep_opts *o);
 
 /* Run the sweep and build its report. LM_EINTERRUPTED when stopped: out holds the widths whose
  * every seed was done (report and json NULL when none was). Any other failure leaves out empty.

@@ -204,6 +204,58 @@ LM_API const char *lm_probe_inputs_output_name(const lm_probe_inputs *p, int out
  * checkpoint (null: a random init). */
 LM_API char *lm_probe_inputs_json(const lm_probe_inputs *p, int output);
 
+/* ---- a probe's inputs resolved from a run folder, a checkpoint or a model spec ---- */
+
+/* What a probe is asked to look at, before anything is opened. */
+typedef struct {
+    const char *run;        /* a training run folder (lm_run_open): the model, data,
+                             * parameterisation, checkpoint and standardisation are its own, and
+                             * model, data, checkpoint and param must be NULL; NULL: none */
+    const char *model;      /* without run: spec, preset or alias */
+    const char *data;       /* without run: the source (lm_data_load) */
+    const char *checkpoint; /* without run: weights (lm_weights_load); NULL: a random init */
+    const char *param;      /* without run: "ntk" or "standard"; NULL: the one the checkpoint
+                             * records (standard when it records none), ntk for a random init */
+    uint64_t seed;          /* of a random init, and of synthetic data and the splits */
+    int run_seed;           /* with run: 1 draws the data with the run's seed instead of seed */
+    int n;                  /* training inputs, at least 1 */
+    int n_test;             /* test-split inputs wanted, 0 or more */
+    int raw;                /* as lm_probe_inputs_spec's */
+    const char *output;     /* the output probed: "sum" or k (0-based); NULL: sum */
+} lm_probe_request;
+
+/* What a request resolved to. */
+typedef struct {
+    lm_probe_inputs in;
+    lm_run *run;            /* the opened run folder (owned), or NULL */
+    int output;             /* k, or LM_OUTPUT_SUM (probe.h) */
+    const char *model, *data, *checkpoint; /* the request's or the run's (borrowed); checkpoint
+                             * NULL: a random init */
+    uint64_t data_seed;     /* the data's seed: the request's, or with run_seed the run's */
+    int param_assumed;      /* 1: the checkpoint records no parameterisation: standard taken */
+    int plain;              /* 1: the checkpoint is a plain state_dict (lm_weights_info) */
+} lm_probe_setup;
+
+/* Resolve q and open its inputs (lm_probe_inputs_open): q->output checked against the model's
+ * outputs. LM_EINVAL with a message that starts with the field at fault: "n 0 must be at least
+ * 1", "n_test -1 ...", "param: 'x' is not ntk or standard", "output: 'x' is not sum or an
+ * output index", "output 3: the model has 2 outputs (0..1, or sum)", "run 'DIR': ..." (a field
+ * given with run); and lm_run_open's and lm_probe_inputs_open's failures. On failure *s is
+ * empty. */
+LM_API lm_status lm_probe_setup_open(const lm_probe_request *q, lm_probe_setup *s);
+LM_API void lm_probe_setup_close(lm_probe_setup *s);
+
+/* What s resolved to, as JSON object text (malloc'ed; NULL when out of memory): model (as
+ * given or the run's), model_spec, data, param, data_seed, checkpoint (only with one) and
+ * normalized. */
+LM_API char *lm_probe_setup_json(const lm_probe_setup *s);
+
+/* One scalar target per input of p for output `output` (k, or LM_OUTPUT_SUM for a model of one
+ * output): the regression target k, or 1{class = k} on classes (lm_run_output_targets), into *y
+ * (malloc'ed, p->n values). LM_EINVAL when the model does not fit: "output sum: the model has 3
+ * outputs ...", classes other than the model's outputs, or targets of another width. */
+LM_API lm_status lm_probe_inputs_targets(const lm_probe_inputs *p, int output, double **y);
+
 /* config.json in folder dir, atomically: the JSON object `options` (text: the settings as
  * given, with lm_run_spec's keys) and after its members those of the JSON object `derived`
  * (text, e.g. {"command": ..., "resolved": {...}}; NULL or {} for none, when the options text

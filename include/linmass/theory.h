@@ -317,6 +317,14 @@ typedef struct {
 
 LM_API lm_theory_hp lm_theory_hp_resolve(lm_theory_method method, const lm_theory_hp_given *g, const lm_constants *k);
 
+/* The hyper-parameters given for a method (NAN: not given), before they are resolved: each in
+ * its range (step in (0, inf), eta2 in [0, inf), gamma in [0, 1), alpha in (0, 1), kappa_tilde
+ * in [1, inf), all finite); with tuned (lm_theory_tune chooses them) none given; else only those
+ * the method has (eta2, alpha and kappa_tilde: mass; gamma: nesterov and mass), nesterov's gamma
+ * given, and MaSS's two forms not mixed (alpha or kappa_tilde with eta2 or gamma). LM_EINVAL
+ * with a message that starts with the field at fault: "gamma 1.5 is not in [0, 1)". */
+LM_API lm_status lm_theory_hp_validate(lm_theory_method method, const lm_theory_hp_given *g, int tuned);
+
 /* The rate of one method (lm_theory_rate) on source s at batch m with hp, against the section 2.2
  * rate of k: text (the hyper-parameters, rho, the speed and the steps per factor 10) and json
  * (source, optim, batch, eta1, eta2, gamma, rho, diverges, speed, sgd_rate_theory,

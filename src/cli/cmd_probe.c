@@ -30,6 +30,12 @@ typedef struct {
     char last[1024];  /* ... with the last width: the model set up, as the sweep ends */
 } hessian_cli;
 
+/* The flags of lm_hessian_job_opts' fields (cli_field_error). */
+static const char *const hessian_fields[] = {
+    "eig.max_steps", "steps", "eig.tol", "tol", "loss_top", "loss-top", "hutchinson", "hutchinson", "spectra.sigma", "sigma",
+    "spectra.slq.probes", "probes", "spectra.slq.steps", "lanczos-steps", "spectra.grid", "grid", "spectra.block_top", "block-top",
+    "spectra.density", "density", "spectra.diagonal", "diagonal", "n_widths", "widths", "widths", "widths", "model", "model", NULL};
+
 static int hessian_args(hessian_cli *h, int argc, char **argv)
 {
     memset(h, 0, sizeof *h);
@@ -49,18 +55,16 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
     if (!strcmp(h->method, "lanczos")) h->j.eig.method = LM_EIG_LANCZOS;
     else if (!strcmp(h->method, "power")) h->j.eig.method = LM_EIG_POWER;
     else return cli_usage_error(c, "--method: '%s' is not lanczos or power", h->method);
-    if (h->j.eig.max_steps < 0) return cli_usage_error(c, "--steps %d must not be negative", h->j.eig.max_steps);
-    if (h->j.eig.tol < 0) return cli_usage_error(c, "--tol %g must not be negative", h->j.eig.tol);
-    if (h->j.loss_top < 0 || h->j.loss_top > LM_EIG_MAX_TOP)
-        return cli_usage_error(c, "--loss-top %d must be in 0..%d", h->j.loss_top, LM_EIG_MAX_TOP);
-    if (h->j.hutchinson < 0) return cli_usage_error(c, "--hutchinson %d must not be negative", h->j.hutchinson);
     if ((rc = spectra_check(c, &h->sp))) return rc;
     if (h->sp.widths && h->p.o.run) return cli_usage_error(c, "--widths builds its models from --model: drop --run");
     if (h->sp.widths && h->p.o.ckpt) return cli_usage_error(c, "--widths builds its models from --model: drop --checkpoint");
+    h->j.spectra = h->sp.o, h->j.widths = h->sp.widths, h->j.n_widths = h->sp.nwidths;
+    h->j.model = h->sp.widths ? h->p.o.model : NULL;
+    lm_status st = lm_hessian_job_opts_validate(&h->j);
+    if (st) return cli_field_error(c, st, hessian_fields);
     if (!h->sp.widths) return 0;
     h->tmpl = h->p.o.model; /* set up with the last width's model */
-    if (!strchr(h->tmpl, 'W')) return cli_usage_error(c, "--widths: the model '%s' has no W to replace by the width", h->tmpl);
-    lm_status st = lm_spec_with_width(h->tmpl, h->sp.widths[h->sp.nwidths - 1], h->last, sizeof h->last);
+    st = lm_spec_with_width(h->tmpl, h->sp.widths[h->sp.nwidths - 1], h->last, sizeof h->last);
     h->p.o.model = h->last;
     return st ? cli_fail(c->command, st) : 0;
 }
@@ -76,7 +80,7 @@ static void hessian_job_opts(hessian_cli *h, const setup *s)
     j->eig.mem_cap = (size_t)h->p.o.max_mem * MB;
     j->spectra = h->sp.o;
     j->widths = h->sp.widths, j->n_widths = h->sp.nwidths;
-    j->param = s->param;
+    j->param = s->in.param;
     j->seed = h->p.o.seed;
     j->coll = lm_dist_collective();
     j->folder = h->p.o.out;
@@ -112,8 +116,8 @@ static int probe_hessian(int argc, char **argv)
 typedef struct {
     probe_cli p;
     const char *method, *save;
-    lm_ntk_method nm;
-    int block, matfree, steps;
+    int matfree, steps;
+    lm_ntk_job_opts jo; /* the job's options from the flags; the output and the rest after the set-up */
 } ntk_cli;
 
 static int ntk_args(ntk_cli *k, int argc, char **argv)
@@ -128,17 +132,17 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     };
     int rc = parse_probe(&k->p, "probe ntk", "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
-    if (!strcmp(k->method, "auto")) k->nm = LM_NTK_AUTO;
-    else if (!strcmp(k->method, "gram")) k->nm = LM_NTK_GRAM;
-    else if (!strcmp(k->method, "per-sample")) k->nm = LM_NTK_PER_SAMPLE;
-    else if (!strcmp(k->method, "layerwise")) k->nm = LM_NTK_LAYERWISE;
+    if (!strcmp(k->method, "auto")) k->jo.method = LM_NTK_AUTO;
+    else if (!strcmp(k->method, "gram")) k->jo.method = LM_NTK_GRAM;
+    else if (!strcmp(k->method, "per-sample")) k->jo.method = LM_NTK_PER_SAMPLE;
+    else if (!strcmp(k->method, "layerwise")) k->jo.method = LM_NTK_LAYERWISE;
     else return cli_usage_error(&k->p.c, "--method: '%s' is not auto, gram, layerwise or per-sample", k->method);
-    if (k->save && !*k->save) return cli_usage_error(&k->p.c, "--save needs a file name");
-    if (k->save && k->matfree) return cli_usage_error(&k->p.c, "--matrix-free forms no kernel to --save");
-    if (k->steps < 0) return cli_usage_error(&k->p.c, "--steps %d must not be negative", k->steps);
-    k->block = !strcmp(k->p.o.output, "block");
-    if (k->block) k->p.o.output = "sum"; /* the set-up's check; the block kernel covers every output */
-    return 0;
+    k->jo.block = !strcmp(k->p.o.output, "block");
+    if (k->jo.block) k->p.o.output = "sum"; /* the set-up's check; the block kernel covers every output */
+    k->jo.output = LM_OUTPUT_SUM; /* the set-up resolves it */
+    k->jo.npy = k->save, k->jo.matrix_free = k->matfree, k->jo.steps = k->steps;
+    lm_status st = lm_ntk_job_opts_validate(&k->jo);
+    return st ? cli_field_error(&k->p.c, st, (const char *const[]){"steps", "steps", "npy", "save", NULL}) : 0;
 }
 
 static int probe_ntk(int argc, char **argv)
@@ -147,13 +151,14 @@ static int probe_ntk(int argc, char **argv)
     int rc = ntk_args(&k, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     setup s;
-    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL)) && k.nm == LM_NTK_GRAM && !lm_ntk_gram_applies(s.in.model))
+    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL)) && k.jo.method == LM_NTK_GRAM && !lm_ntk_gram_applies(s.in.model))
         rc = cli_usage_error(&k.p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
                              lm_model_spec(s.in.model));
     if (!rc) {
-        if (k.block) k.p.o.output = "block"; /* config.json records what was asked */
-        lm_ntk_job_opts jo = {s.output, k.block, k.nm, k.matfree, k.steps, k.p.o.seed, (size_t)k.p.o.max_mem * MB,
-                              lm_dist_collective(), k.save, k.p.o.out};
+        if (k.jo.block) k.p.o.output = "block"; /* config.json records what was asked */
+        lm_ntk_job_opts jo = k.jo;
+        jo.output = s.output, jo.seed = k.p.o.seed, jo.mem_cap = (size_t)k.p.o.max_mem * MB;
+        jo.coll = lm_dist_collective(), jo.folder = k.p.o.out;
         lm_report *r = NULL;
         char *json = NULL;
         lm_status st = probe_report("probe ntk", &r);

@@ -74,12 +74,11 @@ static int sweep_args(sweep_cli *w, int argc, char **argv)
         return cli_usage_error(c, "%s%s%s: the only sweep is 'linmass sweep width'", c->npositional ? "'" : "",
                                c->npositional ? w->positional[0] : "name what to sweep", c->npositional ? "'" : "");
     if ((rc = sweep_value(w))) return rc;
-    if (w->seeds < 1) return cli_usage_error(c, "--seeds %d must be at least 1", w->seeds);
-    if (w->tol < 0) return cli_usage_error(c, "--tol %g must not be negative", w->tol);
-    if (w->steps < 1) return cli_usage_error(c, "--steps %d must be at least 1", w->steps);
-    if (w->lr < 0) return cli_usage_error(c, "--lr %g must not be negative", w->lr);
-    if (w->held < 0) return cli_usage_error(c, "--held-out %d must not be negative", w->held);
-    if (w->value == LM_SWEEP_LIN_GAP && w->held < 1) return cli_usage_error(c, "--value gap needs --held-out of at least 1");
+    lm_sweep_opts v = {.seeds = w->seeds, .probe = w->sp, .value = w->value, .hessian.eig.tol = w->tol,
+                       .linearity = {.steps = w->steps, .lr = w->lr, .n_test = w->held}};
+    if (lm_sweep_opts_validate(&v))
+        return cli_field_error(c, LM_EINVAL, (const char *const[]){"seeds", "seeds", "hessian.eig.tol", "tol", "linearity.steps", "steps",
+                                                                    "linearity.lr", "lr", "linearity.n_test", "held-out", NULL});
     if ((rc = parse_widths(c, w->widths_text, &w->widths, &w->nw))) return rc;
     if (lm_spec_with_width(w->tmpl, w->widths[0], w->spec0, sizeof w->spec0))
         return cli_usage_error(c, "--template '%s' has no W to replace by the width (e.g. %s)", w->tmpl, DEFAULT_TEMPLATE);
@@ -100,7 +99,7 @@ static int sweep_load(const sweep_cli *w, setup *s, double **y)
 static void sweep_fill(const sweep_cli *w, const setup *d, const double *y, lm_sweep_opts *so)
 {
     size_t cap = (size_t)w->max_mem * MB;
-    *so = (lm_sweep_opts){.template_spec = w->tmpl, .in = d->in.train->shape, .param = d->param, .widths = w->widths,
+    *so = (lm_sweep_opts){.template_spec = w->tmpl, .in = d->in.train->shape, .param = d->in.param, .widths = w->widths,
                           .n_widths = w->nw, .seeds = w->seeds, .seed = w->seed, .probe = w->sp, .value = w->value,
                           .x = d->in.x, .n = w->inputs,
                           .hessian.net.output = d->output, .hessian.eig = {.tol = w->tol, .seed = w->seed, .mem_cap = cap},

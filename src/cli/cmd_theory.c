@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/probe_cli.h" /* cli_field_error */
 #include "linmass/runtime.h"
 #include "linmass/theory.h"
 
@@ -84,35 +85,23 @@ typedef struct {
     int g_lr, g_eta1, g_eta2, g_gamma, g_alpha, g_kt; /* given on the command line */
 } theory_args;
 
-static int bad_real(const cli_command *c, int given, const char *name, double v, double lo, int lo_open, double hi,
-                    int hi_open, const char *range)
+/* The hyper-parameters given (NAN: not given); --lr and --eta1 are the same step. */
+static lm_theory_hp_given given_hp(const theory_args *a)
 {
-    if (given && (!isfinite(v) || (lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi)))
-        return cli_usage_error(c, "--%s: %g is not in %s", name, v, range);
-    return 0;
+    return (lm_theory_hp_given){a->g_lr ? a->lr : a->g_eta1 ? a->eta1 : NAN, a->g_eta2 ? a->eta2 : NAN, a->g_gamma ? a->gamma : NAN,
+                                a->g_alpha ? a->alpha : NAN, a->g_kt ? a->kt : NAN};
 }
 
-/* The hyper-parameter options: each in its range, and only those the method has. */
+/* The hyper-parameter options: each in its range, and only those the method has
+ * (lm_theory_hp_validate); --eta1 is the two-sequence form's step. */
 static int check_theory_args(const cli_command *c, theory_args *a)
 {
-    int rc;
-    if ((rc = bad_real(c, a->g_lr, "lr", a->lr, 0, 1, INFINITY, 0, "(0, inf)")) ||
-        (rc = bad_real(c, a->g_eta1, "eta1", a->eta1, 0, 1, INFINITY, 0, "(0, inf)")) ||
-        (rc = bad_real(c, a->g_eta2, "eta2", a->eta2, 0, 0, INFINITY, 0, "[0, inf)")) ||
-        (rc = bad_real(c, a->g_gamma, "gamma", a->gamma, 0, 0, 1, 1, "[0, 1)")) ||
-        (rc = bad_real(c, a->g_alpha, "alpha", a->alpha, 0, 1, 1, 1, "(0, 1)")) ||
-        (rc = bad_real(c, a->g_kt, "kappa-tilde", a->kt, 1, 0, INFINITY, 0, "[1, inf)")))
-        return rc;
-    int any_hp = a->g_lr || a->g_eta1 || a->g_eta2 || a->g_gamma || a->g_alpha || a->g_kt;
-    if (a->best && any_hp)
-        return cli_usage_error(c, "--best tunes the hyper-parameters itself; drop --lr/--eta1/--eta2/--gamma/--alpha/--kappa-tilde");
-    if (a->best) return 0;
-    if (a->method != LM_THEORY_MASS && (a->g_eta2 || a->g_alpha || a->g_kt))
-        return cli_usage_error(c, "--%s belongs to mass, not %s", a->g_eta2 ? "eta2" : a->g_alpha ? "alpha" : "kappa-tilde",
-                               a->optim);
-    if (a->method == LM_THEORY_SGD && a->g_gamma) return cli_usage_error(c, "--gamma belongs to nesterov and mass, not sgd");
-    if (a->method == LM_THEORY_NESTEROV && !a->g_gamma) return cli_usage_error(c, "nesterov needs --gamma");
-    if (a->method == LM_THEORY_MASS && (a->g_alpha || a->g_kt) && (a->g_eta1 || a->g_eta2 || a->g_gamma))
+    lm_theory_hp_given g = given_hp(a);
+    lm_status st = lm_theory_hp_validate(a->method, &g, a->best);
+    if (st)
+        return cli_field_error(c, st, (const char *const[]){"step", a->g_eta1 ? "eta1" : "lr", "eta2", "eta2", "gamma", "gamma", "alpha",
+                                                            "alpha", "kappa_tilde", "kappa-tilde", NULL});
+    if ((a->g_alpha || a->g_kt) && a->g_eta1)
         return cli_usage_error(c, "mix of MaSS forms: give --lr --alpha --kappa-tilde, or --eta1 --eta2 --gamma");
     return 0;
 }
@@ -132,8 +121,7 @@ static int parse_theory_args(const cli_command *c, theory_args *a)
 
 static int theory_rate(const cli_command *c, const theory_args *a, const lm_theory_source *s, const lm_constants *k)
 {
-    lm_theory_hp_given g = {a->g_lr ? a->lr : a->g_eta1 ? a->eta1 : NAN, a->g_eta2 ? a->eta2 : NAN,
-                            a->g_gamma ? a->gamma : NAN, a->g_alpha ? a->alpha : NAN, a->g_kt ? a->kt : NAN};
+    lm_theory_hp_given g = given_hp(a);
     char *text = NULL, *json = NULL;
     lm_status st = lm_theory_rate_summary(s, a->method, lm_theory_hp_resolve(a->method, &g, k), a->m, k, &text, &json);
     if (!st) show(text, json, a->json);

@@ -57,16 +57,14 @@ typedef struct {
 int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const char *out_def, const cli_opt *own,
                 int nown, int argc, char **argv);
 
-/* What the shared options resolve to: the model (with its weights), the inputs, the data. */
-typedef struct {
-    const cli_command *c;
-    lm_probe_inputs in; /* the model, the data and the inputs */
-    int output;
-    lm_param_kind param;
-    const char *model, *data, *ckpt;
-    uint64_t data_seed;
-    lm_run *run; /* --run: the opened run folder, which owns the model */
-} setup;
+/* What the shared options resolve to (lm_probe_setup_open): the model (with its weights), the
+ * inputs, the data, the output probed; the run folder opened for --run. */
+typedef lm_probe_setup setup;
+
+/* A library failure st (the exit code): for LM_EINVAL whose message starts with a field of map
+ * (pairs field, flag name; NULL-ended), "FIELD rest" is told as the usage error "--FLAG rest";
+ * any other as it is (cli_fail). */
+int cli_field_error(const cli_command *c, lm_status st, const char *const *map);
 
 /* The set-up of every probe: model, inputs, their scalar targets when y is not NULL, and
  * (rank 0's) run folder; 0 or the exit code, agreed by every rank under mpirun. n_test:

@@ -26,11 +26,9 @@ static int gd_args(gd_cli *g, int argc, char **argv)
                          g->plstar ? "runs/probe-plstar" : "runs/probe-linearity", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
     cli_command *c = &g->p.c;
-    if (g->steps < 1) return cli_usage_error(c, "--steps %d must be at least 1", g->steps);
-    if (g->lr < 0) return cli_usage_error(c, "--lr %g must not be negative", g->lr);
-    if (g->every < 0) return cli_usage_error(c, "--record-every %d must not be negative", g->every);
-    if (g->held < 0) return cli_usage_error(c, "--held-out %d must not be negative", g->held);
-    return 0;
+    lm_gd_job_opts jo = {.lr = g->lr, .steps = g->steps, .record_every = g->every};
+    lm_status st = lm_gd_job_opts_validate(&jo); /* --held-out: the set-up's n_test */
+    return st ? cli_field_error(c, st, (const char *const[]){"steps", "steps", "lr", "lr", "record_every", "record-every", NULL}) : 0;
 }
 
 int probe_gd(int argc, char **argv, int plstar)

@@ -56,102 +56,48 @@ int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const
 
 /* ---- the model and the inputs ---- */
 
-void setup_free(setup *s)
+int cli_field_error(const cli_command *c, lm_status st, const char *const *map)
 {
-    lm_probe_inputs_close(&s->in);
-    lm_run_close(s->run);
+    char msg[1200];
+    snprintf(msg, sizeof msg, "%s", lm_error_message());
+    size_t k = strcspn(msg, " :");
+    for (int i = 0; st == LM_EINVAL && msg[k] && map && map[i]; i += 2)
+        if (strlen(map[i]) == k && !strncmp(msg, map[i], k)) return cli_usage_error(c, "--%s%s", map[i + 1], msg + k);
+    return cli_fail(c->command, st);
 }
 
-static int parse_param(const cli_command *c, const char *text, lm_param_kind *p)
-{
-    if (!strcmp(text, "ntk")) *p = LM_PARAM_NTK;
-    else if (!strcmp(text, "standard")) *p = LM_PARAM_STANDARD;
-    else return cli_usage_error(c, "--param: '%s' is not ntk or standard", text);
-    return 0;
-}
-
-/* "sum" -> LM_OUTPUT_SUM, "k" -> k */
-static int parse_output(const cli_command *c, const char *text, int *out)
-{
-    if (!strcmp(text, "sum")) {
-        *out = LM_OUTPUT_SUM;
-        return 0;
-    }
-    char *end;
-    long k = strtol(text, &end, 10);
-    if (end == text || *end || k < 0 || k > 1000000) return cli_usage_error(c, "--output: '%s' is not sum or an output index", text);
-    *out = (int)k;
-    return 0;
-}
-
-/* --run DIR: the model, data, param, seed and checkpoint of a training run folder. */
-static int setup_from_run(const cli_command *c, const common_opts *o, setup *s, const char **param_io)
-{
-    const char *param = *param_io;
-    if (o->run) {
-        if (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data") || cli_given(c, "param"))
-            return cli_usage_error(c, "--run takes the model, data, parameterization and checkpoint from the run folder: "
-                                      "drop --checkpoint, --model, --data and --param");
-        lm_status st = lm_run_open(o->run, &s->run);
-        if (st) return cli_fail(c->command, st);
-        s->model = s->run->spec.model;
-        s->data = s->run->spec.data;
-        param = s->run->spec.param == LM_PARAM_NTK ? "ntk" : "standard";
-        if (!cli_given(c, "seed")) s->data_seed = s->run->spec.seed;
-        s->ckpt = s->run->checkpoint;
-    }
-    *param_io = param;
-    return 0;
-}
+void setup_free(setup *s) { lm_probe_setup_close(s); }
 
 /* The model and the inputs, from the shared options; 0 or the exit code. n_test: held-out
  * inputs wanted from the test split (0: none). */
 static int setup_load(const cli_command *c, const common_opts *o, int n_test, setup *s)
 {
     memset(s, 0, sizeof *s);
-    s->c = c;
-    s->model = o->model;
-    s->data = o->data;
-    s->ckpt = o->ckpt;
-    s->data_seed = o->seed;
-    const char *param = o->param;
-    int rc;
-    if ((rc = setup_from_run(c, o, s, &param))) return rc;
-    /* a checkpoint's own parameterization, unless --param says */
-    rc = s->ckpt && !o->run ? cli_weights_param(c, s->ckpt, cli_given(c, "param") ? param : NULL, &s->param)
-                            : parse_param(c, param, &s->param);
-    if (rc || (rc = parse_output(c, o->output, &s->output))) return rc;
-    if (o->inputs < 1) return cli_usage_error(c, "--inputs %d must be at least 1", o->inputs);
+    if (o->run && (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data") || cli_given(c, "param")))
+        return cli_usage_error(c, "--run takes the model, data, parameterization and checkpoint from the run folder: "
+                                  "drop --checkpoint, --model, --data and --param");
     if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
     lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
-    lm_probe_inputs_spec ps = {s->model, s->data, s->ckpt, s->run, s->param, o->seed, s->data_seed, o->inputs, n_test,
-                               o->no_normalize};
-    lm_status st = lm_probe_inputs_open(&ps, &s->in);
-    if (st) return cli_fail(c->command, st);
-    if (s->ckpt && !s->run) cli_note_index_shift(s->ckpt, s->model, s->in.index_shift);
-    int K = s->in.outputs;
-    if (s->output >= K)
-        return cli_usage_error(c, "--output %d: the model has %d output%s (0..%d, or sum)", s->output, K, K == 1 ? "" : "s", K - 1);
+    lm_probe_request q = {.run = o->run, .seed = o->seed, .run_seed = !cli_given(c, "seed"), .n = o->inputs, .n_test = n_test,
+                          .raw = o->no_normalize, .output = o->output};
+    if (!o->run) /* a checkpoint's own parameterization, unless --param says */
+        q.model = o->model, q.data = o->data, q.checkpoint = o->ckpt, q.param = o->ckpt && !cli_given(c, "param") ? NULL : o->param;
+    lm_status st = lm_probe_setup_open(&q, s);
+    if (st)
+        return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", "output", "output", "param", "param", NULL});
+    if (s->param_assumed && lm_dist_rank() == 0) /* as cli_weights_param says it */
+        fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
+                "give --param to choose\n", s->checkpoint, s->plain ? "a plain state_dict" : "an older checkpoint");
+    if (s->checkpoint && !s->run) cli_note_index_shift(s->checkpoint, s->model, s->in.index_shift);
     return 0;
 }
 
-/* One scalar target per input for output k: the regression target k, or 1{class = k}. */
-static int scalar_targets(const setup *s, double **y)
+/* One scalar target per input for the output probed (lm_probe_inputs_targets). */
+static int scalar_targets(const cli_command *c, const setup *s, double **y)
 {
-    const lm_dataset *d = s->in.train;
-    int k = s->output == LM_OUTPUT_SUM ? 0 : s->output;
-    if (s->output == LM_OUTPUT_SUM && s->in.outputs != 1)
-        return cli_usage_error(s->c, "gradient descent on one scalar output: the model has %d outputs, give --output k", s->in.outputs);
-    if (d->classes && s->in.outputs != d->classes)
-        return cli_usage_error(s->c, "%s has %d classes: use a model with %d outputs and --output k (the target is 1{class = k})",
-                               s->data, d->classes, d->classes);
-    if (!d->classes && d->target_dim != s->in.outputs)
-        return cli_usage_error(s->c, "%s has %d target values per sample but the model has %d outputs", s->data, d->target_dim,
-                               s->in.outputs);
-    *y = malloc(s->in.n * sizeof **y);
-    lm_status st = *y ? lm_run_output_targets(d, s->in.n, k, *y) : lm_fail(LM_ENOMEM, "out of memory");
-    return st ? cli_fail(s->c->command, st) : 0;
+    lm_status st = lm_probe_inputs_targets(&s->in, s->output, y);
+    return st ? cli_field_error(c, st, (const char *const[]){"output", "output", NULL}) : 0;
 }
 
 int parse_widths(const cli_command *c, const char *text, int **out, int *n)
@@ -221,33 +167,19 @@ int probe_fail(const cli_command *c, lm_status st)
 int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y)
 {
     int rc = setup_load(c, o, n_test, s);
-    if (!rc && y) rc = scalar_targets(s, y);
+    if (!rc && y) rc = scalar_targets(c, s, y);
     if ((rc = agree_rc(c, rc))) return rc;
     return agree_rc(c, lm_dist_rank() == 0 ? prepare_out(c, o->out) : 0);
 }
 
-static const char *param_name(lm_param_kind p) { return p == LM_PARAM_NTK ? "ntk" : "standard"; }
-
 /* ---- the run folder and the summary ---- */
-
-static void add_resolved(cJSON *cfg, const setup *s)
-{
-    cJSON *r = cJSON_AddObjectToObject(cfg, "resolved");
-    cJSON_AddStringToObject(r, "model", s->model);
-    cJSON_AddStringToObject(r, "model_spec", lm_model_spec(s->in.model));
-    cJSON_AddStringToObject(r, "data", s->data);
-    cJSON_AddStringToObject(r, "param", param_name(s->param));
-    cJSON_AddNumberToObject(r, "data_seed", (double)s->data_seed);
-    if (s->ckpt) cJSON_AddStringToObject(r, "checkpoint", s->ckpt);
-    cJSON_AddBoolToObject(r, "normalized", s->in.normalized);
-}
 
 /* the options, and what they resolved to (s may be NULL) */
 static lm_status write_config(const cli_command *c, const char *out, const setup *s)
 {
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "command", c->command);
-    if (s) add_resolved(d, s);
+    if (s) add_json(d, "resolved", lm_probe_setup_json(s));
     char *opts = cli_options_json(c), *derived = cJSON_PrintUnformatted(d);
     lm_status st = opts && derived ? lm_run_write_config(out, opts, derived) : lm_fail(LM_ENOMEM, "out of memory");
     free(opts), free(derived);

@@ -26,7 +26,9 @@ typedef struct {
     {"diagonal", OPT_FLAG, &(s).o.diagonal, NULL, "the loss Hessian's diagonal: exact up to 2000 parameters, else Hutchinson", 0}, \
     {"widths", OPT_STRING, &(s).widths_text, NULL, "a width sweep of --gauss-newton and --block: every W in --model is the width", 0}
 
-/* After parsing: checks and converts the options; 0 or the exit code. */
+/* After parsing: converts the options (--widths parsed) and checks those whose range here
+ * differs from the library's (where 0 means its default); lm_hessian_job_opts_validate checks
+ * the rest. 0 or the exit code. */
 int spectra_check(const cli_command *c, spectra_cli *sp);
 
 #endif

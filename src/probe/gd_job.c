@@ -2,6 +2,7 @@
  * full-batch gradient descent with the recorder of lm_probe_linearity, and the report of either
  * probe on that run: summary, figures, numbers and result JSON. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -11,15 +12,20 @@ static const char *const convention =
     "L(w) = 1/2 ||F(w) - y||^2 (no 1/n), F stacking f(w; x_i); grad L = J^T (F - y); PL ratio ||grad L||^2 / (2 L) >= lambda_min(K); "
     "mu-PL*: 1/2 ||grad L||^2 >= mu L";
 
+lm_status lm_gd_job_opts_validate(const lm_gd_job_opts *o)
+{
+    if (o->steps < 1) return lm_fail(LM_EINVAL, "steps %d must be at least 1", o->steps);
+    if (!(o->lr >= 0) || o->lr == INFINITY) return lm_fail(LM_EINVAL, "lr %g must be finite and not negative", o->lr);
+    if (o->record_every < 0) return lm_fail(LM_EINVAL, "record_every %d must not be negative", o->record_every);
+    return LM_OK;
+}
+
 static lm_status check(const lm_probe_inputs *in, const lm_gd_job_opts *o)
 {
     if (o->output == LM_OUTPUT_SUM ? in->outputs != 1 : o->output < 0 || o->output >= in->outputs)
         return lm_fail(LM_EINVAL, "gd job: output %d: gradient descent needs one scalar output of the model's %d", o->output, in->outputs);
     if (!o->y) return lm_fail(LM_EINVAL, "gd job: y: no targets");
-    if (o->steps < 1) return lm_fail(LM_EINVAL, "gd job: steps %d must be at least 1", o->steps);
-    if (!(o->lr >= 0)) return lm_fail(LM_EINVAL, "gd job: lr %g must not be negative", o->lr);
-    if (o->record_every < 0) return lm_fail(LM_EINVAL, "gd job: record_every %d must not be negative", o->record_every);
-    return LM_OK;
+    return lm_gd_job_opts_validate(o);
 }
 
 /* The descent on every process (the kernels split over them). */

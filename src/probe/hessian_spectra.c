@@ -18,29 +18,46 @@ int hj_spectra_wanted(const lm_hessian_spectra_opts *sp)
 
 static lm_status check_spectra(const lm_hessian_spectra_opts *sp)
 {
-    if (sp->slq.probes < 0) return lm_fail(LM_EINVAL, "hessian job: spectra.slq.probes %d is negative", sp->slq.probes);
-    if (sp->slq.steps < 0) return lm_fail(LM_EINVAL, "hessian job: spectra.slq.steps %d is negative", sp->slq.steps);
-    if (sp->grid < 0 || sp->grid == 1) return lm_fail(LM_EINVAL, "hessian job: spectra.grid %d is not 0 or at least 2", sp->grid);
-    if (!(sp->sigma >= 0)) return lm_fail(LM_EINVAL, "hessian job: spectra.sigma %g is negative", sp->sigma);
+    if (sp->slq.probes < 0) return lm_fail(LM_EINVAL, "spectra.slq.probes %d must not be negative", sp->slq.probes);
+    if (sp->slq.steps < 0) return lm_fail(LM_EINVAL, "spectra.slq.steps %d must not be negative", sp->slq.steps);
+    if (sp->grid < 0 || sp->grid == 1) return lm_fail(LM_EINVAL, "spectra.grid %d is not 0 or at least 2", sp->grid);
+    if (!(sp->sigma >= 0)) return lm_fail(LM_EINVAL, "spectra.sigma %g must not be negative", sp->sigma);
     if (sp->block_top < 0 || sp->block_top > LM_EIG_MAX_TOP)
-        return lm_fail(LM_EINVAL, "hessian job: spectra.block_top %d is not in 0..%d", sp->block_top, LM_EIG_MAX_TOP);
+        return lm_fail(LM_EINVAL, "spectra.block_top %d is not in 0..%d", sp->block_top, LM_EIG_MAX_TOP);
     if (sp->block_kind != LM_BLOCK_LAYER && sp->block_kind != LM_BLOCK_TENSOR)
-        return lm_fail(LM_EINVAL, "hessian job: spectra.block_kind %d is not a block kind", (int)sp->block_kind);
+        return lm_fail(LM_EINVAL, "spectra.block_kind %d is not a block kind", (int)sp->block_kind);
     if (sp->slq.vectors != LM_VECTORS_RADEMACHER && sp->slq.vectors != LM_VECTORS_GAUSSIAN)
-        return lm_fail(LM_EINVAL, "hessian job: spectra.slq.vectors %d is not a kind of vectors", (int)sp->slq.vectors);
+        return lm_fail(LM_EINVAL, "spectra.slq.vectors %d is not a kind of vectors", (int)sp->slq.vectors);
     return LM_OK;
 }
 
+/* The width sweep's rules (lm_hessian_sweep_job). */
 static lm_status check_sweep(const lm_hessian_job_opts *o)
 {
     const lm_hessian_spectra_opts *sp = &o->spectra;
     int distinct = 0;
     for (int i = 1; o->widths && i < o->n_widths; i++) distinct |= o->widths[i] != o->widths[0];
-    if (!distinct) return lm_fail(LM_EINVAL, "hessian sweep: n_widths %d: a slope needs at least two different widths", o->n_widths);
-    if (sp->density || sp->diagonal) return lm_fail(LM_EINVAL, "hessian sweep: it sweeps the Gauss-Newton split and the blocks, not the density or the diagonal");
-    if (!sp->gauss_newton && !sp->blocks) return lm_fail(LM_EINVAL, "hessian sweep: neither gauss_newton nor blocks is asked for");
-    if (!strchr(o->model, 'W')) return lm_fail(LM_EINVAL, "hessian sweep: the model '%s' has no W to replace by the width", o->model);
+    if (!distinct) return lm_fail(LM_EINVAL, "n_widths %d: a slope needs at least two different widths", o->n_widths);
+    if (sp->density || sp->diagonal)
+        return lm_fail(LM_EINVAL, "spectra.%s: the width sweep sweeps the Gauss-Newton split and the blocks, not the density or the "
+                       "diagonal", sp->density ? "density" : "diagonal");
+    if (!sp->gauss_newton && !sp->blocks)
+        return lm_fail(LM_EINVAL, "widths: nothing to sweep: neither the Gauss-Newton split nor the blocks is asked for");
+    if (o->model && !strchr(o->model, 'W')) return lm_fail(LM_EINVAL, "model '%s' has no W to replace by the width", o->model);
     return LM_OK;
+}
+
+lm_status lm_hessian_job_opts_validate(const lm_hessian_job_opts *o)
+{
+    if (o->eig.method != LM_EIG_LANCZOS && o->eig.method != LM_EIG_POWER)
+        return lm_fail(LM_EINVAL, "eig.method %d is not lanczos or power", (int)o->eig.method);
+    if (o->eig.max_steps < 0) return lm_fail(LM_EINVAL, "eig.max_steps %d must not be negative", o->eig.max_steps);
+    if (!(o->eig.tol >= 0)) return lm_fail(LM_EINVAL, "eig.tol %g must not be negative", o->eig.tol);
+    if (o->loss_top < 0 || o->loss_top > LM_EIG_MAX_TOP)
+        return lm_fail(LM_EINVAL, "loss_top %d is not in 0..%d", o->loss_top, LM_EIG_MAX_TOP);
+    if (o->hutchinson < 0) return lm_fail(LM_EINVAL, "hutchinson %d must not be negative", o->hutchinson);
+    lm_status st = check_spectra(&o->spectra);
+    return !st && o->widths ? check_sweep(o) : st;
 }
 
 lm_status hj_options(const lm_probe_inputs *in, const lm_hessian_job_opts *o, int sweep, hj_ctx *x)
@@ -49,13 +66,10 @@ lm_status hj_options(const lm_probe_inputs *in, const lm_hessian_job_opts *o, in
     if (!in || !o || !in->train || !in->x || in->n < 1 || (!sweep && !in->model))
         return lm_fail(LM_EINVAL, "hessian job: a model, its data and at least one input are required");
     if (!o->model || !o->data) return lm_fail(LM_EINVAL, "hessian job: the model and data names are required");
-    if (o->loss_top < 0 || o->loss_top > LM_EIG_MAX_TOP)
-        return lm_fail(LM_EINVAL, "hessian job: loss_top %d is not in 0..%d", o->loss_top, LM_EIG_MAX_TOP);
-    if (o->hutchinson < 0) return lm_fail(LM_EINVAL, "hessian job: hutchinson %d is negative", o->hutchinson);
     if (o->output < LM_OUTPUT_SUM || o->output >= in->outputs)
         return lm_fail(LM_EINVAL, "hessian job: output %d is not an output of the model's %d", o->output, in->outputs);
-    lm_status st = check_spectra(&o->spectra);
-    if (!st && sweep) st = check_sweep(o);
+    lm_status st = lm_hessian_job_opts_validate(o);
+    if (!st && sweep && !o->widths) st = check_sweep(o);
     if (st) return st;
     x->o = *o;
     lm_hessian_spectra_opts *sp = &x->o.spectra;

@@ -42,16 +42,24 @@ static lm_status matfree(const lm_probe_inputs *in, const lm_ntk_job_opts *o, in
     return lm_probe_ntk_matfree(in->model, in->x, in->n, &mo, r);
 }
 
+lm_status lm_ntk_job_opts_validate(const lm_ntk_job_opts *o)
+{
+    if (o->output < LM_OUTPUT_SUM) return lm_fail(LM_EINVAL, "output %d is not an output index or the sum", o->output);
+    if (o->block && o->output != LM_OUTPUT_SUM)
+        return lm_fail(LM_EINVAL, "block with output %d: the block kernel covers every output (output must be the sum)", o->output);
+    if (o->method < LM_NTK_AUTO || o->method > LM_NTK_LAYERWISE)
+        return lm_fail(LM_EINVAL, "method %d is not a kernel method", (int)o->method);
+    if (o->steps < 0) return lm_fail(LM_EINVAL, "steps %d must not be negative", o->steps);
+    if (o->npy && (o->matrix_free || !*o->npy))
+        return lm_fail(LM_EINVAL, "npy '%s': %s", o->npy, o->matrix_free ? "matrix-free forms no kernel to write" : "an empty file name");
+    return LM_OK;
+}
+
 static lm_status check(const lm_probe_inputs *in, const lm_ntk_job_opts *o)
 {
-    if (o->output != LM_OUTPUT_SUM && (o->output < 0 || o->output >= in->outputs))
+    if (o->output != LM_OUTPUT_SUM && o->output >= in->outputs)
         return lm_fail(LM_EINVAL, "ntk job: output %d: the model has %d output%s", o->output, in->outputs, in->outputs == 1 ? "" : "s");
-    if (o->block && o->output != LM_OUTPUT_SUM)
-        return lm_fail(LM_EINVAL, "ntk job: block with output %d: the block kernel covers every output (output must be the sum)", o->output);
-    if (o->steps < 0) return lm_fail(LM_EINVAL, "ntk job: steps %d must not be negative", o->steps);
-    if (o->npy && (o->matrix_free || !*o->npy))
-        return lm_fail(LM_EINVAL, "ntk job: npy '%s': %s", o->npy, o->matrix_free ? "matrix-free forms no kernel to write" : "an empty file name");
-    return LM_OK;
+    return lm_ntk_job_opts_validate(o);
 }
 
 /* The kernel and its spectrum (or the matrix-free extremes) on every process, and the .npy. */

@@ -239,6 +239,21 @@ static lm_status build_report(const lm_sweep_opts *so, lm_sweep_report_out *out,
     return out->json ? LM_OK : lm_fail(LM_ENOMEM, "sweep: out of memory for the JSON");
 }
 
+lm_status lm_sweep_opts_validate(const lm_sweep_opts *o)
+{
+    if (o->seeds < 1) return lm_fail(LM_EINVAL, "seeds %d must be at least 1", o->seeds);
+    if (o->probe == LM_SWEEP_HESSIAN && !(o->hessian.eig.tol >= 0))
+        return lm_fail(LM_EINVAL, "hessian.eig.tol %g must not be negative", o->hessian.eig.tol);
+    if (o->probe != LM_SWEEP_LINEARITY) return LM_OK;
+    const lm_linearity_opts *l = &o->linearity;
+    if (l->steps < 1) return lm_fail(LM_EINVAL, "linearity.steps %d must be at least 1", l->steps);
+    if (!(l->lr >= 0) || l->lr == INFINITY) return lm_fail(LM_EINVAL, "linearity.lr %g must be finite and not negative", l->lr);
+    if (l->n_test < 0) return lm_fail(LM_EINVAL, "linearity.n_test %d must not be negative", l->n_test);
+    if (o->value == LM_SWEEP_LIN_GAP && l->n_test < 1)
+        return lm_fail(LM_EINVAL, "linearity.n_test %d: the value gap needs held-out inputs", l->n_test);
+    return LM_OK;
+}
+
 lm_status lm_sweep_report(const lm_sweep_report_opts *o, lm_sweep_report_out *out)
 {
     memset(out, 0, sizeof *out);
@@ -247,6 +262,8 @@ lm_status lm_sweep_report(const lm_sweep_report_opts *o, lm_sweep_report_out *ou
     if (so.value == LM_SWEEP_DEFAULT) lm_sweep_value_parse(so.probe, "default", &so.value);
     int ok = value_index(so.value) >= 0 && values[value_index(so.value)].probe == so.probe;
     if (!ok) return lm_fail(LM_EINVAL, "sweep: value %d is not a value of probe %d", (int)so.value, (int)so.probe);
+    lm_status vs = lm_sweep_opts_validate(&so);
+    if (vs) return vs;
     out->planned = so.n_widths;
     lm_status st = run_sweep(o, &so, out);
     if (st && (st != LM_EINTERRUPTED || out->result.n_widths == 0)) return st;

@@ -132,6 +132,43 @@ void lm_constants_summary_free(lm_constants_summary *out)
 
 /* ---- rates ---- */
 
+/* v (NAN: not given) in the range lo..hi, each end open or closed, written `range`. */
+static lm_status hp_range(const char *name, double v, double lo, int lo_open, double hi, int hi_open, const char *range)
+{
+    if (isnan(v)) return LM_OK;
+    if (!isfinite(v) || (lo_open ? v <= lo : v < lo) || (hi_open ? v >= hi : v > hi))
+        return lm_fail(LM_EINVAL, "%s %g is not in %s", name, v, range);
+    return LM_OK;
+}
+
+lm_status lm_theory_hp_validate(lm_theory_method method, const lm_theory_hp_given *g, int tuned)
+{
+    static const char *const name[5] = {"step", "eta2", "gamma", "alpha", "kappa_tilde"};
+    const double v[5] = {g->step, g->eta2, g->gamma, g->alpha, g->kappa_tilde};
+    if (method < LM_THEORY_SGD || method > LM_THEORY_MASS) return lm_fail(LM_EINVAL, "method %d is not sgd, nesterov or mass", (int)method);
+    lm_status st;
+    if ((st = hp_range("step", g->step, 0, 1, INFINITY, 0, "(0, inf)")) ||
+        (st = hp_range("eta2", g->eta2, 0, 0, INFINITY, 0, "[0, inf)")) || (st = hp_range("gamma", g->gamma, 0, 0, 1, 1, "[0, 1)")) ||
+        (st = hp_range("alpha", g->alpha, 0, 1, 1, 1, "(0, 1)")) ||
+        (st = hp_range("kappa_tilde", g->kappa_tilde, 1, 0, INFINITY, 0, "[1, inf)")))
+        return st;
+    int first = 0;
+    while (first < 5 && isnan(v[first])) first++;
+    if (tuned && first < 5)
+        return lm_fail(LM_EINVAL, "%s %g: the tuned rates choose every hyper-parameter themselves (give none)", name[first], v[first]);
+    if (tuned) return LM_OK;
+    int mass_only = !isnan(g->eta2) ? 1 : !isnan(g->alpha) ? 3 : !isnan(g->kappa_tilde) ? 4 : 0;
+    if (method != LM_THEORY_MASS && mass_only)
+        return lm_fail(LM_EINVAL, "%s %g belongs to mass, not %s", name[mass_only], v[mass_only], lm_theory_method_name(method));
+    if (method == LM_THEORY_SGD && !isnan(g->gamma)) return lm_fail(LM_EINVAL, "gamma %g belongs to nesterov and mass, not sgd", g->gamma);
+    if (method == LM_THEORY_NESTEROV && isnan(g->gamma)) return lm_fail(LM_EINVAL, "gamma: nesterov needs a momentum (it has no default)");
+    int authors = !isnan(g->alpha) ? 3 : !isnan(g->kappa_tilde) ? 4 : 0, two = !isnan(g->eta2) ? 1 : !isnan(g->gamma) ? 2 : 0;
+    if (authors && two)
+        return lm_fail(LM_EINVAL, "%s %g and %s %g mix the MaSS forms: step, alpha and kappa_tilde, or step, eta2 and gamma", name[authors],
+                       v[authors], name[two], v[two]);
+    return LM_OK;
+}
+
 lm_theory_hp lm_theory_hp_resolve(lm_theory_method method, const lm_theory_hp_given *g, const lm_constants *k)
 {
     int has_step = !isnan(g->step);
