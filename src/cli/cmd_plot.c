@@ -123,7 +123,7 @@ int cmd_plot(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     if (!c.npositional) return cli_usage_error(&c, "name at least one run folder");
     if (!x_key(x)) return cli_usage_error(&c, "--x: '%s' is not epoch, step or time", x);
-    if (!plot_format_ok(out)) return cli_usage_error(&c, "--out %s: the format comes from the ending: .png, .svg or .pdf", out);
+    if (!lm_figure_format_ok(out)) return cli_usage_error(&c, "--out %s: the format comes from the ending: .png, .svg or .pdf", out);
     char label_buf[4096];
     if (label) {
         snprintf(label_buf, sizeof label_buf, "%s", label);
