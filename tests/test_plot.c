@@ -238,7 +238,9 @@ static void check_draw_hook(void)
 
     snprintf(path, sizeof path, "%s/e.gp/x.png", dir); /* e.gp is a file */
     CHECK(lm_figure_draw(path, &f, hook, &h, &drawn) == LM_EIO && drawn == 0 && h.calls == 1);
-    CHECK_MSG(strstr(lm_error_message(), "no figure ") != NULL, "message: %s", lm_error_message());
+    char want[1400];
+    snprintf(want, sizeof want, "no figure %s/e.gp/x: %s/e.gp: ", dir, dir); /* the folder, then why */
+    CHECK_MSG(!strncmp(lm_error_message(), want, strlen(want)), "message: %s", lm_error_message());
 }
 
 int main(void)

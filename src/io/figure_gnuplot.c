@@ -314,7 +314,10 @@ static lm_status save(const char *dir, const char *name, const char *ext, const 
     snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
     lm_status st = lm_mkdir_p(dir);
     if (!st) st = lm_write_file_atomic(path, text, len);
-    return st ? lm_fail(st, "no figure %s/%s: %s", dir, name, lm_error_message()) : LM_OK;
+    if (!st) return LM_OK;
+    char why[1024]; /* lm_fail writes the message it is given */
+    snprintf(why, sizeof why, "%s", lm_error_message());
+    return lm_fail(st, "no figure %s/%s: %s", dir, name, why);
 }
 
 /* The .dat and .gp texts of figure a (the files of DIR/NAME), and the number of data blocks. */
