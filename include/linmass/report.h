@@ -187,6 +187,19 @@ typedef struct {
 LM_API int lm_report_block_count(const lm_report *r);
 LM_API lm_report_block lm_report_block_at(const lm_report *r, int i);
 
+/* ---- a report as markdown ---- */
+
+/* Draws figure f into path (e.g. writing its files with lm_figure_draw and running gnuplot on
+ * them); 1 when path was drawn, else 0. */
+typedef int (*lm_report_draw_fn)(void *ctx, const lm_figure *f, const char *path);
+
+/* The body of r as markdown in *md (malloc'ed; free() it): each text block as it is, and each
+ * figure drawn by draw(ctx, f, PLOTS/FILE) (plots: the folder of the figures, beside the
+ * markdown file) and shown as "\n![C](plots/FILE)\n\n*C*\n\n" (C: its caption, else FILE), or,
+ * when draw returns 0 (or is NULL), noted as "\n(no figure FILE: gnuplot is missing or failed;
+ * its script and data are in plots/)\n\n". LM_ENOMEM when out of memory (*md NULL). */
+LM_API lm_status lm_report_markdown(const lm_report *r, const char *plots, lm_report_draw_fn draw, void *ctx, char **md);
+
 #ifdef __cplusplus
 }
 #endif
