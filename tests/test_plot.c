@@ -2,9 +2,10 @@
  * a reference line, points and a curve writes a .dat file that holds exactly the drawable values
  * and a .gp script that draws each kind its own way (filled band, dashed reference without
  * markers, points on top); the ending decides the format (others: LM_EINVAL naming the path,
- * nothing written); a figure without a drawable value writes nothing; lm_figure_draw hands the
- * folder, name and path to its hook; an unwritable folder is LM_EIO. With gnuplot installed,
- * `gnuplot NAME.gp` in the folder draws the PNG with its SVG copy, and a PDF. */
+ * nothing written), as is a curve without x; a figure without a drawable value writes nothing;
+ * lm_figure_draw hands the folder, name and path to its hook; an unwritable folder is LM_EIO.
+ * With gnuplot installed, `gnuplot NAME.gp` in the folder draws the PNG with its SVG copy, and a
+ * PDF. */
 // ctest-labels: unit
 #include "check.h"
 #include "linmass/io.h"
@@ -192,6 +193,12 @@ static void check_axes(void)
     CHECK(lm_figure_write_gnuplot(path, &f, &n) == LM_EINVAL && n == 0);
     CHECK_MSG(strstr(lm_error_message(), path) != NULL, "the ending's error does not name the path: %s", lm_error_message());
     CHECK(!exists("bad.jpg") && !exists("bad.gp") && !exists("bad.dat"));
+
+    lm_curve nox = {.label = "no x", .n = 2, .y = narrow};
+    lm_figure xf = {.title = "no x", .n_curves = 1, .curves = &nox};
+    snprintf(path, sizeof path, "%s/nox.png", dir);
+    CHECK(lm_figure_write_gnuplot(path, &xf, &n) == LM_EINVAL && n == 0 && !exists("nox.gp"));
+    CHECK_MSG(strstr(lm_error_message(), "curve 0 has n 2 values but no x or y") != NULL, "%s", lm_error_message());
 
     static const double negative[2] = {-1, 0};
     lm_curve none[2] = {{.label = "nan", .n = 1, .x = xs, .y = sim + 2}, {.label = "<= 0", .n = 2, .x = xs, .y = negative}};

@@ -105,8 +105,9 @@ LM_API int lm_figure_format_ok(const char *path);
 /* DIR/NAME.dat and DIR/NAME.gp of figure f for path = DIR/NAME.EXT as above, DIR created when
  * missing; *curves (may be NULL) is the number of curves with a drawable value. With none (no
  * curves, or no drawable value) nothing is written and *curves is 0. LM_EINVAL naming path for
- * an ending other than those of lm_figure_format_ok; LM_EIO (or LM_ENOMEM) with the message
- * "no figure DIR/NAME: ..." when a file cannot be written. */
+ * an ending other than those of lm_figure_format_ok, or for a curve with n > 0 but no x or y;
+ * LM_EIO (or LM_ENOMEM) with the message "no figure DIR/NAME: ..." when a file cannot be
+ * written. */
 LM_API lm_status lm_figure_write_gnuplot(const char *path, const lm_figure *f, int *curves);
 
 /* Draws the figure whose script and data lie in folder dir (NAME.gp, NAME.dat) into path

@@ -320,7 +320,8 @@ static lm_status save(const char *dir, const char *name, const char *ext, const 
     return lm_fail(st, "no figure %s/%s: %s", dir, name, why);
 }
 
-/* The .dat and .gp texts of figure a (the files of DIR/NAME), and the number of data blocks. */
+/* The .dat and .gp files of figure a as DIR/NAME.dat and DIR/NAME.gp (none without a data
+ * block); *blocks the number of data blocks. */
 static lm_status write_files(const char *dir, const char *name, int format, const lm_figure *a, int *blocks)
 {
     int count = a->n_curves, *block = malloc(count * sizeof *block);
@@ -355,6 +356,9 @@ static lm_status write_gnuplot(const char *path, const lm_figure *f, char *dir, 
         return lm_fail(LM_EINVAL, "figure path '%s': the format comes from the ending: .png, .svg or .pdf",
                        path ? path : "(null)");
     if (!f || f->n_curves <= 0 || !f->curves) return LM_OK;
+    for (int i = 0; i < f->n_curves; i++)
+        if (f->curves[i].n > 0 && (!f->curves[i].x || !f->curves[i].y))
+            return lm_fail(LM_EINVAL, "figure path '%s': curve %d has n %d values but no x or y", path, i, f->curves[i].n);
     split_path(path, dir, PATH_DIR_MAX, name, PATH_NAME_MAX);
     return write_files(dir, name, format, f, blocks);
 }
