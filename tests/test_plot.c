@@ -1,12 +1,17 @@
-/* The figures of src/cli/plot.c: a figure with a band, a reference line, points and a curve
- * writes a .dat file that holds exactly the drawable values and a .gp script that draws each
- * kind its own way (filled band, dashed reference without markers, points on top); with gnuplot
- * the PNG, its SVG copy and a PDF exist and `gnuplot NAME.gp` in the folder redraws them; without
- * gnuplot (a PATH that lacks it) the script and data are written and nothing fails. */
+/* A figure as gnuplot files (lm_figure_write_gnuplot, linmass/report.h): a figure with a band,
+ * a reference line, points and a curve writes a .dat file that holds exactly the drawable values
+ * and a .gp script that draws each kind its own way (filled band, dashed reference without
+ * markers, points on top); the ending decides the format (others: LM_EINVAL naming the path,
+ * nothing written), as is a curve without x; a figure without a drawable value writes nothing;
+ * lm_figure_draw hands the folder, name and path to its hook; an unwritable folder is LM_EIO.
+ * With gnuplot installed, `gnuplot NAME.gp` in the folder draws the PNG with its SVG copy, and a
+ * PDF. */
 // ctest-labels: unit
 #include "check.h"
-#include "cli/plot.c" /* the CLI's plot module is no library code: compile it in */
+#include "linmass/io.h"
+#include "linmass/report.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,38 +125,51 @@ static void check_script(const char *gp)
     CHECK(strstr(gp, dir) == NULL); /* names relative to its folder: it runs from there */
 }
 
-/* With gnuplot: PNG, SVG and PDF exist, and the script alone redraws them. */
-static void check_drawn(int drawn)
+/* `gnuplot NAME.gp` in the folder, after removing what it should draw: 1 when every file of
+ * `drawn` (space separated) then exists. */
+static int gnuplot_draws(const char *gp, const char *drawn)
 {
-    CHECK_MSG(drawn == 1, "gnuplot is installed but plot_draw returned %d", drawn);
+    char cmd[1400], list[200], path[800];
+    snprintf(list, sizeof list, "%s", drawn);
+    for (char *t = strtok(list, " "); t; t = strtok(NULL, " ")) snprintf(path, sizeof path, "%s/%s", dir, t), remove(path);
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s 2>/dev/null", dir, gp);
+    if (system(cmd) != 0) return 0;
+    snprintf(list, sizeof list, "%s", drawn);
+    for (char *t = strtok(list, " "); t; t = strtok(NULL, " "))
+        if (!exists(t)) return 0;
+    return 1;
+}
+
+/* With gnuplot: the PNG and its SVG copy from one script, a PDF from another and no SVG. */
+static void check_drawn(void)
+{
+    CHECK_MSG(gnuplot_draws("fig.gp", "fig.png fig.svg"), "'gnuplot fig.gp' did not draw fig.png and fig.svg");
     CHECK(starts_with_file("fig.png", "\x89PNG"));
     char *svg = slurp("fig.svg");
     CHECK_MSG(svg && strstr(svg, "<svg"), "fig.svg missing or not an SVG");
     free(svg);
-    char cmd[900], png[800], svgp[800];
-    snprintf(png, sizeof png, "%s/fig.png", dir);
-    snprintf(svgp, sizeof svgp, "%s/fig.svg", dir);
-    remove(png), remove(svgp);
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot fig.gp 2>/dev/null", dir);
-    CHECK_MSG(system(cmd) == 0 && exists("fig.png") && exists("fig.svg"), "'gnuplot fig.gp' did not redraw the figure");
 
     lm_figure f = {.title = "pdf", .xlabel = "x", .ylabel = "y", .n_curves = 4, .curves = curves};
     char pdf[800];
+    int n = -1;
     snprintf(pdf, sizeof pdf, "%s/vec.pdf", dir);
-    CHECK(plot_draw(pdf, &f) == 1 && starts_with_file("vec.pdf", "%PDF"));
-    CHECK(!exists("vec.svg") && exists("vec.gp") && exists("vec.dat"));
+    CHECK(lm_figure_write_gnuplot(pdf, &f, &n) == LM_OK && n == 4);
+    CHECK(gnuplot_draws("vec.gp", "vec.pdf") && starts_with_file("vec.pdf", "%PDF"));
+    CHECK(!exists("vec.svg"));
 }
 
 /* Other axes: a narrow log range gets 1-2-5 tics, categories get points and whole tics, a
- * measured curve draws as a line with markers, and an unknown ending draws nothing. */
+ * measured curve draws as a line with markers; an unknown ending is refused naming the path,
+ * and a figure without a drawable value writes nothing. */
 static void check_axes(void)
 {
     char path[800];
+    int n = -1;
     static const double narrow[3] = {0.3, 0.45, 0.7};
     lm_curve c = {.label = "narrow", .n = 3, .x = xs, .y = narrow};
     lm_figure f = {.title = "t", .xlabel = "input i", .ylabel = "y", .logy = 1, .categorical_x = 1, .n_curves = 1, .curves = &c};
     snprintf(path, sizeof path, "%s/cat.png", dir);
-    plot_draw(path, &f);
+    CHECK(lm_figure_write_gnuplot(path, &f, &n) == LM_OK && n == 1);
     char *gp = slurp("cat.gp");
     CHECK_MSG(gp && strstr(gp, "set format y '%h'") && strstr(gp, "set ytics (0.3, 0.4, 0.5, 0.6, 0.7)"),
               "narrow log axis: no 1-2-5 (or digit) tics");
@@ -160,31 +178,76 @@ static void check_axes(void)
 
     lm_curve lp = {.label = "measured", .kind = LM_CURVE_LINESPOINTS, .n = 3, .x = xs, .y = narrow};
     lm_figure lf = {.title = "linespoints", .xlabel = "x", .ylabel = "y", .n_curves = 1, .curves = &lp};
-    snprintf(path, sizeof path, "%s/old.png", dir);
-    plot_draw(path, &lf);
+    snprintf(path, sizeof path, "%s/old.svg", dir);
+    CHECK(lm_figure_write_gnuplot(path, &lf, NULL) == LM_OK);
     gp = slurp("old.gp");
     CHECK(gp && element(gp, 0, "with linespoints") && strstr(gp, "set key below"));
+    CHECK(gp && strstr(gp, "set output 'old.svg'") && !strstr(gp, "replot")); /* an SVG: no copy */
     free(gp);
 
+    CHECK(lm_figure_format_ok("a/b.png") && lm_figure_format_ok("b.svg") && lm_figure_format_ok("/b.pdf"));
+    CHECK(!lm_figure_format_ok("b.jpg") && !lm_figure_format_ok("a/.png") && !lm_figure_format_ok("png") &&
+          !lm_figure_format_ok(NULL));
     snprintf(path, sizeof path, "%s/bad.jpg", dir);
-    CHECK(plot_draw(path, &f) == 0 && !exists("bad.jpg") && !exists("bad.gp"));
+    n = -1;
+    CHECK(lm_figure_write_gnuplot(path, &f, &n) == LM_EINVAL && n == 0);
+    CHECK_MSG(strstr(lm_error_message(), path) != NULL, "the ending's error does not name the path: %s", lm_error_message());
+    CHECK(!exists("bad.jpg") && !exists("bad.gp") && !exists("bad.dat"));
+
+    lm_curve nox = {.label = "no x", .n = 2, .y = narrow};
+    lm_figure xf = {.title = "no x", .n_curves = 1, .curves = &nox};
+    snprintf(path, sizeof path, "%s/nox.png", dir);
+    CHECK(lm_figure_write_gnuplot(path, &xf, &n) == LM_EINVAL && n == 0 && !exists("nox.gp"));
+    CHECK_MSG(strstr(lm_error_message(), "curve 0 has n 2 values but no x or y") != NULL, "%s", lm_error_message());
+
+    static const double negative[2] = {-1, 0};
+    lm_curve none[2] = {{.label = "nan", .n = 1, .x = xs, .y = sim + 2}, {.label = "<= 0", .n = 2, .x = xs, .y = negative}};
+    lm_figure nf = {.title = "nothing", .logy = 1, .n_curves = 2, .curves = none};
+    snprintf(path, sizeof path, "%s/none.png", dir);
+    n = -1;
+    CHECK(lm_figure_write_gnuplot(path, &nf, &n) == LM_OK && n == 0);
+    CHECK(!exists("none.gp") && !exists("none.dat"));
 }
 
-/* No gnuplot on the PATH: the script and the data, a return of 0, no figure. */
-static void check_without_gnuplot(void)
+/* lm_figure_draw: the hook gets the folder, the name and the path once the files are written,
+ * and its return; a new folder is created; a folder that is a file is LM_EIO. */
+typedef struct {
+    int calls;
+    char dir[700], name[64], path[800];
+} hook_seen;
+
+static int hook(void *ctx, const char *d, const char *name, const char *path)
 {
-    char empty[700], path[800];
-    snprintf(empty, sizeof empty, "%s/nobin", dir);
-    mkdir(empty, 0777);
-    char *saved = strdup(getenv("PATH") ? getenv("PATH") : "");
-    setenv("PATH", empty, 1);
-    CHECK(!plot_can_draw());
-    snprintf(path, sizeof path, "%s/bare.png", dir);
-    lm_figure f = {.title = "bare", .xlabel = "x", .ylabel = "y", .logy = 1, .n_curves = 4, .curves = curves};
-    CHECK(plot_draw(path, &f) == 0);
-    CHECK(exists("bare.gp") && exists("bare.dat") && !exists("bare.png") && !exists("bare.svg"));
-    setenv("PATH", saved, 1);
-    free(saved);
+    hook_seen *h = ctx;
+    h->calls++;
+    snprintf(h->dir, sizeof h->dir, "%s", d);
+    snprintf(h->name, sizeof h->name, "%s", name);
+    snprintf(h->path, sizeof h->path, "%s", path);
+    return 7;
+}
+
+static void check_draw_hook(void)
+{
+    char path[800], sub[700];
+    hook_seen h = {0};
+    int drawn = -1;
+    lm_figure f = {.title = "hook", .n_curves = 2, .curves = curves + 2};
+    snprintf(sub, sizeof sub, "%s/new/deeper", dir);
+    snprintf(path, sizeof path, "%s/h.pdf", sub);
+    CHECK(lm_figure_draw(path, &f, hook, &h, &drawn) == LM_OK && drawn == 7 && h.calls == 1);
+    CHECK(!strcmp(h.dir, sub) && !strcmp(h.name, "h") && !strcmp(h.path, path));
+    CHECK(exists("new/deeper/h.gp") && exists("new/deeper/h.dat"));
+
+    lm_figure empty = {.title = "empty", .n_curves = 1, .curves = curves + 4};
+    snprintf(path, sizeof path, "%s/e.png", dir);
+    CHECK(lm_figure_draw(path, &empty, hook, &h, &drawn) == LM_OK && drawn == 0 && h.calls == 1);
+    CHECK(lm_figure_draw(path, &f, NULL, NULL, &drawn) == LM_OK && drawn == 0 && exists("e.gp"));
+
+    snprintf(path, sizeof path, "%s/e.gp/x.png", dir); /* e.gp is a file */
+    CHECK(lm_figure_draw(path, &f, hook, &h, &drawn) == LM_EIO && drawn == 0 && h.calls == 1);
+    char want[1400];
+    snprintf(want, sizeof want, "no figure %s/e.gp/x: %s/e.gp: ", dir, dir); /* the folder, then why */
+    CHECK_MSG(!strncmp(lm_error_message(), want, strlen(want)), "message: %s", lm_error_message());
 }
 
 int main(void)
@@ -194,16 +257,18 @@ int main(void)
     snprintf(path, sizeof path, "%s/fig.png", dir);
     lm_figure f = {.title = "reg_mass: it's", .xlabel = "step", .ylabel = "E |w - w*|^2", .logy = 1,
                    .legend = LM_LEGEND_TOP_RIGHT, .n_curves = 5, .curves = curves};
-    int drawn = plot_draw(path, &f);
+    int n = -1;
+    CHECK(lm_figure_write_gnuplot(path, &f, &n) == LM_OK);
+    CHECK_MSG(n == 4, "%d curves with drawable values, not 4 (the empty one has none)", n);
     check_data();
     char *gp = slurp("fig.gp");
     CHECK_MSG(gp != NULL, "fig.gp missing");
     if (gp) check_script(gp);
     free(gp);
-    if (plot_can_draw()) check_drawn(drawn);
-    else printf("gnuplot is not installed: the drawing checks are skipped (the script checks ran)\n");
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) check_drawn();
+    else printf("gnuplot is not installed: the drawing checks are skipped (the file checks ran)\n");
     check_axes();
-    check_without_gnuplot();
+    check_draw_hook();
     check_remove_tmpdir(dir);
     return check_summary();
 }

@@ -80,6 +80,45 @@ typedef struct {
                             category up to 20 of them */
 } lm_figure;
 
+/* ---- a figure as gnuplot files ----
+ *
+ * For PATH = DIR/NAME.EXT, lm_figure_write_gnuplot writes
+ *   DIR/NAME.dat  the data: one block per curve with a drawable value (gnuplot's `index` 0, 1,
+ *                 ...), a comment line with the curve's kind and label, then rows "x y" ("x y lo
+ *                 hi" for a band); a value is drawable when finite, and positive on a log axis
+ *                 (a band's lo at or below 0 on a log y axis is drawn at the axis' lower end);
+ *   DIR/NAME.gp   the gnuplot script that draws it: `gnuplot NAME.gp` run in DIR draws PATH,
+ *                 and editing it restyles the figure without re-running anything.
+ * PATH's ending names the format: .png (the script also draws DIR/NAME.svg, a vector copy),
+ * .svg or .pdf. f->file is not used. Drawing (running gnuplot) is the caller's part.
+ *
+ * The style: a colour-blind-safe palette (Okabe and Ito); each kind of curve drawn its own way
+ * (lm_curve_kind) and in layers: band fills, then reference lines, then curves, then points on
+ * top; the legend below the plot or in a corner inside it, never beside it; log axes fitted to
+ * the data and labelled with powers of ten (10^{-3}), or with 2x10^{-3}-style values when the
+ * data span less than a decade; titles, axis labels and legend entries printed as given (no
+ * gnuplot markup: reg_mass stays reg_mass). */
+
+/* 1 when path ends in a format the script draws: a file name ending in .png, .svg or .pdf. */
+LM_API int lm_figure_format_ok(const char *path);
+
+/* DIR/NAME.dat and DIR/NAME.gp of figure f for path = DIR/NAME.EXT as above, DIR created when
+ * missing; *curves (may be NULL) is the number of curves with a drawable value. With none (no
+ * curves, or no drawable value) nothing is written and *curves is 0. LM_EINVAL naming path for
+ * an ending other than those of lm_figure_format_ok, or for a curve with n > 0 but no x or y;
+ * LM_EIO (or LM_ENOMEM) with the message "no figure DIR/NAME: ..." when a file cannot be
+ * written. */
+LM_API lm_status lm_figure_write_gnuplot(const char *path, const lm_figure *f, int *curves);
+
+/* Draws the figure whose script and data lie in folder dir (NAME.gp, NAME.dat) into path
+ * (dir/NAME.EXT), e.g. by running `gnuplot NAME.gp` in dir; 1 when path was drawn, else 0. */
+typedef int (*lm_figure_draw_fn)(void *ctx, const char *dir, const char *name, const char *path);
+
+/* lm_figure_write_gnuplot, then, when it wrote the files, draw(ctx, DIR, NAME, path): *drawn
+ * (may be NULL) is what draw returned, 0 when nothing was written or draw is NULL. The status
+ * is lm_figure_write_gnuplot's. */
+LM_API lm_status lm_figure_draw(const char *path, const lm_figure *f, lm_figure_draw_fn draw, void *ctx, int *drawn);
+
 typedef enum {
     LM_PROGRESS_DETAIL = 0, /* frequent (each epoch, each model): a caller may show few of them */
     LM_PROGRESS_STEP,       /* a stage starts or ends */
@@ -148,6 +187,19 @@ typedef struct {
 
 LM_API int lm_report_block_count(const lm_report *r);
 LM_API lm_report_block lm_report_block_at(const lm_report *r, int i);
+
+/* ---- a report as markdown ---- */
+
+/* Draws figure f into path (e.g. writing its files with lm_figure_draw and running gnuplot on
+ * them); 1 when path was drawn, else 0. */
+typedef int (*lm_report_draw_fn)(void *ctx, const lm_figure *f, const char *path);
+
+/* The body of r as markdown in *md (malloc'ed; free() it): each text block as it is, and each
+ * figure drawn by draw(ctx, f, PLOTS/FILE) (plots: the folder of the figures, beside the
+ * markdown file) and shown as "\n![C](plots/FILE)\n\n*C*\n\n" (C: its caption, else FILE), or,
+ * when draw returns 0 (or is NULL), noted as "\n(no figure FILE: gnuplot is missing or failed;
+ * its script and data are in plots/)\n\n". LM_ENOMEM when out of memory (*md NULL). */
+LM_API lm_status lm_report_markdown(const lm_report *r, const char *plots, lm_report_draw_fn draw, void *ctx, char **md);
 
 #ifdef __cplusplus
 }

@@ -141,6 +141,26 @@ LM_API lm_status lm_run_read_metric(const char *dir, const char *key, const char
  * holds a value. LM_EIO when dir has no metrics.jsonl; r's status otherwise. */
 LM_API lm_status lm_run_training_figures(const char *dir, lm_report *r);
 
+/* One metric of several run folders on one figure (as `linmass plot` overlays them). */
+typedef struct {
+    const char *key;           /* the metrics.jsonl key: "train_loss", "test_acc", ... */
+    const char *x;             /* the x axis: "epoch" (also NULL), "step", or "time" (the
+                                  "elapsed" seconds) */
+    const char *title;         /* NULL: the key */
+    const char *const *labels; /* legend entries, one per folder; NULL: the folders' base names */
+    int linear;                /* 1: a linear y axis; 0: a log y axis when key holds "loss" */
+} lm_run_metric_plot;
+
+/* The figure "compare.png" of p->key against p->x of the n run folders dirs, added to r
+ * (report.h) as data for the caller to draw: one curve per folder in order (lm_run_read_metric),
+ * labelled, with markers up to 60 values (a line beyond); titled p->title, the y axis labelled
+ * with the key, the x axis "epoch", "step" or "time (s)". LM_EINVAL naming the field or folder
+ * at fault: "x: 'X' is not epoch, step or time", "DIR: no such folder", "DIR holds no
+ * metrics.jsonl (not a run folder?)", "DIR/metrics.jsonl holds no 'KEY' values against 'XKEY'"
+ * (XKEY the metrics.jsonl key: epoch, step, elapsed); nothing is added then. r's status
+ * otherwise. */
+LM_API lm_status lm_run_metric_figure(const char *const *dirs, int n, const lm_run_metric_plot *p, lm_report *r);
+
 /* Open run folder dir: its config.json and checkpoints/last.safetensors. LM_EINVAL when dir is
  * no run folder or its checkpoint does not fit its model. */
 LM_API lm_status lm_run_open(const char *dir, lm_run **out);

@@ -1,8 +1,8 @@
-/* Rendering a report (report_render.h): markdown, figures through plot_draw, numbers. */
+/* Rendering a report (report_render.h): progress, and figures through plot_draw, in markdown
+ * (lm_report_markdown). */
 #include "cli/report_render.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/args.h"
 #include "cli/plot.h"
@@ -28,17 +28,16 @@ int render_figure(const lm_figure *f, const char *plots)
     return plot_draw(path, f);
 }
 
+/* lm_report_draw_fn: plot_draw. */
+static int draw_figure(void *ctx, const lm_figure *f, const char *path)
+{
+    (void)ctx;
+    return plot_draw(path, f);
+}
+
 void render_markdown(FILE *md, const lm_report *r, const char *plots)
 {
-    for (int i = 0; i < lm_report_block_count(r); i++) {
-        lm_report_block b = lm_report_block_at(r, i);
-        if (b.text) {
-            fputs(b.text, md);
-            continue;
-        }
-        const lm_figure *f = b.figure;
-        const char *caption = f->caption ? f->caption : f->file;
-        if (render_figure(f, plots)) fprintf(md, "\n![%s](plots/%s)\n\n*%s*\n\n", caption, f->file, caption);
-        else fprintf(md, "\n(no figure %s: gnuplot is missing or failed; its script and data are in plots/)\n\n", f->file);
-    }
+    char *text;
+    if (lm_report_markdown(r, plots, draw_figure, NULL, &text) == LM_OK) fputs(text, md);
+    free(text);
 }

@@ -1,5 +1,6 @@
 /* Rendering a report (linmass/report.h) the way every command shows one: its body as markdown
- * with each figure drawn through plot_draw into a plots folder, and its progress on stderr. */
+ * (lm_report_markdown) with each figure drawn through plot_draw into a plots folder, and its
+ * progress on stderr. */
 #ifndef LM_CLI_REPORT_RENDER_H
 #define LM_CLI_REPORT_RENDER_H
 
@@ -20,9 +21,9 @@ void render_progress_fn(void *ctx, lm_progress_level level, const char *message)
 /* Draw figure f into PLOTS/FILE (with its .svg, .gp and .dat); 1 when drawn. */
 int render_figure(const lm_figure *f, const char *plots);
 
-/* The body of r as markdown on md, each figure drawn into PLOTS/FILE (with its .svg, .gp and
- * .dat) and shown as ![caption](plots/FILE); a figure that could not be drawn gets a note
- * instead. */
+/* The body of r as markdown on md (lm_report_markdown), each figure drawn by plot_draw into
+ * PLOTS/FILE (with its .svg, .gp and .dat) and shown as ![caption](plots/FILE); a figure that
+ * could not be drawn gets a note instead. */
 void render_markdown(FILE *md, const lm_report *r, const char *plots);
 
 #endif
