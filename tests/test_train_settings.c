@@ -29,6 +29,14 @@ static void names(void)
         CHECK_MSG(!strcmp(key, s->key), "%s: key %s", s->name, s->key);
         CHECK_MSG(s->help && s->help[0] && !strstr(s->help, "--"), "%s: help '%s' (no command-line spelling)", s->name, s->help);
         CHECK(lm_train_setting_find(s->name) == s && lm_train_setting_find(s->key) == s);
+        for (const char *q = strchr(s->help, '`'); q; q = strchr(q + 1, '`')) { /* `name`: a setting */
+            const char *end = strchr(q + 1, '`');
+            char word[32] = "";
+            if (end && end - q - 1 < (int)sizeof word) memcpy(word, q + 1, (size_t)(end - q - 1));
+            CHECK_MSG(end && lm_train_setting_find(word) && !strchr(word, '-'), "%s: help names '%s'", s->name, word);
+            if (!end) break;
+            q = end;
+        }
         for (int j = 0; j < i; j++) CHECK_MSG(strcmp(s->name, lm_train_setting_at(j)->name), "%s twice", s->name);
     }
     CHECK(lm_train_setting_find("nosuch") == NULL && lm_train_setting_find(NULL) == NULL);
@@ -123,7 +131,7 @@ static void bad_values(void)
     refused("seed", "-1", "seed '-1' is not a whole number");
     refused("augment", "2", "augment '2' is not 0 or 1");
     refused("param", "mean-field", "param 'mean-field' is not standard or ntk");
-    refused("optim", "rmsprop", "optim: optimizer 'rmsprop' is unknown");
+    refused("optim", "rmsprop", "optim 'rmsprop' is not sgd, heavyball, nesterov, adam, adamw or mass");
     refused("lr", "abc", "lr 'abc' is not a finite number");
     refused("schedule", "multistep:abc", "abc");
     refused("batch", NULL, "batch needs a value");

@@ -174,7 +174,7 @@ typedef struct {
     long max_train;     /* use only the first max_train training samples (0: all); for kernel
                            models these are also the centres */
     int auto_samples;   /* optim.auto_hp: the constants come from at most this many samples (and,
-                           for kernels, centres) of the training split (<= 0: all) */
+                           for kernels, centres) of the training split (at least 1) */
     int overlap;        /* several ranks: sum the gradients in buckets while the backward pass
                            runs (lm_dist_reducer), 1 (the default) or 0 (one all-reduce after
                            it); the same bits either way in the ordered reduce mode */
@@ -211,7 +211,8 @@ typedef struct {
     lm_run_opt_type type; /* FLAG 0/1, INT, U64, DOUBLE or STRING (text) */
     const char *def;      /* the default as text (lm_train_config_init's value); NULL: none (the
                              optimizer's numbers: the optimizer's own default; init_from: none) */
-    const char *help;     /* one line: what it sets */
+    const char *help;     /* one line: what it sets; another setting it names is in backquotes
+                             (`steps`), for a front end to write in its own spelling */
     int defines_run;      /* 1: a resume may not change it (lm_run_defining_key) */
 } lm_train_setting;
 

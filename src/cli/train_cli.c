@@ -102,19 +102,19 @@ static const char *resume_help(void)
     return text;
 }
 
+_Static_assert((int)OPT_FLAG == LM_RUN_OPT_FLAG && (int)OPT_INT == LM_RUN_OPT_INT && (int)OPT_U64 == LM_RUN_OPT_U64 &&
+               (int)OPT_DOUBLE == LM_RUN_OPT_DOUBLE && (int)OPT_STRING == LM_RUN_OPT_STRING, "one order of the value types");
+
 /* --resume: the run's options where the command line gives none (lm_run_resume_options); a
  * run-defining option given with another value is refused. */
 static int inherit(cli_command *c, train_cli_opts *o, const char *dir)
 {
-    static const lm_run_opt_type types[] = {[OPT_FLAG] = LM_RUN_OPT_FLAG, [OPT_INT] = LM_RUN_OPT_INT,
-                                            [OPT_U64] = LM_RUN_OPT_U64, [OPT_DOUBLE] = LM_RUN_OPT_DOUBLE,
-                                            [OPT_STRING] = LM_RUN_OPT_STRING};
     lm_run_option ro[sizeof o->opts / sizeof *o->opts];
     cli_opt *of[sizeof o->opts / sizeof *o->opts];
     int n = 0, conflict;
     for (int i = 0; i < c->nopts; i++)
         if (!not_inherited(c->opts[i].name))
-            of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, types[c->opts[i].type], c->opts[i].dest, c->opts[i].seen};
+            of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, (lm_run_opt_type)c->opts[i].type, c->opts[i].dest, c->opts[i].seen};
     lm_status st = lm_run_resume_options(dir, ro, n, &conflict, &o->inherited);
     for (int k = 0; k < n; k++) of[k]->seen = ro[k].given;
     return st ? cli_usage_error(c, conflict >= 0 ? "--%s" : "%s", lm_error_message()) : 0;
@@ -131,15 +131,30 @@ static void log_to_stderr(const char *line)
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
 }
 
-/* Where the parser puts the value of setting option k of this type. */
-static void *value_dest(train_cli_opts *o, int k, lm_run_opt_type type)
+/* A setting's help line with each `name` in it as its flag (--max-train), and what the command
+ * line adds to it. */
+static const char *help_of(const lm_train_setting *s, char *buf, size_t len)
 {
-    switch (type) {
-    case LM_RUN_OPT_U64: return &o->value[k].u;
-    case LM_RUN_OPT_DOUBLE: return &o->value[k].d;
-    case LM_RUN_OPT_STRING: return &o->value[k].s;
-    default: return &o->value[k].i;
+    static const char *const notes[][2] = {{"data", " (see below)"}, {"model", " (see below)"},
+                                           {"out", " (an existing run is refused unless --resume or --overwrite)"},
+                                           {"resume", "; options not given come from OUT/config.json"}};
+    size_t k = 0;
+    for (const char *p = s->help; *p && k + 1 < len; p++) {
+        const char *end = *p == '`' ? strchr(p + 1, '`') : NULL;
+        char word[32];
+        if (!end || end - p > (int)sizeof word) {
+            buf[k++] = *p;
+            continue;
+        }
+        snprintf(word, sizeof word, "%.*s", (int)(end - p - 1), p + 1);
+        const lm_train_setting *t = lm_train_setting_find(word);
+        k += (size_t)snprintf(buf + k, len - k, "--%s", t ? t->key : word);
+        p = end;
     }
+    buf[k < len ? k : len - 1] = '\0';
+    for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
+        if (!strcmp(notes[i][0], s->name)) snprintf(buf + strlen(buf), len - strlen(buf), "%s", notes[i][1]);
+    return buf;
 }
 
 void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command, const char *usage, const char *about)
@@ -153,15 +168,14 @@ void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, cons
         {"sync_bn", {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0}},
         {"sync_bn", {"overlap", OPT_STRING, &o->overlap, "on", "mpirun: sum the gradients in buckets during the backward pass (on) or after it (off); same bits", 0}},
     };
-    static const opt_type types[] = {[LM_RUN_OPT_FLAG] = OPT_FLAG, [LM_RUN_OPT_INT] = OPT_INT, [LM_RUN_OPT_U64] = OPT_U64,
-                                     [LM_RUN_OPT_DOUBLE] = OPT_DOUBLE, [LM_RUN_OPT_STRING] = OPT_STRING};
     int n = 0, max = sizeof o->opts / sizeof *o->opts;
     for (int i = 0; i < lm_train_setting_count() && n + 1 < max; i++) { /* the settings, --max-train for max_train */
         const lm_train_setting *s = lm_train_setting_at(i);
         for (size_t k = 0; k < sizeof own / sizeof *own && n + 1 < max; k++)
             if (!strcmp(own[k].before, s->name)) o->opts[n++] = own[k].opt;
         o->setting[n] = s;
-        o->opts[n] = (cli_opt){s->key, types[s->type], value_dest(o, n, s->type), s->type == LM_RUN_OPT_FLAG ? NULL : s->def, s->help, 0};
+        o->opts[n] = (cli_opt){s->key, (opt_type)s->type, &o->value[n], s->type == LM_RUN_OPT_FLAG ? NULL : s->def,
+                                 help_of(s, o->help[n], sizeof o->help[n]), 0};
         n++;
     }
     static char epilog[12288];

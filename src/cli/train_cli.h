@@ -17,6 +17,7 @@ typedef struct {
     cli_opt opts[48];
     const lm_train_setting *setting[48]; /* opts[k]'s setting; NULL for the command line's own */
     union { int i; uint64_t u; double d; const char *s; } value[48]; /* a setting's value as parsed */
+    char help[48][256]; /* a setting's help line, its `names` as flags */
     lm_run_recorded *inherited; /* --resume: the run's options, which own the strings taken from it */
 } train_cli_opts;
 

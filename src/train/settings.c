@@ -46,15 +46,15 @@ static const entry table[] = { /* in the order of config.json */
     {{"optim", "optim", S, "sgd", "sgd, heavyball, nesterov, adam, adamw or mass", 1}, OPTIM_KIND, 0, ANY},
     {{"schedule", "schedule", S, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0}, OPTIM, 0, ANY},
     {{"restart", "restart", B, "0", "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0}, OPTIM, 0, ANY},
-    {{"auto", "auto", B, "0", "sgd, mass: hyper-parameters from the data's constants for the batch size (linear, kernel models)", 1}, OPTIM, 0, ANY},
-    {{"auto_samples", "auto-samples", I, "2000", "auto computes its constants on at most this many samples (and kernel centres)", 1}, INT, F(auto_samples), ANY},
+    {{"auto", "auto", B, "0", "sgd, mass: hyper-parameters from the data's constants for `batch` (linear, kernel models)", 1}, OPTIM, 0, ANY},
+    {{"auto_samples", "auto-samples", I, "2000", "`auto` computes its constants on at most this many samples (and kernel centres)", 1}, INT, F(auto_samples), ANY},
     {{"batch", "batch", I, "64", "mini-batch size", 1}, INT, F(batch), AT_LEAST_1},
-    {{"epochs", "epochs", I, "5", "epochs (ignored when steps is given)", 0}, INT, F(epochs), AT_LEAST_1},
+    {{"epochs", "epochs", I, "5", "epochs (ignored with `steps`)", 0}, INT, F(epochs), AT_LEAST_1},
     {{"steps", "steps", I, "0", "stop after this many steps instead (0: whole epochs)", 0}, LONG, F(steps), NOT_NEGATIVE},
     {{"seed", "seed", LM_RUN_OPT_U64, "0", "seed of every random draw", 1}, U64, F(seed), ANY},
     {{"out", "out", S, "runs/train", "run folder", 0}, TEXT, F(out), ANY},
-    {{"resume", "resume", B, "0", "continue the run in out from its checkpoint (none yet: from the beginning)", 0}, FLAG, F(resume), ANY},
-    {{"init_from", "init-from", S, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of the model", 1}, TEXT, F(init_from), ANY},
+    {{"resume", "resume", B, "0", "continue the run in `out` from its checkpoint (none yet: from the beginning)", 0}, FLAG, F(resume), ANY},
+    {{"init_from", "init-from", S, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of `model`", 1}, TEXT, F(init_from), ANY},
     {{"val_fraction", "val-fraction", D, "0", "fraction of the training split held out for validation", 1}, REAL, F(val_fraction), FRACTION},
     {{"no_normalize", "no-normalize", B, "0", "keep raw inputs (default: per-channel standardisation)", 1}, NOT_FLAG, F(normalize), ANY},
     {{"augment", "augment", B, "0", "random 10% shifts and horizontal flips (images)", 1}, FLAG, F(augment), ANY},
@@ -73,10 +73,10 @@ static const entry table[] = { /* in the order of config.json */
     {{"beta1", "beta1", D, NULL, "Adam beta1", 0}, OPTIM, 0, ANY},
     {{"beta2", "beta2", D, NULL, "Adam beta2", 0}, OPTIM, 0, ANY},
     {{"eps", "eps", D, NULL, "Adam epsilon", 0}, OPTIM, 0, ANY},
-    {{"eta1", "eta1", D, NULL, "MaSS eta1 (with eta2, gamma)", 0}, OPTIM, 0, ANY},
+    {{"eta1", "eta1", D, NULL, "MaSS eta1 (with `eta2` `gamma`)", 0}, OPTIM, 0, ANY},
     {{"eta2", "eta2", D, NULL, "MaSS eta2, the compensation step", 0}, OPTIM, 0, ANY},
     {{"gamma", "gamma", D, NULL, "MaSS momentum gamma", 0}, OPTIM, 0, ANY},
-    {{"alpha", "alpha", D, NULL, "MaSS alpha (with lr, kappa_tilde)", 0}, OPTIM, 0, ANY},
+    {{"alpha", "alpha", D, NULL, "MaSS alpha (with `lr` `kappa_tilde`)", 0}, OPTIM, 0, ANY},
     {{"kappa_tilde", "kappa-tilde", D, NULL, "MaSS kappa-tilde", 0}, OPTIM, 0, ANY},
 };
 #undef S
@@ -180,7 +180,13 @@ static lm_status set_number(lm_train_config *c, const entry *e, const char *text
 static lm_status set_optim_kind(lm_train_config *c, const char *text)
 {
     lm_optim_kind kind;
-    if (lm_optim_kind_parse(text, &kind)) return lm_fail_context(LM_EINVAL, "optim");
+    if (lm_optim_kind_parse(text, &kind)) {
+        char names[128] = "";
+        for (int k = 0; k < LM_OPTIM_COUNT; k++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     k == 0 ? "" : k + 1 < LM_OPTIM_COUNT ? ", " : " or ", lm_optim_kind_name(k));
+        return lm_fail(LM_EINVAL, "optim '%s' is not %s", text, names);
+    }
     lm_optim_config oc;
     lm_optim_config_init(&oc, kind);
     for (unsigned i = 0; i < LM_OPT_COUNT; i++) {
