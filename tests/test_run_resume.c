@@ -92,7 +92,7 @@ int main(void)
     CHECK(lm_run_resume_options(empty, t, n, &conflict, &held) == LM_OK && held == NULL && o.batch == 0 && !t[0].given);
     int k = 0;
     while (lm_run_defining_key(k)) k++;
-    CHECK(k == 13 && !strcmp(lm_run_defining_key(0), "data") && !strcmp(lm_run_defining_key(5), "batch"));
+    CHECK(k == 13 && !strcmp(lm_run_defining_key(0), "data") && !strcmp(lm_run_defining_key(6), "batch"));
     CHECK(lm_run_defining_key(-1) == NULL && lm_run_defining_key(13) == NULL);
     check_remove_tmpdir(dir);
     return check_summary();

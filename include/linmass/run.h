@@ -98,7 +98,7 @@ LM_API lm_status lm_run_read_options(const char *dir, char **out);
 
 /* ---- resuming a run: its recorded options ---- */
 
-typedef enum { LM_RUN_OPT_FLAG, LM_RUN_OPT_INT, LM_RUN_OPT_U64, LM_RUN_OPT_DOUBLE, LM_RUN_OPT_STRING } lm_run_opt_type;
+/* lm_run_opt_type: train.h */
 
 /* One option of a run as the caller holds it. */
 typedef struct {
@@ -109,8 +109,9 @@ typedef struct {
                              run when it records a value (and then set to 1) */
 } lm_run_option;
 
-/* The keys of the options that define a run (data, model, param, optim, seed, batch, ...): a
- * resume may not change them; the i-th, NULL past the last. */
+/* The config.json keys of the settings that define a run (lm_train_setting.defines_run: data,
+ * model, param, optim, seed, batch, ...): a resume may not change them; the i-th, NULL past the
+ * last. */
 LM_API const char *lm_run_defining_key(int i);
 
 /* The recorded options that a resume continues with (opaque; owns the strings taken). */

@@ -174,7 +174,7 @@ typedef struct {
     long max_train;     /* use only the first max_train training samples (0: all); for kernel
                            models these are also the centres */
     int auto_samples;   /* optim.auto_hp: the constants come from at most this many samples (and,
-                           for kernels, centres) of the training split (<= 0: all) */
+                           for kernels, centres) of the training split (at least 1) */
     int overlap;        /* several ranks: sum the gradients in buckets while the backward pass
                            runs (lm_dist_reducer), 1 (the default) or 0 (one all-reduce after
                            it); the same bits either way in the ordered reduce mode */
@@ -189,12 +189,61 @@ typedef struct {
     void (*log)(const char *line); /* one-line notes for the user, such as auto_hp's choice (may be NULL) */
 } lm_train_config;
 
+/* The defaults: every setting's default below (the optimizer sgd with its own defaults). */
 LM_API void lm_train_config_init(lm_train_config *c);
-/* LM_EINVAL, naming the field and its value ("batch 0 must be at least 1"), for a batch or
- * (without steps) epochs below 1, a negative steps, log_every, ckpt_every, eval_every,
- * ckpt_minutes or max_train, a val_fraction outside [0, 1), or an out longer than 400
- * characters; lm_train_run checks this first. The optimizer is checked by
- * lm_optim_config_validate. */
+
+/* ---- the settings of a training run, by name ----
+ *
+ * The table of lm_train_config's settings, from which a front end (the command line, a
+ * binding) makes its options: data, model, param, optim, schedule, restart, auto,
+ * auto_samples, batch, epochs, steps, seed, out, resume, init_from, val_fraction,
+ * no_normalize, augment, log_every, eval_every, ckpt_every, ckpt_minutes, max_train, sync_bn
+ * and the optimizer's numbers lr .. kappa_tilde (lm_optim_option_name), in the order of
+ * config.json. The optimizer's settings (optim, schedule, restart, auto, lr ...) go to
+ * lm_train_config.optim through lm_optim_config_set, so they count as given there. */
+
+/* The type of a setting's value, and of a run's option (run.h, lm_run_option). */
+typedef enum { LM_RUN_OPT_FLAG, LM_RUN_OPT_INT, LM_RUN_OPT_U64, LM_RUN_OPT_DOUBLE, LM_RUN_OPT_STRING } lm_run_opt_type;
+
+typedef struct {
+    const char *name;     /* "max_train": as lm_train_config_set takes it and messages print it */
+    const char *key;      /* "max-train": the name with '-' for '_', config.json's key */
+    lm_run_opt_type type; /* FLAG 0/1, INT, U64, DOUBLE or STRING (text) */
+    const char *def;      /* the default as text (lm_train_config_init's value); NULL: none (the
+                             optimizer's numbers: the optimizer's own default; init_from: none) */
+    const char *help;     /* one line: what it sets; another setting it names is in backquotes
+                             (`steps`), for a front end to write in its own spelling */
+    int defines_run;      /* 1: a resume may not change it (lm_run_defining_key) */
+} lm_train_setting;
+
+/* The number of settings, and the i-th (NULL outside 0 .. count-1). */
+LM_API int lm_train_setting_count(void);
+LM_API const lm_train_setting *lm_train_setting_at(int i);
+/* The setting of a name or key ("max_train" or "max-train"); NULL when there is none. */
+LM_API const lm_train_setting *lm_train_setting_find(const char *name);
+
+/* Set one setting (name or key) from its text: a whole number, a number, 0/1 (or true/false)
+ * for a flag, text kept as the pointer given (it must outlive c; init_from may be NULL);
+ * param is standard or ntk, optim an optimizer's name (lm_optim_kind_name: its options given
+ * so far are kept, the others take the new optimizer's defaults). LM_EINVAL, c unchanged, for
+ * an unknown name, a value that does not parse or is out of the setting's range, with a message
+ * that starts with the setting's name and value: "batch 0 must be at least 1". */
+LM_API lm_status lm_train_config_set(lm_train_config *c, const char *name, const char *value);
+
+/* The value of a setting as text that lm_train_config_set reads back to the same value (numbers
+ * in the fewer of 15 or 17 digits that read back exactly; an unset text ""); returns the length
+ * it needed, 0 for an unknown name. */
+LM_API size_t lm_train_config_format(const lm_train_config *c, const char *name, char *buf, size_t len);
+
+/* LM_EINVAL with a message that starts with the field's name and value ("batch 0 must be at
+ * least 1"): a setting outside its range (batch, epochs and log_every at least 1; steps,
+ * ckpt_every, eval_every, ckpt_minutes and max_train not negative; val_fraction in [0, 1)), an
+ * out longer than 400 characters, an optimizer configuration that lm_optim_config_validate
+ * refuses (its message, on a copy whose cosine schedule lasts `epochs`); and with optim.auto_hp
+ * (docs/theory.md §2.2): a model that is not linear or a kernel alias ("auto needs model linear,
+ * ..., not 'fcn'"), a step size given ("auto sets the step sizes itself: lr was given": lr,
+ * momentum, nesterov, eta1, eta2, gamma, alpha, kappa_tilde), auto_samples below 1.
+ * lm_train_run checks this first. */
 LM_API lm_status lm_train_config_validate(const lm_train_config *c);
 
 typedef struct {

@@ -1,5 +1,6 @@
 #include "cli/train_cli.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,20 +10,6 @@
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
-/* The optimizer's numbers: the options LM_OPT_LR .. LM_OPT_KAPPA_TILDE (lm_optim_option_name),
- * passed to lm_optim_config_set when given. */
-enum { N_OPTIM_OPTS = 13 };
-_Static_assert(LM_OPT_KAPPA_TILDE == 1u << (N_OPTIM_OPTS - 1), "the optimizer's numbers are its first options");
-_Static_assert(N_OPTIM_OPTS <= sizeof ((train_cli_opts *)0)->optim_val / sizeof(double),
-               "train_cli_opts.optim_val holds every optimizer option");
-static const char *const optim_help[N_OPTIM_OPTS] = {
-    "step size (mass: the authors' eta)", "momentum (sgd, heavyball, nesterov)", "dampening (sgd)",
-    "1: Nesterov momentum (sgd)", "L2 (coupled; decoupled for adamw)", "Adam beta1", "Adam beta2", "Adam epsilon",
-    "MaSS eta1 (with --eta2 --gamma)", "MaSS eta2, the compensation step", "MaSS momentum gamma",
-    "MaSS alpha (with --lr --kappa-tilde)", "MaSS kappa-tilde"};
-
-static char dashed[N_OPTIM_OPTS][32]; /* "--weight-decay" */
-
 /* The flag of a library option name: "kappa_tilde" -> "--kappa-tilde". */
 static const char *flag_of(const char *name, char *buf, size_t len)
 {
@@ -30,17 +17,6 @@ static const char *flag_of(const char *name, char *buf, size_t len)
     for (char *p = buf; *p; p++)
         if (*p == '_') *p = '-';
     return buf;
-}
-
-/* "sgd, heavyball, ... or mass": the optimizers there are */
-static const char *optim_names_text(void)
-{
-    static char text[256];
-    if (!text[0])
-        for (int k = 0; k < LM_OPTIM_COUNT; k++)
-            snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s",
-                     k == 0 ? "" : k + 1 < LM_OPTIM_COUNT ? ", " : " or ", lm_optim_kind_name(k));
-    return text;
 }
 
 /* @OPTIMIZERS@ of train's help, from the optimizer table: a line per optimizer, every option it
@@ -96,19 +72,19 @@ const char *cli_help_tables(const char *name)
     return NULL;
 }
 
+_Static_assert((int)OPT_FLAG == LM_RUN_OPT_FLAG && (int)OPT_INT == LM_RUN_OPT_INT && (int)OPT_U64 == LM_RUN_OPT_U64 &&
+               (int)OPT_DOUBLE == LM_RUN_OPT_DOUBLE && (int)OPT_STRING == LM_RUN_OPT_STRING, "one order of the value types");
+
 /* --resume: the run's options where the command line gives none (lm_run_resume_options); a
  * run-defining option given with another value is refused. */
 static int inherit(cli_command *c, train_cli_opts *o, const char *dir)
 {
-    static const lm_run_opt_type types[] = {[OPT_FLAG] = LM_RUN_OPT_FLAG, [OPT_INT] = LM_RUN_OPT_INT,
-                                            [OPT_U64] = LM_RUN_OPT_U64, [OPT_DOUBLE] = LM_RUN_OPT_DOUBLE,
-                                            [OPT_STRING] = LM_RUN_OPT_STRING};
     lm_run_option ro[sizeof o->opts / sizeof *o->opts];
     cli_opt *of[sizeof o->opts / sizeof *o->opts];
     int n = 0, conflict;
     for (int i = 0; i < c->nopts; i++)
         if (!not_inherited(c->opts[i].name))
-            of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, types[c->opts[i].type], c->opts[i].dest, c->opts[i].seen};
+            of[n] = &c->opts[i], ro[n++] = (lm_run_option){c->opts[i].name, (lm_run_opt_type)c->opts[i].type, c->opts[i].dest, c->opts[i].seen};
     lm_status st = lm_run_resume_options(dir, ro, n, &conflict, &o->inherited);
     for (int k = 0; k < n; k++) of[k]->seen = ro[k].given;
     return st ? cli_usage_error(c, conflict >= 0 ? "--%s" : "%s", lm_error_message()) : 0;
@@ -125,106 +101,117 @@ static void log_to_stderr(const char *line)
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
 }
 
+/* A setting's help line with each `name` in it as its flag (--max-train), and what the command
+ * line adds to it. */
+static const char *help_of(const lm_train_setting *s, char *buf, size_t len)
+{
+    static const char *const notes[][2] = {{"data", " (see below)"}, {"model", " (see below)"},
+                                           {"out", " (an existing run is refused unless --resume or --overwrite)"},
+                                           {"resume", "; options not given come from OUT/config.json"}};
+    size_t k = 0;
+    for (const char *p = s->help; *p && k + 1 < len; p++) {
+        const char *end = *p == '`' ? strchr(p + 1, '`') : NULL;
+        char word[32];
+        if (!end || end - p > (int)sizeof word) {
+            buf[k++] = *p;
+            continue;
+        }
+        snprintf(word, sizeof word, "%.*s", (int)(end - p - 1), p + 1);
+        const lm_train_setting *t = lm_train_setting_find(word);
+        k += (size_t)snprintf(buf + k, len - k, "--%s", t ? t->key : word);
+        p = end;
+    }
+    buf[k < len ? k : len - 1] = '\0';
+    for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
+        if (!strcmp(notes[i][0], s->name)) snprintf(buf + strlen(buf), len - strlen(buf), "%s", notes[i][1]);
+    return buf;
+}
+
 void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, const char *command)
 {
     memset(o, 0, sizeof *o);
     lm_train_config_init(tc);
-    cli_opt base[] = {
-        {"data", OPT_STRING, &tc->data, "fashion-mnist", "data source (see below)", 0},
-        {"model", OPT_STRING, &tc->model, "fcn", "model spec or preset (see below)", 0},
-        {"param", OPT_STRING, &o->param, "standard", "parameterization: standard or ntk", 0},
-        {"optim", OPT_STRING, &o->optim, "sgd", optim_names_text(), 0},
-        {"schedule", OPT_STRING, &o->schedule, "constant", "constant, multistep:60,120, cosine, warmup:N, warmup:N+cosine", 0},
-        {"restart", OPT_FLAG, &o->restart, NULL, "restart the optimizer state at each learning-rate drop (as the MaSS authors)", 0},
-        {"auto", OPT_FLAG, &o->auto_hp, NULL, "sgd, mass: hyper-parameters from the data's constants for --batch (linear, kernel models)", 0},
-        {"auto-samples", OPT_INT, &tc->auto_samples, "2000", "--auto computes its constants on at most this many samples (and kernel centres)", 0},
-        {"batch", OPT_INT, &tc->batch, "64", "mini-batch size", 0},
-        {"epochs", OPT_INT, &tc->epochs, "5", "epochs (ignored with --steps)", 0},
-        {"steps", OPT_INT, &o->steps, "0", "stop after this many steps instead (0: whole epochs)", 0},
-        {"seed", OPT_U64, &tc->seed, "0", "seed of every random draw", 0},
-        {"threads", OPT_INT, &o->threads, "0", "threads of the matrix products (0: all cores; 1 per rank under MPI); results are bit-identical per thread count", 0},
-        {"out", OPT_STRING, &tc->out, "runs/train", "run folder (an existing run is refused unless --resume or --overwrite)", 0},
-        {"resume", OPT_FLAG, &tc->resume, NULL, "continue the run in OUT from its checkpoint (none yet: from the beginning); options not given come from OUT/config.json", 0},
-        {"overwrite", OPT_FLAG, &o->overwrite, NULL, "start a new run in OUT, replacing the run there", 0},
-        {"init-from", OPT_STRING, &tc->init_from, NULL, "initial weights from a checkpoint or a plain state_dict (safetensors) of --model", 0},
-        {"val-fraction", OPT_DOUBLE, &tc->val_fraction, "0", "fraction of the training split held out for validation", 0},
-        {"no-normalize", OPT_FLAG, &o->no_normalize, NULL, "keep raw inputs (default: per-channel standardisation)", 0},
-        {"augment", OPT_FLAG, &tc->augment, NULL, "random 10% shifts and horizontal flips (images)", 0},
-        {"log-every", OPT_INT, &tc->log_every, "100", "a metrics.jsonl line every this many steps, its train loss the mean over them", 0},
-        {"eval-every", OPT_INT, &tc->eval_every, "0", "also evaluate (test, validation) every this many steps (0: at each epoch end only)", 0},
-        {"ckpt-every", OPT_INT, &o->ckpt_every, "0", "also checkpoint every this many steps (0: at each epoch end only)", 0},
-        {"ckpt-minutes", OPT_DOUBLE, &tc->ckpt_minutes, "0", "also checkpoint every this many minutes of wall time (0: off)", 0},
-        {"max-train", OPT_INT, &o->max_train, "0", "use only the first N training samples (0: all)", 0},
-        {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0},
-        {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0},
-        {"overlap", OPT_STRING, &o->overlap, "on", "mpirun: sum the gradients in buckets during the backward pass (on) or after it (off); same bits", 0},
-        {"sync-bn", OPT_FLAG, &tc->sync_bn, NULL, "mpirun: batch norm over the global batch (torch SyncBatchNorm), not each rank's share (DDP); no effect with 1 rank", 0},
+    const struct { const char *before; cli_opt opt; } own[] = { /* the command line's own, each before a setting */
+        {"out", {"threads", OPT_INT, &o->threads, "0", "threads of the matrix products (0: all cores; 1 per rank under MPI); results are bit-identical per thread count", 0}},
+        {"init_from", {"overwrite", OPT_FLAG, &o->overwrite, NULL, "start a new run in OUT, replacing the run there", 0}},
+        {"sync_bn", {"json", OPT_FLAG, &o->json, NULL, "print one JSON summary object last on stdout", 0}},
+        {"sync_bn", {"reduce", OPT_STRING, &o->reduce, "ordered", "mpirun: gradient sum ordered (rank order, bit-reproducible) or mpi (MPI_Allreduce)", 0}},
+        {"sync_bn", {"overlap", OPT_STRING, &o->overlap, "on", "mpirun: sum the gradients in buckets during the backward pass (on) or after it (off); same bits", 0}},
     };
-    int n = sizeof base / sizeof *base;
-    memcpy(o->opts, base, sizeof base);
-    for (int i = 0; i < N_OPTIM_OPTS; i++) {
-        flag_of(lm_optim_option_name(1u << i), dashed[i], sizeof dashed[i]);
-        o->opts[n++] = (cli_opt){dashed[i] + 2, OPT_DOUBLE, &o->optim_val[i], NULL, optim_help[i], 0};
+    int n = 0, max = sizeof o->opts / sizeof *o->opts;
+    for (int i = 0; i < lm_train_setting_count() && n + 1 < max; i++) { /* the settings, --max-train for max_train */
+        const lm_train_setting *s = lm_train_setting_at(i);
+        for (size_t k = 0; k < sizeof own / sizeof *own && n + 1 < max; k++)
+            if (!strcmp(own[k].before, s->name)) o->opts[n++] = own[k].opt;
+        o->setting[n] = s;
+        o->opts[n] = (cli_opt){s->key, (opt_type)s->type, &o->value[n], s->type == LM_RUN_OPT_FLAG ? NULL : s->def,
+                                 help_of(s, o->help[n], sizeof o->help[n]), 0};
+        n++;
     }
     *c = (cli_command){command, o->opts, n, cli_help_tables, NULL, 0, 0};
 }
 
-/* lm_train_config_validate's message, "max_train -1 must ...", with the field as its flag. */
+/* A library message about the settings with each setting that starts a clause (the message, or
+ * a part after ": ") as its flag: "max_train -1 must ..." -> "--max-train -1 must ...",
+ * "auto sets the step sizes itself: lr was given" -> "--auto ...: --lr was given". */
 static int config_error(const cli_command *c)
 {
-    char msg[1200];
-    snprintf(msg, sizeof msg, "%s", lm_error_message());
-    size_t k = strcspn(msg, " ");
-    int field = msg[k] == ' ' && strchr("-0123456789", msg[k + 1]);
-    for (size_t i = 0; field && i < k; i++)
-        if (msg[i] == '_') msg[i] = '-';
-    return cli_usage_error(c, field ? "--%s" : "%s", msg);
+    const char *m = lm_error_message();
+    char msg[1400];
+    size_t k = 0;
+    for (const char *p = m; *p && k + 40 < sizeof msg;) {
+        size_t w = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        const lm_train_setting *s = NULL;
+        if ((p == m || (p - m >= 2 && p[-2] == ':' && p[-1] == ' ')) && w && w < 32 && (p[w] == ' ' || p[w] == ':')) {
+            char word[32];
+            memcpy(word, p, w), word[w] = '\0';
+            s = lm_train_setting_find(word);
+        }
+        if (s) k += (size_t)snprintf(msg + k, sizeof msg - k, "--%s", s->key), p += w;
+        else msg[k++] = *p++;
+    }
+    msg[k] = '\0';
+    return cli_usage_error(c, "%s", msg);
+}
+
+/* The parsed value of setting `name` (train_cli_resolve sets it in the configuration). */
+static void *parsed(train_cli_opts *o, const char *name)
+{
+    for (int k = 0; k < (int)(sizeof o->opts / sizeof *o->opts); k++)
+        if (o->setting[k] && !strcmp(o->setting[k]->name, name)) return o->opts[k].dest;
+    return NULL;
+}
+
+/* Every setting given (or taken from the run) into *tc through lm_train_config_set; a flag only
+ * when on (off is its default). */
+static int set_given(const cli_command *c, const train_cli_opts *o, lm_train_config *tc)
+{
+    for (int k = 0; k < c->nopts; k++) {
+        const cli_opt *p = &c->opts[k];
+        char text[40];
+        const char *v = text;
+        if (!o->setting[k] || !p->seen) continue;
+        switch (p->type) {
+        case OPT_FLAG: v = *(int *)p->dest ? "1" : NULL; break;
+        case OPT_INT: snprintf(text, sizeof text, "%d", *(int *)p->dest); break;
+        case OPT_U64: snprintf(text, sizeof text, "%" PRIu64, *(uint64_t *)p->dest); break;
+        case OPT_DOUBLE: snprintf(text, sizeof text, "%.17g", *(double *)p->dest); break;
+        case OPT_STRING: v = *(const char **)p->dest; break;
+        }
+        if ((v || p->type != OPT_FLAG) && lm_train_config_set(tc, o->setting[k]->name, v)) return config_error(c);
+    }
+    return 0;
 }
 
 int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
 {
-    if (tc->resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
-    if (!tc->resume && !o->overwrite && lm_run_exists(tc->out))
-        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", tc->out);
-    int rc = tc->resume ? inherit(c, o, tc->out) : 0;
-    if (rc) return rc;
-    if (!strcmp(o->param, "ntk")) tc->param = LM_PARAM_NTK;
-    else if (strcmp(o->param, "standard")) return cli_usage_error(c, "--param: '%s' is not standard or ntk", o->param);
-    lm_optim_kind kind;
-    if (lm_optim_kind_parse(o->optim, &kind)) return cli_usage_error(c, "--optim: '%s' is not %s", o->optim, optim_names_text());
-    lm_optim_config_init(&tc->optim, kind);
-    for (int i = 0; i < N_OPTIM_OPTS; i++) {
-        char text[32];
-        snprintf(text, sizeof text, "%.17g", o->optim_val[i]);
-        if (cli_given(c, dashed[i] + 2) && lm_optim_config_set(&tc->optim, lm_optim_option_name(1u << i), text))
-            return cli_usage_error(c, "%s", lm_error_message());
-    }
-    if (cli_given(c, "schedule") && lm_optim_config_set(&tc->optim, "schedule", o->schedule))
-        return cli_usage_error(c, "%s", lm_error_message());
-    if (o->restart) lm_optim_config_set(&tc->optim, "restart", "1");
-    if (o->auto_hp) lm_optim_config_set(&tc->optim, "auto", "1");
-    tc->optim.schedule.total_epochs = tc->epochs; /* the trainer sets the exact length */
-    if (lm_optim_config_validate(&tc->optim)) return cli_usage_error(c, "%s", lm_error_message());
-    if (tc->epochs < 1) return cli_usage_error(c, "--epochs %d must be at least 1", tc->epochs); /* also with --steps */
-    if (tc->log_every < 1) return cli_usage_error(c, "--log-every %d must be at least 1", tc->log_every);
-    if ((rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
-    if (o->auto_hp) { /* the theory of docs/theory.md §2.2: linear models on the square loss, its own step sizes */
-        char alias[256];
-        const unsigned own = LM_OPT_LR | LM_OPT_MOMENTUM | LM_OPT_NESTEROV | LM_OPT_ETA1 | LM_OPT_ETA2 |
-                             LM_OPT_GAMMA | LM_OPT_ALPHA | LM_OPT_KAPPA_TILDE;
-        if (!lm_model_alias_spec(tc->model, 1, 1, alias, sizeof alias))
-            return cli_usage_error(c, "--auto needs --model linear, kernel:gaussian:BW or kernel:laplacian:BW, not '%s'", tc->model);
-        char flag[32];
-        for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE; bit <<= 1)
-            if (tc->optim.given & own & bit)
-                return cli_usage_error(c, "--auto sets the hyper-parameters itself: drop %s",
-                                       flag_of(lm_optim_option_name(bit), flag, sizeof flag));
-        if (tc->auto_samples < 1) return cli_usage_error(c, "--auto-samples %d must be at least 1", tc->auto_samples);
-    }
-    tc->steps = o->steps;
-    tc->normalize = !o->no_normalize;
-    tc->ckpt_every = o->ckpt_every;
-    tc->max_train = o->max_train;
+    const char *out = *(const char **)parsed(o, "out");
+    int resume = *(int *)parsed(o, "resume");
+    if (resume && o->overwrite) return cli_usage_error(c, "--resume continues the run in --out, --overwrite replaces it: give one");
+    if (!resume && !o->overwrite && lm_run_exists(out))
+        return cli_usage_error(c, "%s already holds a run: --resume continues it, --overwrite replaces it", out);
+    int rc = resume ? inherit(c, o, out) : 0;
+    if (rc || (rc = set_given(c, o, tc)) || (rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     tc->log = log_to_stderr;
     if (lm_train_config_validate(tc)) return config_error(c);
     cli_set_threads(o->threads);

@@ -8,14 +8,17 @@
 #include "linmass/run.h"
 #include "linmass/train.h"
 
-/* The options that have no field of their own in lm_train_config (the others are set there). */
+/* The options of a command that trains: one per setting of the library's table
+ * (lm_train_setting_at; --max-train for max_train), set in lm_train_config through
+ * lm_train_config_set, and the command line's own (threads, overwrite, json, reduce, overlap). */
 typedef struct {
-    const char *param, *optim, *schedule;
-    double optim_val[16]; /* the optimizer's numbers, LM_OPT_LR .. LM_OPT_KAPPA_TILDE */
-    int threads, json, overwrite, no_normalize, restart, auto_hp, steps, ckpt_every, max_train;
+    int threads, json, overwrite;
     const char *reduce; /* mpirun: ordered or mpi (lm_dist_set_reduce) */
     const char *overlap; /* mpirun: on or off (lm_train_config.overlap) */
     cli_opt opts[48];
+    const lm_train_setting *setting[48]; /* opts[k]'s setting; NULL for the command line's own */
+    union { int i; uint64_t u; double d; const char *s; } value[48]; /* a setting's value as parsed */
+    char help[48][256]; /* a setting's help line, its `names` as flags */
     lm_run_recorded *inherited; /* --resume: the run's options, which own the strings taken from it */
 } train_cli_opts;
 

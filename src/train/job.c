@@ -12,22 +12,6 @@
 #include "linmass/dist.h"
 #include "train/train_internal.h"
 
-void lm_train_config_init(lm_train_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->data = "fashion-mnist";
-    c->model = "fcn";
-    c->out = "runs/train";
-    lm_optim_config_init(&c->optim, LM_OPTIM_SGD);
-    c->batch = 64;
-    c->epochs = 5;
-    c->seed = 0;
-    c->normalize = 1;
-    c->log_every = 100;
-    c->auto_samples = 2000;
-    c->overlap = 1;
-}
-
 static double now(void)
 {
     struct timespec ts;

@@ -76,22 +76,6 @@ static lm_status auto_hparams(lm_job *r, lm_optim_config *oc)
     return LM_OK;
 }
 
-lm_status lm_train_config_validate(const lm_train_config *c)
-{
-    if (c->batch < 1) return lm_fail(LM_EINVAL, "batch %d must be at least 1", c->batch);
-    if (c->epochs < 1 && c->steps < 1) return lm_fail(LM_EINVAL, "epochs %d must be at least 1", c->epochs);
-    if (c->steps < 0) return lm_fail(LM_EINVAL, "steps %ld must not be negative", c->steps);
-    if (c->val_fraction < 0 || c->val_fraction >= 1)
-        return lm_fail(LM_EINVAL, "val_fraction %g must be in [0, 1)", c->val_fraction);
-    if (c->log_every < 0) return lm_fail(LM_EINVAL, "log_every %d must not be negative", c->log_every);
-    if (c->ckpt_every < 0) return lm_fail(LM_EINVAL, "ckpt_every %ld must not be negative", c->ckpt_every);
-    if (c->eval_every < 0) return lm_fail(LM_EINVAL, "eval_every %d must not be negative", c->eval_every);
-    if (c->ckpt_minutes < 0) return lm_fail(LM_EINVAL, "ckpt_minutes %g must not be negative", c->ckpt_minutes);
-    if (c->max_train < 0) return lm_fail(LM_EINVAL, "max_train %ld must not be negative", c->max_train);
-    if (strlen(c->out) > 400) return lm_fail(LM_EINVAL, "run folder '%.40s...': the path is longer than 400 characters", c->out);
-    return LM_OK;
-}
-
 /* init_from's weights into the new model; a shifted index is noted (train.h, lm_weights_load). */
 static lm_status init_weights(lm_job *r)
 {

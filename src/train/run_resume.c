@@ -7,18 +7,18 @@
 
 #include "linmass/run.h"
 
-/* The options that define a run: a resume may not change them (config.json's keys). */
-static const char *const run_defining[] = {"data", "model", "param", "optim", "seed", "batch", "max-train",
-                                           "val-fraction", "no-normalize", "augment", "auto", "auto-samples", "init-from"};
-enum { N_DEFINING = sizeof run_defining / sizeof *run_defining };
-
-const char *lm_run_defining_key(int i) { return i >= 0 && i < N_DEFINING ? run_defining[i] : NULL; }
+/* The settings that define a run (lm_train_setting.defines_run): a resume may not change them. */
+const char *lm_run_defining_key(int i)
+{
+    for (int k = 0; k < lm_train_setting_count(); k++)
+        if (lm_train_setting_at(k)->defines_run && i-- == 0) return lm_train_setting_at(k)->key;
+    return NULL;
+}
 
 static int defining(const char *key)
 {
-    for (int i = 0; i < N_DEFINING; i++)
-        if (!strcmp(key, run_defining[i])) return 1;
-    return 0;
+    const lm_train_setting *s = lm_train_setting_find(key);
+    return s && s->defines_run;
 }
 
 /* 1 when option o holds the JSON value v (a missing or null v: an option without a value). */
