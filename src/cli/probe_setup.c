@@ -86,9 +86,7 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
     lm_status st = lm_probe_setup_open(&q, s);
     if (st)
         return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", "output", "output", "param", "param", NULL});
-    if (s->param_assumed && lm_dist_rank() == 0) /* as cli_weights_param says it */
-        fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
-                "give --param to choose\n", s->checkpoint, s->plain ? "a plain state_dict" : "an older checkpoint");
+    if (s->param_assumed) cli_note_param_assumed(s->checkpoint, s->plain);
     if (s->checkpoint && !s->run) cli_note_index_shift(s->checkpoint, s->model, s->in.index_shift);
     return 0;
 }

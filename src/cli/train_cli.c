@@ -245,10 +245,15 @@ int cli_weights_param(const cli_command *c, const char *file, const char *given,
     lm_status st = lm_weights_info_read(file, &info);
     if (st) return cli_fail(c->command, st);
     *param = info.has_param ? info.param : LM_PARAM_STANDARD;
-    if (!info.has_param && lm_dist_rank() == 0)
-        fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
-                "give --param to choose\n", file, info.plain ? "a plain state_dict" : "an older checkpoint");
+    if (!info.has_param) cli_note_param_assumed(file, info.plain);
     return 0;
+}
+
+void cli_note_param_assumed(const char *file, int plain)
+{
+    if (lm_dist_rank() == 0)
+        fprintf(stderr, "note: %s records no parameterization (%s): --param standard assumed, as PyTorch's layers compute; "
+                "give --param to choose\n", file, plain ? "a plain state_dict" : "an older checkpoint");
 }
 
 /* A note when the file's layers were numbered lower than the model's (lm_weights_load). */

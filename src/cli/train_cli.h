@@ -44,6 +44,9 @@ int cli_dist_options(const cli_command *c, const char *reduce, const char *overl
 /* Weights files (eval, probe): the parameterisation to build the model in, --param (given: not
  * NULL), else the file's record, else standard with a note; 0 or the exit code. */
 int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param);
+/* The note on stderr that a weights file records no parameterisation, so standard is taken
+ * (plain: a plain state_dict, else an older checkpoint). */
+void cli_note_param_assumed(const char *file, int plain);
 /* A note on stderr when lm_weights_load loaded the file's layers under an index shift. */
 void cli_note_index_shift(const char *file, const char *model, int shift);
 
