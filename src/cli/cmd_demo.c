@@ -41,7 +41,7 @@ static int run_section(demo_run *d, int i, const lm_demo_opts *o, FILE *say, con
     lm_report *r;
     lm_status st = lm_demo_section_announce(s, o, &line);
     if (!st) fprintf(say, "[%d/%d] %s\n", i + 1, lm_demo_section_count(), line), fflush(say);
-    free(line);
+    free(line), line = NULL;
     if (st || (st = lm_report_create(0, &r))) return cli_fail("demo", st);
     render_progress p = {"demo", say, 0};
     lm_report_set_progress(r, render_progress_fn, &p);

@@ -205,6 +205,7 @@ lm_status lm_demo_write_report(const lm_demo_opts *o, char *const *bodies, const
                                const char *command)
 {
     char path[4200], *text;
+    if (!o || !o->dir) return lm_fail(LM_EINVAL, "demo report: no folder given");
     snprintf(path, sizeof path, "%s/report.md", o->dir);
     lm_status st = lm_demo_markdown(o, bodies, seconds, total, command, &text);
     if (!st) st = lm_write_file_atomic(path, text, strlen(text));
