@@ -1,8 +1,11 @@
 /* lm_bench_result_json on results filled here by hand: the keys in order (rate, extras, gflops
  * and ceiling_fraction only for training workloads, then threads, workload, framework, blas,
  * blas_coretype, conv_kernels) with the result's values; ceiling_fraction = gflops / ceiling;
- * blas_coretype is OPENBLAS_CORETYPE's value. */
+ * blas_coretype is OPENBLAS_CORETYPE's value. lm_bench_result_text: the line written out here
+ * for a training and a probe result; lm_bench_describe: threads, ranks, seconds, the
+ * OPENBLAS_CORETYPE and lm_kernel_isa in their places. */
 // ctest-labels: unit
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +32,41 @@ static void check_keys(const cJSON *o, const char *const *keys, int n)
     CHECK(item == NULL);
 }
 
+static void check_text(lm_status st, char **line, const char *want)
+{
+    CHECK_MSG(st == LM_OK && *line && !strcmp(*line, want), "got \"%s\"\nwant \"%s\"", *line ? *line : "(null)", want);
+    free(*line);
+}
+
+static void test_text(void)
+{
+    char *line = NULL, want[256];
+    lm_bench_result t = {"fcn", "samples_per_sec", 5000, 12, 48, 2, {"batch", "steps"}, {64, 10}};
+    check_text(lm_bench_result_text(&t, 2, &line), &line,
+               "fcn             5000.0 samples_per_sec  batch 64  steps 10  12.00 GFLOP/s = 25% of sgemm 48.0  (2 threads)");
+    lm_bench_result p = {"hvp", "hvp_over_grad_time", 1.5, -1, -1, 1, {"width"}, {1024}};
+    /* %-9s then %12.1f: "hvp", 6 + 1 + 9 spaces, "1.5" */
+    check_text(lm_bench_result_text(&p, 1, &line), &line, "hvp                1.5 hvp_over_grad_time  width 1024  (1 thread)");
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+    CHECK(lm_bench_describe("fcn", 2, 4, 0.5, &line) == LM_OK && line);
+    const char *head = "fcn, 2 threads per rank, 0.5 s; BLAS: OpenBLAS ";
+    snprintf(want, sizeof want, " (OPENBLAS_CORETYPE=Haswell); convolutions: %s", lm_kernel_isa());
+    size_t n = line ? strlen(line) : 0;
+    CHECK_MSG(line && !strncmp(line, head, strlen(head)) && n > strlen(want) && !strcmp(line + n - strlen(want), want), "%s", line);
+    free(line);
+    unsetenv("OPENBLAS_CORETYPE");
+    CHECK(lm_bench_describe("gemm", 1, 1, 3, &line) == LM_OK && line);
+    head = "gemm, 1 thread, 3 s; BLAS: OpenBLAS ";
+    snprintf(want, sizeof want, "; convolutions: %s", lm_kernel_isa());
+    n = line ? strlen(line) : 0;
+    CHECK_MSG(line && !strncmp(line, head, strlen(head)) && !strstr(line, "CORETYPE") && !strcmp(line + n - strlen(want), want), "%s",
+              line);
+    free(line);
+}
+
 int main(void)
 {
+    test_text();
     setenv("OPENBLAS_CORETYPE", "Haswell", 1); /* read when the JSON is written */
     lm_bench_result r = {"fcn", "samples_per_sec", 5000, 12, 48, 2, {"batch", "steps"}, {64, 10}};
     cJSON *o = json_of(&r, 2);

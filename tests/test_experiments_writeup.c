@@ -5,12 +5,17 @@
  *     heading of each verdict with its reason, the setting, seconds and the caller's command;
  *   - lm_claim_index_markdown: the heading, one row per claim with its verdict, seconds and link;
  *   - lm_demo_markdown: each section's heading and body in order, the timing rows and the total;
- *   - lm_demo_section_json: the numbers, seconds and CLAIM_holds of the section that runs one. */
+ *   - lm_demo_section_json: the numbers, seconds and CLAIM_holds of the section that runs one;
+ *   - lm_demo_section_announce / lm_demo_section_summary: each section's line as written out
+ *     here, the numbers of a report filled by hand in them (a missing one as nan);
+ *   - lm_demo_result_json: the sections' objects under their keys, then seconds and report;
+ *   - lm_demo_write_report: DIR/report.md holds lm_demo_markdown's text. */
 // ctest-labels: unit
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -133,6 +138,72 @@ static void test_demo(void)
     lm_report_free(r);
 }
 
+/* *line (freed here) after a call that returned st. */
+static void check_line(lm_status st, char **line, const char *want)
+{
+    CHECK_MSG(st == LM_OK && *line && !strcmp(*line, want), "got \"%s\"\nwant \"%s\"", *line ? *line : "(null)", want);
+    free(*line);
+}
+
+static void test_demo_lines(void)
+{
+    lm_demo_opts o;
+    lm_demo_opts_init(&o, LM_SETTING_QUICK);
+    char *line = NULL;
+    check_line(lm_demo_section_announce(lm_demo_section_at(0), &o, &line), &line,
+               "transition to linearity: ||H_f|| of 2-hidden-layer nets against width, linear and tanh output");
+    check_line(lm_demo_section_announce(lm_demo_section_at(1), &o, &line), &line,
+               "momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal step");
+    check_line(lm_demo_section_announce(lm_demo_section_at(2), &o, &line), &line,
+               "the MaSS paper's FCN on fashion-mnist: 2 epochs over the first 5000 training images per optimizer, batch 64");
+    o.epochs = 1, o.max_train = 0, o.data = "mnist:d";
+    check_line(lm_demo_section_announce(lm_demo_section_at(2), &o, &line), &line,
+               "the MaSS paper's FCN on mnist:d: 1 epoch over all training images per optimizer, batch 64");
+    lm_report *r;
+    CHECK(lm_report_create(0, &r) == LM_OK);
+    lm_report_measured(r, "linear_slope", -0.4216);
+    lm_report_measured(r, "tanh_slope", 0.0134);
+    check_line(lm_demo_section_summary(lm_demo_section_at(0), r, &line), &line,
+               "slope of log ||H_f|| against log width: linear output -0.422 (theory -0.5), tanh output 0.013 (theory 0)");
+    lm_report_predicted(r, "sgd_rho", 0.99339);
+    lm_report_predicted(r, "nesterov_rho", 1.30089);
+    lm_report_predicted(r, "mass_rho", 0.5);
+    lm_report_measured(r, "sgd_final_mean_sq_error", 0.6768);
+    lm_report_measured(r, "nesterov_final_mean_sq_error", 218.59);
+    check_line(lm_demo_section_summary(lm_demo_section_at(1), r, &line), &line,
+               "exact per-step factor of E|w - w*|^2 (simulated mean at the end): SGD 0.9934 (0.677), Nesterov 1.3009 (219), "
+               "MaSS 0.5000 (nan)");
+    CHECK(lm_demo_section_summary(lm_demo_section_at(2), r, &line) == LM_OK && line == NULL);
+    lm_report_free(r);
+}
+
+static void test_demo_result(void)
+{
+    char *sections[3] = {"{\"a\": 1}", NULL, "{\"b\": [true]}"}, *json = NULL, want[256];
+    CHECK(lm_demo_result_json(sections, 2.5, "out/report.md", &json) == LM_OK);
+    snprintf(want, sizeof want, "{\"%s\":{\"a\":1},\"%s\":null,\"%s\":{\"b\":[true]},\"seconds\":2.5,\"report\":\"out/report.md\"}",
+             lm_demo_section_at(0)->key, lm_demo_section_at(1)->key, lm_demo_section_at(2)->key);
+    CHECK_MSG(json && !strcmp(json, want), "%s", json ? json : "(null)");
+    free(json);
+    char dir[] = "/tmp/test_demo_writeXXXXXX", path[64], got[4096] = "", *md = NULL;
+    CHECK(mkdtemp(dir) != NULL);
+    lm_demo_opts o;
+    lm_demo_opts_init(&o, LM_SETTING_FULL);
+    o.dir = dir;
+    char *bodies[3] = {"one\n", "two\n", "three\n"};
+    double secs[3] = {1, 2, 3};
+    CHECK(lm_demo_write_report(&o, bodies, secs, 6, "again") == LM_OK);
+    CHECK(lm_demo_markdown(&o, bodies, secs, 6, "again", &md) == LM_OK);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    FILE *f = fopen(path, "r");
+    size_t len = f ? fread(got, 1, sizeof got - 1, f) : 0;
+    got[len] = 0;
+    if (f) fclose(f);
+    CHECK_MSG(md && strstr(md, "Command: `again`.") && !strcmp(got, md), "%s", got);
+    free(md);
+    remove(path), rmdir(dir);
+}
+
 int main(void)
 {
     const lm_claim *cl = lm_claim_find("nesterov-diverges");
@@ -140,5 +211,7 @@ int main(void)
     if (cl) test_result_json(cl), test_claim_markdown(cl);
     test_index();
     test_demo();
+    test_demo_lines();
+    test_demo_result();
     return check_summary();
 }

@@ -11,7 +11,8 @@
  *   - lm_theory_rate_summary: rho of lm_theory_rate, speed -log(rho), diverges;
  *   - lm_theory_best_summary: speed-ups over SGD from the results it is given;
  *   - refusals: both or neither source, too many features or points, a model that is no kernel,
- *     a negative sample count, a kernel on a population. */
+ *     a negative sample count, a kernel on a population, kernel rows out of range, a population
+ *     too wide: each message starts with the field at fault. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -98,7 +99,7 @@ static void test_kernel(void)
 {
     lm_theory_source s;
     lm_theory_source_opts o = {.data = data_spec, .model = "kernel:gaussian:1", .max_samples = 12, .kernel_rows = 30,
-                               .max_points = 12};
+                               .max_dim = 30, .max_points = 12};
     CHECK(lm_theory_source_open(&o, &s) == LM_OK && s.mo.n == 12 && s.mo.d == 12 && !s.Y);
     lm_constants k;
     CHECK(lm_theory_source_constants(&s, 1, &k) == LM_OK);
@@ -168,14 +169,22 @@ int main(void)
     test_data();
     test_kernel();
     test_rates();
-    refused((lm_theory_source_opts){.data = data_spec, .population = pop_spec, .max_dim = 30}, "data source or a population");
-    refused((lm_theory_source_opts){.max_dim = 30}, "data source or a population");
+    refused((lm_theory_source_opts){.data = data_spec, .population = pop_spec, .max_dim = 30}, "population and data: give exactly one");
+    refused((lm_theory_source_opts){.max_dim = 30}, "population and data: give exactly one");
     refused((lm_theory_source_opts){.data = data_spec, .max_dim = 2}, "d = 3 features; at most 2");
-    refused((lm_theory_source_opts){.data = data_spec, .model = "kernel:gaussian:1", .kernel_rows = 30, .max_points = 10},
+    refused((lm_theory_source_opts){.data = data_spec, .model = "kernel:gaussian:1", .kernel_rows = 30, .max_dim = 30, .max_points = 10},
             "at most 10");
     refused((lm_theory_source_opts){.data = data_spec, .model = "quadratic", .max_dim = 30}, "'quadratic' is not linear");
-    refused((lm_theory_source_opts){.data = data_spec, .max_samples = -1, .max_dim = 30}, "-1 is negative");
-    refused((lm_theory_source_opts){.population = pop_spec, .model = "kernel:gaussian:1"}, "needs a data source");
+    refused((lm_theory_source_opts){.data = data_spec, .max_samples = -1, .max_dim = 30}, "max_samples -1 is negative");
+    refused((lm_theory_source_opts){.population = pop_spec, .model = "kernel:gaussian:1"}, "model kernel:gaussian:1 needs data (and no population)");
+    refused((lm_theory_source_opts){.data = data_spec, .population = pop_spec, .model = "kernel:gaussian:1", .kernel_rows = 30, .max_dim = 30},
+            "model kernel:gaussian:1 needs data (and no population)");
+    refused((lm_theory_source_opts){.data = data_spec, .model = "kernel:gaussian:1", .kernel_rows = 1, .max_dim = 30},
+            "kernel_rows 1 is not in 2..30");
+    refused((lm_theory_source_opts){.data = data_spec, .model = "kernel:gaussian:1", .kernel_rows = 31, .max_dim = 30},
+            "kernel_rows 31 is not in 2..30");
+    refused((lm_theory_source_opts){.data = data_spec, .kernel_rows = 1, .max_dim = 30}, "kernel_rows 1 is not in 2..30");
+    refused((lm_theory_source_opts){.population = "gaussian:d=3", .max_population_dim = 2}, "population d = 3: theory allows at most 2");
     refused((lm_theory_source_opts){.population = "foo:d=2"}, "foo");
     return check_summary();
 }

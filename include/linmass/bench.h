@@ -74,6 +74,17 @@ LM_API lm_status lm_bench_run(const char *workload, const lm_bench_opts *o, lm_b
  * "conv_kernels" (lm_kernel_isa). */
 LM_API lm_status lm_bench_result_json(const lm_bench_result *r, int threads, char **json);
 
+/* What a run of `workload` runs on, one line (no newline) in *line (malloc'ed): "WORKLOAD, T
+ * thread(s)[ per rank], S s; BLAS: OpenBLAS CORE[ (OPENBLAS_CORETYPE=X)]; convolutions: ISA"
+ * (" per rank" when ranks > 1; CORE: OpenBLAS's core, X: OPENBLAS_CORETYPE, ISA: lm_kernel_isa). */
+LM_API lm_status lm_bench_describe(const char *workload, int threads, int ranks, double seconds, char **line);
+
+/* Result r, timed with `threads` threads, as one line (no newline) in *line (malloc'ed): the
+ * workload (%-9s), the rate (%12.1f) and its key, each extra as "  KEY %.4g", for training
+ * workloads "  %.2f GFLOP/s = %.0f%% of sgemm %.1f" (gflops, its share of the ceiling, the
+ * ceiling), then "  (T thread(s))". */
+LM_API lm_status lm_bench_result_text(const lm_bench_result *r, int threads, char **line);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@
 #include "linmass/api.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "linmass/error.h"
 #include "linmass/report.h"
@@ -109,13 +110,31 @@ typedef struct {
     const char *claim;   /* the claim whose measurement and verdict it runs, or NULL */
     lm_status (*run)(const lm_demo_opts *o, lm_report *r);
     const char *timing;  /* its row in the report's timing table */
+    void (*announce)(FILE *m, const lm_demo_opts *o); /* what it runs, one line (lm_demo_section_announce) */
+    void (*summarize)(FILE *m, const lm_report *r);   /* its results, one line, or NULL (lm_demo_section_summary) */
 } lm_demo_section;
+
+#define LM_DEMO_MAX_SECTIONS 8 /* lm_demo_section_count() is at most this */
 
 LM_API int lm_demo_section_count(void);
 LM_API const lm_demo_section *lm_demo_section_at(int i); /* NULL outside 0..count-1 */
 
 /* Run one section into r; LM_EINVAL for options out of range. */
 LM_API lm_status lm_demo_run(const lm_demo_section *s, const lm_demo_opts *o, lm_report *r);
+
+/* What section s runs with options o, in one line (no newline) in *line (malloc'ed), e.g.
+ * "momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal
+ * step"; the FCN's names o's data, epochs and training samples. */
+LM_API lm_status lm_demo_section_announce(const lm_demo_section *s, const lm_demo_opts *o, char **line);
+
+/* Section s's results in r against their theory values, in one line (no newline) in *line
+ * (malloc'ed): the Hessian's "slope of log ||H_f|| against log width: linear output %.3f (theory
+ * -0.5), tanh output %.3f (theory 0)" from measured linear_slope and tanh_slope; linear
+ * regression's "exact per-step factor of E|w - w*|^2 (simulated mean at the end): SGD %.4f
+ * (%.3g), Nesterov ..., MaSS ..." from predicted OPT_rho and measured OPT_final_mean_sq_error
+ * (a number r lacks: nan). *line NULL for a section without one (the FCN's results are reported
+ * as it runs). */
+LM_API lm_status lm_demo_section_summary(const lm_demo_section *s, const lm_report *r, char **line);
 
 /* The demo's report.md in *md (malloc'ed): what the tour is, with o's setting, seed, the
  * threads and `total` seconds; each section's heading and body (bodies[i]: the caller's
@@ -124,10 +143,20 @@ LM_API lm_status lm_demo_run(const lm_demo_section *s, const lm_demo_opts *o, lm
 LM_API lm_status lm_demo_markdown(const lm_demo_opts *o, char *const *bodies, const double *seconds, double total,
                                   const char *command, char **md);
 
+/* lm_demo_markdown written to o->dir/report.md (atomically: a reader sees the old file or the
+ * whole new one). */
+LM_API lm_status lm_demo_write_report(const lm_demo_opts *o, char *const *bodies, const double *seconds, double total,
+                                      const char *command);
+
 /* Section s's numbers as a JSON object in *json (malloc'ed): r's "measured" and "predicted",
  * "seconds", and for a section that runs a claim "CLAIM_holds" (the claim's name with '_' for
  * '-'): whether its verdict is holds. */
 LM_API lm_status lm_demo_section_json(const lm_demo_section *s, const lm_report *r, double seconds, char **json);
+
+/* The demo's numbers as one line of JSON in *json (malloc'ed): {"KEY": sections[i], ...,
+ * "seconds": total, "report": report} with each section's key and its lm_demo_section_json
+ * text (NULL: null). */
+LM_API lm_status lm_demo_result_json(char *const *sections, double total, const char *report, char **json);
 
 #ifdef __cplusplus
 }

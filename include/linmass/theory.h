@@ -267,9 +267,11 @@ typedef struct {
                                in the RKHS (lm_model_linear_features, docs/theory.md §2.1) */
     long max_samples;       /* the first N training samples (0: all) */
     int max_dim;            /* data: more features than that are refused (LM_EINVAL) */
-    int kernel_rows;        /* kernels: rows of the kernel matrix, a random subsample */
+    int kernel_rows;        /* kernels: rows of the kernel matrix, a random subsample, in
+                               2..max_dim (0 with a linear model: unused) */
     int max_points;         /* kernels: more training points are refused (0: no bound) */
     uint64_t seed;          /* synthetic data sources and the kernel subsample */
+    int max_population_dim; /* populations: a larger d is refused (0: no bound) */
 } lm_theory_source_opts;
 
 typedef struct {
@@ -280,8 +282,13 @@ typedef struct {
     char label[160];    /* "SRC (train, n=N, d=D)", the population's spec, or the kernel's */
 } lm_theory_source;
 
-/* Open a source; n x d above 5e7 values is refused (LM_EINVAL). Free with lm_theory_source_free
- * (also after a failure). */
+/* Open a source; n x d above 5e7 values is refused (LM_EINVAL). Refused too, each with a
+ * message that starts with the field at fault: both or neither of population and data
+ * ("population and data: give exactly one"), a kernel model without data or with a population
+ * ("model M needs data (and no population)"), max_samples < 0, kernel_rows outside 2..max_dim
+ * ("kernel_rows R is not in 2..MAX"; for a kernel model, and for any other unless 0), a
+ * population with d above max_population_dim ("population d = D: theory allows at most MAX").
+ * Free with lm_theory_source_free (also after a failure). */
 LM_API lm_status lm_theory_source_open(const lm_theory_source_opts *o, lm_theory_source *s);
 LM_API void lm_theory_source_free(lm_theory_source *s);
 /* lm_linreg_constants of data, lm_moments_constants of a population. */

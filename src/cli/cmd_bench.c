@@ -4,7 +4,6 @@
  * options, says what runs on stderr and prints the results: a line per workload, or with --json
  * one JSON object per workload with torch_ref.py's keys. Under mpirun only the training
  * workloads run; rank 0 prints. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,21 +21,10 @@
 
 /* ---- output ---- */
 
-/* OPENBLAS_CORETYPE, which makes OpenBLAS use another CPU's kernels (the sgemm ceiling moves by
- * 1.7x between Haswell's and SkylakeX's on an AVX-512 machine), or NULL */
-static const char *coretype(void) { return getenv("OPENBLAS_CORETYPE"); }
-
 static void print_result(const lm_bench_result *r, int threads, int json)
 {
     char *text = NULL;
-    if (json && !lm_bench_result_json(r, threads, &text)) {
-        printf("%s\n", text);
-    } else if (!json) {
-        printf("%-9s %12.1f %s", r->workload, r->rate, r->rate_key);
-        for (int i = 0; i < r->n_extra; i++) printf("  %s %.4g", r->extra_key[i], r->extra[i]);
-        if (r->gflops >= 0) printf("  %.2f GFLOP/s = %.0f%% of sgemm %.1f", r->gflops, 100 * r->gflops / r->ceiling, r->ceiling);
-        printf("  (%d thread%s)\n", threads, threads == 1 ? "" : "s");
-    }
+    if (!(json ? lm_bench_result_json(r, threads, &text) : lm_bench_result_text(r, threads, &text))) printf("%s\n", text);
     free(text);
     fflush(stdout);
 }
@@ -77,11 +65,10 @@ int cmd_bench(int argc, char **argv)
         }
     cli_set_threads(threads);
     for (int i = 0; i < c.npositional; i++) {
-        if (rank == 0)
-            fprintf(stderr, "linmass bench: %s, %d thread%s%s, %g s; BLAS: OpenBLAS %s%s%s%s; convolutions: %s\n",
-                    names[i], lm_get_threads(), lm_get_threads() == 1 ? "" : "s", R > 1 ? " per rank" : "", seconds,
-                    openblas_get_corename(), coretype() ? " (OPENBLAS_CORETYPE=" : "", coretype() ? coretype() : "",
-                    coretype() ? ")" : "", lm_kernel_isa());
+        char *line = NULL;
+        if (rank == 0 && !lm_bench_describe(names[i], lm_get_threads(), R, seconds, &line))
+            fprintf(stderr, "linmass bench: %s\n", line);
+        free(line);
         if (R > 1 && rank == 0) fprintf(stderr, "linmass bench: %d ranks, overlap %s, reduce %s\n", R, overlap, reduce);
         lm_bench_result r;
         lm_status st = lm_bench_run(names[i], &bo, &r);

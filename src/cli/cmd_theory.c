@@ -15,16 +15,13 @@
 /* Most features (data) and kernel rows linmass constants takes. */
 #define MAX_DATA_DIM 4000
 
-/* --data or --population, --model, --max-samples (one clear line each), then the source. */
+/* The source, its options' refusals told with their flags. */
 static int open_source(const cli_command *c, const lm_theory_source_opts *o, lm_theory_source *s)
 {
-    memset(s, 0, sizeof *s);
-    int linear = !strcmp(o->model, "linear");
-    if (linear && !!o->data == !!o->population) return cli_usage_error(c, "give exactly one of --data SRC and --population SPEC");
-    if (!linear && (!o->data || o->population)) return cli_usage_error(c, "--model %s needs --data (and no --population)", o->model);
-    if (o->max_samples < 0) return cli_usage_error(c, "--max-samples: %ld is negative", o->max_samples);
     lm_status st = lm_theory_source_open(o, s);
-    return st ? cli_fail(c->command, st) : 0;
+    return st ? cli_field_error(c, st, (const char *const[]){"population", "population", "model", "model", "max_samples", "max-samples",
+                                                           "kernel_rows", "kernel-samples", NULL})
+              : 0;
 }
 
 /* The summary: its JSON on one line (--json), else its text. */
@@ -58,9 +55,7 @@ int cmd_constants(int argc, char **argv)
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (m < 1) return cli_usage_error(&c, "--batch: %d is not >= 1", m);
-    if (kernel_rows < 2 || kernel_rows > MAX_DATA_DIM)
-        return cli_usage_error(&c, "--kernel-samples: %d is not in 2..%d", kernel_rows, MAX_DATA_DIM);
-    lm_theory_source_opts so = {data, pop, model, max_samples, MAX_DATA_DIM, kernel_rows, 0, seed};
+    lm_theory_source_opts so = {data, pop, model, max_samples, MAX_DATA_DIM, kernel_rows, 0, seed, 0};
     lm_theory_source s;
     lm_constants_summary k = {0};
     lm_status st = LM_OK;
@@ -192,13 +187,12 @@ int cmd_theory(int argc, char **argv)
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if ((rc = parse_theory_args(&c, &a))) return rc;
-    lm_theory_source_opts so = {data, pop, model, max_samples, LM_THEORY_MAX_DIM, LM_THEORY_MAX_DIM, LM_THEORY_MAX_DIM, seed};
+    lm_theory_source_opts so = {data, pop, model, max_samples, LM_THEORY_MAX_DIM, LM_THEORY_MAX_DIM, LM_THEORY_MAX_DIM, seed,
+                               LM_THEORY_MAX_DIAG_DIM};
     lm_theory_source s;
     lm_constants k;
     lm_status st = LM_OK;
     rc = open_source(&c, &so, &s);
-    if (!rc && s.population && s.mo.d > LM_THEORY_MAX_DIAG_DIM)
-        rc = cli_usage_error(&c, "population d = %d: theory allows at most %d", s.mo.d, LM_THEORY_MAX_DIAG_DIM);
     if (!rc && (st = lm_theory_source_constants(&s, a.m, &k))) rc = cli_fail(c.command, st);
     if (!rc) rc = a.best ? theory_best(&c, &a, &s, &k) : theory_rate(&c, &a, &s, &k);
     lm_theory_source_free(&s);

@@ -130,16 +130,64 @@ lm_status exp_demo_fcn(const lm_demo_opts *o, lm_report *r)
     return st;
 }
 
+/* ---- what the tour says of each section ---- */
+
+static void announce_hessian(FILE *m, const lm_demo_opts *o)
+{
+    (void)o;
+    fputs("transition to linearity: ||H_f|| of 2-hidden-layer nets against width, linear and tanh output", m);
+}
+
+static void announce_linreg(FILE *m, const lm_demo_opts *o)
+{
+    (void)o;
+    fputs("momentum on Gaussian linear regression: SGD, Nesterov (gamma 0.9) and MaSS at SGD's optimal step", m);
+}
+
+static void announce_fcn(FILE *m, const lm_demo_opts *o)
+{
+    char part[64] = "all";
+    if (o->max_train) snprintf(part, sizeof part, "the first %ld", o->max_train);
+    fprintf(m, "the MaSS paper's FCN on %s: %d epoch%s over %s training images per optimizer, batch 64", o->data, o->epochs,
+            o->epochs > 1 ? "s" : "", part);
+}
+
+static double number(const lm_report *r, lm_report_list which, const char *key)
+{
+    double v = NAN;
+    lm_report_find(r, which, key, &v);
+    return v;
+}
+
+static void summarize_hessian(FILE *m, const lm_report *r)
+{
+    fprintf(m, "slope of log ||H_f|| against log width: linear output %.3f (theory -0.5), tanh output %.3f (theory 0)",
+            number(r, LM_REPORT_MEASURED, "linear_slope"), number(r, LM_REPORT_MEASURED, "tanh_slope"));
+}
+
+static void summarize_linreg(FILE *m, const lm_report *r)
+{
+    static const char *const keys[3] = {"sgd", "nesterov", "mass"}, *const names[3] = {"SGD", "Nesterov", "MaSS"};
+    fprintf(m, "exact per-step factor of E|w - w*|^2 (simulated mean at the end):");
+    for (int i = 0; i < 3; i++) {
+        char k1[64], k2[64];
+        snprintf(k1, sizeof k1, "%s_rho", keys[i]);
+        snprintf(k2, sizeof k2, "%s_final_mean_sq_error", keys[i]);
+        fprintf(m, "%s %s %.4f (%.3g)", i ? "," : "", names[i], number(r, LM_REPORT_PREDICTED, k1), number(r, LM_REPORT_MEASURED, k2));
+    }
+}
+
 /* ---- the sections ---- */
 
 static const lm_demo_section SECTIONS[] = {
     {"hessian", "1. Wide networks with a linear output are nearly linear in their weights", NULL, exp_demo_hessian,
-     "Hessian against width"},
+     "Hessian against width", announce_hessian, summarize_hessian},
     {"linear_regression", "2. Nesterov's momentum can diverge where SGD and MaSS converge", "nesterov-diverges",
-     demo_linear_regression, "linear regression"},
-    {"fcn", "3. Four optimizers on the MaSS paper's FCN", NULL, exp_demo_fcn, "FCN, four optimizers"},
+     demo_linear_regression, "linear regression", announce_linreg, summarize_linreg},
+    {"fcn", "3. Four optimizers on the MaSS paper's FCN", NULL, exp_demo_fcn, "FCN, four optimizers", announce_fcn, NULL},
 };
 enum { N_SECTIONS = sizeof SECTIONS / sizeof *SECTIONS };
+_Static_assert(N_SECTIONS <= LM_DEMO_MAX_SECTIONS, "LM_DEMO_MAX_SECTIONS is too small");
 
 int lm_demo_section_count(void) { return N_SECTIONS; }
 

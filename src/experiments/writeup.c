@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "experiments/exp_internal.h"
+#include "linmass/io.h"
 #include "linmass/runtime.h"
 
 /* A text written by fill into a memory stream, into *md (malloc'ed). */
@@ -164,4 +165,64 @@ lm_status lm_demo_section_json(const lm_demo_section *s, const lm_report *r, dou
         cJSON_AddBoolToObject(o, key, lm_report_get_verdict(r, NULL) == LM_VERDICT_HOLDS);
     }
     return print_json(o, st, json);
+}
+
+typedef struct {
+    const lm_demo_section *s;
+    const lm_demo_opts *o;
+    const lm_report *r;
+} demo_line;
+
+static void announce_fill(FILE *m, const void *ctx)
+{
+    const demo_line *l = ctx;
+    l->s->announce(m, l->o);
+}
+
+static void summary_fill(FILE *m, const void *ctx)
+{
+    const demo_line *l = ctx;
+    l->s->summarize(m, l->r);
+}
+
+lm_status lm_demo_section_announce(const lm_demo_section *s, const lm_demo_opts *o, char **line)
+{
+    *line = NULL;
+    if (!s || !o) return lm_fail(LM_EINVAL, "demo announcement: a section and options are needed");
+    demo_line l = {s, o, NULL};
+    return write_text("demo announcement", announce_fill, &l, line);
+}
+
+lm_status lm_demo_section_summary(const lm_demo_section *s, const lm_report *r, char **line)
+{
+    *line = NULL;
+    if (!s || !r) return lm_fail(LM_EINVAL, "demo summary: a section and a report are needed");
+    demo_line l = {s, NULL, r};
+    return s->summarize ? write_text("demo summary", summary_fill, &l, line) : LM_OK;
+}
+
+lm_status lm_demo_write_report(const lm_demo_opts *o, char *const *bodies, const double *seconds, double total,
+                               const char *command)
+{
+    char path[4200], *text;
+    if (!o || !o->dir) return lm_fail(LM_EINVAL, "demo report: no folder given");
+    snprintf(path, sizeof path, "%s/report.md", o->dir);
+    lm_status st = lm_demo_markdown(o, bodies, seconds, total, command, &text);
+    if (!st) st = lm_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+lm_status lm_demo_result_json(char *const *sections, double total, const char *report, char **json)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; o && i < lm_demo_section_count(); i++) {
+        cJSON *s = sections[i] ? cJSON_Parse(sections[i]) : cJSON_CreateNull();
+        if (!cJSON_AddItemToObject(o, lm_demo_section_at(i)->key, s)) cJSON_Delete(s), cJSON_Delete(o), o = NULL;
+    }
+    cJSON_AddNumberToObject(o, "seconds", total);
+    cJSON_AddStringToObject(o, "report", report ? report : "");
+    *json = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return *json ? LM_OK : lm_fail(LM_ENOMEM, "demo result: out of memory");
 }

@@ -82,16 +82,28 @@ static lm_status open_kernel(const lm_theory_source_opts *o, lm_theory_source *s
     return LM_OK;
 }
 
+/* The options' own checks, before anything is loaded. */
+static lm_status check_opts(const lm_theory_source_opts *o, int linear)
+{
+    if (!linear && (!o->data || o->population)) return lm_fail(LM_EINVAL, "model %s needs data (and no population)", o->model);
+    if (!o->data == !o->population) return lm_fail(LM_EINVAL, "population and data: give exactly one");
+    if (o->max_samples < 0) return lm_fail(LM_EINVAL, "max_samples %ld is negative", o->max_samples);
+    if ((!strncmp(o->model ? o->model : "", "kernel:", 7) || o->kernel_rows) && (o->kernel_rows < 2 || o->kernel_rows > o->max_dim))
+        return lm_fail(LM_EINVAL, "kernel_rows %d is not in 2..%d", o->kernel_rows, o->max_dim);
+    return LM_OK;
+}
+
 lm_status lm_theory_source_open(const lm_theory_source_opts *o, lm_theory_source *s)
 {
     memset(s, 0, sizeof *s);
-    if (!o || !o->data == !o->population) return lm_fail(LM_EINVAL, "theory source: give a data source or a population");
-    if (o->max_samples < 0) return lm_fail(LM_EINVAL, "theory source: max_samples %ld is negative", o->max_samples);
+    if (!o) return lm_fail(LM_EINVAL, "theory source: no options");
     int linear = !o->model || !strcmp(o->model, "linear");
-    if (!linear && !o->data) return lm_fail(LM_EINVAL, "model %s needs a data source, not a population", o->model);
-    if (o->data) return linear ? open_data(o, s) : open_kernel(o, s);
-    lm_status st = lm_population_parse(o->population, &s->pop);
+    lm_status st = check_opts(o, linear);
     if (st) return st;
+    if (o->data) return linear ? open_data(o, s) : open_kernel(o, s);
+    if ((st = lm_population_parse(o->population, &s->pop))) return st;
+    if (o->max_population_dim > 0 && s->pop.mo.d > o->max_population_dim)
+        return lm_fail(LM_EINVAL, "population d = %d: theory allows at most %d", s->pop.mo.d, o->max_population_dim);
     s->mo = s->pop.mo;
     s->population = 1;
     snprintf(s->label, sizeof s->label, "%s", s->pop.label);
