@@ -9,7 +9,10 @@
  *   - lm_demo_section_announce / lm_demo_section_summary: each section's line as written out
  *     here, the numbers of a report filled by hand in them (a missing one as nan);
  *   - lm_demo_result_json: the sections' objects under their keys, then seconds and report;
- *   - lm_demo_write_report: DIR/report.md holds lm_demo_markdown's text. */
+ *   - lm_demo_write_report: DIR/report.md holds lm_demo_markdown's text;
+ *   - lm_claim_write and lm_claim_write_index: the files in a folder, report.md around the body
+ *     written here (a text block and a figure the hook draws into DIR/plots/FILE), result.json
+ *     with the path DIR/report.md, index.md; no folder is refused. */
 // ctest-labels: unit
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 
 #include "check.h"
 #include "linmass/experiments.h"
+#include "linmass/io.h"
 #include "linmass/runtime.h"
 
 static lm_report *filled(lm_verdict v)
@@ -204,11 +208,71 @@ static void test_demo_result(void)
     remove(path), rmdir(dir);
 }
 
+static int hook_asked;
+static char hook_path[1200];
+
+static int hook(void *ctx, const lm_figure *f, const char *path)
+{
+    (void)ctx, (void)f;
+    hook_asked++;
+    snprintf(hook_path, sizeof hook_path, "%s", path);
+    return 1;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char path[1200], *text = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lm_read_file(path, 1 << 20, &text, &len) == LM_OK ? text : NULL;
+}
+
+static void same(const char *got, const char *want, const char *what)
+{
+    CHECK_MSG(got && want && !strcmp(got, want), "%s:\n%s\nwanted:\n%s", what, got ? got : "(none)", want ? want : "(none)");
+}
+
+static void test_claim_write(const lm_claim *cl)
+{
+    char dir[256], path[1200], *json = NULL, *md = NULL, *res = NULL, *want = NULL;
+    if (!check_make_tmpdir(dir, sizeof dir, "claim_write")) return;
+    lm_report *r = filled(LM_VERDICT_HOLDS);
+    lm_figure f = {.file = "f.png", .caption = "Cap"};
+    lm_report_printf(r, "intro\n");
+    lm_report_figure(r, &f);
+    lm_claim_opts o = {LM_SETTING_QUICK, 0, dir};
+    CHECK(lm_claim_write(cl, r, &o, 1.5, "run it again", hook, NULL, &json) == LM_OK);
+    snprintf(path, sizeof path, "%s/plots/f.png", dir);
+    CHECK(hook_asked == 1);
+    same(hook_path, path, "the hook's path");
+    CHECK(lm_claim_markdown(cl, r, &o, "intro\n\n![Cap](plots/f.png)\n\n*Cap*\n\n", 1.5, "run it again", &want) == LM_OK);
+    same(md = slurp(dir, "report.md"), want, "report.md");
+    free(want), want = NULL;
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    CHECK(lm_claim_result_json(cl, r, LM_SETTING_QUICK, 1.5, path, &want) == LM_OK);
+    same(res = slurp(dir, "result.json"), want, "result.json");
+    same(json, want, "the result");
+    free(json), free(md), free(res), free(want);
+
+    lm_claim_outcome outs[1] = {{"a-claim", LM_VERDICT_HOLDS, 1.25}};
+    CHECK(lm_claim_write_index(dir, outs, 1, "Every claim") == LM_OK);
+    CHECK(lm_claim_index_markdown(outs, 1, "Every claim", &want) == LM_OK);
+    same(md = slurp(dir, "index.md"), want, "index.md");
+    CHECK(md && strstr(md, "a-claim/report.md"));
+    free(md), free(want);
+
+    o.dir = NULL;
+    json = (char *)"x";
+    CHECK(lm_claim_write(cl, r, &o, 1.5, "run it again", hook, NULL, &json) == LM_EINVAL && json == NULL);
+    lm_report_free(r);
+    check_remove_tmpdir(dir);
+}
+
 int main(void)
 {
     const lm_claim *cl = lm_claim_find("nesterov-diverges");
     CHECK(cl != NULL);
-    if (cl) test_result_json(cl), test_claim_markdown(cl);
+    if (cl) test_result_json(cl), test_claim_markdown(cl), test_claim_write(cl);
     test_index();
     test_demo();
     test_demo_lines();

@@ -287,6 +287,27 @@ LM_API lm_status lm_run_write_config(const char *dir, const char *options, const
  * atomically. */
 LM_API lm_status lm_run_write_result(const char *dir, const char *result, const char *report);
 
+/* What lm_run_write_report writes of a report besides its body. */
+typedef struct {
+    const char *title;           /* report.md's heading: "# TITLE" */
+    const char *options;         /* config.json: the options as given (JSON object text) */
+    const char *command;         /* config.json's "command" (NULL: none) */
+    const lm_probe_setup *setup; /* config.json's "resolved": lm_probe_setup_json (NULL: none) */
+    const char *result;          /* result.json: JSON text, written indented */
+    lm_report_draw_fn draw;      /* draws a figure into DIR/plots/FILE (NULL: none is drawn) */
+    void *ctx;                   /* draw's */
+} lm_run_report_spec;
+
+/* The run folder dir of report r: each figure drawn by s->draw into DIR/plots/FILE, then
+ * config.json (lm_run_write_config: s->options with "command" and "resolved" after them),
+ * result.json (s->result, indented) and report.md: "# TITLE", each text block of r in a ```
+ * code block and each drawn figure as ![CAPTION](plots/FILE) (CAPTION: FILE when it has none),
+ * a figure not drawn left out. *summary (malloc'ed; NULL on failure) is what a command prints
+ * of it: the text blocks as they are, "plot: DIR/plots/FILE" for each drawn figure and "run
+ * folder: DIR", each on its own line. LM_EINVAL when s->result is not JSON, or options not a
+ * JSON object; LM_EIO when a file cannot be written. */
+LM_API lm_status lm_run_write_report(const char *dir, const lm_report *r, const lm_run_report_spec *s, char **summary);
+
 /* The hyper-parameters an optimizer configuration steps with, "lr 0.05, momentum 0, ...": its
  * kind's options in the table's order with their names (lm_optim_option_name) and values to 6
  * digits; for mass those of the form it steps in; never the schedule, restart or auto. */

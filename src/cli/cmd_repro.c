@@ -10,7 +10,6 @@
 #include "cli/report_render.h"
 #include "linmass/experiments.h"
 #include "linmass/io.h"
-#include "linmass/run.h"
 #include "linmass/runtime.h"
 
 typedef struct {
@@ -26,22 +25,15 @@ static const char *setting_flag(lm_setting s)
     return s == LM_SETTING_QUICK ? " --quick" : s == LM_SETTING_MEDIUM ? " --medium" : "";
 }
 
-/* OUT/CLAIM/report.md (the body rendered, its figures drawn) and result.json; *j: the result. */
+/* OUT/CLAIM/report.md (its figures drawn by plot_draw) and result.json; *j: the result. */
 static int write_claim(const lm_claim *cl, const lm_report *r, const repro_opts *o, const char *dir, double secs, cJSON **j)
 {
-    char plots[1100], report[1100], command[1200], *body = NULL, *md = NULL, *js = NULL;
-    size_t len = 0;
-    snprintf(plots, sizeof plots, "%s/plots", dir);
-    snprintf(report, sizeof report, "%s/report.md", dir);
+    char command[1200], *js = NULL;
     snprintf(command, sizeof command, "linmass repro %s%s --seed %llu", cl->name, setting_flag(o->setting), (unsigned long long)o->seed);
-    FILE *m = open_memstream(&body, &len);
-    if (m) render_markdown(m, r, plots), fclose(m);
     lm_claim_opts co = {o->setting, o->seed, dir};
-    lm_status st = m ? lm_claim_markdown(cl, r, &co, body, secs, command, &md) : lm_fail(LM_ENOMEM, "out of memory for %s", report);
-    if (!st) st = lm_claim_result_json(cl, r, o->setting, secs, report, &js);
-    if (!st) st = lm_run_write_result(dir, js, md);
+    lm_status st = lm_claim_write(cl, r, &co, secs, command, render_draw, NULL, &js);
     *j = st ? NULL : cJSON_Parse(js);
-    free(body), free(md), free(js);
+    free(js);
     return st ? cli_fail("repro", st) : 0;
 }
 
@@ -87,13 +79,9 @@ static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, lm_c
 /* OUT/index.md, and the summary of `repro all`. */
 static int write_index(const repro_opts *o, const lm_claim_outcome *outs, int n, cJSON *index)
 {
-    char *table = NULL, path[1100];
     int holding = 0;
     for (int i = 0; i < n; i++) holding += outs[i].verdict == LM_VERDICT_HOLDS;
-    snprintf(path, sizeof path, "%s/index.md", o->base);
-    lm_status st = lm_claim_index_markdown(outs, n, "linmass repro: every claim", &table);
-    if (!st) st = lm_write_file_atomic(path, table, strlen(table));
-    free(table);
+    lm_status st = lm_claim_write_index(o->base, outs, n, "linmass repro: every claim");
     if (o->json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddItemToObject(j, "claims", index);
@@ -101,7 +89,7 @@ static int write_index(const repro_opts *o, const lm_claim_outcome *outs, int n,
         cli_print_json(j);
         cJSON_Delete(j);
     } else {
-        printf("index: %s (%d of %d claims hold)\n", path, holding, n);
+        printf("index: %s/index.md (%d of %d claims hold)\n", o->base, holding, n);
         cJSON_Delete(index);
     }
     return st ? cli_fail("repro", st) : 0;

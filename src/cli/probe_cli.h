@@ -82,12 +82,11 @@ int probe_fail(const cli_command *c, lm_status st);
  * or its members at o's top level when key is NULL. */
 cJSON *add_json(cJSON *o, const char *key, char *text);
 
-/* The run folder of a probe whose library call built report r (its body is the printed summary,
- * its figures the plots): config.json, result.json (result), report.md (# title, each text block
- * of r in a code block, each figure drawn into OUT/plots/ and shown); then the body, a line
- * "plot: OUT/plots/FILE" for each figure drawn and "run folder: OUT" go to stdout (stderr under
- * --json, where result comes last on stdout). 0 or the exit code. */
-int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+/* The run folder OUT of a probe whose library call built report r (lm_run_write_report: the
+ * options of c, the setup s (may be NULL), result, its figures drawn by plot_draw); then its
+ * summary goes to stdout (stderr under --json, where result comes last on stdout). 0 or the
+ * exit code. */
+int report_run(const cli_command *c, const char *out, const setup *s, const cJSON *result, const char *title,
                const lm_report *r, int json);
 /* A report for a library job; rank 0 shows its progress on stderr as "PREFIX: message". */
 lm_status probe_report(const char *prefix, lm_report **r);

@@ -1,7 +1,6 @@
 /* What linmass probe and linmass sweep share (probe_cli.h): resolving the common options to a
  * model and inputs, the ranks under mpirun, the run folder and the printed summary. */
 #include <cjson/cJSON.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,33 +14,6 @@
 #include "linmass/run.h"
 #include "linmass/runtime.h"
 #include "linmass/train.h"
-
-/* A growing text buffer: the printed summary and report.md. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int need = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (need < 0) return;
-    if (b->n + need + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + need + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return;
-        b->s = s, b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += need;
-}
 
 int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const char *out_def, const cli_opt *own,
                 int nown, int argc, char **argv)
@@ -172,59 +144,19 @@ int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, 
 
 /* ---- the run folder and the summary ---- */
 
-/* the options, and what they resolved to (s may be NULL) */
-static lm_status write_config(const cli_command *c, const char *out, const setup *s)
-{
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "command", c->command);
-    if (s) add_json(d, "resolved", lm_probe_setup_json(s));
-    char *opts = cli_options_json(c), *derived = cJSON_PrintUnformatted(d);
-    lm_status st = opts && derived ? lm_run_write_config(out, opts, derived) : lm_fail(LM_ENOMEM, "out of memory");
-    free(opts), free(derived);
-    cJSON_Delete(d);
-    return st;
-}
-
-/* config.json, result.json and report.md (md) */
-static lm_status write_files(const cli_command *c, const char *out, const setup *s, const cJSON *result, const sbuf *md)
-{
-    char *res = cJSON_Print(result);
-    lm_status st = res ? write_config(c, out, s) : lm_fail(LM_ENOMEM, "out of memory");
-    if (!st) st = lm_run_write_result(out, res, md->s ? md->s : "");
-    free(res);
-    return st;
-}
-
-/* The summary to stdout (stderr under --json, where the JSON object comes last on stdout). */
-static void emit(int json, const sbuf *text, cJSON *result)
-{
-    fputs(text->s ? text->s : "", json ? stderr : stdout);
-    if (json) cli_print_json(result);
-    fflush(stdout);
-}
-
-int report_run(const cli_command *c, const char *out, const setup *s, cJSON *result, const char *title,
+int report_run(const cli_command *c, const char *out, const setup *s, const cJSON *result, const char *title,
                const lm_report *r, int json)
 {
-    sbuf md = {0}, t = {0};
-    char plots[1100];
-    snprintf(plots, sizeof plots, "%s/plots", out);
-    sb_printf(&md, "# %s\n\n", title);
-    for (int i = 0; i < lm_report_block_count(r); i++) {
-        lm_report_block b = lm_report_block_at(r, i);
-        if (b.text) {
-            sb_printf(&md, "```\n%s```\n\n", b.text);
-            sb_printf(&t, "%s", b.text);
-        } else if (render_figure(b.figure, plots)) {
-            sb_printf(&md, "![%s](plots/%s)\n\n", b.figure->caption ? b.figure->caption : b.figure->file, b.figure->file);
-            sb_printf(&t, "plot: %s/%s\n", plots, b.figure->file);
-        }
+    char *opts = cli_options_json(c), *res = cJSON_PrintUnformatted(result), *summary = NULL;
+    lm_run_report_spec spec = {title, opts, c->command, s, res, render_draw, NULL};
+    lm_status st = opts && res ? lm_run_write_report(out, r, &spec, &summary) : lm_fail(LM_ENOMEM, "out of memory");
+    free(opts), free(res);
+    if (!st) {
+        fputs(summary, json ? stderr : stdout);
+        if (json) cli_print_json(result);
+        fflush(stdout);
     }
-    sb_printf(&t, "run folder: %s\n", out);
-    lm_status st = write_files(c, out, s, result, &md);
-    free(md.s);
-    if (!st) emit(json, &t, result);
-    free(t.s);
+    free(summary);
     return st ? cli_fail(c->command, st) : 0;
 }
 

@@ -28,8 +28,7 @@ int render_figure(const lm_figure *f, const char *plots)
     return plot_draw(path, f);
 }
 
-/* lm_report_draw_fn: plot_draw. */
-static int draw_figure(void *ctx, const lm_figure *f, const char *path)
+int render_draw(void *ctx, const lm_figure *f, const char *path)
 {
     (void)ctx;
     return plot_draw(path, f);
@@ -38,6 +37,6 @@ static int draw_figure(void *ctx, const lm_figure *f, const char *path)
 void render_markdown(FILE *md, const lm_report *r, const char *plots)
 {
     char *text;
-    if (lm_report_markdown(r, plots, draw_figure, NULL, &text) == LM_OK) fputs(text, md);
+    if (lm_report_markdown(r, plots, render_draw, NULL, &text) == LM_OK) fputs(text, md);
     free(text);
 }

@@ -21,6 +21,9 @@ void render_progress_fn(void *ctx, lm_progress_level level, const char *message)
 /* Draw figure f into PLOTS/FILE (with its .svg, .gp and .dat); 1 when drawn. */
 int render_figure(const lm_figure *f, const char *plots);
 
+/* lm_report_draw_fn: plot_draw(path, f) (ctx unused). */
+int render_draw(void *ctx, const lm_figure *f, const char *path);
+
 /* The body of r as markdown on md (lm_report_markdown), each figure drawn by plot_draw into
  * PLOTS/FILE (with its .svg, .gp and .dat) and shown as ![caption](plots/FILE); a figure that
  * could not be drawn gets a note instead. */

@@ -1,6 +1,7 @@
 /* What `repro` and `demo` write of their reports (experiments.h): a claim's report.md and
- * result.json, the index of several claims, the demo's report.md and its sections' numbers. The
- * body of a report, with its figures drawn, is the caller's markdown. */
+ * result.json (and the folder with both), the index of several claims, the demo's report.md and
+ * its sections' numbers. The body of a report, with its figures drawn, is the caller's markdown
+ * or, for a claim's folder, lm_report_markdown's through the caller's hook. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "experiments/exp_internal.h"
 #include "linmass/io.h"
+#include "linmass/run.h"
 #include "linmass/runtime.h"
 
 /* A text written by fill into a memory stream, into *md (malloc'ed). */
@@ -129,6 +131,34 @@ typedef struct {
     double total;
     const char *command;
 } demo_text;
+
+lm_status lm_claim_write(const lm_claim *c, const lm_report *r, const lm_claim_opts *o, double seconds,
+                         const char *command, lm_report_draw_fn draw, void *ctx, char **json)
+{
+    char plots[1100], report[1100], *body = NULL, *md = NULL;
+    *json = NULL;
+    if (!o->dir || strlen(o->dir) > 1000) return lm_fail(LM_EINVAL, "dir: no folder, or one longer than 1000 characters");
+    snprintf(plots, sizeof plots, "%s/plots", o->dir);
+    snprintf(report, sizeof report, "%s/report.md", o->dir);
+    lm_status st = lm_report_markdown(r, plots, draw, ctx, &body);
+    if (!st) st = lm_claim_markdown(c, r, o, body, seconds, command, &md);
+    if (!st) st = lm_claim_result_json(c, r, o->setting, seconds, report, json);
+    if (!st) st = lm_run_write_result(o->dir, *json, md);
+    free(body), free(md);
+    if (st) free(*json), *json = NULL;
+    return st;
+}
+
+lm_status lm_claim_write_index(const char *dir, const lm_claim_outcome *outs, int n, const char *title)
+{
+    char path[1100], *md = NULL;
+    if (strlen(dir) > 1000) return lm_fail(LM_EINVAL, "dir: the path is longer than 1000 characters");
+    snprintf(path, sizeof path, "%s/index.md", dir);
+    lm_status st = lm_claim_index_markdown(outs, n, title, &md);
+    if (!st) st = lm_write_file_atomic(path, md, strlen(md));
+    free(md);
+    return st;
+}
 
 static void demo_fill(FILE *m, const void *ctx)
 {
