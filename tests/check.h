@@ -4,6 +4,7 @@
 #define LM_TESTS_CHECK_H
 
 #include <stdio.h>
+#include <string.h>
 
 extern int check_failures, check_count;
 
@@ -36,6 +37,18 @@ int check_close(double a, double b, double rtol, double atol);
  * check_remove_tmpdir, which keeps it when a check failed, for a look. */
 int check_make_tmpdir(char *dir, size_t len, const char *tag);
 void check_remove_tmpdir(const char *dir);
+
+/* The whole text of file DIR/NAME (NAME alone when dir is NULL), malloc'ed; NULL when it cannot
+ * be read. */
+char *check_slurp(const char *dir, const char *name);
+
+/* Text got equals want; else a failure that shows both under the heading `what`. */
+#define CHECK_TEXT(got, want, what)                                                                \
+    do {                                                                                           \
+        const char *g_ = (got), *w_ = (want);                                                      \
+        CHECK_MSG(g_ && w_ && !strcmp(g_, w_), "%s:\n%s\nwanted:\n%s", (what), g_ ? g_ : "(none)", \
+                  w_ ? w_ : "(none)");                                                             \
+    } while (0)
 
 /* Prints "check: N passed, M failed" and returns the exit code. */
 int check_summary(void);

@@ -219,19 +219,6 @@ static int hook(void *ctx, const lm_figure *f, const char *path)
     return 1;
 }
 
-static char *slurp(const char *dir, const char *name)
-{
-    char path[1200], *text = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return lm_read_file(path, 1 << 20, &text, &len) == LM_OK ? text : NULL;
-}
-
-static void same(const char *got, const char *want, const char *what)
-{
-    CHECK_MSG(got && want && !strcmp(got, want), "%s:\n%s\nwanted:\n%s", what, got ? got : "(none)", want ? want : "(none)");
-}
-
 static void test_claim_write(const lm_claim *cl)
 {
     char dir[256], path[1200], *json = NULL, *md = NULL, *res = NULL, *want = NULL;
@@ -244,20 +231,20 @@ static void test_claim_write(const lm_claim *cl)
     CHECK(lm_claim_write(cl, r, &o, 1.5, "run it again", hook, NULL, &json) == LM_OK);
     snprintf(path, sizeof path, "%s/plots/f.png", dir);
     CHECK(hook_asked == 1);
-    same(hook_path, path, "the hook's path");
+    CHECK_TEXT(hook_path, path, "the hook's path");
     CHECK(lm_claim_markdown(cl, r, &o, "intro\n\n![Cap](plots/f.png)\n\n*Cap*\n\n", 1.5, "run it again", &want) == LM_OK);
-    same(md = slurp(dir, "report.md"), want, "report.md");
+    CHECK_TEXT(md = check_slurp(dir, "report.md"), want, "report.md");
     free(want), want = NULL;
     snprintf(path, sizeof path, "%s/report.md", dir);
     CHECK(lm_claim_result_json(cl, r, LM_SETTING_QUICK, 1.5, path, &want) == LM_OK);
-    same(res = slurp(dir, "result.json"), want, "result.json");
-    same(json, want, "the result");
+    CHECK_TEXT(res = check_slurp(dir, "result.json"), want, "result.json");
+    CHECK_TEXT(json, want, "the result");
     free(json), free(md), free(res), free(want);
 
     lm_claim_outcome outs[1] = {{"a-claim", LM_VERDICT_HOLDS, 1.25}};
     CHECK(lm_claim_write_index(dir, outs, 1, "Every claim") == LM_OK);
     CHECK(lm_claim_index_markdown(outs, 1, "Every claim", &want) == LM_OK);
-    same(md = slurp(dir, "index.md"), want, "index.md");
+    CHECK_TEXT(md = check_slurp(dir, "index.md"), want, "index.md");
     CHECK(md && strstr(md, "a-claim/report.md"));
     free(md), free(want);
 

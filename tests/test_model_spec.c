@@ -333,28 +333,13 @@ static const struct {
     {"kernelfeat:laplacian:0.5:3:rkhs", &lm_kernelfeat_def},
 };
 
-/* The whole text of path, or NULL when there is no such file. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)n + 1);
-    size_t got = text ? fread(text, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (text) text[got] = '\0';
-    return text;
-}
-
 static void test_layer_table(void)
 {
     char help[8192], why[512];
     size_t len = lm_model_spec_help(help, sizeof help);
     CHECK(len > 0 && len < sizeof help && strlen(help) == len);
     CHECK(lm_model_spec_help(NULL, 0) == len);
-    char *readme = slurp("README.md"), *commands = slurp("docs/commands.md");
+    char *readme = check_slurp(NULL, "README.md"), *commands = check_slurp(NULL, "docs/commands.md");
     CHECK_MSG(readme || commands, "no README.md or docs/commands.md in the working directory");
     for (int i = 0; lm_layer_defs[i]; i++) {
         const lm_layer_def *d = lm_layer_defs[i];

@@ -19,15 +19,6 @@
 
 static char dir[600];
 
-static char *slurp(const char *name)
-{
-    char path[800], *text = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (lm_read_file(path, 1 << 24, &text, &len) != LM_OK) return NULL;
-    return text;
-}
-
 static int exists(const char *name)
 {
     char path[800];
@@ -37,7 +28,7 @@ static int exists(const char *name)
 
 static int starts_with_file(const char *name, const char *magic)
 {
-    char *t = slurp(name);
+    char *t = check_slurp(dir, name);
     int ok = t && !strncmp(t, magic, strlen(magic));
     free(t);
     return ok;
@@ -85,7 +76,7 @@ static const lm_curve curves[] = {
  * rows with lo <= 0 replaced by the axis' lower end, which is below every drawn value. */
 static void check_data(void)
 {
-    char *dat = slurp("fig.dat");
+    char *dat = check_slurp(dir, "fig.dat");
     CHECK_MSG(dat != NULL, "fig.dat missing");
     if (!dat) return;
     CHECK(strstr(dat, "# index 0 (points): 'sim_a (points)'") != NULL);
@@ -145,7 +136,7 @@ static void check_drawn(void)
 {
     CHECK_MSG(gnuplot_draws("fig.gp", "fig.png fig.svg"), "'gnuplot fig.gp' did not draw fig.png and fig.svg");
     CHECK(starts_with_file("fig.png", "\x89PNG"));
-    char *svg = slurp("fig.svg");
+    char *svg = check_slurp(dir, "fig.svg");
     CHECK_MSG(svg && strstr(svg, "<svg"), "fig.svg missing or not an SVG");
     free(svg);
 
@@ -170,7 +161,7 @@ static void check_axes(void)
     lm_figure f = {.title = "t", .xlabel = "input i", .ylabel = "y", .logy = 1, .categorical_x = 1, .n_curves = 1, .curves = &c};
     snprintf(path, sizeof path, "%s/cat.png", dir);
     CHECK(lm_figure_write_gnuplot(path, &f, &n) == LM_OK && n == 1);
-    char *gp = slurp("cat.gp");
+    char *gp = check_slurp(dir, "cat.gp");
     CHECK_MSG(gp && strstr(gp, "set format y '%h'") && strstr(gp, "set ytics (0.3, 0.4, 0.5, 0.6, 0.7)"),
               "narrow log axis: no 1-2-5 (or digit) tics");
     CHECK(gp && element(gp, 0, "with points") && !element(gp, 0, "linespoints") && strstr(gp, "set xtics 1"));
@@ -180,7 +171,7 @@ static void check_axes(void)
     lm_figure lf = {.title = "linespoints", .xlabel = "x", .ylabel = "y", .n_curves = 1, .curves = &lp};
     snprintf(path, sizeof path, "%s/old.svg", dir);
     CHECK(lm_figure_write_gnuplot(path, &lf, NULL) == LM_OK);
-    gp = slurp("old.gp");
+    gp = check_slurp(dir, "old.gp");
     CHECK(gp && element(gp, 0, "with linespoints") && strstr(gp, "set key below"));
     CHECK(gp && strstr(gp, "set output 'old.svg'") && !strstr(gp, "replot")); /* an SVG: no copy */
     free(gp);
@@ -261,7 +252,7 @@ int main(void)
     CHECK(lm_figure_write_gnuplot(path, &f, &n) == LM_OK);
     CHECK_MSG(n == 4, "%d curves with drawable values, not 4 (the empty one has none)", n);
     check_data();
-    char *gp = slurp("fig.gp");
+    char *gp = check_slurp(dir, "fig.gp");
     CHECK_MSG(gp != NULL, "fig.gp missing");
     if (gp) check_script(gp);
     free(gp);

@@ -1,5 +1,5 @@
-/* What the library writes of a training run (run.h) and checks of its configuration (train.h),
- * on values set here by hand, so every expected text and number is known in closed form:
+/* What the library writes of a training run (run.h), on values set here by hand, so every
+ * expected text and number is known in closed form:
  *   - lm_run_format_hparams: sgd's options in the table's order; mass in the eta form without
  *     the authors' form, and the reverse;
  *   - lm_train_result_json: exactly the keys of the summary, in order, with the result's values
@@ -7,9 +7,8 @@
  *   - lm_run_write_train_report: report.md's rows hold the configuration's and the result's
  *     values; the figures are linked only when plotted;
  *   - lm_run_training_figures on a metrics.jsonl written here: the figures, their file names,
- *     curves (lengths, values, kinds, colours) and axes; a folder without metrics.jsonl: LM_EIO;
- *   - lm_train_config_validate: the defaults pass, each bad field is LM_EINVAL naming the field
- *     and the value. */
+ *     curves (lengths, values, kinds, colours) and axes; a folder without metrics.jsonl: LM_EIO.
+ * (lm_train_config_validate's ranges: test_train_settings.c.) */
 // ctest-labels: unit
 #include <math.h>
 #include <stdio.h>
@@ -169,33 +168,6 @@ static void test_figures(const char *dir)
     lm_report_free(r);
 }
 
-/* The field set by `set` is refused with a message that holds `says`. */
-#define REFUSED(set, says)                                                                              \
-    do {                                                                                                \
-        lm_train_config c;                                                                              \
-        lm_train_config_init(&c);                                                                       \
-        set;                                                                                            \
-        CHECK_MSG(lm_train_config_validate(&c) == LM_EINVAL && strstr(lm_error_message(), says),        \
-                  "%s: %s", #set, lm_error_message());                                                  \
-    } while (0)
-
-static void test_validate(void)
-{
-    lm_train_config c;
-    lm_train_config_init(&c);
-    CHECK(lm_train_config_validate(&c) == LM_OK);
-    REFUSED(c.batch = 0, "batch 0 must be at least 1");
-    REFUSED(c.epochs = 0, "epochs 0 must be at least 1");
-    REFUSED(c.steps = -2, "steps -2 must not be negative");
-    REFUSED(c.val_fraction = 1, "val_fraction 1 must be in [0, 1)");
-    REFUSED(c.val_fraction = -0.25, "val_fraction -0.25 must be in [0, 1)");
-    REFUSED(c.log_every = 0, "log_every 0 must be at least 1");
-    REFUSED(c.ckpt_every = -3, "ckpt_every -3 must not be negative");
-    REFUSED(c.eval_every = -4, "eval_every -4 must not be negative");
-    REFUSED(c.ckpt_minutes = -0.5, "ckpt_minutes -0.5 must not be negative");
-    REFUSED(c.max_train = -5, "max_train -5 must not be negative");
-}
-
 int main(void)
 {
     char dir[256];
@@ -204,7 +176,6 @@ int main(void)
     test_json(dir);
     test_report(dir);
     test_figures(dir);
-    test_validate();
     check_remove_tmpdir(dir);
     return check_summary();
 }

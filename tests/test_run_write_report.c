@@ -26,19 +26,6 @@ static int hook(void *ctx, const lm_figure *f, const char *path)
     return strcmp(f->file, "b.png") != 0;
 }
 
-static char *slurp(const char *dir, const char *name)
-{
-    char path[1200], *text = NULL;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return lm_read_file(path, 1 << 20, &text, &len) == LM_OK ? text : NULL;
-}
-
-static void check_text(const char *got, const char *want, const char *what)
-{
-    CHECK_MSG(got && !strcmp(got, want), "%s:\n%s\nwanted:\n%s", what, got ? got : "(none)", want);
-}
-
 static lm_report *build(void)
 {
     lm_report *r = NULL;
@@ -67,15 +54,15 @@ int main(void)
     const char *files[] = {"a.png", "b.png", "c.png"};
     for (int i = 0; i < 3 && i < h.n; i++) {
         snprintf(path, sizeof path, "%s/plots/%s", dir, files[i]);
-        check_text(h.asked[i], path, "the hook's path");
+        CHECK_TEXT(h.asked[i], path, "the hook's path");
     }
     snprintf(want, sizeof want, "alpha 1\nplot: %s/plots/a.png\nbeta\ngamma\nplot: %s/plots/c.png\nrun folder: %s\n", dir, dir, dir);
-    check_text(summary, want, "the summary");
-    char *md = slurp(dir, "report.md"), *cfg = slurp(dir, "config.json"), *res = slurp(dir, "result.json");
-    check_text(md, "# linmass probe t\n\n```\nalpha 1\n```\n\n![Cap A](plots/a.png)\n\n```\nbeta\ngamma\n```\n\n"
+    CHECK_TEXT(summary, want, "the summary");
+    char *md = check_slurp(dir, "report.md"), *cfg = check_slurp(dir, "config.json"), *res = check_slurp(dir, "result.json");
+    CHECK_TEXT(md, "# linmass probe t\n\n```\nalpha 1\n```\n\n![Cap A](plots/a.png)\n\n```\nbeta\ngamma\n```\n\n"
                    "![c.png](plots/c.png)\n\n", "report.md");
-    check_text(cfg, "{\n\t\"x\":\t1,\n\t\"command\":\t\"probe t\"\n}", "config.json");
-    check_text(res, "{\n\t\"a\":\t[1, 2]\n}", "result.json");
+    CHECK_TEXT(cfg, "{\n\t\"x\":\t1,\n\t\"command\":\t\"probe t\"\n}", "config.json");
+    CHECK_TEXT(res, "{\n\t\"a\":\t[1, 2]\n}", "result.json");
     free(summary), free(md), free(cfg), free(res);
 
     /* a result that is not JSON: refused, nothing written */
@@ -85,7 +72,7 @@ int main(void)
     summary = (char *)"x";
     CHECK(lm_run_write_report(sub, r, &s, &summary) == LM_EINVAL);
     CHECK(summary == NULL);
-    char *none = slurp(sub, "report.md");
+    char *none = check_slurp(sub, "report.md");
     CHECK(none == NULL);
     free(none);
     lm_report_free(r);

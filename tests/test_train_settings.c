@@ -156,6 +156,13 @@ static void validate(void)
     INVALID(c.epochs = 0, "epochs 0 must be at least 1");
     INVALID((c.epochs = 0, c.steps = 10), "epochs 0 must be at least 1"); /* also with steps */
     INVALID(c.log_every = 0, "log_every 0 must be at least 1");
+    INVALID(c.steps = -2, "steps -2 must not be negative");
+    INVALID(c.val_fraction = 1, "val_fraction 1 must be in [0, 1)");
+    INVALID(c.val_fraction = -0.25, "val_fraction -0.25 must be in [0, 1)");
+    INVALID(c.ckpt_every = -3, "ckpt_every -3 must not be negative");
+    INVALID(c.eval_every = -4, "eval_every -4 must not be negative");
+    INVALID(c.ckpt_minutes = -0.5, "ckpt_minutes -0.5 must not be negative");
+    INVALID(c.max_train = -5, "max_train -5 must not be negative");
     INVALID(c.batch = -3, "batch -3 must be at least 1");
     INVALID(c.out = NULL, "out is not set");
     INVALID(lm_train_config_set(&c, "beta1", "0.5"), "beta1 belongs to");
