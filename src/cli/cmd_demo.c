@@ -26,11 +26,8 @@ typedef struct {
 /* The section's rendered body and its numbers. */
 static lm_status render_section(demo_run *d, int i, const lm_report *r, const char *plots)
 {
-    size_t len;
-    FILE *m = open_memstream(&d->markdown[i], &len);
-    if (!m) return lm_fail(LM_ENOMEM, "out of memory for the report");
-    render_markdown(m, r, plots), fclose(m);
-    return lm_demo_section_json(lm_demo_section_at(i), r, d->seconds[i], &d->json[i]);
+    lm_status st = lm_report_markdown(r, plots, render_draw, NULL, &d->markdown[i]);
+    return st ? st : lm_demo_section_json(lm_demo_section_at(i), r, d->seconds[i], &d->json[i]);
 }
 
 /* Section i: announced, run into a report, summarized, rendered. */

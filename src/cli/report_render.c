@@ -1,8 +1,5 @@
-/* Rendering a report (report_render.h): progress, and figures through plot_draw, in markdown
- * (lm_report_markdown). */
+/* Rendering a report (report_render.h): progress, and figures through plot_draw. */
 #include "cli/report_render.h"
-
-#include <stdlib.h>
 
 #include "cli/args.h"
 #include "cli/plot.h"
@@ -32,11 +29,4 @@ int render_draw(void *ctx, const lm_figure *f, const char *path)
 {
     (void)ctx;
     return plot_draw(path, f);
-}
-
-void render_markdown(FILE *md, const lm_report *r, const char *plots)
-{
-    char *text;
-    if (lm_report_markdown(r, plots, render_draw, NULL, &text) == LM_OK) fputs(text, md);
-    free(text);
 }

@@ -1,6 +1,6 @@
-/* Rendering a report (linmass/report.h) the way every command shows one: its body as markdown
- * (lm_report_markdown) with each figure drawn through plot_draw into a plots folder, and its
- * progress on stderr. */
+/* Rendering a report (linmass/report.h) the way every command shows one: its figures drawn
+ * through plot_draw (the hook of lm_report_markdown and lm_run_write_report), and its progress
+ * on stderr. */
 #ifndef LM_CLI_REPORT_RENDER_H
 #define LM_CLI_REPORT_RENDER_H
 
@@ -23,10 +23,5 @@ int render_figure(const lm_figure *f, const char *plots);
 
 /* lm_report_draw_fn: plot_draw(path, f) (ctx unused). */
 int render_draw(void *ctx, const lm_figure *f, const char *path);
-
-/* The body of r as markdown on md (lm_report_markdown), each figure drawn by plot_draw into
- * PLOTS/FILE (with its .svg, .gp and .dat) and shown as ![caption](plots/FILE); a figure that
- * could not be drawn gets a note instead. */
-void render_markdown(FILE *md, const lm_report *r, const char *plots);
 
 #endif
