@@ -60,6 +60,11 @@ typedef void (*lm_matvec_fn)(void *ctx, const double *v, double *out);
 typedef enum { LM_EIG_LANCZOS = 0, LM_EIG_POWER = 1 } lm_eig_method;
 typedef enum { LM_REORTH_AUTO = 0, LM_REORTH_FULL = 1, LM_REORTH_NONE = 2 } lm_reorth;
 
+/* The methods' names, "lanczos" and "power" (NULL for another value), and the method named
+ * `name` into *m: LM_EINVAL "method 'NAME' is not lanczos or power" otherwise. */
+LM_API const char *lm_eig_method_name(lm_eig_method m);
+LM_API lm_status lm_eig_method_parse(const char *name, lm_eig_method *m);
+
 #define LM_EIG_MAX_TOP 32
 
 typedef struct {
@@ -272,6 +277,11 @@ LM_API lm_status lm_probe_hessian_diagonal(const lm_model *m, const double *x, i
 
 typedef enum { LM_VECTORS_RADEMACHER = 0, LM_VECTORS_GAUSSIAN = 1 } lm_random_vectors;
 
+/* "rademacher", "gaussian" (NULL for another value); the parse: LM_EINVAL "vectors 'NAME' is
+ * not rademacher or gaussian" for another name. */
+LM_API const char *lm_random_vectors_name(lm_random_vectors v);
+LM_API lm_status lm_random_vectors_parse(const char *name, lm_random_vectors *v);
+
 typedef struct {
     int probes;                /* random start vectors; 0: 10 */
     int steps;                 /* Lanczos steps per vector, fully reorthogonalised; 0: 80 (at most
@@ -321,6 +331,11 @@ LM_API lm_status lm_probe_hessian_density(const lm_model *m, const double *x, in
 /* ---- per-layer and per-tensor blocks of a Hessian (docs/theory.md §7.6) --------------------- */
 
 typedef enum { LM_BLOCK_LAYER = 0, LM_BLOCK_TENSOR = 1 } lm_block_kind;
+
+/* "layer", "tensor" (NULL for another value); the parse: LM_EINVAL "block_kind 'NAME' is not
+ * layer or tensor" for another name. */
+LM_API const char *lm_block_kind_name(lm_block_kind k);
+LM_API lm_status lm_block_kind_parse(const char *name, lm_block_kind *k);
 
 typedef struct {
     char name[64];        /* the state_dict name ("0.weight") or its layer prefix ("0") */
@@ -450,6 +465,11 @@ typedef enum {
                             * per-sample gradients of the non-dense layers, and each dense layer's
                             * Gram identity term, in blocks of samples like per-sample's */
 } lm_ntk_method;
+
+/* "auto", "gram", "per-sample", "layerwise" (NULL for another value); the parse: LM_EINVAL
+ * "method 'NAME' is not auto, gram, per-sample or layerwise" for another name. */
+LM_API const char *lm_ntk_method_name(lm_ntk_method m);
+LM_API lm_status lm_ntk_method_parse(const char *name, lm_ntk_method *m);
 
 typedef struct {
     lm_probe_net net;
@@ -797,6 +817,13 @@ LM_API const char *lm_sweep_probe_name(lm_sweep_probe p);
 /* The value of probe p named `name` ("default": the probe's first) into *v; LM_EINVAL naming
  * the probe's values otherwise. */
 LM_API lm_status lm_sweep_value_parse(lm_sweep_probe p, const char *name, lm_sweep_value *v);
+/* The probe named `name` (one of lm_sweep_probe_name's) into *p; LM_EINVAL "probe 'NAME' is not
+ * hessian, ntk or linearity" otherwise. */
+LM_API lm_status lm_sweep_probe_parse(const char *name, lm_sweep_probe *p);
+/* A width list "64,128,256": at least two different widths, each in 1..1000000, into *widths
+ * (malloc'ed, *n of them); LM_EINVAL "widths 'TEXT' is not a comma-separated list of positive
+ * whole numbers" or "widths 'TEXT': a slope needs at least two different widths". */
+LM_API lm_status lm_widths_parse(const char *text, int **widths, int *n);
 
 /* A width sweep with its summary, figure and JSON (what linmass sweep width shows). */
 typedef struct {

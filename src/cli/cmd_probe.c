@@ -32,9 +32,10 @@ typedef struct {
 
 /* The flags of lm_hessian_job_opts' fields (cli_field_error). */
 static const char *const hessian_fields[] = {
-    "eig.max_steps", "steps", "eig.tol", "tol", "loss_top", "loss-top", "hutchinson", "hutchinson", "spectra.sigma", "sigma",
-    "spectra.slq.probes", "probes", "spectra.slq.steps", "lanczos-steps", "spectra.grid", "grid", "spectra.block_top", "block-top",
-    "spectra.density", "density", "spectra.diagonal", "diagonal", "n_widths", "widths", "widths", "widths", "model", "model", NULL};
+    "method", "method", "eig.max_steps", "steps", "eig.tol", "tol", "loss_top", "loss-top", "hutchinson", "hutchinson",
+    "spectra.sigma", "sigma", "spectra.slq.probes", "probes", "spectra.slq.steps", "lanczos-steps", "spectra.grid", "grid",
+    "spectra.block_top", "block-top", "spectra.density", "density", "spectra.diagonal", "diagonal", "n_widths", "widths",
+    "widths", "widths", "model", "model", NULL};
 
 static int hessian_args(hessian_cli *h, int argc, char **argv)
 {
@@ -52,15 +53,13 @@ static int hessian_args(hessian_cli *h, int argc, char **argv)
     int rc = parse_probe(&h->p, "probe hessian", "16", "runs/probe-hessian", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
     cli_command *c = &h->p.c;
-    if (!strcmp(h->method, "lanczos")) h->j.eig.method = LM_EIG_LANCZOS;
-    else if (!strcmp(h->method, "power")) h->j.eig.method = LM_EIG_POWER;
-    else return cli_usage_error(c, "--method: '%s' is not lanczos or power", h->method);
     if ((rc = spectra_check(c, &h->sp))) return rc;
     if (h->sp.widths && h->p.o.run) return cli_usage_error(c, "--widths builds its models from --model: drop --run");
     if (h->sp.widths && h->p.o.ckpt) return cli_usage_error(c, "--widths builds its models from --model: drop --checkpoint");
     h->j.spectra = h->sp.o, h->j.widths = h->sp.widths, h->j.n_widths = h->sp.nwidths;
     h->j.model = h->sp.widths ? h->p.o.model : NULL;
-    lm_status st = lm_hessian_job_opts_validate(&h->j);
+    lm_status st = lm_eig_method_parse(h->method, &h->j.eig.method);
+    if (!st) st = lm_hessian_job_opts_validate(&h->j);
     if (st) return cli_field_error(c, st, hessian_fields);
     if (!h->sp.widths) return 0;
     h->tmpl = h->p.o.model; /* set up with the last width's model */
@@ -132,17 +131,13 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     };
     int rc = parse_probe(&k->p, "probe ntk", "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
-    if (!strcmp(k->method, "auto")) k->jo.method = LM_NTK_AUTO;
-    else if (!strcmp(k->method, "gram")) k->jo.method = LM_NTK_GRAM;
-    else if (!strcmp(k->method, "per-sample")) k->jo.method = LM_NTK_PER_SAMPLE;
-    else if (!strcmp(k->method, "layerwise")) k->jo.method = LM_NTK_LAYERWISE;
-    else return cli_usage_error(&k->p.c, "--method: '%s' is not auto, gram, layerwise or per-sample", k->method);
     k->jo.block = !strcmp(k->p.o.output, "block");
     if (k->jo.block) k->p.o.output = "sum"; /* the set-up's check; the block kernel covers every output */
     k->jo.output = LM_OUTPUT_SUM; /* the set-up resolves it */
     k->jo.npy = k->save, k->jo.matrix_free = k->matfree, k->jo.steps = k->steps;
-    lm_status st = lm_ntk_job_opts_validate(&k->jo);
-    return st ? cli_field_error(&k->p.c, st, (const char *const[]){"steps", "steps", "npy", "save", NULL}) : 0;
+    lm_status st = lm_ntk_method_parse(k->method, &k->jo.method);
+    if (!st) st = lm_ntk_job_opts_validate(&k->jo);
+    return st ? cli_field_error(&k->p.c, st, (const char *const[]){"method", "method", "steps", "steps", "npy", "save", NULL}) : 0;
 }
 
 static int probe_ntk(int argc, char **argv)

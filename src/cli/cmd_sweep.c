@@ -58,11 +58,9 @@ static int sweep_parse(sweep_cli *w, int argc, char **argv)
 /* --probe and --value: w->sp and w->value. */
 static int sweep_value(sweep_cli *w)
 {
-    cli_command *c = &w->c;
-    for (w->sp = LM_SWEEP_HESSIAN; w->sp <= LM_SWEEP_LINEARITY && strcmp(w->probe, lm_sweep_probe_name(w->sp)); w->sp++) {}
-    if (w->sp > LM_SWEEP_LINEARITY) return cli_usage_error(c, "--probe: '%s' is not hessian, ntk or linearity", w->probe);
-    if (lm_sweep_value_parse(w->sp, w->value_text, &w->value)) return cli_usage_error(c, "--value: %s", lm_error_message());
-    return 0;
+    lm_status st = lm_sweep_probe_parse(w->probe, &w->sp);
+    if (!st) st = lm_sweep_value_parse(w->sp, w->value_text, &w->value);
+    return st ? cli_field_error(&w->c, st, (const char *const[]){"probe", "probe", "value", "value", NULL}) : 0;
 }
 
 static int sweep_args(sweep_cli *w, int argc, char **argv)
@@ -79,7 +77,8 @@ static int sweep_args(sweep_cli *w, int argc, char **argv)
     if (lm_sweep_opts_validate(&v))
         return cli_field_error(c, LM_EINVAL, (const char *const[]){"seeds", "seeds", "hessian.eig.tol", "tol", "linearity.steps", "steps",
                                                                     "linearity.lr", "lr", "linearity.n_test", "held-out", NULL});
-    if ((rc = parse_widths(c, w->widths_text, &w->widths, &w->nw))) return rc;
+    lm_status st = lm_widths_parse(w->widths_text, &w->widths, &w->nw);
+    if (st) return cli_field_error(c, st, (const char *const[]){"widths", "widths", NULL});
     if (lm_spec_with_width(w->tmpl, w->widths[0], w->spec0, sizeof w->spec0))
         return cli_usage_error(c, "--template '%s' has no W to replace by the width (e.g. %s)", w->tmpl, DEFAULT_TEMPLATE);
     return 0;

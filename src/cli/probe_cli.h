@@ -72,9 +72,6 @@ int cli_field_error(const cli_command *c, lm_status st, const char *const *map);
 int setup_all(const cli_command *c, const common_opts *o, int n_test, setup *s, double **y);
 void setup_free(setup *s);
 
-/* --widths "64,128,256" (at least two different): *out (malloc'ed) and *n; 0 or the exit code. */
-int parse_widths(const cli_command *c, const char *text, int **out, int *n);
-
 /* A failed probe: the message (with the --max-memory hint for LM_ENOMEM) and the exit code;
  * ends the MPI job when MPI itself broke. */
 int probe_fail(const cli_command *c, lm_status st);

@@ -70,35 +70,6 @@ static int scalar_targets(const cli_command *c, const setup *s, double **y)
     return st ? cli_field_error(c, st, (const char *const[]){"output", "output", NULL}) : 0;
 }
 
-int parse_widths(const cli_command *c, const char *text, int **out, int *n)
-{
-    int cap = 1;
-    for (const char *p = text; *p; p++) cap += *p == ',';
-    int *w = malloc(cap * sizeof *w), k = 0;
-    if (!w) return cli_fail(c->command, lm_fail(LM_ENOMEM, "out of memory"));
-    const char *p = text;
-    for (;;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || v < 1 || v > 1000000) {
-            free(w);
-            return cli_usage_error(c, "--widths: '%s' is not a comma-separated list of positive whole numbers", text);
-        }
-        w[k++] = (int)v;
-        if (!*end) break;
-        p = end + 1;
-    }
-    int distinct = 0;
-    for (int i = 0; i < k; i++) distinct |= w[i] != w[0];
-    if (k < 2 || !distinct) {
-        free(w);
-        return cli_usage_error(c, "--widths: '%s': a slope needs at least two different widths", text);
-    }
-    *out = w;
-    *n = k;
-    return 0;
-}
-
 static int prepare_out(const cli_command *c, const char *out)
 {
     char plots[1100];

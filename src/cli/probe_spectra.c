@@ -1,6 +1,4 @@
 /* The spectra options of linmass probe hessian (probe_spectra.h): their checks. */
-#include <string.h>
-
 #include "cli/probe_spectra.h"
 
 int spectra_check(const cli_command *c, spectra_cli *sp)
@@ -13,12 +11,9 @@ int spectra_check(const cli_command *c, spectra_cli *sp)
     if (o->grid < 2) return cli_usage_error(c, "--grid %d must be at least 2", o->grid);
     if (o->block_top < 1 || o->block_top > LM_EIG_MAX_TOP)
         return cli_usage_error(c, "--block-top %d must be in 1..%d", o->block_top, LM_EIG_MAX_TOP);
-    if (!strcmp(sp->vectors, "rademacher")) o->slq.vectors = LM_VECTORS_RADEMACHER;
-    else if (!strcmp(sp->vectors, "gaussian")) o->slq.vectors = LM_VECTORS_GAUSSIAN;
-    else return cli_usage_error(c, "--vectors: '%s' is not rademacher or gaussian", sp->vectors);
     o->blocks = sp->block != NULL;
-    if (sp->block && !strcmp(sp->block, "layer")) o->block_kind = LM_BLOCK_LAYER;
-    else if (sp->block && !strcmp(sp->block, "tensor")) o->block_kind = LM_BLOCK_TENSOR;
-    else if (sp->block) return cli_usage_error(c, "--block: '%s' is not layer or tensor", sp->block);
-    return sp->widths_text ? parse_widths(c, sp->widths_text, &sp->widths, &sp->nwidths) : 0;
+    lm_status st = lm_random_vectors_parse(sp->vectors, &o->slq.vectors);
+    if (!st && sp->block) st = lm_block_kind_parse(sp->block, &o->block_kind);
+    if (!st && sp->widths_text) st = lm_widths_parse(sp->widths_text, &sp->widths, &sp->nwidths);
+    return st ? cli_field_error(c, st, (const char *const[]){"vectors", "vectors", "block_kind", "block", "widths", "widths", NULL}) : 0;
 }

@@ -90,7 +90,7 @@ static void loss_json(cJSON *res, const hj_ctx *x, const loss_part *L)
 static cJSON *job_json(const hj_ctx *x, const lm_hessian_result *hr, const loss_part *L, const hj_spectra *sr)
 {
     cJSON *res = lm_job_result(x->in, "hessian", x->o.output, x->o.folder, x->o.coll);
-    cJSON_AddStringToObject(res, "method", x->o.eig.method == LM_EIG_LANCZOS ? "lanczos" : "power");
+    cJSON_AddStringToObject(res, "method", lm_eig_method_name(x->o.eig.method));
     lm_job_add(res, NULL, lm_hessian_result_json(hr, x->o.skip_per_input ? 0 : x->n));
     cJSON_AddStringToObject(res, "definitions",
                             "avg_norm: ||d2 fbar/dw2||, fbar = mean_i f(x_i); max_norm, mean_norm: max_i and mean_i of ||d2 f(x_i)/dw2||; "

@@ -40,7 +40,7 @@ static void density_text(lm_report *rep, const lm_hessian_spectra_opts *sp, cons
 {
     lm_report_printf(rep, "spectral density (stochastic Lanczos quadrature, docs/theory.md §7.5): %d %s probe vectors x %d Lanczos steps, "
                           "full reorthogonalisation; nodes = Ritz values, weights = squared first eigenvector components\n",
-                     sp->slq.probes, sp->slq.vectors == LM_VECTORS_GAUSSIAN ? "gaussian" : "rademacher", sp->slq.steps);
+                     sp->slq.probes, lm_random_vectors_name(sp->slq.vectors), sp->slq.steps);
     for (int k = 0; k < 2; k++) {
         if (!r->have_density[k]) continue;
         const lm_density *d = &r->density[k];
@@ -53,7 +53,7 @@ static void density_text(lm_report *rep, const lm_hessian_spectra_opts *sp, cons
 static void blocks_text(lm_report *rep, const lm_hessian_spectra_opts *sp, const hj_spectra *r)
 {
     lm_report_printf(rep, "per-%s spectra (the Hessian restricted to a block's parameters, P^T H P); %.2f s\n",
-                     sp->block_kind == LM_BLOCK_LAYER ? "layer" : "tensor", r->seconds_blocks);
+                     lm_block_kind_name(sp->block_kind), r->seconds_blocks);
     for (int k = 0; k < 2; k++) {
         if (!r->nblocks[k]) continue;
         lm_report_printf(rep, "  %s%s\n  %-16s %9s  %-12s %-14s %s\n", which_name[k], k ? " (averaged model)" : "", "block", "params",
@@ -112,7 +112,7 @@ static void density_json(cJSON *res, const hj_ctx *x, const hj_spectra *r)
             lm_job_add(res, bkey[k], lm_block_spectra_json(r->blocks[k], r->nblocks[k], r->block_sigma[k], sp->grid));
         else if (sp->blocks) cJSON_AddNullToObject(res, bkey[k]);
     }
-    if (sp->blocks) cJSON_AddStringToObject(res, "block", sp->block_kind == LM_BLOCK_LAYER ? "layer" : "tensor");
+    if (sp->blocks) cJSON_AddStringToObject(res, "block", lm_block_kind_name(sp->block_kind));
 }
 
 void hj_spectra_json(cJSON *res, const hj_ctx *x, const hj_spectra *r)
@@ -185,7 +185,7 @@ static lm_status blocks_figure(lm_report *rep, const lm_hessian_spectra_opts *sp
     }
     char title[128];
     snprintf(title, sizeof title, "Per-%s Hessian blocks (x: block index in state_dict order)",
-             sp->block_kind == LM_BLOCK_LAYER ? "layer" : "tensor");
+             lm_block_kind_name(sp->block_kind));
     lm_figure f = {.file = "hessian_blocks.png", .caption = title, .title = title, .xlabel = "block",
                    .ylabel = "spectral norm of the block", .logy = 1, .n_curves = count, .curves = c, .categorical_x = 1};
     lm_status st = !idx || !norm ? lm_fail(LM_ENOMEM, "out of memory for the block figure") : count ? lm_report_figure(rep, &f) : LM_OK;

@@ -135,7 +135,7 @@ static void gn_table(lm_report *rep, const sweep_table *T)
 static void block_table(lm_report *rep, const sweep_table *T)
 {
     lm_report_printf(rep, "model Hessian (averaged model) per %s block: spectral norm over widths\n",
-                     T->x->o.spectra.block_kind == LM_BLOCK_LAYER ? "layer" : "tensor");
+                     lm_block_kind_name(T->x->o.spectra.block_kind));
     lm_report_printf(rep, "  %7s", "width");
     for (int b = 0; b < T->nb; b++) lm_report_printf(rep, " %-12s", T->names[b]);
     lm_report_printf(rep, "\n");

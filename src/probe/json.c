@@ -72,7 +72,7 @@ static cJSON *density_json(const lm_density *d, double sigma, int grid)
     for (int s = 0; s < d->probes; s++) cJSON_AddItemToArray(count, cJSON_CreateNumber(d->count[s]));
     cJSON_AddNumberToObject(o, "probes", d->probes);
     cJSON_AddNumberToObject(o, "steps", d->steps);
-    cJSON_AddStringToObject(o, "vectors", d->vectors == LM_VECTORS_GAUSSIAN ? "gaussian" : "rademacher");
+    cJSON_AddStringToObject(o, "vectors", lm_random_vectors_name(d->vectors));
     cJSON_AddNumberToObject(o, "lambda_min", d->lambda_min);
     cJSON_AddNumberToObject(o, "lambda_max", d->lambda_max);
     cJSON_AddNumberToObject(o, "trace", d->trace);

@@ -182,8 +182,7 @@ static cJSON *ntk_json(const lm_probe_inputs *in, const lm_ntk_job_opts *o, cons
         cJSON_AddStringToObject(res, "method", "matrix-free");
         lm_job_add(res, NULL, lm_ntk_matfree_result_json(&k->mf));
     } else {
-        lm_ntk_method m = k->info.method;
-        cJSON_AddStringToObject(res, "method", m == LM_NTK_GRAM ? "gram" : m == LM_NTK_LAYERWISE ? "layerwise" : "per-sample");
+        cJSON_AddStringToObject(res, "method", lm_ntk_method_name(k->info.method));
         cJSON_AddNumberToObject(res, "bytes", (double)k->info.bytes);
         lm_job_add(res, NULL, lm_spectrum_json(&k->sp, k->ev, (int)k->N));
     }

@@ -37,11 +37,6 @@ static int value_index(lm_sweep_value v)
 const char *lm_sweep_value_name(lm_sweep_value v) { return value_index(v) < 0 ? NULL : values[value_index(v)].name; }
 const char *lm_sweep_value_label(lm_sweep_value v) { return value_index(v) < 0 ? NULL : values[value_index(v)].label; }
 
-const char *lm_sweep_probe_name(lm_sweep_probe p)
-{
-    return p == LM_SWEEP_HESSIAN ? "hessian" : p == LM_SWEEP_NTK ? "ntk" : p == LM_SWEEP_LINEARITY ? "linearity" : NULL;
-}
-
 lm_status lm_sweep_value_parse(lm_sweep_probe p, const char *name, lm_sweep_value *v)
 {
     char names[64] = "";
@@ -54,7 +49,7 @@ lm_status lm_sweep_value_parse(lm_sweep_probe p, const char *name, lm_sweep_valu
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", values[i].name);
     }
     if (!lm_sweep_probe_name(p)) return lm_fail(LM_EINVAL, "sweep: unknown probe %d", (int)p);
-    return lm_fail(LM_EINVAL, "'%s' is not a value of the %s probe (%s)", name, lm_sweep_probe_name(p), names);
+    return lm_fail(LM_EINVAL, "value '%s' is not a value of the %s probe (%s)", name, lm_sweep_probe_name(p), names);
 }
 
 /* ---- the run ---- */
