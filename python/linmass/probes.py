@@ -12,12 +12,27 @@ import numpy as np
 from . import _arrays
 from ._lib import (LM_EIG_MAX_TOP, LM_OUTPUT_SUM, STATUS_NAMES, HessianOpts, HessianResult,
                    LinearityOpts, LinearityResult, LinmassError, LossHessianOpts,
-                   LossHessianResult, NtkInfo, NtkOpts, RECORD_FIELDS, lib, ptr)
+                   LossHessianResult, NtkInfo, NtkOpts, RECORD_FIELDS, declare, lib, ptr)
 from ._lib import threads as _threads
 from .model import _check_model
 
-_NTK_METHODS = {"auto": 0, "gram": 1, "per_sample": 2, "per-sample": 2, "layerwise": 3}
 _LOSSES = {"mse": 0, "xent": 1}
+_PARSE = (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)])  # 0, or the refusal
+declare({"lm_ntk_method_parse": _PARSE, "lm_random_vectors_parse": _PARSE})
+
+
+def _named(parse, what, name, choices):
+    """The library's value of the spelling `name` by its parse (lm_*_parse; '_' read as '-', so
+    that "per_sample" is "per-sample"); ValueError naming the choices otherwise."""
+    v = ctypes.c_int()
+    if parse(str(name).replace("_", "-").encode(), ctypes.byref(v)) != 0:
+        raise ValueError(f"{what} {name!r}: choose {choices}")
+    return v.value
+
+
+def _ntk_method(method):
+    return _named(lib.lm_ntk_method_parse, "method", method,
+                  "'auto', 'gram', 'layerwise' or 'per_sample'")
 
 
 def _output(model, output):
@@ -54,12 +69,11 @@ def ntk(model, X, output="sum", method="auto", mem_cap=0, threads=None):
     for the kernel and its scratch (0: 1 GiB); a larger need raises LinmassError naming it."""
     _check_model(model)
     X = _arrays.inputs(model, X)
-    if method not in _NTK_METHODS:
-        raise ValueError(f"method {method!r}: choose 'auto', 'gram', 'layerwise' or 'per_sample'")
+    method = _ntk_method(method)
     n = X.shape[0]
     opts = NtkOpts()
     _net(opts, model, _output(model, output))
-    opts.method = _NTK_METHODS[method]
+    opts.method = method
     opts.mem_cap = int(mem_cap)
     K = np.empty((n, n))
     with _threads(threads):
@@ -186,8 +200,7 @@ def linearity(model, X, y, steps=100, lr=None, record_every=0, X_test=None, outp
     n = X.shape[0]
     yv = _arrays.targets(y, n, 1).ravel()
     Xt = _arrays.inputs(model, X_test, "X_test") if X_test is not None else None
-    if method not in _NTK_METHODS:
-        raise ValueError(f"method {method!r}: choose 'auto', 'gram', 'layerwise' or 'per_sample'")
+    method = _ntk_method(method)
     if int(steps) < 0 or int(record_every) < 0:
         raise ValueError("steps and record_every must not be negative")
     if lr is not None and not lr > 0:
@@ -201,7 +214,7 @@ def linearity(model, X, y, steps=100, lr=None, record_every=0, X_test=None, outp
     opts.lr = float(lr) if lr is not None else 0.0
     opts.steps, opts.record_every = int(steps), int(record_every)
     opts.x_test, opts.n_test = ptr(Xt), Xt.shape[0] if Xt is not None else 0
-    opts.ntk.method = _NTK_METHODS[method]
+    opts.ntk.method = method
     with _threads(threads):
         st = lib.lm_probe_linearity(model._ptr, ptr(X), n, ctypes.byref(opts), ctypes.byref(res))
     msg = lib.lm_error_message().decode(errors="replace") if st else ""

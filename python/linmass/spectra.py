@@ -10,10 +10,9 @@ from . import _arrays
 from ._lib import _STATUS, LM_OUTPUT_SUM, ProbeNet, check_abi, declare, lib, ptr
 from ._lib import threads as _threads
 from .model import _check_model
-from .probes import _LOSSES, _loss_targets, _net
+from .probes import _LOSSES, _loss_targets, _named, _net
 
 _TARGETS = {"model": 0, "loss": 1, "gauss_newton": 2, "residual": 3}
-_VECTORS = {"rademacher": 0, "gaussian": 1}
 
 
 class HvpOpts(ctypes.Structure):
@@ -70,8 +69,7 @@ def hessian_density(model, X, y=None, of="loss", loss="mse", probes=10, steps=80
     n = X.shape[0]
     if of not in _TARGETS:
         raise ValueError(f"of {of!r}: choose one of {', '.join(_TARGETS)}")
-    if vectors not in _VECTORS:
-        raise ValueError(f"vectors {vectors!r}: choose 'rademacher' or 'gaussian'")
+    vectors = _named(lib.lm_random_vectors_parse, "vectors", vectors, "'rademacher' or 'gaussian'")
     if int(probes) < 1 or int(steps) < 1:
         raise ValueError(f"probes {probes}, steps {steps}: both must be at least 1")
     h, o, d = HvpOpts(), SlqOpts(), Density()
@@ -81,7 +79,7 @@ def hessian_density(model, X, y=None, of="loss", loss="mse", probes=10, steps=80
     if of != "model":
         t = _loss_targets(model, y, n, loss)
         h.loss, h.targets = _LOSSES[loss], ptr(t)
-    o.probes, o.steps, o.vectors, o.seed = int(probes), int(steps), _VECTORS[vectors], int(seed)
+    o.probes, o.steps, o.vectors, o.seed = int(probes), int(steps), vectors, int(seed)
     with _threads(threads):
         lib.lm_probe_hessian_density(model._ptr, ptr(X), n, ctypes.byref(h), ctypes.byref(o),
                                      ctypes.byref(d))
