@@ -196,6 +196,18 @@ static void ntk(void)
     lm_report_free(r);
     check_remove_tmpdir(dir);
     lm_probe_inputs_close(&p);
+    /* the Gram identity asked for a model with batch norm: refused, matrix-free too (which would
+     * not use it); the same model with layerwise runs */
+    open_inputs("dense:8,bn,tanh,dense:1", 4, 0, &p);
+    if (!p.model) return;
+    expect_refused(&p, &(lm_ntk_job_opts){.output = LM_OUTPUT_SUM, .method = LM_NTK_GRAM}, NULL, "method gram: 'dense:8,bn");
+    expect_refused(&p, &(lm_ntk_job_opts){.output = LM_OUTPUT_SUM, .method = LM_NTK_GRAM, .matrix_free = 1}, NULL, "method gram");
+    char *json = NULL;
+    CHECK(lm_report_create(0, &r) == LM_OK);
+    CHECK(lm_probe_ntk_job(&p, &(lm_ntk_job_opts){.output = LM_OUTPUT_SUM, .method = LM_NTK_LAYERWISE}, r, &json) == LM_OK && json);
+    free(json);
+    lm_report_free(r);
+    lm_probe_inputs_close(&p);
 }
 
 /* The records, figures and keys of one gradient-descent job against lm_probe_linearity. */

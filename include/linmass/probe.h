@@ -685,7 +685,9 @@ typedef struct {
     const char *folder;        /* the run folder the caller writes, recorded as "run"; NULL: none */
 } lm_ntk_job_opts;
 
-/* The options' own checks, which the job makes first (it also checks output against the model):
+/* The options' own checks, which the job makes first (it also checks output against the model,
+ * and refuses method gram for a model outside lm_ntk_gram_applies, matrix_free or not: "method
+ * gram: 'SPEC' has layers other than dense, ..."):
  * output k >= 0 or LM_OUTPUT_SUM, block only with the sum, a method of lm_ntk_method, steps >= 0,
  * npy not empty and not with matrix_free. LM_EINVAL with a message that starts with the field at
  * fault: "steps -1 must not be negative", "npy 'K.npy': matrix-free forms no kernel to write". */

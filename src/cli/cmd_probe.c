@@ -77,8 +77,6 @@ static void hessian_job_opts(hessian_cli *h, const setup *s)
     j->output = s->output;
     j->eig.seed = h->p.o.seed;
     j->eig.mem_cap = (size_t)h->p.o.max_mem * MB;
-    j->spectra = h->sp.o;
-    j->widths = h->sp.widths, j->n_widths = h->sp.nwidths;
     j->param = s->in.param;
     j->seed = h->p.o.seed;
     j->coll = lm_dist_collective();
@@ -114,8 +112,7 @@ static int probe_hessian(int argc, char **argv)
 
 typedef struct {
     probe_cli p;
-    const char *method, *save;
-    int matfree, steps;
+    const char *method;
     lm_ntk_job_opts jo; /* the job's options from the flags; the output and the rest after the set-up */
 } ntk_cli;
 
@@ -124,17 +121,16 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     memset(k, 0, sizeof *k);
     cli_opt own[] = {
         {"method", OPT_STRING, &k->method, "auto", "auto (Gram identity when every layer allows it, else layerwise), gram, layerwise or per-sample", 0},
-        {"save", OPT_STRING, &k->save, NULL, "also write the N x N kernel to this .npy file (float64)", 0},
+        {"save", OPT_STRING, &k->jo.npy, NULL, "also write the N x N kernel to this .npy file (float64)", 0},
         {"max-memory", OPT_INT, &k->p.o.max_mem, "1024", "MB for the kernel and its scratch (more: exit 1 naming the size)", 0},
-        {"matrix-free", OPT_FLAG, &k->matfree, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
-        {"steps", OPT_INT, &k->steps, "0", "Lanczos steps of the matrix-free runs (0: 100)", 0},
+        {"matrix-free", OPT_FLAG, &k->jo.matrix_free, NULL, "lambda_max, lambda_min and the trace without forming K (Lanczos on J (J^T v))", 0},
+        {"steps", OPT_INT, &k->jo.steps, "0", "Lanczos steps of the matrix-free runs (0: 100)", 0},
     };
     int rc = parse_probe(&k->p, "probe ntk", "128", "runs/probe-ntk", own, (int)(sizeof own / sizeof *own), argc, argv);
     if (rc) return rc;
     k->jo.block = !strcmp(k->p.o.output, "block");
     if (k->jo.block) k->p.o.output = "sum"; /* the set-up's check; the block kernel covers every output */
     k->jo.output = LM_OUTPUT_SUM; /* the set-up resolves it */
-    k->jo.npy = k->save, k->jo.matrix_free = k->matfree, k->jo.steps = k->steps;
     lm_status st = lm_ntk_method_parse(k->method, &k->jo.method);
     if (!st) st = lm_ntk_job_opts_validate(&k->jo);
     return st ? cli_field_error(&k->p.c, st, (const char *const[]){"method", "method", "steps", "steps", "npy", "save", NULL}) : 0;
@@ -146,10 +142,7 @@ static int probe_ntk(int argc, char **argv)
     int rc = ntk_args(&k, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     setup s;
-    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL)) && k.jo.method == LM_NTK_GRAM && !lm_ntk_gram_applies(s.in.model))
-        rc = cli_usage_error(&k.p.c, "--method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
-                             lm_model_spec(s.in.model));
-    if (!rc) {
+    if (!(rc = setup_all(&k.p.c, &k.p.o, 0, &s, NULL))) {
         if (k.jo.block) k.p.o.output = "block"; /* config.json records what was asked */
         lm_ntk_job_opts jo = k.jo;
         jo.output = s.output, jo.seed = k.p.o.seed, jo.mem_cap = (size_t)k.p.o.max_mem * MB;

@@ -55,14 +55,6 @@ static int sweep_parse(sweep_cli *w, int argc, char **argv)
     return cli_parse(&w->c, argc, argv);
 }
 
-/* --probe and --value: w->sp and w->value. */
-static int sweep_value(sweep_cli *w)
-{
-    lm_status st = lm_sweep_probe_parse(w->probe, &w->sp);
-    if (!st) st = lm_sweep_value_parse(w->sp, w->value_text, &w->value);
-    return st ? cli_field_error(&w->c, st, (const char *const[]){"probe", "probe", "value", "value", NULL}) : 0;
-}
-
 static int sweep_args(sweep_cli *w, int argc, char **argv)
 {
     int rc = sweep_parse(w, argc, argv);
@@ -71,14 +63,16 @@ static int sweep_args(sweep_cli *w, int argc, char **argv)
     if (c->npositional != 1 || strcmp(w->positional[0], "width"))
         return cli_usage_error(c, "%s%s%s: the only sweep is 'linmass sweep width'", c->npositional ? "'" : "",
                                c->npositional ? w->positional[0] : "name what to sweep", c->npositional ? "'" : "");
-    if ((rc = sweep_value(w))) return rc;
+    lm_status st = lm_sweep_probe_parse(w->probe, &w->sp);
+    if (!st) st = lm_sweep_value_parse(w->sp, w->value_text, &w->value);
     lm_sweep_opts v = {.seeds = w->seeds, .probe = w->sp, .value = w->value, .hessian.eig.tol = w->tol,
                        .linearity = {.steps = w->steps, .lr = w->lr, .n_test = w->held}};
-    if (lm_sweep_opts_validate(&v))
-        return cli_field_error(c, LM_EINVAL, (const char *const[]){"seeds", "seeds", "hessian.eig.tol", "tol", "linearity.steps", "steps",
-                                                                    "linearity.lr", "lr", "linearity.n_test", "held-out", NULL});
-    lm_status st = lm_widths_parse(w->widths_text, &w->widths, &w->nw);
-    if (st) return cli_field_error(c, st, (const char *const[]){"widths", "widths", NULL});
+    if (!st) st = lm_sweep_opts_validate(&v);
+    if (!st) st = lm_widths_parse(w->widths_text, &w->widths, &w->nw);
+    if (st)
+        return cli_field_error(c, st, (const char *const[]){"probe", "probe", "value", "value", "seeds", "seeds", "hessian.eig.tol", "tol",
+                                                             "linearity.steps", "steps", "linearity.lr", "lr", "linearity.n_test",
+                                                             "held-out", "widths", "widths", NULL});
     if (lm_spec_with_width(w->tmpl, w->widths[0], w->spec0, sizeof w->spec0))
         return cli_usage_error(c, "--template '%s' has no W to replace by the width (e.g. %s)", w->tmpl, DEFAULT_TEMPLATE);
     return 0;

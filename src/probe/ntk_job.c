@@ -59,6 +59,9 @@ static lm_status check(const lm_probe_inputs *in, const lm_ntk_job_opts *o)
 {
     if (o->output != LM_OUTPUT_SUM && o->output >= in->outputs)
         return lm_fail(LM_EINVAL, "ntk job: output %d: the model has %d output%s", o->output, in->outputs, in->outputs == 1 ? "" : "s");
+    if (o->method == LM_NTK_GRAM && !lm_ntk_gram_applies(in->model)) /* matrix-free too, which would not use it */
+        return lm_fail(LM_EINVAL, "method gram: '%s' has layers other than dense, flatten, activation and dropout (use layerwise)",
+                       lm_model_spec(in->model));
     return lm_ntk_job_opts_validate(o);
 }
 
