@@ -35,6 +35,41 @@ int cli_fail(const char *command, int status)
     return status == LM_EINVAL ? 2 : 1;
 }
 
+/* The flag of library field f[0..len) in c: the map's (pairs field, flag), else c's option named
+ * after the field's last '.'-component with '_' as '-' ("spectra.block_top": block-top); NULL
+ * when c has none. */
+static const char *field_flag(const cli_command *c, const char *f, size_t len, const char *const *map, char *buf, size_t cap)
+{
+    for (int i = 0; map && map[i]; i += 2)
+        if (strlen(map[i]) == len && !strncmp(f, map[i], len)) return map[i + 1];
+    size_t start = len;
+    while (start > 0 && f[start - 1] != '.') start--;
+    snprintf(buf, cap, "%.*s", (int)(len - start), f + start);
+    for (char *p = buf; *p; p++)
+        if (*p == '_') *p = '-';
+    for (int i = 0; i < c->nopts; i++)
+        if (!strcmp(c->opts[i].name, buf)) return buf;
+    return NULL;
+}
+
+int cli_field_error(const cli_command *c, int st, const char *const *map)
+{
+    const char *m = lm_error_message();
+    char msg[1400], flag[40];
+    size_t k = 0;
+    int mapped = 0;
+    for (const char *p = m; st == LM_EINVAL && *p && k + 40 < sizeof msg;) {
+        size_t w = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+        const char *f = NULL;
+        if ((p == m || (p - m >= 2 && p[-2] == ':' && p[-1] == ' ')) && w && w < 32 && (p[w] == ' ' || p[w] == ':'))
+            f = field_flag(c, p, w, map, flag, sizeof flag);
+        if (f) k += (size_t)snprintf(msg + k, sizeof msg - k, "--%s", f), p += w, mapped = 1;
+        else msg[k++] = *p++;
+    }
+    msg[k] = '\0';
+    return mapped ? cli_usage_error(c, "%s", msg) : cli_fail(c->command, st);
+}
+
 const char *cli_help_text(const char *name)
 {
     for (int i = 0; i < cli_help_screen_count; i++)

@@ -74,6 +74,13 @@ int cli_usage_error(const cli_command *c, const char *fmt, ...) __attribute__((f
 /* Report a library failure: "linmass CMD: message", returns 2 for bad input, 1 otherwise. */
 int cli_fail(const char *command, int status);
 
+/* A library failure st (the exit code). For LM_EINVAL, each field of the library's message that
+ * starts it or a clause after ": " is written as its flag (the map's: pairs field, flag,
+ * NULL-ended; else the command's option of the field's last '.'-component with '_' as '-',
+ * "max_train" -> --max-train), and the message is a usage error; a message without such a field,
+ * and any other failure, is told as it is (cli_fail). */
+int cli_field_error(const cli_command *c, int st, const char *const *map);
+
 /* --threads N of every command: lm_set_threads(N), except that 0 (all cores) is 1 per rank
  * under mpirun, where the ranks share the cores. */
 void cli_set_threads(int threads);

@@ -151,29 +151,6 @@ void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, cons
     *c = (cli_command){command, o->opts, n, cli_help_tables, NULL, 0, 0};
 }
 
-/* A library message about the settings with each setting that starts a clause (the message, or
- * a part after ": ") as its flag: "max_train -1 must ..." -> "--max-train -1 must ...",
- * "auto sets the step sizes itself: lr was given" -> "--auto ...: --lr was given". */
-static int config_error(const cli_command *c)
-{
-    const char *m = lm_error_message();
-    char msg[1400];
-    size_t k = 0;
-    for (const char *p = m; *p && k + 40 < sizeof msg;) {
-        size_t w = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
-        const lm_train_setting *s = NULL;
-        if ((p == m || (p - m >= 2 && p[-2] == ':' && p[-1] == ' ')) && w && w < 32 && (p[w] == ' ' || p[w] == ':')) {
-            char word[32];
-            memcpy(word, p, w), word[w] = '\0';
-            s = lm_train_setting_find(word);
-        }
-        if (s) k += (size_t)snprintf(msg + k, sizeof msg - k, "--%s", s->key), p += w;
-        else msg[k++] = *p++;
-    }
-    msg[k] = '\0';
-    return cli_usage_error(c, "%s", msg);
-}
-
 /* The parsed value of setting `name` (train_cli_resolve sets it in the configuration). */
 static void *parsed(train_cli_opts *o, const char *name)
 {
@@ -198,7 +175,8 @@ static int set_given(const cli_command *c, const train_cli_opts *o, lm_train_con
         case OPT_DOUBLE: snprintf(text, sizeof text, "%.17g", *(double *)p->dest); break;
         case OPT_STRING: v = *(const char **)p->dest; break;
         }
-        if ((v || p->type != OPT_FLAG) && lm_train_config_set(tc, o->setting[k]->name, v)) return config_error(c);
+        lm_status st = v || p->type != OPT_FLAG ? lm_train_config_set(tc, o->setting[k]->name, v) : LM_OK;
+        if (st) return cli_field_error(c, st, NULL);
     }
     return 0;
 }
@@ -213,7 +191,8 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     int rc = resume ? inherit(c, o, out) : 0;
     if (rc || (rc = set_given(c, o, tc)) || (rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     tc->log = log_to_stderr;
-    if (lm_train_config_validate(tc)) return config_error(c);
+    lm_status st = lm_train_config_validate(tc);
+    if (st) return cli_field_error(c, st, NULL);
     cli_set_threads(o->threads);
     return 0;
 }
