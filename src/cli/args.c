@@ -134,46 +134,13 @@ static int print_help(const cli_command *c)
     return lm_dist_rank() > 0 || !cli_print_help(name, c) ? 1 : 2;
 }
 
-/* Edit distance of a[0..la) and b: insertions, deletions, substitutions and swaps of two
- * neighbours each count 1 (names are short: longer words count as far). */
-static size_t edit_distance(const char *a, size_t la, const char *b)
-{
-    size_t lb = strlen(b), d[33][33];
-    if (la > 32 || lb > 32) return (size_t)-1;
-    for (size_t i = 0; i <= la; i++) d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[la][lb];
-}
-
-const char *cli_nearest(const char *word, size_t len, const char *const *names, int n)
-{
-    const char *best = NULL, *prefixed = NULL;
-    size_t best_d = len >= 6 ? 3 : 2;
-    int prefixes = 0;
-    for (int i = 0; i < n; i++) {
-        size_t d = edit_distance(word, len, names[i]);
-        if (d < best_d) best_d = d, best = names[i];
-        if (len >= 3 && !strncmp(names[i], word, len)) prefixes++, prefixed = names[i];
-    }
-    return best ? best : prefixes == 1 ? prefixed : NULL;
-}
-
 static int unknown_option(const cli_command *c, const char *arg, size_t len)
 {
     const char *names[257];
     int n = 0;
     for (int k = 0; k < c->nopts && n < 256; k++) names[n++] = c->opts[k].name;
     names[n++] = "help";
-    const char *near = cli_nearest(arg + 2, len, names, n);
+    const char *near = lm_nearest(arg + 2, len, names, n);
     if (near) return cli_usage_error(c, "unknown option '%.*s' (did you mean --%s?)", (int)(len + 2), arg, near);
     return cli_usage_error(c, "unknown option '%.*s'", (int)(len + 2), arg);
 }

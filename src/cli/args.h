@@ -61,10 +61,6 @@ int cli_print_help(const char *name, const cli_command *c);
 enum { CLI_MAX_THREADS = 1024 }; /* tens of thousands crash the OpenMP runtime */
 int cli_parse(cli_command *c, int argc, char **argv);
 
-/* The entry of names[0..n) nearest to word[0..len) (Levenshtein distance, at most 1, or 2 for
- * words of six letters or more; or the one name that starts with the word), NULL if none. */
-const char *cli_nearest(const char *word, size_t len, const char *const *names, int n);
-
 /* Was the option given on the command line? */
 int cli_given(const cli_command *c, const char *name);
 
