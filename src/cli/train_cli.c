@@ -210,24 +210,6 @@ int cli_dist_options(const cli_command *c, const char *reduce, const char *overl
 
 /* ---- weights files (eval, probes) ---- */
 
-/* The parameterisation of a weights file: --param, else the one the file records, else standard
- * (PyTorch's layers), said in a note. 0 or the exit code. */
-int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param)
-{
-    lm_weights_info info;
-    if (given && strcmp(given, "standard") && strcmp(given, "ntk"))
-        return cli_usage_error(c, "--param: '%s' is not standard or ntk", given);
-    if (given) {
-        *param = strcmp(given, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
-        return 0;
-    }
-    lm_status st = lm_weights_info_read(file, &info);
-    if (st) return cli_fail(c->command, st);
-    *param = info.has_param ? info.param : LM_PARAM_STANDARD;
-    if (!info.has_param) cli_note_param_assumed(file, info.plain);
-    return 0;
-}
-
 void cli_note_param_assumed(const char *file, int plain)
 {
     if (lm_dist_rank() == 0)

@@ -214,12 +214,7 @@ lm_status lm_train_config_set(lm_train_config *c, const char *name, const char *
         *(const char **)((char *)c + e->offset) = value;
         return LM_OK;
     }
-    if (e->store == PARAM) {
-        int ntk = !strcmp(value, "ntk");
-        if (!ntk && strcmp(value, "standard")) return lm_fail(LM_EINVAL, "param '%s' is not standard or ntk", value);
-        c->param = ntk ? LM_PARAM_NTK : LM_PARAM_STANDARD;
-        return LM_OK;
-    }
+    if (e->store == PARAM) return lm_param_from_name(value, &c->param);
     if (e->store == OPTIM_KIND) return set_optim_kind(c, value);
     if (e->store == OPTIM) {
         lm_optim_config oc = c->optim;
