@@ -35,16 +35,15 @@ void setup_free(setup *s) { lm_probe_setup_close(s); }
 static int setup_load(const cli_command *c, const common_opts *o, int n_test, setup *s)
 {
     memset(s, 0, sizeof *s);
-    if (o->run && (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data") || cli_given(c, "param")))
-        return cli_usage_error(c, "--run takes the model, data, parameterization and checkpoint from the run folder: "
-                                  "drop --checkpoint, --model, --data and --param");
-    if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
-    lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
+    cli_set_threads(o->threads);
+    /* the defaults of --model, --data and --param only without --run (which refuses them given);
+     * a checkpoint's own parameterization, unless --param says */
     lm_probe_request q = {.run = o->run, .seed = o->seed, .run_seed = !cli_given(c, "seed"), .n = o->inputs, .n_test = n_test,
-                          .raw = o->no_normalize, .output = o->output};
-    if (!o->run) /* a checkpoint's own parameterization, unless --param says */
-        q.model = o->model, q.data = o->data, q.checkpoint = o->ckpt, q.param = o->ckpt && !cli_given(c, "param") ? NULL : o->param;
+                          .raw = o->no_normalize, .output = o->output, .checkpoint = o->ckpt,
+                          .model = !o->run || cli_given(c, "model") ? o->model : NULL,
+                          .data = !o->run || cli_given(c, "data") ? o->data : NULL,
+                          .param = (o->run || o->ckpt) && !cli_given(c, "param") ? NULL : o->param};
     lm_status st = lm_probe_setup_open(&q, s);
     if (st)
         return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", NULL});
