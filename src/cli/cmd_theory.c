@@ -8,7 +8,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/probe_cli.h" /* cli_field_error */
 #include "linmass/runtime.h"
 #include "linmass/theory.h"
 
@@ -19,9 +18,7 @@
 static int open_source(const cli_command *c, const lm_theory_source_opts *o, lm_theory_source *s)
 {
     lm_status st = lm_theory_source_open(o, s);
-    return st ? cli_field_error(c, st, (const char *const[]){"population", "population", "model", "model", "max_samples", "max-samples",
-                                                           "kernel_rows", "kernel-samples", NULL})
-              : 0;
+    return st ? cli_field_error(c, st, (const char *const[]){"kernel_rows", "kernel-samples", NULL}) : 0;
 }
 
 /* The summary: its JSON on one line (--json), else its text. */
@@ -94,8 +91,7 @@ static int check_theory_args(const cli_command *c, theory_args *a)
     lm_theory_hp_given g = given_hp(a);
     lm_status st = lm_theory_hp_validate(a->method, &g, a->best);
     if (st)
-        return cli_field_error(c, st, (const char *const[]){"step", a->g_eta1 ? "eta1" : "lr", "eta2", "eta2", "gamma", "gamma", "alpha",
-                                                            "alpha", "kappa_tilde", "kappa-tilde", NULL});
+        return cli_field_error(c, st, (const char *const[]){"step", a->g_eta1 ? "eta1" : "lr", NULL});
     if ((a->g_alpha || a->g_kt) && a->g_eta1)
         return cli_usage_error(c, "mix of MaSS forms: give --lr --alpha --kappa-tilde, or --eta1 --eta2 --gamma");
     return 0;

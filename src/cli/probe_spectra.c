@@ -15,5 +15,5 @@ int spectra_check(const cli_command *c, spectra_cli *sp)
     lm_status st = lm_random_vectors_parse(sp->vectors, &o->slq.vectors);
     if (!st && sp->block) st = lm_block_kind_parse(sp->block, &o->block_kind);
     if (!st && sp->widths_text) st = lm_widths_parse(sp->widths_text, &sp->widths, &sp->nwidths);
-    return st ? cli_field_error(c, st, (const char *const[]){"vectors", "vectors", "block_kind", "block", "widths", "widths", NULL}) : 0;
+    return st ? cli_field_error(c, st, (const char *const[]){"block_kind", "block", NULL}) : 0;
 }
