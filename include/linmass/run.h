@@ -109,6 +109,13 @@ typedef struct {
                              run when it records a value (and then set to 1) */
 } lm_run_option;
 
+/* The options as config.json records them: a JSON object (cJSON_Print's indented text, in *out,
+ * free() it) of opts[0..n) in order, each under its key: a flag as true or false, a number (a
+ * uint64_t as a double), a text; null when its value is NULL (no value) or a text option's
+ * string is NULL. `given` is not looked at. lm_run_resume_options reads such an object back.
+ * LM_ENOMEM when out of memory (*out NULL). */
+LM_API lm_status lm_run_options_json(const lm_run_option *opts, int n, char **out);
+
 /* The config.json keys of the settings that define a run (lm_train_setting.defines_run: data,
  * model, param, optim, seed, batch, ...): a resume may not change them; the i-th, NULL past the
  * last. */
