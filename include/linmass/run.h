@@ -333,6 +333,21 @@ LM_API lm_status lm_run_write_train_report(const lm_train_config *c, const lm_tr
  * and "checkpoint". */
 LM_API lm_status lm_train_result_json(const lm_train_config *c, const lm_train_result *r, char **json);
 
+/* What an evaluation of a model on a test split measured. */
+typedef struct {
+    double test_loss; /* the mean loss (the run's loss kind) */
+    double test_acc;  /* the accuracy; NAN without classes */
+    size_t n;         /* test samples */
+} lm_run_eval;
+
+/* The test split of opened run r (its model, loss and standardisation) evaluated in batches of
+ * `batch` (lm_evaluate) into *out. */
+LM_API lm_status lm_run_evaluate(lm_run *r, int batch, lm_run_eval *out);
+/* e as `linmass eval` prints it, in *text (malloc'ed, no newline at the end): with json one JSON
+ * object with "test_loss", "test_acc" (classes only) and "n"; else "test loss L" (6 decimals)
+ * and with classes "  accuracy A  (N samples)" (4 decimals) after it. */
+LM_API lm_status lm_run_eval_summary(const lm_run_eval *e, int json, char **text);
+
 /* A run folder that lm_run_open reads back, from a trainer: config.json with spec's keys (the
  * model as spec->model, or the trainer's model spec when NULL) and checkpoints/last.safetensors
  * with the weights, buffers, optimizer state and step, and the standardisation (mean and std
