@@ -179,8 +179,33 @@ static void restart_and_state(void)
     CHECK(lm_optim_create(&c, w, 3, &o) == LM_EINVAL && o == NULL);
 }
 
+/* lm_optim_defaults_help: a line per optimizer with PyTorch's defaults and the MaSS defaults
+ * (lr 0.01, alpha 0.05, kappa_tilde 3) mapped by docs/theory.md §1.1: gamma = (1 - alpha)/(1 +
+ * alpha), eta2 = lr (1 - 1/kappa_tilde)/(1 + alpha); the length it needs when cut short. */
+static void defaults_help(void)
+{
+    char text[2048], mass[160], small[16];
+    size_t n = lm_optim_defaults_help(text, sizeof text);
+    CHECK(n == strlen(text));
+    CHECK_TEXT(strstr(text, "  adam ") ? strstr(text, "  adam ") : "",
+               "  adam      `lr` 0.001, `weight_decay` 0, `beta1` 0.9, `beta2` 0.999, `eps` 1e-08\n"
+               "  adamw     `lr` 0.001, `weight_decay` 0, `beta1` 0.9, `beta2` 0.999, `eps` 1e-08\n"
+               "  mass      `lr` 0.01, `weight_decay` 0, `eta1` 0.01, `eta2` 0.00634921, `gamma` 0.904762, `alpha` 0.05, "
+               "`kappa_tilde` 3\n",
+               "adam, adamw and mass lines");
+    snprintf(mass, sizeof mass, "`eta2` %.6g, `gamma` %.6g,", 0.01 * (1 - 1 / 3.0) / 1.05, 0.95 / 1.05);
+    CHECK_MSG(strstr(text, mass), "no '%s' in:\n%s", mass, text);
+    const char *sgd = "  sgd       `lr` 0.01, `momentum` 0, `dampening` 0, `nesterov` 0, `weight_decay` 0\n";
+    CHECK_MSG(!strncmp(text, sgd, strlen(sgd)), "the first line is not sgd's:\n%s", text);
+    int lines = 0;
+    for (const char *p = text; *p; p++) lines += *p == '\n';
+    CHECK(lines == LM_OPTIM_COUNT);
+    CHECK(lm_optim_defaults_help(small, sizeof small) == n && strlen(small) == sizeof small - 1);
+}
+
 int main(void)
 {
+    defaults_help();
     rejects_bad_options();
     accepts_and_maps();
     schedules();

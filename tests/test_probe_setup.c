@@ -1,7 +1,7 @@
 // ctest-labels: unit
 /* lm_probe_setup_open (run.h): a model spec with a random init (ntk unless param says, the data
  * drawn with seed), a checkpoint (the parameterisation it records, else standard with
- * param_assumed), a run folder written by lm_run_save (its model, data, parameterisation,
+ * param_assumed; lm_weights_param, lm_param_from_name), a run folder written by lm_run_save (its model, data, parameterisation,
  * checkpoint, and its seed for the data unless run_seed is 0); the output ("sum", k) checked
  * against the model's outputs, n and n_test, fields given with a run refused, each message
  * starting with its field; lm_probe_setup_json's keys; lm_probe_inputs_targets: 1{class = k}
@@ -65,7 +65,7 @@ static void from_spec(void)
     q.n = 1, q.n_test = -1;
     refused(lm_probe_setup_open(&q, &s), "n_test -1 must not be negative");
     q.n_test = 0, q.param = "mup";
-    refused(lm_probe_setup_open(&q, &s), "param: 'mup' is not ntk or standard");
+    refused(lm_probe_setup_open(&q, &s), "param 'mup' is not standard or ntk");
 }
 
 /* A checkpoint of model's seed-7 weights; param: its recorded parameterisation (NULL: none). */
@@ -111,6 +111,17 @@ static void from_checkpoint(const char *dir)
     q.param = NULL, q.checkpoint = ntk; /* recorded */
     CHECK(lm_probe_setup_open(&q, &s) == LM_OK && s.in.param == LM_PARAM_NTK && !s.param_assumed);
     lm_probe_setup_close(&s);
+    /* lm_weights_param, which eval shares: given, recorded, assumed */
+    lm_param_kind p = LM_PARAM_NTK;
+    int assumed = -1, plain = -1;
+    CHECK(lm_weights_param(older, NULL, &p, &assumed, &plain) == LM_OK && p == LM_PARAM_STANDARD && assumed == 1 && plain == 0);
+    CHECK(lm_weights_param(ntk, NULL, &p, &assumed, NULL) == LM_OK && p == LM_PARAM_NTK && assumed == 0);
+    CHECK(lm_weights_param("/no/such/file", "standard", &p, &assumed, NULL) == LM_OK && p == LM_PARAM_STANDARD && !assumed);
+    refused(lm_weights_param(ntk, "mup", &p, NULL, NULL), "param 'mup' is not standard or ntk");
+    CHECK(lm_weights_param("/no/such/file", NULL, &p, &assumed, NULL) != LM_OK && !assumed);
+    CHECK(lm_param_from_name("ntk", &p) == LM_OK && p == LM_PARAM_NTK);
+    CHECK(lm_param_from_name("standard", &p) == LM_OK && p == LM_PARAM_STANDARD);
+    refused(lm_param_from_name("NTK", &p), "param 'NTK' is not standard or ntk");
 }
 
 /* A run folder from lm_run_save: spec's data, model, param and seed (11), 4 steps of SGD. */

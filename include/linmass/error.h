@@ -6,6 +6,8 @@
 #ifndef LINMASS_ERROR_H
 #define LINMASS_ERROR_H
 
+#include <stddef.h>
+
 #include "linmass/api.h"
 
 #ifdef __cplusplus
@@ -31,6 +33,12 @@ LM_API lm_status lm_fail(lm_status s, const char *fmt, ...) __attribute__((forma
 
 /* Prefix the current message with more context, "context: message". Returns s. */
 LM_API lm_status lm_fail_context(lm_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* For messages that name what was meant: the entry of names[0..n) nearest to word[0..len)
+ * (edit distance, where inserting, deleting or changing a letter or swapping two neighbours
+ * counts 1: at most 1, or 2 for words of six letters or more; failing that, the one name that
+ * starts with a word of three letters or more), NULL if none. "epoch" -> "epochs". */
+LM_API const char *lm_nearest(const char *word, size_t len, const char *const *names, int n);
 
 LM_API void lm_error_clear(void);
 

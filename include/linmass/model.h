@@ -39,6 +39,10 @@ typedef enum {
     LM_PARAM_NTK = 1       /* N(0,1) weights, 1/sqrt(fan-in) in the forward pass */
 } lm_param_kind;
 
+/* The parameterisation named "standard" or "ntk"; LM_EINVAL "param 'x' is not standard or ntk"
+ * for any other name. */
+LM_API lm_status lm_param_from_name(const char *name, lm_param_kind *out);
+
 typedef enum { LM_LOSS_MSE = 0, LM_LOSS_XENT = 1 } lm_loss_kind;
 
 typedef struct lm_model lm_model;

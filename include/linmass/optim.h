@@ -182,6 +182,11 @@ LM_API unsigned lm_optim_kind_options(lm_optim_kind k);
  * restart and auto, a schedule spec. Returns the length it needed (0 for an unknown bit). */
 LM_API size_t lm_optim_config_format(const lm_optim_config *c, unsigned bit, char *buf, size_t len);
 
+/* A line per optimizer kind with every option it accepts and its default, each name in
+ * backquotes for a front end to spell: "  mass      `lr` 0.01, `alpha` 0.05, ...\n" (numbers in 6
+ * significant digits; both MaSS forms). Returns the length it needed, as snprintf. */
+LM_API size_t lm_optim_defaults_help(char *buf, size_t len);
+
 /* Check ranges (lr, eta1 > 0; eta2, weight decay >= 0; momentum, gamma, betas in [0, 1);
  * dampening in [0, 1]; alpha in (0, 1); kappa_tilde >= 1; eps > 0), options that belong to
  * another optimizer (from `given`), and, for mass, that one form was given whole; then fill in

@@ -266,7 +266,7 @@ typedef struct {
 
 /* Resolve q and open its inputs (lm_probe_inputs_open): q->output checked against the model's
  * outputs. LM_EINVAL with a message that starts with the field at fault: "n 0 must be at least
- * 1", "n_test -1 ...", "param: 'x' is not ntk or standard", "output: 'x' is not sum or an
+ * 1", "n_test -1 ...", "param 'x' is not standard or ntk", "output: 'x' is not sum or an
  * output index", "output 3: the model has 2 outputs (0..1, or sum)", "run 'DIR': ..." (a field
  * given with run); and lm_run_open's and lm_probe_inputs_open's failures. On failure *s is
  * empty. */

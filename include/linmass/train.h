@@ -340,6 +340,12 @@ typedef struct {
 } lm_weights_info;
 
 LM_API lm_status lm_weights_info_read(const char *path, lm_weights_info *info);
+/* The parameterisation to build the model of weights file path in: `given` ("standard" or "ntk";
+ * the file is not read), else the one the file records, else standard, as PyTorch's layers
+ * compute; then *assumed (may be NULL) is 1 and *plain (may be NULL) says whether the file is a
+ * plain state_dict (else an older checkpoint). LM_EINVAL, starting "param", for another given
+ * value. */
+LM_API lm_status lm_weights_param(const char *path, const char *given, lm_param_kind *param, int *assumed, int *plain);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,41 @@ int cli_fail(const char *command, int status)
     return status == LM_EINVAL ? 2 : 1;
 }
 
+/* The flag of library field f[0..len) in c: the map's (pairs field, flag), else c's option named
+ * after the field's last '.'-component with '_' as '-' ("spectra.block_top": block-top); NULL
+ * when c has none. */
+static const char *field_flag(const cli_command *c, const char *f, size_t len, const char *const *map, char *buf, size_t cap)
+{
+    for (int i = 0; map && map[i]; i += 2)
+        if (strlen(map[i]) == len && !strncmp(f, map[i], len)) return map[i + 1];
+    size_t start = len;
+    while (start > 0 && f[start - 1] != '.') start--;
+    snprintf(buf, cap, "%.*s", (int)(len - start), f + start);
+    for (char *p = buf; *p; p++)
+        if (*p == '_') *p = '-';
+    for (int i = 0; i < c->nopts; i++)
+        if (!strcmp(c->opts[i].name, buf)) return buf;
+    return NULL;
+}
+
+int cli_field_error(const cli_command *c, int st, const char *const *map)
+{
+    const char *m = lm_error_message();
+    char msg[1400], flag[40];
+    size_t k = 0;
+    int mapped = 0;
+    for (const char *p = m; st == LM_EINVAL && *p && k + 40 < sizeof msg;) {
+        size_t w = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+        const char *f = NULL;
+        if ((p == m || (p - m >= 2 && p[-2] == ':' && p[-1] == ' ')) && w && w < 32 && (p[w] == ' ' || p[w] == ':'))
+            f = field_flag(c, p, w, map, flag, sizeof flag);
+        if (f) k += (size_t)snprintf(msg + k, sizeof msg - k, "--%s", f), p += w, mapped = 1;
+        else msg[k++] = *p++;
+    }
+    msg[k] = '\0';
+    return mapped ? cli_usage_error(c, "%s", msg) : cli_fail(c->command, st);
+}
+
 const char *cli_help_text(const char *name)
 {
     for (int i = 0; i < cli_help_screen_count; i++)
@@ -100,46 +135,13 @@ static int print_help(const cli_command *c)
     return lm_dist_rank() > 0 || !cli_print_help(name, c) ? 1 : 2;
 }
 
-/* Edit distance of a[0..la) and b: insertions, deletions, substitutions and swaps of two
- * neighbours each count 1 (names are short: longer words count as far). */
-static size_t edit_distance(const char *a, size_t la, const char *b)
-{
-    size_t lb = strlen(b), d[33][33];
-    if (la > 32 || lb > 32) return (size_t)-1;
-    for (size_t i = 0; i <= la; i++) d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    return d[la][lb];
-}
-
-const char *cli_nearest(const char *word, size_t len, const char *const *names, int n)
-{
-    const char *best = NULL, *prefixed = NULL;
-    size_t best_d = len >= 6 ? 3 : 2;
-    int prefixes = 0;
-    for (int i = 0; i < n; i++) {
-        size_t d = edit_distance(word, len, names[i]);
-        if (d < best_d) best_d = d, best = names[i];
-        if (len >= 3 && !strncmp(names[i], word, len)) prefixes++, prefixed = names[i];
-    }
-    return best ? best : prefixes == 1 ? prefixed : NULL;
-}
-
 static int unknown_option(const cli_command *c, const char *arg, size_t len)
 {
     const char *names[257];
     int n = 0;
     for (int k = 0; k < c->nopts && n < 256; k++) names[n++] = c->opts[k].name;
     names[n++] = "help";
-    const char *near = cli_nearest(arg + 2, len, names, n);
+    const char *near = lm_nearest(arg + 2, len, names, n);
     if (near) return cli_usage_error(c, "unknown option '%.*s' (did you mean --%s?)", (int)(len + 2), arg, near);
     return cli_usage_error(c, "unknown option '%.*s'", (int)(len + 2), arg);
 }

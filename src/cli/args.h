@@ -61,10 +61,6 @@ int cli_print_help(const char *name, const cli_command *c);
 enum { CLI_MAX_THREADS = 1024 }; /* tens of thousands crash the OpenMP runtime */
 int cli_parse(cli_command *c, int argc, char **argv);
 
-/* The entry of names[0..n) nearest to word[0..len) (Levenshtein distance, at most 1, or 2 for
- * words of six letters or more; or the one name that starts with the word), NULL if none. */
-const char *cli_nearest(const char *word, size_t len, const char *const *names, int n);
-
 /* Was the option given on the command line? */
 int cli_given(const cli_command *c, const char *name);
 
@@ -73,6 +69,13 @@ int cli_usage_error(const cli_command *c, const char *fmt, ...) __attribute__((f
 
 /* Report a library failure: "linmass CMD: message", returns 2 for bad input, 1 otherwise. */
 int cli_fail(const char *command, int status);
+
+/* A library failure st (the exit code). For LM_EINVAL, each field of the library's message that
+ * starts it or a clause after ": " is written as its flag (the map's: pairs field, flag,
+ * NULL-ended; else the command's option of the field's last '.'-component with '_' as '-',
+ * "max_train" -> --max-train), and the message is a usage error; a message without such a field,
+ * and any other failure, is told as it is (cli_fail). */
+int cli_field_error(const cli_command *c, int st, const char *const *map);
 
 /* --threads N of every command: lm_set_threads(N), except that 0 (all cores) is 1 per rank
  * under mpirun, where the ranks share the cores. */

@@ -30,11 +30,8 @@ typedef struct {
     char last[1024];  /* ... with the last width: the model set up, as the sweep ends */
 } hessian_cli;
 
-/* The flags of lm_hessian_job_opts' fields (cli_field_error). */
-static const char *const hessian_fields[] = {
-    "eig.max_steps", "steps", "eig.tol", "tol", "loss_top", "loss-top", "hutchinson", "hutchinson", "spectra.sigma", "sigma",
-    "spectra.slq.probes", "probes", "spectra.slq.steps", "lanczos-steps", "spectra.grid", "grid", "spectra.block_top", "block-top",
-    "spectra.density", "density", "spectra.diagonal", "diagonal", "n_widths", "widths", "widths", "widths", "model", "model", NULL};
+/* The flags of lm_hessian_job_opts' fields not named after them (cli_field_error). */
+static const char *const hessian_fields[] = {"eig.max_steps", "steps", "spectra.slq.steps", "lanczos-steps", "n_widths", "widths", NULL};
 
 static int hessian_args(hessian_cli *h, int argc, char **argv)
 {
@@ -142,7 +139,7 @@ static int ntk_args(ntk_cli *k, int argc, char **argv)
     k->jo.output = LM_OUTPUT_SUM; /* the set-up resolves it */
     k->jo.npy = k->save, k->jo.matrix_free = k->matfree, k->jo.steps = k->steps;
     lm_status st = lm_ntk_job_opts_validate(&k->jo);
-    return st ? cli_field_error(&k->p.c, st, (const char *const[]){"steps", "steps", "npy", "save", NULL}) : 0;
+    return st ? cli_field_error(&k->p.c, st, (const char *const[]){"npy", "save", NULL}) : 0;
 }
 
 static int probe_ntk(int argc, char **argv)

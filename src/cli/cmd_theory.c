@@ -8,7 +8,6 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "cli/probe_cli.h" /* cli_field_error */
 #include "linmass/runtime.h"
 #include "linmass/theory.h"
 

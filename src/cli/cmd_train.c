@@ -173,8 +173,11 @@ int cmd_eval(int argc, char **argv)
     lm_run_spec spec;
     lm_run_spec_init(&spec);
     spec.data = data, spec.model = model;
-    if (!dir && (rc = cli_weights_param(&c, ckpt, param, &spec.param))) return rc;
-    lm_status st = dir ? lm_run_open(dir, &run) : lm_run_open_checkpoint(&spec, ckpt, &run);
+    int assumed = 0, plain = 0;
+    lm_status st = dir ? LM_OK : lm_weights_param(ckpt, param, &spec.param, &assumed, &plain);
+    if (st) return cli_field_error(&c, st, NULL);
+    if (assumed) cli_note_param_assumed(ckpt, plain);
+    st = dir ? lm_run_open(dir, &run) : lm_run_open_checkpoint(&spec, ckpt, &run);
     if (!st && !dir) cli_note_index_shift(ckpt, model, run->index_shift);
     lm_run_eval e;
     char *text = NULL;

@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "linmass/dist.h"
+#include "linmass/error.h"
 #include "linmass/version.h"
 
 static const struct {
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
     }
     const char *names[NCOMMANDS];
     for (size_t i = 0; i < NCOMMANDS; i++) names[i] = commands[i].name;
-    const char *near = cli_nearest(argv[1], strlen(argv[1]), names, NCOMMANDS);
+    const char *near = lm_nearest(argv[1], strlen(argv[1]), names, NCOMMANDS);
     if (near) fprintf(stderr, "linmass: unknown command '%s' (did you mean %s? see linmass --help)\n", argv[1], near);
     else fprintf(stderr, "linmass: unknown command '%s' (see linmass --help)\n", argv[1]);
     return 2;

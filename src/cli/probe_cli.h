@@ -61,11 +61,6 @@ int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const
  * inputs, the data, the output probed; the run folder opened for --run. */
 typedef lm_probe_setup setup;
 
-/* A library failure st (the exit code): for LM_EINVAL whose message starts with a field of map
- * (pairs field, flag name; NULL-ended), "FIELD rest" is told as the usage error "--FLAG rest";
- * any other as it is (cli_fail). */
-int cli_field_error(const cli_command *c, lm_status st, const char *const *map);
-
 /* The set-up of every probe: model, inputs, their scalar targets when y is not NULL, and
  * (rank 0's) run folder; 0 or the exit code, agreed by every rank under mpirun. n_test:
  * held-out inputs wanted from the test split (0: none). */

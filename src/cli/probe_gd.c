@@ -28,7 +28,7 @@ static int gd_args(gd_cli *g, int argc, char **argv)
     cli_command *c = &g->p.c;
     lm_gd_job_opts jo = {.lr = g->lr, .steps = g->steps, .record_every = g->every};
     lm_status st = lm_gd_job_opts_validate(&jo); /* --held-out: the set-up's n_test */
-    return st ? cli_field_error(c, st, (const char *const[]){"steps", "steps", "lr", "lr", "record_every", "record-every", NULL}) : 0;
+    return st ? cli_field_error(c, st, NULL) : 0;
 }
 
 int probe_gd(int argc, char **argv, int plstar)

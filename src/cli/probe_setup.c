@@ -28,16 +28,6 @@ int parse_probe(probe_cli *p, const char *command, const char *inputs_def, const
 
 /* ---- the model and the inputs ---- */
 
-int cli_field_error(const cli_command *c, lm_status st, const char *const *map)
-{
-    char msg[1200];
-    snprintf(msg, sizeof msg, "%s", lm_error_message());
-    size_t k = strcspn(msg, " :");
-    for (int i = 0; st == LM_EINVAL && msg[k] && map && map[i]; i += 2)
-        if (strlen(map[i]) == k && !strncmp(msg, map[i], k)) return cli_usage_error(c, "--%s%s", map[i + 1], msg + k);
-    return cli_fail(c->command, st);
-}
-
 void setup_free(setup *s) { lm_probe_setup_close(s); }
 
 /* The model and the inputs, from the shared options; 0 or the exit code. n_test: held-out
@@ -45,19 +35,18 @@ void setup_free(setup *s) { lm_probe_setup_close(s); }
 static int setup_load(const cli_command *c, const common_opts *o, int n_test, setup *s)
 {
     memset(s, 0, sizeof *s);
-    if (o->run && (cli_given(c, "checkpoint") || cli_given(c, "model") || cli_given(c, "data") || cli_given(c, "param")))
-        return cli_usage_error(c, "--run takes the model, data, parameterization and checkpoint from the run folder: "
-                                  "drop --checkpoint, --model, --data and --param");
-    if (o->threads < 0) return cli_usage_error(c, "--threads %d must not be negative", o->threads);
     if (o->max_mem < 1) return cli_usage_error(c, "--max-memory %d must be at least 1 (MB)", o->max_mem);
-    lm_set_threads(o->threads == 0 && lm_dist_size() > 1 ? 1 : o->threads);
+    cli_set_threads(o->threads);
+    /* the defaults of --model, --data and --param only without --run (which refuses them given);
+     * a checkpoint's own parameterization, unless --param says */
     lm_probe_request q = {.run = o->run, .seed = o->seed, .run_seed = !cli_given(c, "seed"), .n = o->inputs, .n_test = n_test,
-                          .raw = o->no_normalize, .output = o->output};
-    if (!o->run) /* a checkpoint's own parameterization, unless --param says */
-        q.model = o->model, q.data = o->data, q.checkpoint = o->ckpt, q.param = o->ckpt && !cli_given(c, "param") ? NULL : o->param;
+                          .raw = o->no_normalize, .output = o->output, .checkpoint = o->ckpt,
+                          .model = !o->run || cli_given(c, "model") ? o->model : NULL,
+                          .data = !o->run || cli_given(c, "data") ? o->data : NULL,
+                          .param = (o->run || o->ckpt) && !cli_given(c, "param") ? NULL : o->param};
     lm_status st = lm_probe_setup_open(&q, s);
     if (st)
-        return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", "output", "output", "param", "param", NULL});
+        return cli_field_error(c, st, (const char *const[]){"n", "inputs", "n_test", "held-out", NULL});
     if (s->param_assumed) cli_note_param_assumed(s->checkpoint, s->plain);
     if (s->checkpoint && !s->run) cli_note_index_shift(s->checkpoint, s->model, s->in.index_shift);
     return 0;
@@ -67,7 +56,7 @@ static int setup_load(const cli_command *c, const common_opts *o, int n_test, se
 static int scalar_targets(const cli_command *c, const setup *s, double **y)
 {
     lm_status st = lm_probe_inputs_targets(&s->in, s->output, y);
-    return st ? cli_field_error(c, st, (const char *const[]){"output", "output", NULL}) : 0;
+    return st ? cli_field_error(c, st, NULL) : 0;
 }
 
 int parse_widths(const cli_command *c, const char *text, int **out, int *n)

@@ -10,37 +10,24 @@
 #include "linmass/runtime.h"
 #include "linmass/train.h"
 
-/* The flag of a library option name: "kappa_tilde" -> "--kappa-tilde". */
-static const char *flag_of(const char *name, char *buf, size_t len)
+/* Library text with each `name` in it as its flag: the setting's key (--max-train), else --name. */
+static const char *flags_in(const char *text, char *buf, size_t len)
 {
-    snprintf(buf, len, "--%s", name);
-    for (char *p = buf; *p; p++)
-        if (*p == '_') *p = '-';
-    return buf;
-}
-
-/* @OPTIMIZERS@ of train's help, from the optimizer table: a line per optimizer, every option it
- * accepts with its default value. */
-static const char *optim_defaults_help(void)
-{
-    static char text[2048];
     size_t k = 0;
-    for (int kind = 0; kind < LM_OPTIM_COUNT && k < sizeof text; kind++) {
-        lm_optim_config oc;
-        lm_optim_config_init(&oc, kind);
-        lm_optim_config_validate(&oc); /* fills both MaSS forms */
-        k += (size_t)snprintf(text + k, sizeof text - k, "  %-10s", lm_optim_kind_name(kind));
-        unsigned opts = lm_optim_kind_options(kind), n = 0;
-        for (unsigned bit = 1; bit <= LM_OPT_KAPPA_TILDE && k < sizeof text; bit <<= 1) {
-            char value[64], flag[32];
-            if (!(opts & bit)) continue;
-            lm_optim_config_format(&oc, bit, value, sizeof value);
-            k += (size_t)snprintf(text + k, sizeof text - k, "%s%s %.6g", n++ ? ", " : "",
-                                  flag_of(lm_optim_option_name(bit), flag, sizeof flag), strtod(value, NULL));
+    for (const char *p = text; *p && k + 1 < len; p++) {
+        const char *end = *p == '`' ? strchr(p + 1, '`') : NULL;
+        char word[32];
+        if (!end || end - p > (int)sizeof word) {
+            buf[k++] = *p;
+            continue;
         }
-        if (k < sizeof text) k += (size_t)snprintf(text + k, sizeof text - k, "\n");
+        snprintf(word, sizeof word, "%.*s", (int)(end - p - 1), p + 1);
+        const lm_train_setting *t = lm_train_setting_find(word);
+        k += (size_t)snprintf(buf + k, len - k, "--%s", t ? t->key : word);
+        p = end;
     }
-    return text;
+    buf[k < len ? k : len - 1] = '\0';
+    return buf;
 }
 
 /* The options of this invocation alone, never taken from the run. */
@@ -61,13 +48,17 @@ static const char *run_defining_help(void)
 
 const char *cli_help_tables(const char *name)
 {
-    static char model[4096];
+    static char model[4096], optim[2048];
     if (!strcmp(name, "MODEL_SPEC")) {
         if (!model[0]) lm_model_spec_help(model, sizeof model);
         return model;
     }
     if (!strcmp(name, "DATA_SOURCES")) return lm_data_sources_help();
-    if (!strcmp(name, "OPTIMIZERS")) return optim_defaults_help();
+    if (!strcmp(name, "OPTIMIZERS")) { /* each optimizer's options with their defaults */
+        char text[2048];
+        lm_optim_defaults_help(text, sizeof text);
+        return flags_in(text, optim, sizeof optim);
+    }
     if (!strcmp(name, "RUN_DEFINING")) return run_defining_help();
     return NULL;
 }
@@ -101,27 +92,13 @@ static void log_to_stderr(const char *line)
     if (lm_dist_rank() == 0) fprintf(stderr, "%s\n", line);
 }
 
-/* A setting's help line with each `name` in it as its flag (--max-train), and what the command
- * line adds to it. */
+/* A setting's help line with its `names` as flags, and what the command line adds to it. */
 static const char *help_of(const lm_train_setting *s, char *buf, size_t len)
 {
     static const char *const notes[][2] = {{"data", " (see below)"}, {"model", " (see below)"},
                                            {"out", " (an existing run is refused unless --resume or --overwrite)"},
                                            {"resume", "; options not given come from OUT/config.json"}};
-    size_t k = 0;
-    for (const char *p = s->help; *p && k + 1 < len; p++) {
-        const char *end = *p == '`' ? strchr(p + 1, '`') : NULL;
-        char word[32];
-        if (!end || end - p > (int)sizeof word) {
-            buf[k++] = *p;
-            continue;
-        }
-        snprintf(word, sizeof word, "%.*s", (int)(end - p - 1), p + 1);
-        const lm_train_setting *t = lm_train_setting_find(word);
-        k += (size_t)snprintf(buf + k, len - k, "--%s", t ? t->key : word);
-        p = end;
-    }
-    buf[k < len ? k : len - 1] = '\0';
+    flags_in(s->help, buf, len);
     for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
         if (!strcmp(notes[i][0], s->name)) snprintf(buf + strlen(buf), len - strlen(buf), "%s", notes[i][1]);
     return buf;
@@ -151,29 +128,6 @@ void train_cli_init(cli_command *c, train_cli_opts *o, lm_train_config *tc, cons
     *c = (cli_command){command, o->opts, n, cli_help_tables, NULL, 0, 0};
 }
 
-/* A library message about the settings with each setting that starts a clause (the message, or
- * a part after ": ") as its flag: "max_train -1 must ..." -> "--max-train -1 must ...",
- * "auto sets the step sizes itself: lr was given" -> "--auto ...: --lr was given". */
-static int config_error(const cli_command *c)
-{
-    const char *m = lm_error_message();
-    char msg[1400];
-    size_t k = 0;
-    for (const char *p = m; *p && k + 40 < sizeof msg;) {
-        size_t w = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
-        const lm_train_setting *s = NULL;
-        if ((p == m || (p - m >= 2 && p[-2] == ':' && p[-1] == ' ')) && w && w < 32 && (p[w] == ' ' || p[w] == ':')) {
-            char word[32];
-            memcpy(word, p, w), word[w] = '\0';
-            s = lm_train_setting_find(word);
-        }
-        if (s) k += (size_t)snprintf(msg + k, sizeof msg - k, "--%s", s->key), p += w;
-        else msg[k++] = *p++;
-    }
-    msg[k] = '\0';
-    return cli_usage_error(c, "%s", msg);
-}
-
 /* The parsed value of setting `name` (train_cli_resolve sets it in the configuration). */
 static void *parsed(train_cli_opts *o, const char *name)
 {
@@ -198,7 +152,8 @@ static int set_given(const cli_command *c, const train_cli_opts *o, lm_train_con
         case OPT_DOUBLE: snprintf(text, sizeof text, "%.17g", *(double *)p->dest); break;
         case OPT_STRING: v = *(const char **)p->dest; break;
         }
-        if ((v || p->type != OPT_FLAG) && lm_train_config_set(tc, o->setting[k]->name, v)) return config_error(c);
+        lm_status st = v || p->type != OPT_FLAG ? lm_train_config_set(tc, o->setting[k]->name, v) : LM_OK;
+        if (st) return cli_field_error(c, st, NULL);
     }
     return 0;
 }
@@ -213,7 +168,8 @@ int train_cli_resolve(cli_command *c, train_cli_opts *o, lm_train_config *tc)
     int rc = resume ? inherit(c, o, out) : 0;
     if (rc || (rc = set_given(c, o, tc)) || (rc = cli_dist_options(c, o->reduce, o->overlap, &tc->overlap))) return rc;
     tc->log = log_to_stderr;
-    if (lm_train_config_validate(tc)) return config_error(c);
+    lm_status st = lm_train_config_validate(tc);
+    if (st) return cli_field_error(c, st, NULL);
     cli_set_threads(o->threads);
     return 0;
 }
@@ -230,24 +186,6 @@ int cli_dist_options(const cli_command *c, const char *reduce, const char *overl
 }
 
 /* ---- weights files (eval, probes) ---- */
-
-/* The parameterisation of a weights file: --param, else the one the file records, else standard
- * (PyTorch's layers), said in a note. 0 or the exit code. */
-int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param)
-{
-    lm_weights_info info;
-    if (given && strcmp(given, "standard") && strcmp(given, "ntk"))
-        return cli_usage_error(c, "--param: '%s' is not standard or ntk", given);
-    if (given) {
-        *param = strcmp(given, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
-        return 0;
-    }
-    lm_status st = lm_weights_info_read(file, &info);
-    if (st) return cli_fail(c->command, st);
-    *param = info.has_param ? info.param : LM_PARAM_STANDARD;
-    if (!info.has_param) cli_note_param_assumed(file, info.plain);
-    return 0;
-}
 
 void cli_note_param_assumed(const char *file, int plain)
 {

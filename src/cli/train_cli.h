@@ -41,9 +41,6 @@ void train_cli_free(train_cli_opts *o);
  * (lm_dist_set_reduce), and --overlap on|off into *overlap_on; 0, or 2 after a usage error. */
 int cli_dist_options(const cli_command *c, const char *reduce, const char *overlap, int *overlap_on);
 
-/* Weights files (eval, probe): the parameterisation to build the model in, --param (given: not
- * NULL), else the file's record, else standard with a note; 0 or the exit code. */
-int cli_weights_param(const cli_command *c, const char *file, const char *given, lm_param_kind *param);
 /* The note on stderr that a weights file records no parameterisation, so standard is taken
  * (plain: a plain state_dict, else an older checkpoint). */
 void cli_note_param_assumed(const char *file, int plain);

@@ -343,6 +343,14 @@ size_t lm_model_num_buffers(const lm_model *m) { return m->nb; }
 lm_shape lm_model_input_shape(const lm_model *m) { return m->in; }
 lm_shape lm_model_output_shape(const lm_model *m) { return m->out; }
 lm_param_kind lm_model_param_kind(const lm_model *m) { return m->param; }
+
+lm_status lm_param_from_name(const char *name, lm_param_kind *out)
+{
+    if (!name || (strcmp(name, "standard") && strcmp(name, "ntk")))
+        return lm_fail(LM_EINVAL, "param '%s' is not standard or ntk", name ? name : "(null)");
+    *out = strcmp(name, "ntk") ? LM_PARAM_STANDARD : LM_PARAM_NTK;
+    return LM_OK;
+}
 const char *lm_model_spec(const lm_model *m) { return m->spec; }
 float *lm_model_params(lm_model *m) { return m->w; }
 float *lm_model_buffers(lm_model *m) { return m->buf; }

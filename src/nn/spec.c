@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linmass/error.h"
 #include "nn/layer.h"
 
 int lm_spec_int(const char **s, int *out)
@@ -62,10 +63,25 @@ __attribute__((format(printf, 4, 5))) static size_t append(char *buf, size_t len
     return k + (w > 0 ? (size_t)w : 0);
 }
 
-/* "unknown layer" and the spec words there are. */
-static void unknown(char *why, size_t len)
+/* "unknown layer", the spec word nearest to token[0..head), and the spec words there are. */
+static void unknown(const char *token, size_t head, char *why, size_t len)
 {
-    size_t k = append(why, len, 0, "unknown layer (the layers:");
+    char words[1024];
+    const char *names[128] = {0};
+    int n = 0;
+    size_t used = 0;
+    for (int i = 0; lm_layer_defs[i]; i++)
+        for (const char *w = words_of(lm_layer_defs[i]); *w && n < 128; w += strspn(w, " ")) {
+            size_t l = strcspn(w, " ");
+            if (used + l + 1 > sizeof words) break;
+            memcpy(words + used, w, l);
+            words[used + l] = '\0';
+            names[n++] = words + used;
+            used += l + 1;
+            w += l;
+        }
+    const char *near = lm_nearest(token, head, names, n);
+    size_t k = append(why, len, 0, "unknown layer (%s%s%sthe layers:", near ? "did you mean " : "", near ? near : "", near ? "? " : "");
     for (int i = 0; lm_layer_defs[i]; i++)
         k = append(why, len, k, " %s", words_of(lm_layer_defs[i]));
     append(why, len, k, ")");
@@ -92,7 +108,7 @@ int lm_layer_parse(const char *token, lm_layer *L, char *why, size_t len)
                            "from the data (lm_model_alias_spec): as layers write dense:K:nobias, or "
                            "kernelfeat:TYPE:BW:N:rkhs,flatten,dense:K:nobias (without :rkhs: the Euclidean "
                            "gradient in the coefficients)");
-    else unknown(why, len);
+    else unknown(token, head, why, len);
     return 0;
 }
 

@@ -124,6 +124,27 @@ size_t lm_optim_config_format(const lm_optim_config *c, unsigned bit, char *buf,
     return 0;
 }
 
+size_t lm_optim_defaults_help(char *buf, size_t len)
+{
+    size_t k = 0;
+    if (len) buf[0] = '\0';
+    for (int kind = 0; kind < LM_OPTIM_COUNT; kind++) {
+        lm_optim_config oc;
+        lm_optim_config_init(&oc, kind);
+        lm_optim_config_validate(&oc); /* fills both MaSS forms */
+        k += (size_t)snprintf(k < len ? buf + k : NULL, k < len ? len - k : 0, "  %-10s", lm_optim_kind_name(kind));
+        for (unsigned bit = 1, n = 0; bit <= LM_OPT_KAPPA_TILDE; bit <<= 1) {
+            char value[64];
+            if (!(lm_optim_kind_options(kind) & bit)) continue;
+            lm_optim_config_format(&oc, bit, value, sizeof value);
+            k += (size_t)snprintf(k < len ? buf + k : NULL, k < len ? len - k : 0, "%s`%s` %.6g", n++ ? ", " : "",
+                                  lm_optim_option_name(bit), strtod(value, NULL));
+        }
+        k += (size_t)snprintf(k < len ? buf + k : NULL, k < len ? len - k : 0, "\n");
+    }
+    return k;
+}
+
 static lm_status parse_real(const char *name, const char *value, double *out)
 {
     char *end;

@@ -26,23 +26,12 @@ static lm_status parse_output(const char *text, int *out)
 }
 
 /* The parameterisation: the one given, else the checkpoint's recorded one (standard when it
- * records none), else ntk. */
+ * records none: lm_weights_param), else ntk. */
 static lm_status resolve_param(const lm_probe_request *q, lm_probe_setup *s, lm_param_kind *param)
 {
-    if (q->param) {
-        if (!strcmp(q->param, "ntk")) *param = LM_PARAM_NTK;
-        else if (!strcmp(q->param, "standard")) *param = LM_PARAM_STANDARD;
-        else return lm_fail(LM_EINVAL, "param: '%s' is not ntk or standard", q->param);
-        return LM_OK;
-    }
     *param = LM_PARAM_NTK;
-    if (!q->checkpoint) return LM_OK;
-    lm_weights_info info;
-    lm_status st = lm_weights_info_read(q->checkpoint, &info);
-    if (st) return st;
-    *param = info.has_param ? info.param : LM_PARAM_STANDARD;
-    s->param_assumed = !info.has_param, s->plain = info.plain;
-    return LM_OK;
+    if (q->checkpoint) return lm_weights_param(q->checkpoint, q->param, param, &s->param_assumed, &s->plain);
+    return q->param ? lm_param_from_name(q->param, param) : LM_OK;
 }
 
 /* The model, data, weights and seeds: the run folder's, or the request's. */

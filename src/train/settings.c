@@ -202,18 +202,19 @@ static lm_status set_optim_kind(lm_train_config *c, const char *text)
 lm_status lm_train_config_set(lm_train_config *c, const char *name, const char *value)
 {
     const entry *e = find(name);
-    if (!e) return lm_fail(LM_EINVAL, "training setting '%s' is unknown", name ? name : "(null)");
+    if (!e) {
+        const char *names[N_SETTINGS], *near;
+        for (int i = 0; i < N_SETTINGS; i++) names[i] = table[i].s.name;
+        near = name ? lm_nearest(name, strlen(name), names, N_SETTINGS) : NULL;
+        return lm_fail(LM_EINVAL, "training setting '%s' is unknown%s%s%s", name ? name : "(null)", near ? " (did you mean " : "",
+                       near ? near : "", near ? "?)" : "");
+    }
     if (!value && e->store != TEXT) return lm_fail(LM_EINVAL, "%s needs a value", e->s.name);
     if (e->store == TEXT) {
         *(const char **)((char *)c + e->offset) = value;
         return LM_OK;
     }
-    if (e->store == PARAM) {
-        int ntk = !strcmp(value, "ntk");
-        if (!ntk && strcmp(value, "standard")) return lm_fail(LM_EINVAL, "param '%s' is not standard or ntk", value);
-        c->param = ntk ? LM_PARAM_NTK : LM_PARAM_STANDARD;
-        return LM_OK;
-    }
+    if (e->store == PARAM) return lm_param_from_name(value, &c->param);
     if (e->store == OPTIM_KIND) return set_optim_kind(c, value);
     if (e->store == OPTIM) {
         lm_optim_config oc = c->optim;

@@ -214,3 +214,13 @@ lm_status lm_weights_info_read(const char *path, lm_weights_info *info)
     lm_checkpoint_close(c);
     return st;
 }
+
+lm_status lm_weights_param(const char *path, const char *given, lm_param_kind *param, int *assumed, int *plain)
+{
+    lm_weights_info info = {0, 1, LM_PARAM_STANDARD};
+    lm_status st = given ? lm_param_from_name(given, &info.param) : lm_weights_info_read(path, &info);
+    *param = info.has_param ? info.param : LM_PARAM_STANDARD;
+    if (assumed) *assumed = !st && !info.has_param;
+    if (plain) *plain = info.plain;
+    return st;
+}
