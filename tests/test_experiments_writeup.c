@@ -12,12 +12,14 @@
  *   - lm_demo_write_report: DIR/report.md holds lm_demo_markdown's text;
  *   - lm_claim_write and lm_claim_write_index: the files in a folder, report.md around the body
  *     written here (a text block and a figure the hook draws into DIR/plots/FILE), result.json
- *     with the path DIR/report.md, index.md; no folder is refused. */
+ *     with the path DIR/report.md, index.md; a folder not there yet is made with its plots/;
+ *     no folder is refused; lm_claim_holding counts the outcomes that hold. */
 // ctest-labels: unit
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -222,6 +224,7 @@ static int hook(void *ctx, const lm_figure *f, const char *path)
 static void test_claim_write(const lm_claim *cl)
 {
     char dir[256], path[1200], *json = NULL, *md = NULL, *res = NULL, *want = NULL;
+    struct stat sb;
     if (!check_make_tmpdir(dir, sizeof dir, "claim_write")) return;
     lm_report *r = filled(LM_VERDICT_HOLDS);
     lm_figure f = {.file = "f.png", .caption = "Cap"};
@@ -247,6 +250,16 @@ static void test_claim_write(const lm_claim *cl)
     CHECK_TEXT(md = check_slurp(dir, "index.md"), want, "index.md");
     CHECK(md && strstr(md, "a-claim/report.md"));
     free(md), free(want);
+
+    snprintf(path, sizeof path, "%s/new/claim", dir); /* not there yet: made, with plots/ */
+    o.dir = path;
+    CHECK(lm_claim_write(cl, r, &o, 1.5, "run it again", hook, NULL, &json) == LM_OK);
+    CHECK(md = check_slurp(path, "report.md"));
+    strcat(path, "/plots");
+    CHECK(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+    free(json), free(md);
+    lm_claim_outcome three[3] = {{"a", LM_VERDICT_HOLDS, 1}, {"b", LM_VERDICT_FAILS, 1}, {"c", LM_VERDICT_HOLDS, 1}};
+    CHECK(lm_claim_holding(three, 3) == 2 && lm_claim_holding(three + 1, 1) == 0 && lm_claim_holding(three, 0) == 0);
 
     o.dir = NULL;
     json = (char *)"x";

@@ -4,7 +4,9 @@
  * width sweep's rules), lm_ntk_job_opts_validate, lm_gd_job_opts_validate,
  * lm_sweep_opts_validate (the linearity fields only for the linearity probe), and
  * lm_theory_hp_validate (theory.h: the ranges of docs/theory.md §2.2's hyper-parameters, which
- * method takes which, nesterov's gamma, the two MaSS forms, none with the tuned rates). */
+ * method takes which, nesterov's gamma, the two MaSS forms, step or eta1, none with the tuned
+ * rates), lm_theory_search_opts_validate (grid 0 or >= 5, threads not negative) and
+ * lm_theory_method_from_name (the three names, another refused). */
 #include <math.h>
 #include <string.h>
 
@@ -131,7 +133,7 @@ static void sweep(void)
     EXPECT(lm_sweep_opts_validate(&o), NULL);
 }
 
-static lm_theory_hp_given none(void) { return (lm_theory_hp_given){NAN, NAN, NAN, NAN, NAN}; }
+static lm_theory_hp_given none(void) { return (lm_theory_hp_given){NAN, NAN, NAN, NAN, NAN, NAN}; }
 
 static void theory(void)
 {
@@ -176,6 +178,30 @@ static void theory(void)
     EXPECT(lm_theory_hp_validate(LM_THEORY_MASS, &g, 0), "kappa_tilde 0.999 is not in [1, inf)");
     g.kappa_tilde = 2, g.eta2 = 0.1;
     EXPECT(lm_theory_hp_validate(LM_THEORY_MASS, &g, 0), "kappa_tilde 2 and eta2 0.1 mix");
+    g = none(), g.eta1 = 0.1; /* the step by its two-sequence name: (0, inf), every method */
+    EXPECT(lm_theory_hp_validate(LM_THEORY_SGD, &g, 0), NULL);
+    EXPECT(lm_theory_hp_validate(LM_THEORY_MASS, &g, 1), "eta1 0.1: the tuned rates");
+    g.step = 0.1;
+    EXPECT(lm_theory_hp_validate(LM_THEORY_MASS, &g, 0), "step 0.1 and eta1 0.1 are the same step; give one");
+    g.step = NAN, g.eta1 = 0;
+    EXPECT(lm_theory_hp_validate(LM_THEORY_SGD, &g, 0), "eta1 0 is not in (0, inf)");
+    g.eta1 = 0.1, g.alpha = 0.5; /* eta1 is the two-sequence form's */
+    EXPECT(lm_theory_hp_validate(LM_THEORY_MASS, &g, 0), "alpha 0.5 and eta1 0.1 mix the MaSS forms");
+    g.alpha = NAN, g.eta2 = 0.01, g.gamma = 0.5;
+    EXPECT(lm_theory_hp_validate(LM_THEORY_MASS, &g, 0), NULL);
+    lm_theory_search_opts so = {0};
+    EXPECT(lm_theory_search_opts_validate(&so), NULL);
+    so.grid = 4;
+    EXPECT(lm_theory_search_opts_validate(&so), "grid 4 is not 0 or >= 5");
+    so.grid = 5, so.threads = -1;
+    EXPECT(lm_theory_search_opts_validate(&so), "threads -1 is negative");
+    so.threads = 0;
+    EXPECT(lm_theory_search_opts_validate(&so), NULL);
+    static const char *const names[3] = {"sgd", "nesterov", "mass"};
+    lm_theory_method m = LM_THEORY_MASS;
+    for (int i = 0; i < 3; i++) CHECK(lm_theory_method_from_name(names[i], &m) == LM_OK && (int)m == i);
+    EXPECT(lm_theory_method_from_name("Mass", &m), "optim: 'Mass' is not sgd, nesterov or mass");
+    EXPECT(lm_theory_method_from_name(NULL, &m), "optim: ");
 }
 
 int main(void)

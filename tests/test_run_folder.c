@@ -75,6 +75,10 @@ static void check_same_model(const case_t *k, const lm_run *run, const lm_train_
     CHECK(lm_evaluate(run->model, run->test, BATCH, run->loss, &loss, &acc) == LM_OK);
     CHECK_MSG(loss == res->test_loss && acc == res->test_acc, "%s: test %.17g %.17g vs the job's %.17g %.17g", k->name,
               loss, acc, res->test_loss, res->test_acc);
+    lm_run_eval e; /* the same through the run */
+    CHECK(lm_run_evaluate((lm_run *)run, BATCH, &e) == LM_OK);
+    CHECK_MSG(e.test_loss == res->test_loss && (e.test_acc == res->test_acc || (isnan(e.test_acc) && isnan(res->test_acc))) &&
+                  e.n == run->test->n, "%s: lm_run_evaluate %.17g %.17g %zu", k->name, e.test_loss, e.test_acc, e.n);
     lm_dataset *tr, *val;
     CHECK(lm_run_load_data(&run->spec, &tr, &val, NULL) == LM_OK);
     if (val && run->normalized) CHECK(lm_dataset_normalize(val, run->mean, run->std) == LM_OK);

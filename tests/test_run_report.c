@@ -8,6 +8,8 @@
  *     values; the figures are linked only when plotted;
  *   - lm_run_training_figures on a metrics.jsonl written here: the figures, their file names,
  *     curves (lengths, values, kinds, colours) and axes; a folder without metrics.jsonl: LM_EIO.
+ *   - lm_run_eval_summary: the text and the JSON of an evaluation, exactly, with and without
+ *     an accuracy.
  * (lm_train_config_validate's ranges: test_train_settings.c.) */
 // ctest-labels: unit
 #include <math.h>
@@ -168,8 +170,28 @@ static void test_figures(const char *dir)
     lm_report_free(r);
 }
 
+static void test_eval_summary(void)
+{
+    lm_run_eval e = {0.5, 0.25, 12};
+    char *text;
+    CHECK(lm_run_eval_summary(&e, 0, &text) == LM_OK);
+    CHECK_TEXT(text, "test loss 0.500000  accuracy 0.2500  (12 samples)", "the text");
+    free(text);
+    CHECK(lm_run_eval_summary(&e, 1, &text) == LM_OK);
+    CHECK_TEXT(text, "{\"test_loss\":0.5,\"test_acc\":0.25,\"n\":12}", "the JSON");
+    free(text);
+    e.test_acc = NAN, e.test_loss = 1.0 / 3;
+    CHECK(lm_run_eval_summary(&e, 0, &text) == LM_OK);
+    CHECK_TEXT(text, "test loss 0.333333", "the text without classes");
+    free(text);
+    CHECK(lm_run_eval_summary(&e, 1, &text) == LM_OK);
+    CHECK_TEXT(text, "{\"test_loss\":0.33333333333333331,\"n\":12}", "the JSON without classes");
+    free(text);
+}
+
 int main(void)
 {
+    test_eval_summary();
     char dir[256];
     if (!check_make_tmpdir(dir, sizeof dir, "run_report")) return 1;
     test_hparams();

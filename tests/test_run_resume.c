@@ -5,10 +5,13 @@
  * LM_EINVAL with its index and a message naming the key, the folder and the recorded value;
  * given options that do not define the run may change; a value of another type is LM_EINVAL
  * naming the key; a folder without config.json takes nothing. lm_run_defining_key lists the
- * run-defining keys. */
+ * run-defining keys. lm_run_options_json writes the object: exact text for a small table (a NULL
+ * value and a NULL string as null, flags as booleans, a uint64_t as a number), and what it wrote
+ * is read back into a fresh table. */
 // ctest-labels: unit
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -77,6 +80,34 @@ static void test_refused(const char *dir)
     lm_run_recorded_free(held);
 }
 
+/* lm_run_options_json's text, exactly, and read back through config.json. */
+static void test_written(void)
+{
+    opts o = {"synth:linreg", "linear", NULL, 16, 4, 1, 3, 0.05};
+    lm_run_option t[8];
+    int n = table(&o, t), conflict;
+    t[6].value = NULL; /* epochs: no value */
+    char *text;
+    CHECK(lm_run_options_json(t, n, &text) == LM_OK && text);
+    CHECK_TEXT(text, "{\n\t\"data\":\t\"synth:linreg\",\n\t\"model\":\t\"linear\",\n\t\"batch\":\t16,\n\t\"seed\":\t3,\n"
+                     "\t\"lr\":\t0.05,\n\t\"augment\":\ttrue,\n\t\"epochs\":\tnull,\n\t\"init-from\":\tnull\n}",
+              "lm_run_options_json");
+    char sub[256];
+    if (!check_make_tmpdir(sub, sizeof sub, "run_options")) return;
+    CHECK(lm_run_write_config(sub, text, NULL) == LM_OK);
+    free(text);
+    opts r = {NULL, NULL, "keep", 0, 7, 0, 0, 0};
+    n = table(&r, t);
+    lm_run_recorded *held;
+    CHECK_MSG(lm_run_resume_options(sub, t, n, &conflict, &held) == LM_OK, "%s", lm_error_message());
+    CHECK(r.data && !strcmp(r.data, "synth:linreg") && r.model && !strcmp(r.model, "linear") && !strcmp(r.init_from, "keep"));
+    CHECK(r.batch == 16 && r.seed == 3 && r.lr == 0.05 && r.augment == 1 && r.epochs == 7 && !t[6].given);
+    lm_run_recorded_free(held);
+    CHECK(lm_run_options_json(t, 0, /* no options: an empty object */ &text) == LM_OK && text && !strcmp(text, "{\n}"));
+    free(text);
+    check_remove_tmpdir(sub);
+}
+
 int main(void)
 {
     char dir[256], empty[300];
@@ -84,6 +115,7 @@ int main(void)
     CHECK(lm_run_write_config(dir, config, NULL) == LM_OK);
     test_taken(dir);
     test_refused(dir);
+    test_written();
     snprintf(empty, sizeof empty, "%s/none", dir);
     opts o = {0};
     lm_run_option t[8];

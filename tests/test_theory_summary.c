@@ -7,7 +7,8 @@
  *   - lm_constants_summary_make: the JSON's keys, and its numbers those of lm_moments_constants /
  *     lm_linreg_constants and lm_linreg_residual; the texts hold the constants as printed;
  *   - lm_theory_hp_resolve: the section 2.2 values of the constants for what is not given, the
- *     authors' form through lm_mass_from_authors;
+ *     authors' form through lm_mass_from_authors, the step given as eta1;
+ *   - lm_theory_source_constants: batch 0 refused;
  *   - lm_theory_rate_summary: rho of lm_theory_rate, speed -log(rho), diverges;
  *   - lm_theory_best_summary: speed-ups over SGD from the results it is given;
  *   - refusals: both or neither source, too many features or points, a model that is no kernel,
@@ -114,18 +115,22 @@ static void test_rates(void)
     lm_theory_source_opts o = {.population = pop_spec};
     lm_constants k;
     CHECK(lm_theory_source_open(&o, &s) == LM_OK && lm_theory_source_constants(&s, 1, &k) == LM_OK);
-    lm_theory_hp_given none = {NAN, NAN, NAN, NAN, NAN};
+    lm_theory_hp_given none = {NAN, NAN, NAN, NAN, NAN, NAN};
     lm_theory_hp hp = lm_theory_hp_resolve(LM_THEORY_MASS, &none, &k);
     CHECK(hp.eta1 == k.mass_eta1 && hp.eta2 == k.mass_eta2 && hp.gamma == k.mass_gamma);
     hp = lm_theory_hp_resolve(LM_THEORY_SGD, &none, &k);
     CHECK(hp.eta1 == k.sgd_lr && hp.eta2 == 0 && hp.gamma == 0);
-    lm_theory_hp_given authors = {0.3, NAN, NAN, 0.05, NAN};
+    lm_theory_hp_given authors = {0.3, NAN, NAN, 0.05, NAN, NAN};
     lm_mass_hp want = lm_mass_from_authors((lm_mass3_hp){0.3, 0.05, k.mass_kappa_tilde, 0});
     hp = lm_theory_hp_resolve(LM_THEORY_MASS, &authors, &k);
     CHECK(hp.eta1 == want.eta1 && hp.eta2 == want.eta2 && hp.gamma == want.gamma);
-    lm_theory_hp_given nesterov = {1 / 3.01, NAN, 0.9, NAN, NAN};
+    lm_theory_hp_given nesterov = {1 / 3.01, NAN, 0.9, NAN, NAN, NAN};
     hp = lm_theory_hp_resolve(LM_THEORY_NESTEROV, &nesterov, &k);
     CHECK(hp.eta1 == 1 / 3.01 && hp.eta2 == 0 && hp.gamma == 0.9);
+    lm_theory_hp_given eta1 = {NAN, 0.01, NAN, NAN, NAN, 0.25}; /* the step by its other name */
+    hp = lm_theory_hp_resolve(LM_THEORY_MASS, &eta1, &k);
+    CHECK(hp.eta1 == 0.25 && hp.eta2 == 0.01 && hp.gamma == k.mass_gamma);
+    CHECK(lm_theory_source_constants(&s, 0, &k) == LM_EINVAL && !strcmp(lm_error_message(), "batch 0 is not >= 1"));
     double rho;
     char *text, *json;
     CHECK(lm_theory_rate(&s.mo, LM_THEORY_NESTEROV, hp, 1, &rho) == LM_OK);

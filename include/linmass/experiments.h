@@ -88,13 +88,17 @@ typedef struct {
  * "Claims") over a table of claim, verdict, seconds and a link to NAME/report.md. */
 LM_API lm_status lm_claim_index_markdown(const lm_claim_outcome *outs, int n, const char *title, char **md);
 
-/* The folder o->dir of claim c run into r: DIR/report.md (lm_claim_markdown around r's body
- * as lm_report_markdown gives it, each figure drawn by draw(ctx, f, DIR/plots/FILE); command is
- * the caller's text that reruns it) and DIR/result.json (lm_claim_result_json with report
- * DIR/report.md), that JSON text also in *json (malloc'ed; NULL on failure). LM_EINVAL for no
- * o->dir or one over 1000 characters; LM_EIO when a file cannot be written. */
+/* The folder o->dir of claim c run into r: DIR and DIR/plots created as needed, DIR/report.md
+ * (lm_claim_markdown around r's body as lm_report_markdown gives it, each figure drawn by
+ * draw(ctx, f, DIR/plots/FILE); command is the caller's text that reruns it) and
+ * DIR/result.json (lm_claim_result_json with report DIR/report.md), that JSON text also in
+ * *json (malloc'ed; NULL on failure). LM_EINVAL for no o->dir or one over 1000 characters;
+ * LM_EIO when a folder or a file cannot be written. */
 LM_API lm_status lm_claim_write(const lm_claim *c, const lm_report *r, const lm_claim_opts *o, double seconds,
                                 const char *command, lm_report_draw_fn draw, void *ctx, char **json);
+
+/* How many of the n outcomes hold (verdict LM_VERDICT_HOLDS). */
+LM_API int lm_claim_holding(const lm_claim_outcome *outs, int n);
 
 /* DIR/index.md: lm_claim_index_markdown of the n outcomes with heading title, atomically. */
 LM_API lm_status lm_claim_write_index(const char *dir, const lm_claim_outcome *outs, int n, const char *title);

@@ -109,6 +109,13 @@ typedef struct {
                              run when it records a value (and then set to 1) */
 } lm_run_option;
 
+/* The options as config.json records them: a JSON object (cJSON_Print's indented text, in *out,
+ * free() it) of opts[0..n) in order, each under its key: a flag as true or false, a number (a
+ * uint64_t as a double), a text; null when its value is NULL (no value) or a text option's
+ * string is NULL. `given` is not looked at. lm_run_resume_options reads such an object back.
+ * LM_ENOMEM when out of memory (*out NULL). */
+LM_API lm_status lm_run_options_json(const lm_run_option *opts, int n, char **out);
+
 /* The config.json keys of the settings that define a run (lm_train_setting.defines_run: data,
  * model, param, optim, seed, batch, ...): a resume may not change them; the i-th, NULL past the
  * last. */
@@ -325,6 +332,21 @@ LM_API lm_status lm_run_write_train_report(const lm_train_config *c, const lm_tr
  * "allreduce_ms_per_step" and "allreduce_bytes_per_step" (lm_dist_get_stats), "run" (c->out)
  * and "checkpoint". */
 LM_API lm_status lm_train_result_json(const lm_train_config *c, const lm_train_result *r, char **json);
+
+/* What an evaluation of a model on a test split measured. */
+typedef struct {
+    double test_loss; /* the mean loss (the run's loss kind) */
+    double test_acc;  /* the accuracy; NAN without classes */
+    size_t n;         /* test samples */
+} lm_run_eval;
+
+/* The test split of opened run r (its model, loss and standardisation) evaluated in batches of
+ * `batch` (lm_evaluate) into *out. */
+LM_API lm_status lm_run_evaluate(lm_run *r, int batch, lm_run_eval *out);
+/* e as `linmass eval` prints it, in *text (malloc'ed, no newline at the end): with json one JSON
+ * object with "test_loss", "test_acc" (classes only) and "n"; else "test loss L" (6 decimals)
+ * and with classes "  accuracy A  (N samples)" (4 decimals) after it. */
+LM_API lm_status lm_run_eval_summary(const lm_run_eval *e, int json, char **text);
 
 /* A run folder that lm_run_open reads back, from a trainer: config.json with spec's keys (the
  * model as spec->model, or the trainer's model spec when NULL) and checkpoints/last.safetensors

@@ -192,6 +192,11 @@ typedef struct {
     void *progress_ctx;
 } lm_theory_search_opts;
 
+/* The options as a caller sets them: grid 0 or at least 5 ("grid 3 is not 0 or >= 5"), threads
+ * not negative ("threads -1 is negative"). LM_EINVAL with a message that starts with the
+ * field. */
+LM_API lm_status lm_theory_search_opts_validate(const lm_theory_search_opts *o);
+
 typedef struct {
     double rho;            /* the best rate found */
     lm_theory_hp hp;       /* its hyper-parameters */
@@ -291,7 +296,8 @@ typedef struct {
  * Free with lm_theory_source_free (also after a failure). */
 LM_API lm_status lm_theory_source_open(const lm_theory_source_opts *o, lm_theory_source *s);
 LM_API void lm_theory_source_free(lm_theory_source *s);
-/* lm_linreg_constants of data, lm_moments_constants of a population. */
+/* lm_linreg_constants of data, lm_moments_constants of a population, at batch size m >= 1
+ * (LM_EINVAL "batch 0 is not >= 1"). */
 LM_API lm_status lm_theory_source_constants(const lm_theory_source *s, int m, lm_constants *k);
 
 /* ---- summaries: what linmass constants and linmass theory print ---- */
@@ -315,11 +321,13 @@ LM_API lm_status lm_constants_summary_make(const lm_theory_source *s, int m, lm_
 LM_API void lm_constants_summary_free(lm_constants_summary *out);
 
 /* The hyper-parameters of a method with the section 2.2 values (docs/theory.md §2.2) of k for
- * those not given (NAN): step (eta1; MaSS: eta in the authors' form when alpha or kappa_tilde is
- * given), eta2 and gamma (MaSS's two-sequence form; gamma Nesterov's momentum, 0 when NAN), alpha
- * and kappa_tilde (MaSS's authors' form, lm_mass_from_authors). */
+ * those not given (NAN; every field, eta1 too): step (eta1; MaSS: eta in the authors' form when
+ * alpha or kappa_tilde is given), eta2 and gamma (MaSS's two-sequence form; gamma Nesterov's
+ * momentum, 0 when NAN), alpha and kappa_tilde (MaSS's authors' form, lm_mass_from_authors), and
+ * eta1: the same step under its two-sequence name (give step or eta1; eta1 is not the authors'
+ * form's). */
 typedef struct {
-    double step, eta2, gamma, alpha, kappa_tilde;
+    double step, eta2, gamma, alpha, kappa_tilde, eta1;
 } lm_theory_hp_given;
 
 LM_API lm_theory_hp lm_theory_hp_resolve(lm_theory_method method, const lm_theory_hp_given *g, const lm_constants *k);
@@ -328,8 +336,9 @@ LM_API lm_theory_hp lm_theory_hp_resolve(lm_theory_method method, const lm_theor
  * its range (step in (0, inf), eta2 in [0, inf), gamma in [0, 1), alpha in (0, 1), kappa_tilde
  * in [1, inf), all finite); with tuned (lm_theory_tune chooses them) none given; else only those
  * the method has (eta2, alpha and kappa_tilde: mass; gamma: nesterov and mass), nesterov's gamma
- * given, and MaSS's two forms not mixed (alpha or kappa_tilde with eta2 or gamma). LM_EINVAL
- * with a message that starts with the field at fault: "gamma 1.5 is not in [0, 1)". */
+ * given, not both step and eta1 ("step 0.1 and eta1 0.2 are the same step; give one"), and
+ * MaSS's two forms not mixed (alpha or kappa_tilde with eta2, gamma or eta1). LM_EINVAL with a
+ * message that starts with the field at fault: "gamma 1.5 is not in [0, 1)". */
 LM_API lm_status lm_theory_hp_validate(lm_theory_method method, const lm_theory_hp_given *g, int tuned);
 
 /* The rate of one method (lm_theory_rate) on source s at batch m with hp, against the section 2.2
@@ -345,7 +354,11 @@ LM_API lm_status lm_theory_rate_summary(const lm_theory_source *s, lm_theory_met
 LM_API lm_status lm_theory_best_summary(const lm_theory_source *s, int m, int grid, const lm_theory_best b[3],
                                         const lm_constants *k, char **text, char **json);
 
+/* "sgd", "nesterov", "mass" ("unknown" for another value). */
 LM_API const char *lm_theory_method_name(lm_theory_method method);
+/* The method named `name` (lm_theory_method_name's names) into *method; LM_EINVAL "optim: 'NAME'
+ * is not sgd, nesterov or mass" (the field of the summaries' JSON) for another name. */
+LM_API lm_status lm_theory_method_from_name(const char *name, lm_theory_method *method);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 
 #include "linmass/dist.h"
 #include "linmass/error.h"
+#include "linmass/run.h"
 #include "linmass/runtime.h"
 
 int cli_usage_error(const cli_command *c, const char *fmt, ...)
@@ -257,27 +258,15 @@ int cli_given(const cli_command *c, const char *name)
 
 char *cli_options_json(const cli_command *c)
 {
-    cJSON *o = cJSON_CreateObject();
-    for (int i = 0; i < c->nopts; i++) {
+    lm_run_option *ro = malloc((c->nopts ? c->nopts : 1) * sizeof *ro);
+    char *text = NULL;
+    for (int i = 0; ro && i < c->nopts; i++) {
         const cli_opt *p = &c->opts[i];
-        if (!p->seen && !p->def && p->type != OPT_FLAG) { /* not given and no default: no value */
-            cJSON_AddNullToObject(o, p->name);
-            continue;
-        }
-        switch (p->type) {
-        case OPT_FLAG: cJSON_AddBoolToObject(o, p->name, *(int *)p->dest); break;
-        case OPT_INT: cJSON_AddNumberToObject(o, p->name, *(int *)p->dest); break;
-        case OPT_U64: cJSON_AddNumberToObject(o, p->name, (double)*(uint64_t *)p->dest); break;
-        case OPT_DOUBLE: cJSON_AddNumberToObject(o, p->name, *(double *)p->dest); break;
-        case OPT_STRING: {
-            const char *s = *(const char **)p->dest;
-            if (s) cJSON_AddStringToObject(o, p->name, s);
-            else cJSON_AddNullToObject(o, p->name);
-        }
-        }
+        int none = !p->seen && !p->def && p->type != OPT_FLAG; /* not given and no default: no value */
+        ro[i] = (lm_run_option){p->name, (lm_run_opt_type)p->type, none ? NULL : p->dest, p->seen};
     }
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
+    if (ro) lm_run_options_json(ro, c->nopts, &text);
+    free(ro);
     return text;
 }
 

@@ -47,7 +47,6 @@ int cmd_bench(int argc, char **argv)
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
     if (!c.npositional) return cli_usage_error(&c, "name a workload: fcn, mlp, cnn, resnet20, ntk, ntk-cnn, hvp or gemm");
-    if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
     if (!(seconds > 0)) return cli_usage_error(&c, "--seconds %g must be positive", seconds);
     if (steps < 0) return cli_usage_error(&c, "--steps %d must not be negative", steps);
     for (int i = 0; i < c.npositional; i++)

@@ -106,7 +106,6 @@ int cmd_demo(int argc, char **argv)
     cli_command c = {"demo", opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
-    if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
     lm_demo_opts o;
     lm_demo_opts_init(&o, quick ? LM_SETTING_QUICK : LM_SETTING_FULL);
     if (cli_given(&c, "epochs")) o.epochs = epochs;

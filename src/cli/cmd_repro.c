@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "cli/report_render.h"
 #include "linmass/experiments.h"
-#include "linmass/io.h"
 #include "linmass/runtime.h"
 
 typedef struct {
@@ -51,12 +50,10 @@ static void print_outcome(const repro_opts *o, const lm_claim_outcome *out, cons
 
 static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, lm_claim_outcome *out)
 {
-    char dir[900], plots[1000];
+    char dir[900];
     snprintf(dir, sizeof dir, "%s/%s", o->base, cl->name);
-    snprintf(plots, sizeof plots, "%s/plots", dir);
     lm_report *r;
-    lm_status st = lm_mkdir_p(plots);
-    if (!st) st = lm_report_create(0, &r);
+    lm_status st = lm_report_create(0, &r);
     if (st) return cli_fail("repro", st);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "repro %s", cl->name);
@@ -79,8 +76,7 @@ static int run_claim(const lm_claim *cl, const repro_opts *o, cJSON *index, lm_c
 /* OUT/index.md, and the summary of `repro all`. */
 static int write_index(const repro_opts *o, const lm_claim_outcome *outs, int n, cJSON *index)
 {
-    int holding = 0;
-    for (int i = 0; i < n; i++) holding += outs[i].verdict == LM_VERDICT_HOLDS;
+    int holding = lm_claim_holding(outs, n);
     lm_status st = lm_claim_write_index(o->base, outs, n, "linmass repro: every claim");
     if (o->json) {
         cJSON *j = cJSON_CreateObject();
@@ -148,7 +144,6 @@ int cmd_repro(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     if (c.npositional != 1) return cli_usage_error(&c, "name one claim, or all");
     if (quick && medium) return cli_usage_error(&c, "--quick and --medium: choose one setting");
-    if (threads < 0) return cli_usage_error(&c, "--threads %d must not be negative", threads);
     if (strlen(out) > 800) return cli_usage_error(&c, "--out: the path is longer than 800 characters");
     lm_set_threads(threads);
     repro_opts o = {quick ? LM_SETTING_QUICK : medium ? LM_SETTING_MEDIUM : LM_SETTING_FULL, seed, json, out};

@@ -51,12 +51,11 @@ int cmd_constants(int argc, char **argv)
     cli_command c = {"constants", opts, sizeof opts / sizeof *opts, NULL, NULL, 0, 0};
     int rc = cli_parse(&c, argc, argv);
     if (rc) return rc == 1 ? 0 : rc;
-    if (m < 1) return cli_usage_error(&c, "--batch: %d is not >= 1", m);
     lm_theory_source_opts so = {data, pop, model, max_samples, MAX_DATA_DIM, kernel_rows, 0, seed, 0};
     lm_theory_source s;
     lm_constants_summary k = {0};
     lm_status st = LM_OK;
-    if (!(rc = open_source(&c, &so, &s)) && (st = lm_constants_summary_make(&s, m, &k))) rc = cli_fail(c.command, st);
+    if (!(rc = open_source(&c, &so, &s)) && (st = lm_constants_summary_make(&s, m, &k))) rc = cli_field_error(&c, st, NULL);
     for (int i = 0; !rc && i < k.n_warnings; i++) fprintf(stderr, "linmass constants: warning: %s\n", k.warnings[i]);
     if (!rc) show(k.text, k.json, json);
     if (!rc && !json)
@@ -73,48 +72,23 @@ typedef struct {
     lm_theory_method method;
     const char *optim;
     int m, json, grid, best, threads;
-    double lr, eta1, eta2, gamma, alpha, kt;
-    int g_lr, g_eta1, g_eta2, g_gamma, g_alpha, g_kt; /* given on the command line */
+    lm_theory_hp_given hp; /* the hyper-parameter options, NAN unless given */
 } theory_args;
 
-/* The hyper-parameters given (NAN: not given); --lr and --eta1 are the same step. */
-static lm_theory_hp_given given_hp(const theory_args *a)
-{
-    return (lm_theory_hp_given){a->g_lr ? a->lr : a->g_eta1 ? a->eta1 : NAN, a->g_eta2 ? a->eta2 : NAN, a->g_gamma ? a->gamma : NAN,
-                                a->g_alpha ? a->alpha : NAN, a->g_kt ? a->kt : NAN};
-}
-
-/* The hyper-parameter options: each in its range, and only those the method has
- * (lm_theory_hp_validate); --eta1 is the two-sequence form's step. */
-static int check_theory_args(const cli_command *c, theory_args *a)
-{
-    lm_theory_hp_given g = given_hp(a);
-    lm_status st = lm_theory_hp_validate(a->method, &g, a->best);
-    if (st)
-        return cli_field_error(c, st, (const char *const[]){"step", a->g_eta1 ? "eta1" : "lr", NULL});
-    if ((a->g_alpha || a->g_kt) && a->g_eta1)
-        return cli_usage_error(c, "mix of MaSS forms: give --lr --alpha --kappa-tilde, or --eta1 --eta2 --gamma");
-    return 0;
-}
-
+/* The method, the search options and the hyper-parameters given, as the library checks them
+ * (lm_theory_method_from_name, lm_theory_search_opts_validate, lm_theory_hp_validate). */
 static int parse_theory_args(const cli_command *c, theory_args *a)
 {
-    for (a->method = LM_THEORY_SGD; a->method <= LM_THEORY_MASS && strcmp(a->optim, lm_theory_method_name(a->method)); a->method++) {}
-    if (a->method > LM_THEORY_MASS) return cli_usage_error(c, "--optim: '%s' is not sgd, nesterov or mass", a->optim);
-    if (a->m < 1) return cli_usage_error(c, "--batch: %d is not >= 1", a->m);
-    if (a->grid != 0 && a->grid < 5) return cli_usage_error(c, "--grid: %d is not 0 or >= 5", a->grid);
-    if (a->threads < 0) return cli_usage_error(c, "--threads: %d is negative", a->threads);
-    a->g_lr = cli_given(c, "lr"), a->g_eta1 = cli_given(c, "eta1"), a->g_eta2 = cli_given(c, "eta2");
-    a->g_gamma = cli_given(c, "gamma"), a->g_alpha = cli_given(c, "alpha"), a->g_kt = cli_given(c, "kappa-tilde");
-    if (a->g_lr && a->g_eta1) return cli_usage_error(c, "--lr and --eta1 are the same step; give one");
-    return check_theory_args(c, a);
+    lm_status st = lm_theory_method_from_name(a->optim, &a->method);
+    if (!st) st = lm_theory_search_opts_validate(&(lm_theory_search_opts){a->grid, a->threads, NULL, NULL});
+    if (!st) st = lm_theory_hp_validate(a->method, &a->hp, a->best);
+    return st ? cli_field_error(c, st, (const char *const[]){"step", "lr", NULL}) : 0;
 }
 
 static int theory_rate(const cli_command *c, const theory_args *a, const lm_theory_source *s, const lm_constants *k)
 {
-    lm_theory_hp_given g = given_hp(a);
     char *text = NULL, *json = NULL;
-    lm_status st = lm_theory_rate_summary(s, a->method, lm_theory_hp_resolve(a->method, &g, k), a->m, k, &text, &json);
+    lm_status st = lm_theory_rate_summary(s, a->method, lm_theory_hp_resolve(a->method, &a->hp, k), a->m, k, &text, &json);
     if (!st) show(text, json, a->json);
     free(text), free(json);
     return st ? cli_fail(c->command, st) : 0;
@@ -159,17 +133,17 @@ int cmd_theory(int argc, char **argv)
     const char *data = NULL, *pop = NULL, *model = "linear";
     int max_samples = 0;
     uint64_t seed = 0;
-    theory_args a = {.optim = "mass"};
+    theory_args a = {.optim = "mass", .hp = {NAN, NAN, NAN, NAN, NAN, NAN}};
     cli_opt opts[] = {
         {"data", OPT_STRING, &data, NULL, "data source: its training split, n x d with d <= 30", 0},
         {"population", OPT_STRING, &pop, NULL, "exact population instead of data: gaussian[:cond=C,d=D] or decoupled[:...]", 0},
         {"optim", OPT_STRING, &a.optim, "mass", "sgd, nesterov or mass", 0},
-        {"lr", OPT_DOUBLE, &a.lr, NULL, "step: SGD's and Nesterov's eta1, MaSS's eta (default 1/L_m)", 0},
-        {"eta1", OPT_DOUBLE, &a.eta1, NULL, "same as --lr (MaSS two-sequence form)", 0},
-        {"eta2", OPT_DOUBLE, &a.eta2, NULL, "MaSS's compensation step (default from the constants)", 0},
-        {"gamma", OPT_DOUBLE, &a.gamma, NULL, "momentum in [0,1) (Nesterov: required; MaSS: default from the constants)", 0},
-        {"alpha", OPT_DOUBLE, &a.alpha, NULL, "MaSS authors' form: alpha in (0,1)", 0},
-        {"kappa-tilde", OPT_DOUBLE, &a.kt, NULL, "MaSS authors' form: kappa-tilde >= 1", 0},
+        {"lr", OPT_DOUBLE, &a.hp.step, NULL, "step: SGD's and Nesterov's eta1, MaSS's eta (default 1/L_m)", 0},
+        {"eta1", OPT_DOUBLE, &a.hp.eta1, NULL, "same as --lr (MaSS two-sequence form)", 0},
+        {"eta2", OPT_DOUBLE, &a.hp.eta2, NULL, "MaSS's compensation step (default from the constants)", 0},
+        {"gamma", OPT_DOUBLE, &a.hp.gamma, NULL, "momentum in [0,1) (Nesterov: required; MaSS: default from the constants)", 0},
+        {"alpha", OPT_DOUBLE, &a.hp.alpha, NULL, "MaSS authors' form: alpha in (0,1)", 0},
+        {"kappa-tilde", OPT_DOUBLE, &a.hp.kappa_tilde, NULL, "MaSS authors' form: kappa-tilde >= 1", 0},
         {"batch", OPT_INT, &a.m, "1", "mini-batch size m", 0},
         {"best", OPT_FLAG, &a.best, NULL, "tune every method (a grid with the closed-form points, then a local search) and report the best rates and speed-ups over SGD", 0},
         {"grid", OPT_INT, &a.grid, "0", "grid points per hyper-parameter for --best (>= 5; 0: 12 for small problems, fewer as d grows)", 0},
@@ -189,7 +163,7 @@ int cmd_theory(int argc, char **argv)
     lm_constants k;
     lm_status st = LM_OK;
     rc = open_source(&c, &so, &s);
-    if (!rc && (st = lm_theory_source_constants(&s, a.m, &k))) rc = cli_fail(c.command, st);
+    if (!rc && (st = lm_theory_source_constants(&s, a.m, &k))) rc = cli_field_error(&c, st, NULL);
     if (!rc) rc = a.best ? theory_best(&c, &a, &s, &k) : theory_rate(&c, &a, &s, &k);
     lm_theory_source_free(&s);
     return rc;

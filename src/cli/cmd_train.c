@@ -1,5 +1,4 @@
 /* linmass train, eval and plot. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -151,21 +150,6 @@ int cmd_train(int argc, char **argv)
 
 /* ---- linmass eval ---- */
 
-static void print_eval(int json, double loss, double acc, size_t n)
-{
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "test_loss", loss);
-        if (!isnan(acc)) cJSON_AddNumberToObject(o, "test_acc", acc);
-        cJSON_AddNumberToObject(o, "n", (double)n);
-        cli_print_json(o);
-        cJSON_Delete(o);
-        return;
-    }
-    printf("test loss %.6f%s", loss, isnan(acc) ? "\n" : "");
-    if (!json && !isnan(acc)) printf("  accuracy %.4f  (%zu samples)\n", acc, n);
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *ckpt = NULL, *model = NULL, *data = NULL, *param = NULL;
@@ -195,9 +179,10 @@ int cmd_eval(int argc, char **argv)
     if (assumed) cli_note_param_assumed(ckpt, plain);
     st = dir ? lm_run_open(dir, &run) : lm_run_open_checkpoint(&spec, ckpt, &run);
     if (!st && !dir) cli_note_index_shift(ckpt, model, run->index_shift);
-    double loss = NAN, acc = NAN;
-    if (!st) st = lm_evaluate(run->model, run->test, batch, run->loss, &loss, &acc);
-    if (!st) print_eval(json, loss, acc, run->test->n);
+    lm_run_eval e;
+    char *text = NULL;
+    if (!st && !(st = lm_run_evaluate(run, batch, &e)) && !(st = lm_run_eval_summary(&e, json, &text))) printf("%s\n", text);
+    free(text);
     lm_run_close(run);
     return st ? cli_fail("eval", st) : 0;
 }

@@ -140,13 +140,21 @@ lm_status lm_claim_write(const lm_claim *c, const lm_report *r, const lm_claim_o
     if (!o->dir || strlen(o->dir) > 1000) return lm_fail(LM_EINVAL, "dir: no folder, or one longer than 1000 characters");
     snprintf(plots, sizeof plots, "%s/plots", o->dir);
     snprintf(report, sizeof report, "%s/report.md", o->dir);
-    lm_status st = lm_report_markdown(r, plots, draw, ctx, &body);
+    lm_status st = lm_mkdir_p(plots);
+    if (!st) st = lm_report_markdown(r, plots, draw, ctx, &body);
     if (!st) st = lm_claim_markdown(c, r, o, body, seconds, command, &md);
     if (!st) st = lm_claim_result_json(c, r, o->setting, seconds, report, json);
     if (!st) st = lm_run_write_result(o->dir, *json, md);
     free(body), free(md);
     if (st) free(*json), *json = NULL;
     return st;
+}
+
+int lm_claim_holding(const lm_claim_outcome *outs, int n)
+{
+    int holding = 0;
+    for (int i = 0; i < n; i++) holding += outs[i].verdict == LM_VERDICT_HOLDS;
+    return holding;
 }
 
 lm_status lm_claim_write_index(const char *dir, const lm_claim_outcome *outs, int n, const char *title)

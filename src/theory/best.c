@@ -383,3 +383,10 @@ lm_status lm_theory_tune(const lm_moments *mo, int m, const lm_theory_search_opt
     close_session(&t);
     return st;
 }
+
+lm_status lm_theory_search_opts_validate(const lm_theory_search_opts *o)
+{
+    if (o->grid != 0 && o->grid < 5) return lm_fail(LM_EINVAL, "grid %d is not 0 or >= 5", o->grid);
+    if (o->threads < 0) return lm_fail(LM_EINVAL, "threads %d is negative", o->threads);
+    return LM_OK;
+}

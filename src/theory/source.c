@@ -119,6 +119,7 @@ void lm_theory_source_free(lm_theory_source *s)
 
 lm_status lm_theory_source_constants(const lm_theory_source *s, int m, lm_constants *k)
 {
+    if (m < 1) return lm_fail(LM_EINVAL, "batch %d is not >= 1", m);
     return s->mo.kind == LM_MOMENTS_DATA ? lm_linreg_constants(s->X, s->mo.n, s->mo.d, m, k)
                                          : lm_moments_constants(&s->mo, m, k);
 }

@@ -143,18 +143,20 @@ static lm_status hp_range(const char *name, double v, double lo, int lo_open, do
 
 lm_status lm_theory_hp_validate(lm_theory_method method, const lm_theory_hp_given *g, int tuned)
 {
-    static const char *const name[5] = {"step", "eta2", "gamma", "alpha", "kappa_tilde"};
-    const double v[5] = {g->step, g->eta2, g->gamma, g->alpha, g->kappa_tilde};
+    static const char *const name[6] = {"step", "eta2", "gamma", "alpha", "kappa_tilde", "eta1"};
+    const double v[6] = {g->step, g->eta2, g->gamma, g->alpha, g->kappa_tilde, g->eta1};
     if (method < LM_THEORY_SGD || method > LM_THEORY_MASS) return lm_fail(LM_EINVAL, "method %d is not sgd, nesterov or mass", (int)method);
+    if (!isnan(g->step) && !isnan(g->eta1))
+        return lm_fail(LM_EINVAL, "step %g and eta1 %g are the same step; give one", g->step, g->eta1);
     lm_status st;
-    if ((st = hp_range("step", g->step, 0, 1, INFINITY, 0, "(0, inf)")) ||
+    if ((st = hp_range("step", g->step, 0, 1, INFINITY, 0, "(0, inf)")) || (st = hp_range("eta1", g->eta1, 0, 1, INFINITY, 0, "(0, inf)")) ||
         (st = hp_range("eta2", g->eta2, 0, 0, INFINITY, 0, "[0, inf)")) || (st = hp_range("gamma", g->gamma, 0, 0, 1, 1, "[0, 1)")) ||
         (st = hp_range("alpha", g->alpha, 0, 1, 1, 1, "(0, 1)")) ||
         (st = hp_range("kappa_tilde", g->kappa_tilde, 1, 0, INFINITY, 0, "[1, inf)")))
         return st;
     int first = 0;
-    while (first < 5 && isnan(v[first])) first++;
-    if (tuned && first < 5)
+    while (first < 6 && isnan(v[first])) first++;
+    if (tuned && first < 6)
         return lm_fail(LM_EINVAL, "%s %g: the tuned rates choose every hyper-parameter themselves (give none)", name[first], v[first]);
     if (tuned) return LM_OK;
     int mass_only = !isnan(g->eta2) ? 1 : !isnan(g->alpha) ? 3 : !isnan(g->kappa_tilde) ? 4 : 0;
@@ -162,26 +164,28 @@ lm_status lm_theory_hp_validate(lm_theory_method method, const lm_theory_hp_give
         return lm_fail(LM_EINVAL, "%s %g belongs to mass, not %s", name[mass_only], v[mass_only], lm_theory_method_name(method));
     if (method == LM_THEORY_SGD && !isnan(g->gamma)) return lm_fail(LM_EINVAL, "gamma %g belongs to nesterov and mass, not sgd", g->gamma);
     if (method == LM_THEORY_NESTEROV && isnan(g->gamma)) return lm_fail(LM_EINVAL, "gamma: nesterov needs a momentum (it has no default)");
-    int authors = !isnan(g->alpha) ? 3 : !isnan(g->kappa_tilde) ? 4 : 0, two = !isnan(g->eta2) ? 1 : !isnan(g->gamma) ? 2 : 0;
+    int authors = !isnan(g->alpha) ? 3 : !isnan(g->kappa_tilde) ? 4 : 0;
+    int two = !isnan(g->eta2) ? 1 : !isnan(g->gamma) ? 2 : !isnan(g->eta1) ? 5 : 0;
     if (authors && two)
-        return lm_fail(LM_EINVAL, "%s %g and %s %g mix the MaSS forms: step, alpha and kappa_tilde, or step, eta2 and gamma", name[authors],
-                       v[authors], name[two], v[two]);
+        return lm_fail(LM_EINVAL, "%s %g and %s %g mix the MaSS forms: step, alpha and kappa_tilde, or step (eta1), eta2 and gamma",
+                       name[authors], v[authors], name[two], v[two]);
     return LM_OK;
 }
 
 lm_theory_hp lm_theory_hp_resolve(lm_theory_method method, const lm_theory_hp_given *g, const lm_constants *k)
 {
-    int has_step = !isnan(g->step);
+    double step = isnan(g->step) ? g->eta1 : g->step;
+    int has_step = !isnan(step);
     if (method != LM_THEORY_MASS)
-        return (lm_theory_hp){has_step ? g->step : k->sgd_lr, 0,
+        return (lm_theory_hp){has_step ? step : k->sgd_lr, 0,
                               method == LM_THEORY_NESTEROV && !isnan(g->gamma) ? g->gamma : 0};
     if (!isnan(g->alpha) || !isnan(g->kappa_tilde)) {
-        lm_mass_hp h = lm_mass_from_authors((lm_mass3_hp){has_step ? g->step : k->mass_eta,
+        lm_mass_hp h = lm_mass_from_authors((lm_mass3_hp){has_step ? step : k->mass_eta,
                                                           isnan(g->alpha) ? k->mass_alpha : g->alpha,
                                                           isnan(g->kappa_tilde) ? k->mass_kappa_tilde : g->kappa_tilde, 0});
         return (lm_theory_hp){h.eta1, h.eta2, h.gamma};
     }
-    return (lm_theory_hp){has_step ? g->step : k->mass_eta1, isnan(g->eta2) ? k->mass_eta2 : g->eta2,
+    return (lm_theory_hp){has_step ? step : k->mass_eta1, isnan(g->eta2) ? k->mass_eta2 : g->eta2,
                           isnan(g->gamma) ? k->mass_gamma : g->gamma};
 }
 

@@ -1,4 +1,5 @@
-/* What a training run reports (run.h): report.md in its folder and the summary as JSON. */
+/* What a training run reports (run.h): report.md in its folder and the summary as JSON; and an
+ * evaluation of a run's model on its test split. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,4 +86,29 @@ lm_status lm_train_result_json(const lm_train_config *c, const lm_train_result *
     *json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return *json ? LM_OK : lm_fail(LM_ENOMEM, "training summary: out of memory");
+}
+
+lm_status lm_run_evaluate(lm_run *r, int batch, lm_run_eval *out)
+{
+    *out = (lm_run_eval){NAN, NAN, r->test->n};
+    return lm_evaluate(r->model, r->test, batch, r->loss, &out->test_loss, &out->test_acc);
+}
+
+lm_status lm_run_eval_summary(const lm_run_eval *e, int json, char **text)
+{
+    int acc = !isnan(e->test_acc);
+    *text = NULL;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "test_loss", e->test_loss);
+        if (acc) cJSON_AddNumberToObject(o, "test_acc", e->test_acc);
+        cJSON_AddNumberToObject(o, "n", (double)e->n);
+        *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    } else {
+        static const char *const form[2] = {"test loss %.6f", "test loss %.6f  accuracy %.4f  (%zu samples)"};
+        int len = snprintf(NULL, 0, form[acc], e->test_loss, e->test_acc, e->n);
+        if (len >= 0 && (*text = malloc((size_t)len + 1))) snprintf(*text, (size_t)len + 1, form[acc], e->test_loss, e->test_acc, e->n);
+    }
+    return *text ? LM_OK : lm_fail(LM_ENOMEM, "evaluation summary: out of memory");
 }

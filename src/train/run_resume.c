@@ -1,4 +1,6 @@
-/* Resuming a run (run.h): the options its config.json recorded, checked against those given. */
+/* A run's options (run.h): written as config.json's object, and on a resume read back and checked
+ * against those given. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,3 +86,27 @@ lm_status lm_run_resume_options(const char *dir, lm_run_option *opts, int n, int
 }
 
 void lm_run_recorded_free(lm_run_recorded *held) { cJSON_Delete((cJSON *)held); }
+
+lm_status lm_run_options_json(const lm_run_option *opts, int n, char **out)
+{
+    *out = NULL;
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < n && o; i++) {
+        const void *v = opts[i].value;
+        const char *s = v && opts[i].type == LM_RUN_OPT_STRING ? *(const char *const *)v : NULL;
+        if (!v || (opts[i].type == LM_RUN_OPT_STRING && !s)) {
+            cJSON_AddNullToObject(o, opts[i].key);
+            continue;
+        }
+        switch (opts[i].type) {
+        case LM_RUN_OPT_FLAG: cJSON_AddBoolToObject(o, opts[i].key, *(const int *)v); break;
+        case LM_RUN_OPT_INT: cJSON_AddNumberToObject(o, opts[i].key, *(const int *)v); break;
+        case LM_RUN_OPT_U64: cJSON_AddNumberToObject(o, opts[i].key, (double)*(const uint64_t *)v); break;
+        case LM_RUN_OPT_DOUBLE: cJSON_AddNumberToObject(o, opts[i].key, *(const double *)v); break;
+        case LM_RUN_OPT_STRING: cJSON_AddStringToObject(o, opts[i].key, s); break;
+        }
+    }
+    *out = o ? cJSON_Print(o) : NULL;
+    cJSON_Delete(o);
+    return *out ? LM_OK : lm_fail(LM_ENOMEM, "options: out of memory");
+}
